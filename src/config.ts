@@ -1,0 +1,71 @@
+import { QuittanceError } from './errors.js';
+
+/** Every tunable in one place, units in the names. Validated and frozen by resolveConfig(). */
+export const DEFAULTS = {
+  limits: {
+    /** Largest receipt body, measured as canonical JSON. "Receipts are contracts, not chat." */
+    receiptBodyMaxBytes: 64 * 1024,
+    /** Most parents one receipt may list (prevents mega-chains). */
+    parentsMax: 10,
+    /** Most artifacts one receipt may list (prevents stuffing). */
+    artifactsMax: 100,
+    /** Largest HTTP request body for a single-receipt route; the batch route allows batchMaxReceipts of them. */
+    httpBodyMaxBytes: 1024 * 1024,
+    /** Most receipts in one POST /v1/receipts/batch. */
+    batchMaxReceipts: 1000,
+    /** Largest HTTP request body for batch routes. */
+    httpBatchBodyMaxBytes: 16 * 1024 * 1024,
+  },
+  /** 'lenient': a success without locatability is stored, closes nothing, and raises an anomaly (202). 'strict': 422. */
+  locatability: 'lenient' as 'lenient' | 'strict',
+  obligations: {
+    /** Page size of GET /v1/obligations/open when the caller names none. */
+    pageSizeDefault: 100,
+    /** Largest page size a caller may ask for. */
+    pageSizeMax: 1000,
+  },
+  /** Most receipts one group commit writes in one transaction. */
+  groupCommitMaxOps: 2000,
+  /** How long a positive API-key lookup is cached in memory (new keys are never cached as missing). */
+  apiKeyCacheMs: 1000,
+};
+
+export type QuittanceConfig = typeof DEFAULTS;
+
+type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]> : T[K] };
+export type ConfigInput = DeepPartial<QuittanceConfig>;
+
+function merge<T>(base: T, over: unknown): T {
+  if (over === undefined) return base;
+  if (typeof base !== 'object' || base === null) return over as T;
+  const out: Record<string, unknown> = { ...(base as Record<string, unknown>) };
+  for (const [k, v] of Object.entries(over as Record<string, unknown>)) {
+    if (!(k in out)) throw new QuittanceError('QUITTANCE_ERR_CONFIG', [`unknown setting ${k}`]);
+    out[k] = merge(out[k], v);
+  }
+  return out as T;
+}
+
+function deepFreeze<T>(o: T): T {
+  if (typeof o === 'object' && o !== null) {
+    for (const v of Object.values(o)) deepFreeze(v);
+    Object.freeze(o);
+  }
+  return o;
+}
+
+function positiveInt(name: string, v: unknown): void {
+  if (!Number.isInteger(v) || (v as number) <= 0) throw new QuittanceError('QUITTANCE_ERR_CONFIG', [`${name} must be a positive integer`]);
+}
+
+export function resolveConfig(input: ConfigInput = {}): Readonly<QuittanceConfig> {
+  const c = merge(structuredClone(DEFAULTS), input);
+  for (const [k, v] of Object.entries(c.limits)) positiveInt(`limits.${k}`, v);
+  positiveInt('obligations.pageSizeDefault', c.obligations.pageSizeDefault);
+  positiveInt('obligations.pageSizeMax', c.obligations.pageSizeMax);
+  positiveInt('groupCommitMaxOps', c.groupCommitMaxOps);
+  if (c.locatability !== 'lenient' && c.locatability !== 'strict') {
+    throw new QuittanceError('QUITTANCE_ERR_CONFIG', ['locatability must be lenient or strict']);
+  }
+  return deepFreeze(c);
+}

@@ -1,0 +1,124 @@
+/**
+ * The coded error registry: every error a user can see has a stable code, an HTTP status and a message, defined
+ * here and nowhere else. docs/errors.md lists the same codes; test/errors.test.ts keeps the two in sync.
+ */
+
+const CONTRACTS_NOT_CHAT = 'Receipt bodies are contracts, not chat messages';
+
+export const ERRORS = {
+  // ── request shape ──
+  QUITTANCE_ERR_VALIDATION: { status: 400, message: 'Request does not match the schema: %s' },
+  QUITTANCE_ERR_INVALID_JSON: { status: 400, message: 'Request body is not valid JSON: %s' },
+  QUITTANCE_ERR_DUPLICATE_JSON_KEY: {
+    status: 400,
+    message: 'Duplicate JSON key %s: a document with duplicate keys has no single meaning and is refused',
+  },
+  QUITTANCE_ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Unsupported content type %s' },
+  QUITTANCE_ERR_REQUEST_TOO_LARGE: { status: 413, message: `Request body is over %s bytes. ${CONTRACTS_NOT_CHAT}` },
+  QUITTANCE_ERR_INVALID_CURSOR: { status: 400, message: 'Cursor is not one this server issued' },
+  QUITTANCE_ERR_ROUTE_NOT_FOUND: { status: 404, message: 'No route %s' },
+
+  // ── receipt limits (DESIGN §2 rule 1) ──
+  QUITTANCE_ERR_BODY_TOO_LARGE: {
+    status: 413,
+    message: `Receipt body is %s bytes as canonical JSON, over the limit of %s. ${CONTRACTS_NOT_CHAT}: put the product in the evidence store and point at it`,
+  },
+  QUITTANCE_ERR_TOO_MANY_PARENTS: {
+    status: 422,
+    message: `Receipt lists %s parents, over the limit of %s. ${CONTRACTS_NOT_CHAT}`,
+  },
+  QUITTANCE_ERR_TOO_MANY_ARTIFACTS: {
+    status: 422,
+    message: `Receipt lists %s artifacts, over the limit of %s. ${CONTRACTS_NOT_CHAT}`,
+  },
+  QUITTANCE_ERR_UNKNOWN_RECEIPT_TYPE: { status: 422, message: 'Unknown receipt type %s' },
+  QUITTANCE_ERR_RECEIPT_TYPE_RESERVED: {
+    status: 422,
+    message: 'Receipt type %s is written by the ledger itself (%s), not through POST /v1/receipts',
+  },
+
+  // ── append rules (DESIGN §2 rules 2–4) ──
+  QUITTANCE_ERR_IDEMPOTENCY_CONFLICT: {
+    status: 409,
+    message: 'Idempotency key %s was already used for a receipt with different content',
+  },
+  QUITTANCE_ERR_TERMINATOR_NEEDS_PARENT: {
+    status: 422,
+    message: 'Receipt type %s terminates obligations and must list at least one parent',
+  },
+  QUITTANCE_ERR_PARENT_NOT_FOUND: { status: 422, message: 'Parent receipt %s does not exist' },
+  QUITTANCE_ERR_TERMINATOR_ILLEGAL: {
+    status: 422,
+    message: 'Receipt type %s cannot terminate parent %s of type %s (legal terminators: %s)',
+  },
+  QUITTANCE_ERR_OBLIGATION_CLOSED: {
+    status: 409,
+    message: 'Obligation %s was already closed by receipt %s: an obligation is closed exactly once',
+  },
+  QUITTANCE_ERR_LOCATABILITY_REQUIRED: {
+    status: 422,
+    message: 'Success receipt %s has neither artifacts nor delivery_proof: a success without a locatable product closes nothing',
+  },
+
+  // ── resources ──
+  QUITTANCE_ERR_RECEIPT_NOT_FOUND: { status: 404, message: 'Receipt %s does not exist' },
+  QUITTANCE_ERR_TENANT_EXISTS: { status: 409, message: 'Tenant %s already exists' },
+  QUITTANCE_ERR_TENANT_NOT_FOUND: { status: 404, message: 'Tenant %s does not exist' },
+
+  // ── credentials ──
+  QUITTANCE_ERR_UNAUTHORIZED: { status: 401, message: 'Missing or unknown API key: send Authorization: Bearer <key>' },
+  QUITTANCE_ERR_FORBIDDEN: { status: 403, message: 'This API key lacks the %s scope' },
+  QUITTANCE_ERR_INVALID_SCOPE: { status: 400, message: 'Unknown scope %s (scopes: read, write, admin)' },
+
+  // ── storage ──
+  QUITTANCE_ERR_SCHEMA_TOO_NEW: {
+    status: 500,
+    message: 'The database schema is at version %s but this Quittance knows only up to %s: upgrade Quittance',
+  },
+  QUITTANCE_ERR_CONFIG: { status: 500, message: 'Invalid configuration: %s' },
+  QUITTANCE_ERR_INTERNAL: { status: 500, message: 'Internal error' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+const REASONS: Record<number, string> = {
+  400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 409: 'Conflict', 413: 'Payload Too Large',
+  415: 'Unsupported Media Type', 422: 'Unprocessable Entity', 429: 'Too Many Requests', 500: 'Internal Server Error',
+  503: 'Service Unavailable',
+};
+
+export function reasonPhrase(status: number): string {
+  return REASONS[status] ?? 'Error';
+}
+
+function format(template: string, args: readonly unknown[]): string {
+  let i = 0;
+  return template.replace(/%s/g, () => (i < args.length ? String(args[i++]) : '%s'));
+}
+
+/** An expected failure a user can see. `details` is extra, machine-readable context added to the HTTP body. */
+export class QuittanceError extends Error {
+  readonly code: ErrorCode;
+  readonly statusCode: number;
+  details: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, args: readonly unknown[] = [], options?: { cause?: unknown; details?: Record<string, unknown> }) {
+    super(format(ERRORS[code].message, args), options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'QuittanceError';
+    this.code = code;
+    this.statusCode = ERRORS[code].status;
+    this.details = options?.details;
+  }
+
+  toJSON(): { statusCode: number; code: string; error: string; message: string } & Record<string, unknown> {
+    return { statusCode: this.statusCode, code: this.code, error: reasonPhrase(this.statusCode), message: this.message, ...this.details };
+  }
+}
+
+export function qerr(code: ErrorCode, ...args: unknown[]): QuittanceError {
+  return new QuittanceError(code, args);
+}
+
+export function isQuittanceError(e: unknown): e is QuittanceError {
+  return e instanceof QuittanceError;
+}

@@ -1,0 +1,170 @@
+import { QuittanceError } from '../errors.js';
+import { isoTime, type Clock } from '../clock.js';
+import type { Tx } from '../store/types.js';
+import { chainHash, contentHash } from './hashing.js';
+import { canTerminate, legalTerminators } from './registry.js';
+import type { PreparedReceipt } from './normalize.js';
+import { LEDGER_PRINCIPAL, type Receipt, type ReceiptContent } from './types.js';
+
+export type AppendStatus = 'created' | 'duplicate' | 'not_discharged';
+
+export interface AppendResult {
+  status: AppendStatus;
+  receipt: Receipt;
+  /** The success_without_locatability anomaly raised by this append, if any. */
+  anomaly?: Receipt;
+}
+
+export interface AppendContext {
+  clock: Clock;
+  newId: () => string;
+  locatability: 'lenient' | 'strict';
+}
+
+/**
+ * DESIGN §2 rules 2–5 for one prepared receipt, inside a write transaction. Every engine appends through here,
+ * so the rules hold for receipts written by clients and by Quittance itself alike.
+ */
+export async function appendInTx(tx: Tx, prepared: PreparedReceipt, ctx: AppendContext): Promise<AppendResult> {
+  const { content, hash, spec } = prepared;
+  const tenantId = content.tenant_id;
+
+  // Rule 2: idempotency. Same content ⇒ same hash ⇒ the stored receipt, nothing new written.
+  const same = await tx.receiptByHash(tenantId, hash);
+  if (same) return { status: isUndischargedSuccess(same, spec.success) ? 'not_discharged' : 'duplicate', receipt: same };
+  if (content.idempotency_key !== undefined) {
+    const byKey = await tx.receiptByIdempotencyKey(tenantId, content.idempotency_key);
+    if (byKey) {
+      throw new QuittanceError('QUITTANCE_ERR_IDEMPOTENCY_CONFLICT', [JSON.stringify(content.idempotency_key)], {
+        details: { receipt_id: byKey.receipt_id },
+      });
+    }
+  }
+
+  // Rule 3: parent linkage. Principals need not match: different actors discharge obligations.
+  const isTerminator = spec.role === 'terminator';
+  if (isTerminator && content.parents.length === 0) {
+    throw new QuittanceError('QUITTANCE_ERR_TERMINATOR_NEEDS_PARENT', [content.type]);
+  }
+  if (content.parents.length > 0) {
+    const parents = await tx.receiptsByIds(tenantId, content.parents);
+    if (parents.length !== content.parents.length) {
+      const found = new Set(parents.map((p) => p.receipt_id));
+      const missing = content.parents.find((id) => !found.has(id));
+      // Another tenant's id is reported exactly like a missing one: no existence leak.
+      throw new QuittanceError('QUITTANCE_ERR_PARENT_NOT_FOUND', [missing], { details: { parent: missing } });
+    }
+    if (isTerminator) {
+      for (const p of parents) {
+        if (!canTerminate(content.type, p.type)) {
+          const legal = legalTerminators(p.type);
+          throw new QuittanceError('QUITTANCE_ERR_TERMINATOR_ILLEGAL', [
+            content.type, p.receipt_id, p.type, legal.length ? legal.join(', ') : 'none, it is not an obligation',
+          ]);
+        }
+      }
+      const states = await tx.obligationStates(tenantId, content.parents);
+      for (const s of states) {
+        if (!s.open) {
+          throw new QuittanceError('QUITTANCE_ERR_OBLIGATION_CLOSED', [s.receipt_id, s.closed_by], {
+            details: { parent: s.receipt_id, closed_by: s.closed_by },
+          });
+        }
+      }
+    }
+  }
+
+  // Rule 4: locatability. A success without a locatable product closes nothing.
+  const unlocatable = spec.success === true && content.artifacts === undefined && content.delivery_proof === undefined;
+  if (unlocatable && ctx.locatability === 'strict') {
+    throw new QuittanceError('QUITTANCE_ERR_LOCATABILITY_REQUIRED', [content.type]);
+  }
+  const discharges = isTerminator && !unlocatable;
+
+  // Rule 5: chain, write, projections.
+  const receipt = await chainAndInsert(tx, content, hash, discharges, ctx);
+  if (spec.role === 'obligation') await tx.openObligation(receipt);
+  if (discharges) {
+    for (const parentId of content.parents) await tx.closeObligation(tenantId, parentId, receipt.receipt_id, receipt.created_at);
+  }
+  if (!unlocatable) return { status: 'created', receipt };
+
+  const anomaly = await appendAnomaly(tx, ctx, tenantId, 'success_without_locatability', {
+    to: content.from,
+    parents: [receipt.receipt_id],
+    body: {
+      receipt_id: receipt.receipt_id,
+      receipt_type: receipt.type,
+      message: 'Success receipt has neither artifacts nor delivery_proof; its parent obligations stay open. Resend it with a locatable product.',
+      open_parents: content.parents,
+    },
+    task_id: content.task_id,
+  });
+  return { status: 'not_discharged', receipt, anomaly };
+}
+
+function isUndischargedSuccess(r: Receipt, success: boolean | undefined): boolean {
+  return success === true && !r.discharges;
+}
+
+async function chainAndInsert(
+  tx: Tx, content: ReceiptContent, hash: string, discharges: boolean, ctx: AppendContext,
+): Promise<Receipt> {
+  const head = await tx.chainHead(content.tenant_id);
+  const seq = head.seq + 1;
+  const receipt_id = ctx.newId();
+  const created_at = isoTime(ctx.clock.now());
+  const receipt: Receipt = {
+    receipt_id,
+    ...content,
+    seq,
+    created_at,
+    hash,
+    prev_hash: head.chain_hash,
+    chain_hash: chainHash(head.chain_hash, receipt_id, seq, created_at, hash),
+    discharges,
+  };
+  await tx.insertReceipt(receipt);
+  await tx.setChainHead(content.tenant_id, { seq, chain_hash: receipt.chain_hash });
+  return receipt;
+}
+
+/** Appends a `system.anomaly` receipt from the ledger itself. Anomalies never discharge anything. */
+export async function appendAnomaly(
+  tx: Tx,
+  ctx: AppendContext,
+  tenantId: string,
+  kind: string,
+  fields: { to?: ReceiptContent['to']; parents?: string[]; body?: Record<string, unknown>; task_id?: string | undefined; stamp_id?: string | undefined; lease_id?: string | undefined; session_id?: string | undefined },
+): Promise<Receipt> {
+  const content: ReceiptContent = {
+    tenant_id: tenantId,
+    type: 'system.anomaly',
+    from: LEDGER_PRINCIPAL,
+    to: fields.to ?? LEDGER_PRINCIPAL,
+    parents: (fields.parents ?? []).slice().sort(),
+    body: { kind, ...fields.body },
+  };
+  if (fields.task_id !== undefined) content.task_id = fields.task_id;
+  if (fields.lease_id !== undefined) content.lease_id = fields.lease_id;
+  if (fields.stamp_id !== undefined) content.stamp_id = fields.stamp_id;
+  if (fields.session_id !== undefined) content.session_id = fields.session_id;
+  const hash = contentHash(content);
+  const same = await tx.receiptByHash(tenantId, hash);
+  if (same) return same;
+  return chainAndInsert(tx, content, hash, false, ctx);
+}
+
+/** Exposed for verification: the canonical text a stored receipt's hash covers. */
+export function contentOf(r: Receipt): ReceiptContent {
+  const c: ReceiptContent = { tenant_id: r.tenant_id, type: r.type, from: r.from, to: r.to, parents: r.parents, body: r.body };
+  if (r.task_id !== undefined) c.task_id = r.task_id;
+  if (r.lease_id !== undefined) c.lease_id = r.lease_id;
+  if (r.stamp_id !== undefined) c.stamp_id = r.stamp_id;
+  if (r.session_id !== undefined) c.session_id = r.session_id;
+  if (r.artifacts !== undefined) c.artifacts = r.artifacts;
+  if (r.delivery_proof !== undefined) c.delivery_proof = r.delivery_proof;
+  if (r.idempotency_key !== undefined) c.idempotency_key = r.idempotency_key;
+  return c;
+}
+

@@ -1,0 +1,208 @@
+import { QuittanceError, isQuittanceError } from '../errors.js';
+import { isoTime, type Clock } from '../clock.js';
+import { createUuidV7 } from '../ids.js';
+import type { QuittanceConfig } from '../config.js';
+import type { Store, Tx } from '../store/types.js';
+import { appendInTx, type AppendContext, type AppendResult } from './append.js';
+import { prepareReceipt, type PrepareOptions, type PreparedReceipt } from './normalize.js';
+import { isObligationType, legalTerminators, receiptTypeSpec } from './registry.js';
+import { decodeCursor, encodeCursor } from './cursor.js';
+import { ChainVerifier, type ChainCheck } from './verify.js';
+import type { Principal, Receipt, ReceiptInput } from './types.js';
+
+export type BatchItemResult = { ok: true; result: AppendResult } | { ok: false; error: QuittanceError };
+
+export interface Page<T> {
+  items: T[];
+  cursor: string | null;
+}
+
+export interface ReceiptQuery {
+  type?: string | undefined;
+  task_id?: string | undefined;
+  principal?: Pick<Principal, 'kind' | 'id'> | undefined;
+  since?: string | undefined;
+  cursor?: string | undefined;
+  limit?: number | undefined;
+}
+
+export interface TerminatorCheck {
+  parent_receipt_id: string;
+  type: string;
+  is_obligation: boolean;
+  open: boolean;
+  legal_terminators: string[];
+  closed_by: string | null;
+  closed_at: string | null;
+  /** When a terminator_type was asked about: would a receipt of that type close this parent now? */
+  terminator_type?: string;
+  would_close?: boolean;
+}
+
+const VERIFY_SEGMENT = 5000;
+
+/** The receipt ledger: the append pipeline plus the queries over it. Every engine appends through here. */
+export class Ledger {
+  readonly ctx: AppendContext;
+
+  constructor(readonly store: Store, readonly config: Readonly<QuittanceConfig>, readonly clock: Clock) {
+    this.ctx = { clock, newId: createUuidV7(clock), locatability: config.locatability };
+  }
+
+  prepare(tenantId: string, input: ReceiptInput, options?: PrepareOptions): PreparedReceipt {
+    return prepareReceipt(tenantId, input, this.config.limits, options);
+  }
+
+  /** Appends inside a transaction an engine already holds (its projections change in the same transaction). */
+  appendInTx(tx: Tx, tenantId: string, input: ReceiptInput, options?: PrepareOptions): Promise<AppendResult> {
+    return appendInTx(tx, this.prepare(tenantId, input, options), this.ctx);
+  }
+
+  /** Appends one receipt; resolves once it is durable. */
+  append(tenantId: string, input: ReceiptInput, options?: PrepareOptions): Promise<AppendResult> {
+    let prepared: PreparedReceipt;
+    try {
+      // Shape, size and hashing are pure: done before queueing, outside the write transaction.
+      prepared = this.prepare(tenantId, input, options);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.store.write((tx) => appendInTx(tx, prepared, this.ctx));
+  }
+
+  /** Many receipts in one transaction, in order; each succeeds or fails on its own. */
+  async appendBatch(tenantId: string, inputs: readonly ReceiptInput[], options?: PrepareOptions): Promise<BatchItemResult[]> {
+    const prepared = inputs.map((input) => {
+      try {
+        return this.prepare(tenantId, input, options);
+      } catch (e) {
+        if (isQuittanceError(e)) return e;
+        throw e;
+      }
+    });
+    return this.store.write(async (tx) => {
+      const out: BatchItemResult[] = [];
+      for (const p of prepared) {
+        if (p instanceof QuittanceError) {
+          out.push({ ok: false, error: p });
+          continue;
+        }
+        try {
+          out.push({ ok: true, result: await tx.atomically(() => appendInTx(tx, p, this.ctx)) });
+        } catch (e) {
+          if (!isQuittanceError(e)) throw e;
+          out.push({ ok: false, error: e });
+        }
+      }
+      return out;
+    });
+  }
+
+  async receipt(tenantId: string, receiptId: string): Promise<Receipt> {
+    const r = await this.store.receipt(tenantId, receiptId);
+    if (!r) throw new QuittanceError('QUITTANCE_ERR_RECEIPT_NOT_FOUND', [receiptId]);
+    return r;
+  }
+
+  async listReceipts(tenantId: string, q: ReceiptQuery): Promise<Page<Receipt>> {
+    const limit = this.pageSize(q.limit);
+    const items = await this.store.listReceipts(tenantId, {
+      ...(q.type !== undefined && { type: q.type }),
+      ...(q.task_id !== undefined && { task_id: q.task_id }),
+      ...(q.principal !== undefined && { principal: q.principal }),
+      ...(q.since !== undefined && { since: q.since }),
+      after_seq: decodeCursor(q.cursor),
+      limit,
+    });
+    return { items, cursor: items.length === limit ? encodeCursor(items[items.length - 1]!.seq) : null };
+  }
+
+  /** An acknowledgement receipt answering `receiptId`, addressed to that receipt's sender. */
+  async ack(tenantId: string, receiptId: string, by: Principal, body: Record<string, unknown> = {}): Promise<AppendResult> {
+    const target = await this.receipt(tenantId, receiptId);
+    return this.append(tenantId, { type: 'receipt.acknowledged', from: by, to: target.from, parents: [receiptId], body });
+  }
+
+  /**
+   * The unbucketed obligations view: open obligations, oldest first, and a cursor. Serving them stamps
+   * delivered_at the first time (telemetry only; nothing reads it to decide anything).
+   */
+  async openObligations(tenantId: string, q: { principal?: Pick<Principal, 'kind' | 'id'> | undefined; cursor?: string | undefined; limit?: number | undefined }): Promise<Page<Receipt>> {
+    const limit = Math.min(q.limit ?? this.config.obligations.pageSizeDefault, this.config.obligations.pageSizeMax);
+    const items = await this.store.openObligations(tenantId, {
+      ...(q.principal !== undefined && { principal: q.principal }),
+      after_seq: decodeCursor(q.cursor),
+      limit,
+    });
+    const undelivered = items.filter((r) => r.delivered_at === undefined);
+    if (undelivered.length > 0) {
+      const at = isoTime(this.clock.now());
+      for (const r of undelivered) r.delivered_at = at;
+      const ids = undelivered.map((r) => r.receipt_id);
+      // Telemetry does not hold up the answer; it rides along with the next group commit.
+      this.store.write((tx) => tx.markDelivered(tenantId, ids, at)).catch(() => undefined);
+    }
+    return { items, cursor: items.length === limit ? encodeCursor(items[items.length - 1]!.seq) : null };
+  }
+
+  async checkTerminator(tenantId: string, parentId: string, terminatorType?: string): Promise<TerminatorCheck> {
+    const parent = await this.store.receipt(tenantId, parentId);
+    if (!parent) throw new QuittanceError('QUITTANCE_ERR_RECEIPT_NOT_FOUND', [parentId]);
+    const obligation = isObligationType(parent.type);
+    const state = obligation ? await this.store.obligationState(tenantId, parentId) : undefined;
+    const legal = legalTerminators(parent.type);
+    const out: TerminatorCheck = {
+      parent_receipt_id: parentId,
+      type: parent.type,
+      is_obligation: obligation,
+      open: state?.open ?? false,
+      legal_terminators: legal,
+      closed_by: state?.closed_by ?? null,
+      closed_at: state?.closed_at ?? null,
+    };
+    if (terminatorType !== undefined) {
+      if (!receiptTypeSpec(terminatorType)) throw new QuittanceError('QUITTANCE_ERR_UNKNOWN_RECEIPT_TYPE', [JSON.stringify(terminatorType)]);
+      out.terminator_type = terminatorType;
+      out.would_close = out.open && legal.includes(terminatorType);
+    }
+    return out;
+  }
+
+  /** system.anomaly receipts, optionally of one kind, oldest first. */
+  async anomalies(tenantId: string, q: { kind?: string | undefined; cursor?: string | undefined; limit?: number | undefined }): Promise<Page<Receipt>> {
+    const limit = this.pageSize(q.limit);
+    let after = decodeCursor(q.cursor);
+    const items: Receipt[] = [];
+    // Kind lives in the body; scan type-indexed pages until the page is full or the ledger ends.
+    for (;;) {
+      const page = await this.store.listReceipts(tenantId, { type: 'system.anomaly', after_seq: after, limit });
+      for (const r of page) {
+        if (q.kind === undefined || r.body['kind'] === q.kind) items.push(r);
+        after = r.seq;
+        if (items.length === limit) return { items, cursor: encodeCursor(r.seq) };
+      }
+      if (page.length < limit) return { items, cursor: null };
+    }
+  }
+
+  /** Re-hashes one tenant's chain from genesis. */
+  async verify(tenantId: string, onProgress?: (checked: number, total: number) => void): Promise<ChainCheck> {
+    const head = await this.store.chainHeadOf(tenantId);
+    const v = new ChainVerifier(tenantId);
+    let from = 1;
+    let checked = 0;
+    for (;;) {
+      const rows = await this.store.chainSegment(tenantId, from, VERIFY_SEGMENT);
+      v.add(rows);
+      checked += rows.length;
+      onProgress?.(checked, head.seq);
+      if (v.failed || rows.length < VERIFY_SEGMENT) break;
+      from = rows[rows.length - 1]!.seq + 1;
+    }
+    return v.result(head);
+  }
+
+  private pageSize(limit: number | undefined): number {
+    return Math.min(limit ?? this.config.obligations.pageSizeDefault, this.config.obligations.pageSizeMax);
+  }
+}

@@ -1,0 +1,73 @@
+import { QuittanceError } from '../errors.js';
+import type { QuittanceConfig } from '../config.js';
+import { canonicalize } from './canonical.js';
+import { sha256Hex } from './hashing.js';
+import { receiptTypeSpec, type ReceiptTypeSpec } from './registry.js';
+import type { ReceiptContent, ReceiptInput } from './types.js';
+
+export interface PreparedReceipt {
+  content: ReceiptContent;
+  hash: string;
+  spec: ReceiptTypeSpec;
+}
+
+export interface PrepareOptions {
+  /** Set by Quittance's own engines: they may write the types they own. Clients never set it. */
+  writer?: ReceiptTypeSpec['writer'];
+}
+
+/**
+ * DESIGN §2 rule 1 (shape and size) plus normalisation: parents become a sorted set, an empty artifacts list is
+ * the same as none, an omitted body is {}. Pure: no clock, no store. Throws coded errors.
+ */
+export function prepareReceipt(
+  tenantId: string,
+  input: ReceiptInput,
+  limits: QuittanceConfig['limits'],
+  options: PrepareOptions = {},
+): PreparedReceipt {
+  const spec = receiptTypeSpec(input.type);
+  if (!spec) throw new QuittanceError('QUITTANCE_ERR_UNKNOWN_RECEIPT_TYPE', [JSON.stringify(input.type)]);
+  const writer = options.writer ?? 'any';
+  if (spec.writer !== 'any' && spec.writer !== writer) {
+    throw new QuittanceError('QUITTANCE_ERR_RECEIPT_TYPE_RESERVED', [input.type, `the ${spec.writer} engine`]);
+  }
+  const parentsIn = input.parents ?? [];
+  if (parentsIn.length > limits.parentsMax) {
+    throw new QuittanceError('QUITTANCE_ERR_TOO_MANY_PARENTS', [parentsIn.length, limits.parentsMax]);
+  }
+  const artifacts = input.artifacts ?? [];
+  if (artifacts.length > limits.artifactsMax) {
+    throw new QuittanceError('QUITTANCE_ERR_TOO_MANY_ARTIFACTS', [artifacts.length, limits.artifactsMax]);
+  }
+  const body = input.body ?? {};
+  const bodyText = canonicalize(body);
+  const bodyBytes = Buffer.byteLength(bodyText, 'utf8');
+  if (bodyBytes > limits.receiptBodyMaxBytes) {
+    throw new QuittanceError('QUITTANCE_ERR_BODY_TOO_LARGE', [bodyBytes, limits.receiptBodyMaxBytes]);
+  }
+  const parents = parentsIn.length <= 1 ? parentsIn.slice() : Array.from(new Set(parentsIn)).sort();
+
+  const content: ReceiptContent = {
+    tenant_id: tenantId,
+    type: input.type,
+    from: principal(input.from),
+    to: principal(input.to),
+    parents,
+    body,
+  };
+  if (input.task_id !== undefined) content.task_id = input.task_id;
+  if (input.lease_id !== undefined) content.lease_id = input.lease_id;
+  if (input.stamp_id !== undefined) content.stamp_id = input.stamp_id;
+  if (input.session_id !== undefined) content.session_id = input.session_id;
+  if (artifacts.length > 0) content.artifacts = artifacts;
+  if (input.delivery_proof !== undefined) content.delivery_proof = input.delivery_proof;
+  if (input.idempotency_key !== undefined) content.idempotency_key = input.idempotency_key;
+
+  return { content, hash: sha256Hex(canonicalize(content)), spec };
+}
+
+function principal(p: ReceiptInput['from']): ReceiptContent['from'] {
+  // Copy only the known keys so the hashed form is exactly what the schema allows.
+  return p.instance_id === undefined ? { kind: p.kind, id: p.id } : { kind: p.kind, id: p.id, instance_id: p.instance_id };
+}

@@ -1,0 +1,165 @@
+import BetterSqlite3, { type Database } from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { GroupCommitter } from '../group-commit.js';
+import type { ApiKeyRow, ChainHead, ChainRow, ObligationState, OpenObligationFilter, ReceiptFilter, Store, TenantRow, Tx } from '../types.js';
+import type { Receipt } from '../../ledger/types.js';
+import { migrateSqlite } from './migrate.js';
+import { SqliteLedgerReads, sqliteLedgerTx } from './ledger.js';
+import { SqliteTenants } from './tenants.js';
+
+export interface SqliteStoreOptions {
+  /** Folder holding quittance.db; created if missing. */
+  dataDir?: string;
+  /** Explicit database file (overrides dataDir). ':memory:' is not supported: the reader needs a file. */
+  file?: string;
+  groupCommitMaxOps?: number;
+}
+
+export const SQLITE_FILE_NAME = 'quittance.db';
+
+export function sqliteFileFor(options: SqliteStoreOptions): string {
+  return options.file ?? join(options.dataDir ?? '.quittance', SQLITE_FILE_NAME);
+}
+
+function openConnection(file: string, readonly: boolean): Database {
+  const db = new BetterSqlite3(file, { readonly, fileMustExist: readonly });
+  // Another process (the CLI creating a key while the server runs) may hold the write lock for a moment.
+  db.pragma('busy_timeout = 5000');
+  if (!readonly) {
+    // WAL: readers never block the writer and the writer never blocks readers.
+    db.pragma('journal_mode = WAL');
+  }
+  // FULL in WAL mode fsyncs the WAL on every commit: an acknowledged append survives power loss, not only a crash.
+  db.pragma('synchronous = FULL');
+  db.pragma('foreign_keys = ON');
+  return db;
+}
+
+export class SqliteStore implements Store {
+  readonly backend = 'sqlite' as const;
+  readonly file: string;
+  private readonly writer: Database;
+  private readonly reader: Database;
+  private readonly tx: Tx;
+  private readonly committer: GroupCommitter<Tx>;
+  private readonly reads: SqliteLedgerReads;
+  private readonly tenants: SqliteTenants;
+  private readonly known: number;
+  private closed = false;
+
+  constructor(options: SqliteStoreOptions = {}) {
+    this.file = sqliteFileFor(options);
+    mkdirSync(dirname(this.file), { recursive: true });
+    this.writer = openConnection(this.file, false);
+    this.known = migrateSqlite(this.writer);
+    this.reader = openConnection(this.file, true);
+
+    const savepoint = this.writer.prepare('SAVEPOINT q');
+    const release = this.writer.prepare('RELEASE q');
+    const rollbackTo = this.writer.prepare('ROLLBACK TO q');
+    const inSavepoint = async <T>(fn: () => Promise<T>): Promise<T> => {
+      savepoint.run();
+      try {
+        const v = await fn();
+        release.run();
+        return v;
+      } catch (e) {
+        rollbackTo.run();
+        release.run();
+        throw e;
+      }
+    };
+    this.tx = { ...sqliteLedgerTx(this.writer), atomically: inSavepoint };
+
+    // BEGIN IMMEDIATE takes the write lock up front, so a transaction never fails half-way on a lock upgrade.
+    const begin = this.writer.prepare('BEGIN IMMEDIATE');
+    const commit = this.writer.prepare('COMMIT');
+    const rollback = this.writer.prepare('ROLLBACK');
+    this.committer = new GroupCommitter<Tx>(
+      {
+        transaction: async (body) => {
+          begin.run();
+          try {
+            await body(this.tx);
+            commit.run();
+          } catch (e) {
+            if (this.writer.inTransaction) rollback.run();
+            throw e;
+          }
+        },
+        savepoint: (_tx, fn) => inSavepoint(fn),
+      },
+      options.groupCommitMaxOps ?? 2000,
+    );
+    this.reads = new SqliteLedgerReads(this.reader);
+    this.tenants = new SqliteTenants(this.writer, this.reader);
+  }
+
+  write<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+    if (this.closed) return Promise.reject(new Error('store is closed'));
+    return this.committer.submit(fn);
+  }
+
+  async receipt(tenantId: string, receiptId: string): Promise<Receipt | undefined> {
+    return this.reads.receipt(tenantId, receiptId);
+  }
+  async listReceipts(tenantId: string, filter: ReceiptFilter): Promise<Receipt[]> {
+    return this.reads.listReceipts(tenantId, filter);
+  }
+  async openObligations(tenantId: string, filter: OpenObligationFilter): Promise<Receipt[]> {
+    return this.reads.openObligations(tenantId, filter);
+  }
+  async obligationState(tenantId: string, receiptId: string): Promise<ObligationState | undefined> {
+    return this.reads.obligationState(tenantId, receiptId);
+  }
+  async chainSegment(tenantId: string, fromSeq: number, limit: number): Promise<ChainRow[]> {
+    return this.reads.chainSegment(tenantId, fromSeq, limit);
+  }
+  async chainHeadOf(tenantId: string): Promise<ChainHead> {
+    return this.reads.chainHead(tenantId);
+  }
+  async countReceipts(tenantId?: string): Promise<number> {
+    const row = tenantId === undefined
+      ? (this.reader.prepare('SELECT count(*) AS n FROM receipts').get() as { n: number })
+      : (this.reader.prepare('SELECT count(*) AS n FROM receipts WHERE tenant_id = ?').get(tenantId) as { n: number });
+    return row.n;
+  }
+
+  async createTenant(row: TenantRow): Promise<void> {
+    this.tenants.createTenant(row);
+  }
+  async tenantByName(name: string): Promise<TenantRow | undefined> {
+    return this.tenants.tenantByName(name);
+  }
+  async tenantById(tenantId: string): Promise<TenantRow | undefined> {
+    return this.tenants.tenantById(tenantId);
+  }
+  async listTenants(): Promise<TenantRow[]> {
+    return this.tenants.listTenants();
+  }
+  async createApiKey(row: ApiKeyRow): Promise<void> {
+    this.tenants.createApiKey(row);
+  }
+  async apiKeyById(keyId: string): Promise<ApiKeyRow | undefined> {
+    return this.tenants.apiKeyById(keyId);
+  }
+
+  async schemaVersion(): Promise<{ current: number; known: number }> {
+    const row = this.reader.prepare('SELECT max(version) AS v FROM schema_migrations').get() as { v: number };
+    return { current: row.v, known: this.known };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.committer.drain();
+    this.closed = true;
+    this.reader.close();
+    this.writer.close();
+  }
+}
+
+export function openSqliteStore(options: SqliteStoreOptions = {}): SqliteStore {
+  return new SqliteStore(options);
+}
+

@@ -1,0 +1,153 @@
+import type { Database, Statement } from 'better-sqlite3';
+import type { Receipt } from '../../ledger/types.js';
+import type { ChainHead, ChainRow, LedgerTx, ObligationState, OpenObligationFilter, ReceiptFilter } from '../types.js';
+import { GENESIS_HASH } from '../../ledger/types.js';
+import { RECEIPT_COLUMNS, receiptToRow, rowToChainRow, rowToReceipt, type ReceiptRow } from './rows.js';
+
+const GENESIS: ChainHead = Object.freeze({ seq: 0, chain_hash: GENESIS_HASH });
+const PLACEHOLDERS = RECEIPT_COLUMNS.split(',').map(() => '?').join(', ');
+const R_COLS = RECEIPT_COLUMNS.split(', ').map((c) => 'r.' + c).join(', ');
+
+/** Receipt writes on the writer connection, used inside the group-committed transaction. */
+export function sqliteLedgerTx(db: Database): LedgerTx {
+  const s = {
+    head: db.prepare<[string], ChainHead>('SELECT seq, chain_hash FROM chain_heads WHERE tenant_id = ?'),
+    setHead: db.prepare(
+      'INSERT INTO chain_heads (tenant_id, seq, chain_hash) VALUES (?, ?, ?) ON CONFLICT (tenant_id) DO UPDATE SET seq = excluded.seq, chain_hash = excluded.chain_hash',
+    ),
+    byHash: db.prepare<[string, string], ReceiptRow>(`SELECT ${RECEIPT_COLUMNS} FROM receipts WHERE tenant_id = ? AND hash = ?`),
+    byKey: db.prepare<[string, string], ReceiptRow>(`SELECT ${RECEIPT_COLUMNS} FROM receipts WHERE tenant_id = ? AND idempotency_key = ?`),
+    byId: db.prepare<[string, string], ReceiptRow>(`SELECT ${RECEIPT_COLUMNS} FROM receipts WHERE receipt_id = ? AND tenant_id = ?`),
+    obligation: db.prepare<[string, string], { receipt_id: string; type: string; closed_by: string | null; closed_at: string | null }>(
+      'SELECT receipt_id, type, closed_by, closed_at FROM obligations WHERE tenant_id = ? AND receipt_id = ?',
+    ),
+    insert: db.prepare(`INSERT INTO receipts (${RECEIPT_COLUMNS}) VALUES (${PLACEHOLDERS})`),
+    open: db.prepare('INSERT INTO obligations (tenant_id, receipt_id, seq, type, to_kind, to_id) VALUES (?, ?, ?, ?, ?, ?)'),
+    close: db.prepare('UPDATE obligations SET closed_by = ?, closed_at = ? WHERE tenant_id = ? AND receipt_id = ? AND closed_by IS NULL'),
+    delivered: db.prepare('UPDATE receipts SET delivered_at = ? WHERE receipt_id = ? AND tenant_id = ? AND delivered_at IS NULL'),
+  };
+  return {
+    async chainHead(tenantId) {
+      return s.head.get(tenantId) ?? GENESIS;
+    },
+    async setChainHead(tenantId, head) {
+      s.setHead.run(tenantId, head.seq, head.chain_hash);
+    },
+    async receiptByHash(tenantId, hash) {
+      const row = s.byHash.get(tenantId, hash);
+      return row && rowToReceipt(row);
+    },
+    async receiptByIdempotencyKey(tenantId, key) {
+      const row = s.byKey.get(tenantId, key);
+      return row && rowToReceipt(row);
+    },
+    async receiptsByIds(tenantId, ids) {
+      const out: Receipt[] = [];
+      for (const id of ids) {
+        const row = s.byId.get(id, tenantId);
+        if (row) out.push(rowToReceipt(row));
+      }
+      return out;
+    },
+    async obligationStates(tenantId, ids) {
+      const out: ObligationState[] = [];
+      for (const id of ids) {
+        const row = s.obligation.get(tenantId, id);
+        if (row) out.push(obligationState(row));
+      }
+      return out;
+    },
+    async insertReceipt(r) {
+      s.insert.run(receiptToRow(r));
+    },
+    async openObligation(r) {
+      s.open.run(r.tenant_id, r.receipt_id, r.seq, r.type, r.to.kind, r.to.id);
+    },
+    async closeObligation(tenantId, obligationId, closedBy, closedAt) {
+      const info = s.close.run(closedBy, closedAt, tenantId, obligationId);
+      // The append rules checked the obligation was open in this same transaction; anything else is a bug.
+      if (info.changes !== 1) throw new Error(`obligation ${obligationId} was not open`);
+    },
+    async markDelivered(tenantId, ids, at) {
+      for (const id of ids) s.delivered.run(at, id, tenantId);
+    },
+  };
+}
+
+function obligationState(row: { receipt_id: string; type: string; closed_by: string | null; closed_at: string | null }): ObligationState {
+  const st: ObligationState = { receipt_id: row.receipt_id, type: row.type, open: row.closed_by === null };
+  if (row.closed_by !== null) st.closed_by = row.closed_by;
+  if (row.closed_at !== null) st.closed_at = row.closed_at;
+  return st;
+}
+
+/** Reads on the reader connection (WAL: sees committed data only, never blocks the writer). */
+export class SqliteLedgerReads {
+  private readonly byId: Statement<[string, string], ReceiptRow>;
+  private readonly obligation: Statement<[string, string], { receipt_id: string; type: string; closed_by: string | null; closed_at: string | null }>;
+  private readonly openAll: Statement<[string, number, number], ReceiptRow>;
+  private readonly openTo: Statement<[string, string, string, number, number], ReceiptRow>;
+  private readonly segment: Statement<[string, number, number], ReceiptRow>;
+  private readonly head: Statement<[string], ChainHead>;
+  private readonly listCache = new Map<string, Statement<unknown[], ReceiptRow>>();
+
+  constructor(private readonly db: Database) {
+    this.byId = db.prepare(`SELECT ${RECEIPT_COLUMNS} FROM receipts WHERE receipt_id = ? AND tenant_id = ?`);
+    this.obligation = db.prepare('SELECT receipt_id, type, closed_by, closed_at FROM obligations WHERE tenant_id = ? AND receipt_id = ?');
+    this.openAll = db.prepare(
+      `SELECT ${R_COLS} FROM obligations o JOIN receipts r ON r.tenant_id = o.tenant_id AND r.seq = o.seq
+       WHERE o.tenant_id = ? AND o.closed_by IS NULL AND o.seq > ? ORDER BY o.seq LIMIT ?`,
+    );
+    this.openTo = db.prepare(
+      `SELECT ${R_COLS} FROM obligations o JOIN receipts r ON r.tenant_id = o.tenant_id AND r.seq = o.seq
+       WHERE o.tenant_id = ? AND o.to_kind = ? AND o.to_id = ? AND o.closed_by IS NULL AND o.seq > ? ORDER BY o.seq LIMIT ?`,
+    );
+    this.segment = db.prepare(`SELECT ${RECEIPT_COLUMNS} FROM receipts WHERE tenant_id = ? AND seq >= ? ORDER BY seq LIMIT ?`);
+    this.head = db.prepare('SELECT seq, chain_hash FROM chain_heads WHERE tenant_id = ?');
+  }
+
+  receipt(tenantId: string, id: string): Receipt | undefined {
+    const row = this.byId.get(id, tenantId);
+    return row && rowToReceipt(row);
+  }
+
+  obligationState(tenantId: string, id: string): ObligationState | undefined {
+    const row = this.obligation.get(tenantId, id);
+    return row && obligationState(row);
+  }
+
+  openObligations(tenantId: string, f: OpenObligationFilter): Receipt[] {
+    const rows = f.principal
+      ? this.openTo.all(tenantId, f.principal.kind, f.principal.id, f.after_seq, f.limit)
+      : this.openAll.all(tenantId, f.after_seq, f.limit);
+    return rows.map(rowToReceipt);
+  }
+
+  listReceipts(tenantId: string, f: ReceiptFilter): Receipt[] {
+    const where = ['tenant_id = ?', 'seq > ?'];
+    const args: unknown[] = [tenantId, f.after_seq];
+    if (f.type !== undefined) (where.push('type = ?'), args.push(f.type));
+    if (f.task_id !== undefined) (where.push('task_id = ?'), args.push(f.task_id));
+    if (f.since !== undefined) (where.push('created_at >= ?'), args.push(f.since));
+    if (f.principal !== undefined) {
+      where.push('((from_kind = ? AND from_id = ?) OR (to_kind = ? AND to_id = ?))');
+      args.push(f.principal.kind, f.principal.id, f.principal.kind, f.principal.id);
+    }
+    args.push(f.limit);
+    const sql = `SELECT ${RECEIPT_COLUMNS} FROM receipts WHERE ${where.join(' AND ')} ORDER BY seq LIMIT ?`;
+    let stmt = this.listCache.get(sql);
+    if (!stmt) {
+      stmt = this.db.prepare(sql) as Statement<unknown[], ReceiptRow>;
+      this.listCache.set(sql, stmt);
+    }
+    return stmt.all(...args).map(rowToReceipt);
+  }
+
+  chainSegment(tenantId: string, fromSeq: number, limit: number): ChainRow[] {
+    return this.segment.all(tenantId, fromSeq, limit).map(rowToChainRow);
+  }
+
+  chainHead(tenantId: string): ChainHead {
+    return this.head.get(tenantId) ?? GENESIS;
+  }
+}
