@@ -137,10 +137,11 @@ export class Ledger {
     const undelivered = items.filter((r) => r.delivered_at === undefined);
     if (undelivered.length > 0) {
       const at = isoTime(this.clock.now());
-      for (const r of undelivered) r.delivered_at = at;
       const ids = undelivered.map((r) => r.receipt_id);
-      // Telemetry does not hold up the answer; it rides along with the next group commit.
-      this.store.write((tx) => tx.markDelivered(tenantId, ids, at)).catch(() => undefined);
+      // Awaited (it rides along with the next group commit) and answered with the stored values, so two
+      // fetches never report different first-delivery times. Only first deliveries pay for it.
+      const stored = await this.store.write((tx) => tx.markDelivered(tenantId, ids, at));
+      for (const r of undelivered) r.delivered_at = stored.get(r.receipt_id) ?? at;
     }
     return { items, cursor: items.length === limit ? encodeCursor(items[items.length - 1]!.seq) : null };
   }

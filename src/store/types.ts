@@ -54,8 +54,8 @@ export interface LedgerTx {
   /** Record `receipt` (an obligation type) as open, addressed to its `to` principal. */
   openObligation(receipt: Receipt): Promise<void>;
   closeObligation(tenantId: string, obligationId: string, closedBy: string, closedAt: string): Promise<void>;
-  /** Telemetry only. */
-  markDelivered(tenantId: string, receiptIds: readonly string[], at: string): Promise<void>;
+  /** Telemetry only: sets delivered_at where it is unset; returns the stored value for every id. */
+  markDelivered(tenantId: string, receiptIds: readonly string[], at: string): Promise<Map<string, string>>;
 }
 
 export interface Tx extends LedgerTx {

@@ -25,6 +25,7 @@ export function sqliteLedgerTx(db: Database): LedgerTx {
     open: db.prepare('INSERT INTO obligations (tenant_id, receipt_id, seq, type, to_kind, to_id) VALUES (?, ?, ?, ?, ?, ?)'),
     close: db.prepare('UPDATE obligations SET closed_by = ?, closed_at = ? WHERE tenant_id = ? AND receipt_id = ? AND closed_by IS NULL'),
     delivered: db.prepare('UPDATE receipts SET delivered_at = ? WHERE receipt_id = ? AND tenant_id = ? AND delivered_at IS NULL'),
+    deliveredAt: db.prepare<[string, string], { delivered_at: string | null }>('SELECT delivered_at FROM receipts WHERE receipt_id = ? AND tenant_id = ?'),
   };
   return {
     async chainHead(tenantId) {
@@ -69,7 +70,13 @@ export function sqliteLedgerTx(db: Database): LedgerTx {
       if (info.changes !== 1) throw new Error(`obligation ${obligationId} was not open`);
     },
     async markDelivered(tenantId, ids, at) {
-      for (const id of ids) s.delivered.run(at, id, tenantId);
+      const out = new Map<string, string>();
+      for (const id of ids) {
+        s.delivered.run(at, id, tenantId);
+        const row = s.deliveredAt.get(id, tenantId);
+        if (row?.delivered_at) out.set(id, row.delivered_at);
+      }
+      return out;
     },
   };
 }

@@ -1,0 +1,156 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { QuittanceError } from '../errors.js';
+import { createServices, startServer } from '../server/index.js';
+import { parseScopes } from '../tenants/keys.js';
+import { processIo, progress, type CliIo } from './io.js';
+
+const USAGE = `Usage: quittance <command> [options]
+
+Commands:
+  serve [--host 127.0.0.1] [--port 7349] [--data DIR] [--locatability lenient|strict]
+                                      run the HTTP server (SQLite under DIR, default ./.quittance)
+  tenant create NAME [--data DIR] [--json]
+                                      create a tenant and print its first admin API key
+  key create --tenant NAME --scopes read,write[,admin] [--label TEXT] [--data DIR] [--json]
+                                      create an API key for a tenant
+  verify [--data DIR] [--json]        re-hash every tenant's chain; exit 1 naming the first bad seq
+
+Environment: QUITTANCE_DATA_DIR, QUITTANCE_HOST, QUITTANCE_PORT, QUITTANCE_LOCATABILITY.
+`;
+
+type Command = (args: string[], io: CliIo) => Promise<number>;
+
+const COMMANDS: Record<string, Command> = {
+  serve,
+  'tenant create': tenantCreate,
+  'key create': keyCreate,
+  verify,
+};
+
+export async function main(argv: string[], io: CliIo = processIo()): Promise<number> {
+  const [a, b] = argv;
+  const two = `${a} ${b}`;
+  const command = COMMANDS[two] ? two : a && COMMANDS[a] ? a : undefined;
+  if (!command || argv.includes('--help') || argv.includes('-h')) {
+    (command || a === undefined || argv.includes('--help') ? io.stdout : io.stderr).write(USAGE);
+    return command || a === undefined || argv.includes('--help') || argv.includes('-h') ? 0 : 2;
+  }
+  const rest = argv.slice(command.split(' ').length);
+  try {
+    return await COMMANDS[command]!(rest, io);
+  } catch (e) {
+    if (e instanceof QuittanceError) {
+      io.stderr.write(`quittance: ${e.code}: ${e.message}\n`);
+      return e.statusCode >= 500 ? 2 : 1;
+    }
+    if ((e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      io.stderr.write(`quittance: ${(e as Error).message}\n\n${USAGE}`);
+      return 2;
+    }
+    throw e;
+  }
+}
+
+function args<T extends NonNullable<ParseArgsConfig['options']>>(argv: string[], options: T, allowPositionals = false) {
+  return parseArgs({ args: argv, options, allowPositionals, strict: true });
+}
+
+function dataDir(v: string | undefined, io: CliIo): string {
+  return v ?? io.env['QUITTANCE_DATA_DIR'] ?? '.quittance';
+}
+
+async function serve(argv: string[], io: CliIo): Promise<number> {
+  const { values } = args(argv, {
+    host: { type: 'string' }, port: { type: 'string' }, data: { type: 'string' }, locatability: { type: 'string' },
+  });
+  const host = values.host ?? io.env['QUITTANCE_HOST'] ?? '127.0.0.1';
+  const port = Number(values.port ?? io.env['QUITTANCE_PORT'] ?? 7349);
+  const locatability = (values.locatability ?? io.env['QUITTANCE_LOCATABILITY'] ?? 'lenient') as 'lenient' | 'strict';
+  const dir = dataDir(values.data, io);
+  const services = createServices({ dataDir: dir, config: { locatability } });
+
+  if ((await services.store.listTenants()).length === 0) {
+    const tenant = await services.tenants.createTenant('default');
+    const key = await services.tenants.createKey(tenant.tenant_id, ['admin'], 'created on first start');
+    io.stdout.write(`Created tenant "default". Its admin API key (shown once, keep it):\n  ${key.api_key}\n`);
+  }
+  const server = await startServer({ services, host, port, logger: { level: io.env['QUITTANCE_LOG_LEVEL'] ?? 'info' } });
+  io.stdout.write(`Quittance listening on ${server.url} (sqlite: ${dir})\n`);
+
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  await server.close();
+  return 0;
+}
+
+async function tenantCreate(argv: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = args(argv, { data: { type: 'string' }, json: { type: 'boolean' } }, true);
+  const name = positionals[0];
+  if (!name || positionals.length > 1) {
+    io.stderr.write('quittance: tenant create takes exactly one NAME\n');
+    return 2;
+  }
+  const s = createServices({ dataDir: dataDir(values.data, io) });
+  try {
+    const tenant = await s.tenants.createTenant(name);
+    const key = await s.tenants.createKey(tenant.tenant_id, ['admin'], 'created with the tenant');
+    if (values.json) io.stdout.write(JSON.stringify({ tenant_id: tenant.tenant_id, api_key: key.api_key }) + '\n');
+    else io.stdout.write(`Created tenant "${name}" (${tenant.tenant_id}). Admin API key (shown once):\n  ${key.api_key}\n`);
+    return 0;
+  } finally {
+    await s.store.close();
+  }
+}
+
+async function keyCreate(argv: string[], io: CliIo): Promise<number> {
+  const { values } = args(argv, {
+    tenant: { type: 'string' }, scopes: { type: 'string' }, label: { type: 'string' }, data: { type: 'string' }, json: { type: 'boolean' },
+  });
+  if (!values.tenant || !values.scopes) {
+    io.stderr.write('quittance: key create needs --tenant NAME and --scopes read,write,admin\n');
+    return 2;
+  }
+  const scopes = parseScopes(values.scopes);
+  const s = createServices({ dataDir: dataDir(values.data, io) });
+  try {
+    const tenant = await s.tenants.tenantByName(values.tenant);
+    const key = await s.tenants.createKey(tenant.tenant_id, scopes, values.label ?? null);
+    const out = { tenant_id: tenant.tenant_id, key_id: key.key_id, scopes, api_key: key.api_key };
+    if (values.json) io.stdout.write(JSON.stringify(out) + '\n');
+    else io.stdout.write(`Created key ${key.key_id} for tenant "${values.tenant}" with scopes ${scopes.join(',')} (shown once):\n  ${key.api_key}\n`);
+    return 0;
+  } finally {
+    await s.store.close();
+  }
+}
+
+async function verify(argv: string[], io: CliIo): Promise<number> {
+  const { values } = args(argv, { data: { type: 'string' }, json: { type: 'boolean' } });
+  const s = createServices({ dataDir: dataDir(values.data, io) });
+  try {
+    const results = [];
+    for (const t of await s.store.listTenants()) {
+      const bar = progress(io, `verifying ${t.name}`);
+      const r = await s.ledger.verify(t.tenant_id, (done, total) => bar.update(done, total));
+      bar.end();
+      results.push({ tenant: t.name, ...r });
+    }
+    const bad = results.filter((r) => !r.ok);
+    if (values.json) {
+      io.stdout.write(JSON.stringify({ ok: bad.length === 0, tenants: results }) + '\n');
+    } else {
+      for (const r of results) {
+        io.stdout.write(r.ok
+          ? `ok    ${r.tenant}: ${r.receipts} receipts, head seq ${r.head_seq}\n`
+          : `BROKEN ${r.tenant} (${r.tenant_id}): first bad seq ${r.first_bad_seq}: ${r.reason}\n`);
+      }
+      if (results.length === 0) io.stdout.write('no tenants\n');
+    }
+    return bad.length === 0 ? 0 : 1;
+  } finally {
+    await s.store.close();
+  }
+}

@@ -1,0 +1,43 @@
+import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import swagger from '@fastify/swagger';
+import type { Services } from './services.js';
+import { installErrorHandling } from './errors.js';
+import { installStrictJson } from './json.js';
+import { installAuth } from './auth.js';
+import { installValidation } from './validation.js';
+import { receiptRoutes } from './routes/receipts.js';
+import { obligationRoutes } from './routes/obligations.js';
+import { ledgerRoutes } from './routes/ledger.js';
+
+/** Each domain contributes its routes here; one line per domain. */
+const ROUTES: ((app: FastifyInstance, s: Services) => Promise<void>)[] = [receiptRoutes, obligationRoutes, ledgerRoutes];
+
+export interface AppOptions {
+  logger?: FastifyServerOptions['logger'];
+}
+
+export async function buildApp(services: Services, options: AppOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: options.logger ?? false,
+    // One compact line per notable event, not two per request.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: services.config.limits.httpBodyMaxBytes,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  });
+  installValidation(app);
+  installErrorHandling(app);
+  installStrictJson(app);
+  installAuth(app, services.tenants);
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'Quittance', version: '0.1.0', description: 'Accountability ledger for AI-agent runtimes.' },
+      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer' } } },
+      security: [{ apiKey: [] }],
+    },
+  });
+  for (const routes of ROUTES) await routes(app, services);
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  return app;
+}

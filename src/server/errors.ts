@@ -1,0 +1,38 @@
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { QuittanceError, reasonPhrase } from '../errors.js';
+
+/** Every error leaves the server as {statusCode, code, error, message}; bad input is never a 500. */
+export function installErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((err: FastifyError | QuittanceError, request, reply) => {
+    const q = toQuittanceError(err);
+    if (q.statusCode >= 500) request.log.error({ err }, 'request failed');
+    void reply.status(q.statusCode).send(q.toJSON());
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const q = new QuittanceError('QUITTANCE_ERR_ROUTE_NOT_FOUND', [`${request.method} ${request.url.split('?')[0]}`]);
+    void reply.status(404).send(q.toJSON());
+  });
+}
+
+export function toQuittanceError(err: unknown): QuittanceError {
+  if (err instanceof QuittanceError) return err;
+  const e = err as FastifyError & { validation?: { instancePath: string; message?: string }[]; validationContext?: string };
+  if (e.validation) {
+    const first = e.validation[0];
+    const where = `${e.validationContext ?? 'body'}${first?.instancePath ?? ''}`;
+    return new QuittanceError('QUITTANCE_ERR_VALIDATION', [`${where} ${first?.message ?? 'is invalid'}`], { cause: err });
+  }
+  switch (e.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new QuittanceError('QUITTANCE_ERR_REQUEST_TOO_LARGE', ['the route limit'], { cause: err });
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new QuittanceError('QUITTANCE_ERR_UNSUPPORTED_MEDIA_TYPE', ['(send application/json)'], { cause: err });
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return new QuittanceError('QUITTANCE_ERR_INVALID_JSON', ['empty body'], { cause: err });
+  }
+  if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
+    return new QuittanceError('QUITTANCE_ERR_VALIDATION', [`${reasonPhrase(e.statusCode)}: ${e.message}`], { cause: err });
+  }
+  return new QuittanceError('QUITTANCE_ERR_INTERNAL', [], { cause: err });
+}

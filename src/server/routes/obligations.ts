@@ -1,0 +1,41 @@
+import type { FastifyInstance } from 'fastify';
+import type { Services } from '../services.js';
+import type { Principal } from '../../ledger/types.js';
+import { pageQuery, principalQuery } from '../schemas.js';
+import { principalFilter } from './query.js';
+
+type OpenQuery = { principal_kind?: Principal['kind']; principal_id?: string; cursor?: string; limit?: number };
+
+export async function obligationRoutes(app: FastifyInstance, s: Services): Promise<void> {
+  const querystring = { type: 'object', additionalProperties: false, properties: { ...principalQuery, ...pageQuery } };
+
+  // Exactly two keys, always: the obligations and a cursor. No inbox groupings, counts or delivery flags.
+  const open = async (tenantId: string, q: OpenQuery) => {
+    const page = await s.ledger.openObligations(tenantId, { principal: principalFilter(q), cursor: q.cursor, limit: q.limit });
+    return { open_obligations: page.items, cursor: page.cursor };
+  };
+
+  app.get<{ Querystring: OpenQuery }>('/v1/obligations/open', {
+    config: { scope: 'read' },
+    schema: { tags: ['obligations'], summary: 'Open obligations, oldest first (exactly {open_obligations, cursor})', querystring },
+  }, async (request) => open(request.caller.tenant_id, request.query));
+
+  app.get<{ Querystring: OpenQuery }>('/v1/bootstrap', {
+    config: { scope: 'read' },
+    schema: { tags: ['obligations'], summary: 'Deprecated alias of GET /v1/obligations/open', deprecated: true, querystring },
+  }, async (request, reply) => {
+    void reply.header('Deprecation', 'true').header('Link', '</v1/obligations/open>; rel="successor-version"');
+    return open(request.caller.tenant_id, request.query);
+  });
+
+  app.post<{ Body: { parent_receipt_id: string; terminator_type?: string } }>('/v1/obligations/check-terminator', {
+    config: { scope: 'read' },
+    schema: {
+      tags: ['obligations'], summary: 'Is this obligation open, and which receipt types may close it?',
+      body: {
+        type: 'object', required: ['parent_receipt_id'], additionalProperties: false,
+        properties: { parent_receipt_id: { type: 'string', minLength: 1 }, terminator_type: { type: 'string', minLength: 1 } },
+      },
+    },
+  }, async (request) => s.ledger.checkTerminator(request.caller.tenant_id, request.body.parent_receipt_id, request.body.terminator_type));
+}

@@ -1,0 +1,89 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createServer } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import { ManualClock, type Clock } from '../src/clock.js';
+import type { ConfigInput } from '../src/config.js';
+import { buildApp, createServices, type Services } from '../src/server/index.js';
+import type { Principal } from '../src/ledger/types.js';
+
+export function tempDir(prefix = 'quittance-test-'): { dir: string; cleanup(): void } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export interface Response {
+  status: number;
+  json: any;
+  headers: Record<string, unknown>;
+}
+
+export interface Harness {
+  services: Services;
+  app: FastifyInstance;
+  clock: ManualClock;
+  dir: string;
+  /** Admin key of tenant "a". */
+  key: string;
+  tenantId: string;
+  req(method: string, url: string, body?: unknown, key?: string | null): Promise<Response>;
+  /** Sends raw text as the JSON body (for malformed or duplicate-key documents). */
+  raw(method: string, url: string, text: string, key?: string): Promise<Response>;
+  newTenant(name: string, scopes?: ('read' | 'write' | 'admin')[]): Promise<{ tenantId: string; key: string }>;
+  close(): Promise<void>;
+}
+
+/** A real app on a fresh SQLite file in a temp folder, driven through Fastify's inject (no sockets). */
+export async function harness(options: { config?: ConfigInput; clock?: Clock } = {}): Promise<Harness> {
+  const tmp = tempDir();
+  const clock = (options.clock as ManualClock | undefined) ?? new ManualClock('2026-03-01T12:00:00.000Z');
+  const services = createServices({ dataDir: tmp.dir, clock, ...(options.config && { config: options.config }) });
+  const app = await buildApp(services);
+  const newTenant = async (name: string, scopes: ('read' | 'write' | 'admin')[] = ['admin']) => {
+    const t = await services.tenants.createTenant(name);
+    const k = await services.tenants.createKey(t.tenant_id, scopes);
+    return { tenantId: t.tenant_id, key: k.api_key };
+  };
+  const a = await newTenant('a');
+  const send = async (method: string, url: string, payload: string | undefined, key: string | null | undefined): Promise<Response> => {
+    const headers: Record<string, string> = {};
+    if (payload !== undefined) headers['content-type'] = 'application/json';
+    if (key !== null) headers['authorization'] = `Bearer ${key ?? a.key}`;
+    const res = await app.inject({ method: method as 'GET', url, headers, ...(payload !== undefined && { payload }) });
+    let json: unknown;
+    try {
+      json = res.body ? JSON.parse(res.body) : undefined;
+    } catch {
+      json = res.body;
+    }
+    return { status: res.statusCode, json, headers: res.headers };
+  };
+  return {
+    services, app, clock, dir: tmp.dir, key: a.key, tenantId: a.tenantId, newTenant,
+    req: (method, url, body, key) => send(method, url, body === undefined ? undefined : JSON.stringify(body), key),
+    raw: (method, url, text, key) => send(method, url, text, key),
+    async close() {
+      await app.close();
+      await services.store.close();
+      tmp.cleanup();
+    },
+  };
+}
+
+export const agent: Principal = { kind: 'agent', id: 'planner' };
+export const worker: Principal = { kind: 'worker', id: 'w1' };
+export const gate: Principal = { kind: 'service', id: 'gate' };
+
+export const artifact = { kind: 's3', uri: 's3://results/out.json', digest: 'sha256:' + 'a'.repeat(64) } as const;
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+    srv.on('error', reject);
+  });
+}
