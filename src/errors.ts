@@ -14,7 +14,7 @@ export const ERRORS = {
     message: 'Duplicate JSON key %s: a document with duplicate keys has no single meaning and is refused',
   },
   QUITTANCE_ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Unsupported content type %s' },
-  QUITTANCE_ERR_REQUEST_TOO_LARGE: { status: 413, message: `Request body is over %s bytes. ${CONTRACTS_NOT_CHAT}` },
+  QUITTANCE_ERR_REQUEST_TOO_LARGE: { status: 413, message: `Request body is over this route's limit of %s bytes. ${CONTRACTS_NOT_CHAT}` },
   QUITTANCE_ERR_INVALID_CURSOR: { status: 400, message: 'Cursor is not one this server issued' },
   QUITTANCE_ERR_ROUTE_NOT_FOUND: { status: 404, message: 'No route %s' },
 

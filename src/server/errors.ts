@@ -4,7 +4,7 @@ import { QuittanceError, reasonPhrase } from '../errors.js';
 /** Every error leaves the server as {statusCode, code, error, message}; bad input is never a 500. */
 export function installErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError | QuittanceError, request, reply) => {
-    const q = toQuittanceError(err);
+    const q = toQuittanceError(err, request.routeOptions.bodyLimit);
     if (q.statusCode >= 500) request.log.error({ err }, 'request failed');
     void reply.status(q.statusCode).send(q.toJSON());
   });
@@ -14,7 +14,7 @@ export function installErrorHandling(app: FastifyInstance): void {
   });
 }
 
-export function toQuittanceError(err: unknown): QuittanceError {
+export function toQuittanceError(err: unknown, bodyLimit?: number): QuittanceError {
   if (err instanceof QuittanceError) return err;
   const e = err as FastifyError & { validation?: { instancePath: string; message?: string }[]; validationContext?: string };
   if (e.validation) {
@@ -24,7 +24,7 @@ export function toQuittanceError(err: unknown): QuittanceError {
   }
   switch (e.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return new QuittanceError('QUITTANCE_ERR_REQUEST_TOO_LARGE', ['the route limit'], { cause: err });
+      return new QuittanceError('QUITTANCE_ERR_REQUEST_TOO_LARGE', [bodyLimit ?? 'the'], { cause: err });
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return new QuittanceError('QUITTANCE_ERR_UNSUPPORTED_MEDIA_TYPE', ['(send application/json)'], { cause: err });
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':

@@ -238,6 +238,7 @@ describe('limits and duplicate keys write nothing', () => {
     const r = await h.raw('POST', '/v1/receipts', JSON.stringify(assigned({ body: { text: 'x'.repeat(2 * 1024 * 1024) } })));
     assert.equal(r.status, 413);
     assert.equal(r.json.code, 'QUITTANCE_ERR_REQUEST_TOO_LARGE');
+    assert.match(r.json.message, /limit of 1048576 bytes/);
   });
 });
 

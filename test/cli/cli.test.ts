@@ -1,0 +1,138 @@
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import Database from 'better-sqlite3';
+import { join } from 'node:path';
+import { tempDir, agent, worker, artifact } from '../helpers.js';
+import { cli, spawnServer, api, type ServerProcess } from '../e2e.js';
+import { createServices } from '../../src/server/index.js';
+
+describe('CLI against a running server', () => {
+  const tmp = tempDir();
+  let server: ServerProcess;
+  before(async () => {
+    server = await spawnServer(tmp.dir);
+  });
+  after(async () => {
+    await server.kill();
+    tmp.cleanup();
+  });
+
+  test('first start creates tenant "default" and prints its admin key once', async () => {
+    assert.ok(server.adminKey, server.output());
+    const r = await api(server.url, server.adminKey!, 'POST', '/v1/receipts', { type: 'task.assigned', from: agent, to: worker });
+    assert.equal(r.status, 201);
+  });
+
+  test('tenant create / key create work at once, without a restart', async () => {
+    const t = await cli(['tenant', 'create', 'acme', '--data', tmp.dir, '--json']);
+    assert.equal(t.code, 0, t.stderr);
+    const created = JSON.parse(t.stdout) as { tenant_id: string; api_key: string };
+    assert.deepEqual(Object.keys(created).sort(), ['api_key', 'tenant_id']);
+    const w = await api(server.url, created.api_key, 'POST', '/v1/receipts', { type: 'task.assigned', from: agent, to: worker });
+    assert.equal(w.status, 201);
+    assert.equal(w.json.receipt.tenant_id, created.tenant_id);
+
+    const k = await cli(['key', 'create', '--tenant', 'acme', '--scopes', 'read', '--data', tmp.dir, '--json']);
+    assert.equal(k.code, 0, k.stderr);
+    const reader = JSON.parse(k.stdout) as { api_key: string; scopes: string[]; tenant_id: string };
+    assert.deepEqual(reader.scopes, ['read']);
+    assert.equal((await api(server.url, reader.api_key, 'GET', '/v1/receipts')).json.receipts.length, 1);
+    assert.equal((await api(server.url, reader.api_key, 'POST', '/v1/receipts', { type: 'task.assigned', from: agent, to: worker })).status, 403);
+  });
+
+  test('bad CLI input is a clear error with a non-zero exit', async () => {
+    const dup = await cli(['tenant', 'create', 'acme', '--data', tmp.dir]);
+    assert.equal(dup.code, 1);
+    assert.match(dup.stderr, /QUITTANCE_ERR_TENANT_EXISTS/);
+    const scope = await cli(['key', 'create', '--tenant', 'acme', '--scopes', 'read,root', '--data', tmp.dir]);
+    assert.equal(scope.code, 1);
+    assert.match(scope.stderr, /QUITTANCE_ERR_INVALID_SCOPE/);
+    const none = await cli(['key', 'create', '--tenant', 'nobody', '--scopes', 'read', '--data', tmp.dir]);
+    assert.equal(none.code, 1);
+    assert.match(none.stderr, /QUITTANCE_ERR_TENANT_NOT_FOUND/);
+    assert.equal((await cli(['frobnicate'])).code, 2);
+    assert.equal((await cli(['verify', '--bogus'])).code, 2);
+    const help = await cli(['--help']);
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /quittance <command>/);
+  });
+});
+
+describe('quittance verify', () => {
+  /** Writes a small ledger (two tenants) and returns where it is. */
+  async function ledgerWithReceipts(): Promise<{ dir: string; cleanup(): void; tenantA: string }> {
+    const tmp = tempDir();
+    const s = createServices({ dataDir: tmp.dir });
+    const a = await s.tenants.createTenant('alpha');
+    const b = await s.tenants.createTenant('beta');
+    for (const t of [a, b]) {
+      const ob = await s.ledger.append(t.tenant_id, { type: 'task.assigned', from: agent, to: worker, body: { n: 1 } });
+      await s.ledger.append(t.tenant_id, { type: 'task.progress', from: worker, to: agent, parents: [ob.receipt.receipt_id], body: { pct: 50 } });
+      await s.ledger.append(t.tenant_id, { type: 'task.completed', from: worker, to: agent, parents: [ob.receipt.receipt_id], artifacts: [artifact] });
+      await s.ledger.append(t.tenant_id, { type: 'task.assigned', from: agent, to: worker, body: { n: 2 } });
+    }
+    await s.store.close();
+    return { ...tmp, tenantA: a.tenant_id };
+  }
+
+  test('exit 0 when every chain is intact', async () => {
+    const l = await ledgerWithReceipts();
+    try {
+      const r = await cli(['verify', '--data', l.dir]);
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.match(r.stdout, /ok\s+alpha: 4 receipts/);
+      assert.match(r.stdout, /ok\s+beta: 4 receipts/);
+    } finally {
+      l.cleanup();
+    }
+  });
+
+  const tampers: [string, string][] = [
+    ['body byte', `UPDATE receipts SET body = replace(body, '50', '51') WHERE seq = 2`],
+    ['body whitespace only', `UPDATE receipts SET body = replace(body, ':', ': ') WHERE seq = 2`],
+    ['type', `UPDATE receipts SET type = 'task.started' WHERE seq = 2`],
+    ['from principal', `UPDATE receipts SET from_id = 'w2' WHERE seq = 2`],
+    ['parents', `UPDATE receipts SET parents = '[]' WHERE seq = 2`],
+    ['created_at', `UPDATE receipts SET created_at = replace(created_at, '.', ',') WHERE seq = 2`],
+    ['receipt_id', `UPDATE receipts SET receipt_id = substr(receipt_id, 1, 35) || 'f' WHERE seq = 2`],
+    ['hash', `UPDATE receipts SET hash = replace(hash, substr(hash, 1, 1), 'x') WHERE seq = 2`],
+    ['discharges flag', `UPDATE receipts SET discharges = 0 WHERE seq = 2 AND type = 'task.completed'; UPDATE receipts SET discharges = 1 WHERE seq = 2 AND type != 'task.completed'`],
+    ['deleted receipt (a gap)', `DELETE FROM receipts WHERE seq = 2`],
+  ];
+  for (const [what, sql] of tampers) {
+    test(`non-zero exit naming the tenant and first bad seq when the stored ${what} changes`, async () => {
+      const l = await ledgerWithReceipts();
+      try {
+        const db = new Database(join(l.dir, 'quittance.db'));
+        db.exec(sql.replace(/WHERE seq = 2/g, `WHERE seq = 2 AND tenant_id = '${l.tenantA}'`));
+        db.close();
+        const r = await cli(['verify', '--data', l.dir, '--json']);
+        assert.equal(r.code, 1, r.stdout);
+        const out = JSON.parse(r.stdout) as { ok: boolean; tenants: { tenant: string; ok: boolean; first_bad_seq?: number }[] };
+        assert.equal(out.ok, false);
+        const alpha = out.tenants.find((t) => t.tenant === 'alpha')!;
+        assert.equal(alpha.ok, false);
+        assert.equal(alpha.first_bad_seq, 2);
+        assert.equal(out.tenants.find((t) => t.tenant === 'beta')!.ok, true);
+        const human = await cli(['verify', '--data', l.dir]);
+        assert.match(human.stdout, /BROKEN alpha .*first bad seq 2/);
+      } finally {
+        l.cleanup();
+      }
+    });
+  }
+
+  test('a truncated chain (last receipt removed) is caught by the chain head', async () => {
+    const l = await ledgerWithReceipts();
+    try {
+      const db = new Database(join(l.dir, 'quittance.db'));
+      db.prepare('DELETE FROM receipts WHERE tenant_id = ? AND seq = 4').run(l.tenantA);
+      db.close();
+      const r = await cli(['verify', '--data', l.dir, '--json']);
+      assert.equal(r.code, 1);
+      assert.equal(JSON.parse(r.stdout).tenants[0].first_bad_seq, 4);
+    } finally {
+      l.cleanup();
+    }
+  });
+});

@@ -1,0 +1,51 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { canonicalize } from '../../src/ledger/canonical.js';
+import { parseStrictJson, DuplicateKeyError } from '../../src/ledger/strict-json.js';
+
+test('JCS: keys sorted by UTF-16 code units, no whitespace, ES number forms (RFC 8785 examples)', () => {
+  assert.equal(canonicalize({ b: 1, a: [true, null, 'x'], c: {} }), '{"a":[true,null,"x"],"b":1,"c":{}}');
+  assert.equal(canonicalize({ numbers: [333333333.33333329, 1e30, 4.5, 0.002, 1e-27, -0] }), '{"numbers":[333333333.3333333,1e+30,4.5,0.002,1e-27,0]}');
+  assert.equal(canonicalize({ '\u20ac': 'Euro Sign', '\r': 'Carriage Return', '\ufb33': 'Hebrew Letter Dalet With Dagesh', '1': 'One', '\ud83d\ude00': 'Emoji: Grinning Face', '\u0080': 'Control', '\u00f6': 'Latin Small Letter O With Diaeresis' }),
+    '{"\\r":"Carriage Return","1":"One","\u0080":"Control","\u00f6":"Latin Small Letter O With Diaeresis","\u20ac":"Euro Sign","\ud83d\ude00":"Emoji: Grinning Face","\ufb33":"Hebrew Letter Dalet With Dagesh"}');
+  assert.equal(canonicalize('\u2028"\\'), '"\u2028\\"\\\\"');
+  assert.throws(() => canonicalize({ x: Number.NaN }), /non-finite/);
+  assert.throws(() => canonicalize({ x: 1n }), /bigint/);
+});
+
+test('JCS: key order never matters, and canonical form is a fixed point', () => {
+  fc.assert(fc.property(fc.jsonValue(), (v) => {
+    const c = canonicalize(v);
+    assert.equal(canonicalize(JSON.parse(c)), c);
+    if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
+      const reversed = Object.fromEntries(Object.entries(v).reverse());
+      assert.equal(canonicalize(reversed), c);
+    }
+  }), { numRuns: 500 });
+});
+
+test('strict JSON: accepts every document without duplicate keys, as JSON.parse reads it', () => {
+  fc.assert(fc.property(fc.jsonValue(), fc.boolean(), (v, pretty) => {
+    const text = JSON.stringify(v, null, pretty ? 2 : undefined);
+    assert.deepEqual(parseStrictJson(text), JSON.parse(text));
+  }), { numRuns: 500 });
+});
+
+test('strict JSON: a duplicated key anywhere is found', () => {
+  const objectWithKeys = fc.dictionary(fc.string({ maxLength: 6 }), fc.jsonValue({ maxDepth: 2 }), { minKeys: 1, maxKeys: 5 });
+  fc.assert(fc.property(objectWithKeys, fc.jsonValue({ maxDepth: 2 }), fc.nat(3), (obj, dupValue, depth) => {
+    const key = Object.keys(obj)[0]!;
+    // Splice a second copy of `key` into the serialised object, then nest it `depth` levels deep.
+    let text = JSON.stringify(obj).slice(0, -1) + ',' + JSON.stringify(key) + ':' + JSON.stringify(dupValue) + '}';
+    for (let i = 0; i < depth; i++) text = i % 2 ? `{"n${i}":${text}}` : `[1,${text}]`;
+    assert.throws(() => parseStrictJson(text), DuplicateKeyError);
+  }), { numRuns: 500 });
+});
+
+test('strict JSON: escaped spellings of the same key are the same key; path says where', () => {
+  assert.throws(() => parseStrictJson('{"a":{"k":1,"\\u006b":2}}'), (e: unknown) => e instanceof DuplicateKeyError && e.key === 'k' && e.path === '/a');
+  assert.throws(() => parseStrictJson('{"list":[{"x":1,"x":2}]}'), (e: unknown) => e instanceof DuplicateKeyError && e.path === '/list/*');
+  assert.doesNotThrow(() => parseStrictJson('{"a":{"x":1},"b":{"x":1},"c":[{"x":1},{"x":1}],"s":"\\"x\\":1,\\"x\\":"}'));
+  assert.throws(() => parseStrictJson('{"a":1,'), SyntaxError);
+});
