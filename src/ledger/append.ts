@@ -24,6 +24,10 @@ export interface AppendContext {
 /**
  * DESIGN §2 rules 2–5 for one prepared receipt, inside a write transaction. Every engine appends through here,
  * so the rules hold for receipts written by clients and by Quittance itself alike.
+ *
+ * Invariant: every coded (QuittanceError) refusal happens before the first write, so a refused append has
+ * written nothing and needs no savepoint of its own. Anything thrown after the first write is a bug or an I/O
+ * failure and aborts the whole enclosing write.
  */
 export async function appendInTx(tx: Tx, prepared: PreparedReceipt, ctx: AppendContext): Promise<AppendResult> {
   const { content, hash, spec } = prepared;

@@ -88,7 +88,8 @@ export class Ledger {
           continue;
         }
         try {
-          out.push({ ok: true, result: await tx.atomically(() => appendInTx(tx, p, this.ctx)) });
+          // No per-item savepoint: a coded refusal has written nothing (see appendInTx).
+          out.push({ ok: true, result: await appendInTx(tx, p, this.ctx) });
         } catch (e) {
           if (!isQuittanceError(e)) throw e;
           out.push({ ok: false, error: e });

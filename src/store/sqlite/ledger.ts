@@ -2,7 +2,7 @@ import type { Database, Statement } from 'better-sqlite3';
 import type { Receipt } from '../../ledger/types.js';
 import type { ChainHead, ChainRow, LedgerTx, ObligationState, OpenObligationFilter, ReceiptFilter } from '../types.js';
 import { GENESIS_HASH } from '../../ledger/types.js';
-import { RECEIPT_COLUMNS, receiptToRow, rowToChainRow, rowToReceipt, type ReceiptRow } from './rows.js';
+import { RECEIPT_COLUMNS, hashKey, receiptToRow, rowToChainRow, rowToReceipt, type ReceiptRow } from './rows.js';
 
 const GENESIS: ChainHead = Object.freeze({ seq: 0, chain_hash: GENESIS_HASH });
 const PLACEHOLDERS = RECEIPT_COLUMNS.split(',').map(() => '?').join(', ');
@@ -15,7 +15,7 @@ export function sqliteLedgerTx(db: Database): LedgerTx {
     setHead: db.prepare(
       'INSERT INTO chain_heads (tenant_id, seq, chain_hash) VALUES (?, ?, ?) ON CONFLICT (tenant_id) DO UPDATE SET seq = excluded.seq, chain_hash = excluded.chain_hash',
     ),
-    byHash: db.prepare<[string, string], ReceiptRow>(`SELECT ${RECEIPT_COLUMNS} FROM receipts WHERE tenant_id = ? AND hash = ?`),
+    byHash: db.prepare<[number, string, string], ReceiptRow>(`SELECT ${RECEIPT_COLUMNS} FROM receipts WHERE hash_key = ? AND tenant_id = ? AND hash = ?`),
     byKey: db.prepare<[string, string], ReceiptRow>(`SELECT ${RECEIPT_COLUMNS} FROM receipts WHERE tenant_id = ? AND idempotency_key = ?`),
     byId: db.prepare<[string, string], ReceiptRow>(`SELECT ${RECEIPT_COLUMNS} FROM receipts WHERE receipt_id = ? AND tenant_id = ?`),
     obligation: db.prepare<[string, string], { receipt_id: string; type: string; closed_by: string | null; closed_at: string | null }>(
@@ -35,7 +35,7 @@ export function sqliteLedgerTx(db: Database): LedgerTx {
       s.setHead.run(tenantId, head.seq, head.chain_hash);
     },
     async receiptByHash(tenantId, hash) {
-      const row = s.byHash.get(tenantId, hash);
+      const row = s.byHash.get(hashKey(hash), tenantId, hash);
       return row && rowToReceipt(row);
     },
     async receiptByIdempotencyKey(tenantId, key) {

@@ -24,6 +24,7 @@ export interface ReceiptRow {
   idempotency_key: string | null;
   created_at: string;
   hash: string;
+  hash_key: number;
   prev_hash: string;
   chain_hash: string;
   discharges: number;
@@ -31,7 +32,7 @@ export interface ReceiptRow {
 }
 
 export const RECEIPT_COLUMNS =
-  'tenant_id, seq, receipt_id, type, from_kind, from_id, from_instance_id, to_kind, to_id, to_instance_id, task_id, lease_id, stamp_id, session_id, parents, body, artifacts, delivery_proof, idempotency_key, created_at, hash, prev_hash, chain_hash, discharges, delivered_at';
+  'tenant_id, seq, receipt_id, type, from_kind, from_id, from_instance_id, to_kind, to_id, to_instance_id, task_id, lease_id, stamp_id, session_id, parents, body, artifacts, delivery_proof, idempotency_key, created_at, hash, hash_key, prev_hash, chain_hash, discharges, delivered_at';
 
 export function receiptToRow(r: Receipt): unknown[] {
   return [
@@ -42,9 +43,14 @@ export function receiptToRow(r: Receipt): unknown[] {
     JSON.stringify(r.parents), canonicalize(r.body),
     r.artifacts === undefined ? null : canonicalize(r.artifacts),
     r.delivery_proof === undefined ? null : canonicalize(r.delivery_proof),
-    r.idempotency_key ?? null, r.created_at, r.hash, r.prev_hash, r.chain_hash, r.discharges ? 1 : 0,
+    r.idempotency_key ?? null, r.created_at, r.hash, hashKey(r.hash), r.prev_hash, r.chain_hash, r.discharges ? 1 : 0,
     r.delivered_at ?? null,
   ];
+}
+
+/** The first 13 hex digits (52 bits: a safe integer) of a content hash, for the compact dedupe index. */
+export function hashKey(hash: string): number {
+  return parseInt(hash.slice(0, 13), 16);
 }
 
 export function rowToReceipt(row: ReceiptRow): Receipt {
@@ -86,6 +92,7 @@ export function rowToChainRow(row: ReceiptRow): { seq: number; receipt?: Receipt
     if (row.parents !== JSON.stringify(r.parents)) return { seq: row.seq, defect: 'stored parents are not in the form the ledger wrote' };
     if (row.artifacts !== null && row.artifacts !== canonicalize(r.artifacts)) return { seq: row.seq, defect: 'stored artifacts are not canonical JSON' };
     if (row.delivery_proof !== null && row.delivery_proof !== canonicalize(r.delivery_proof)) return { seq: row.seq, defect: 'stored delivery_proof is not canonical JSON' };
+    if (row.hash_key !== hashKey(row.hash)) return { seq: row.seq, defect: 'stored hash_key does not match the hash' };
     if (row.discharges !== 0 && row.discharges !== 1) return { seq: row.seq, defect: 'stored discharges flag is not 0 or 1' };
     return { seq: row.seq, receipt: r };
   } catch (e) {

@@ -1,0 +1,65 @@
+import autocannon from 'autocannon';
+import { request, Agent } from 'node:http';
+import { tempDir } from '../test/helpers.js';
+import { spawnServer, type ServerProcess } from '../test/e2e.js';
+
+export { tempDir, spawnServer, type ServerProcess };
+
+export type Figures = Record<string, number | string>;
+
+/** Runs autocannon from this process against a server in another process. Each request gets a fresh body. */
+export async function load(opts: {
+  url: string;
+  key: string;
+  path: string;
+  connections: number;
+  seconds: number;
+  body: (i: number) => unknown;
+  method?: 'POST' | 'GET';
+}): Promise<{ requestsPerSec: number; p50: number; p99: number; non2xx: number; errors: number; total: number }> {
+  let i = 0;
+  const result = await autocannon({
+    url: opts.url + opts.path,
+    method: opts.method ?? 'POST',
+    connections: opts.connections,
+    duration: opts.seconds,
+    headers: { authorization: `Bearer ${opts.key}`, 'content-type': 'application/json' },
+    requests: [{ setupRequest: (req) => ({ ...req, body: JSON.stringify(opts.body(i++)) }) }],
+  });
+  return {
+    requestsPerSec: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    non2xx: result.non2xx,
+    errors: result.errors,
+    total: result.requests.total,
+  };
+}
+
+/** Sequential GETs over one keep-alive connection, timed with hrtime: precise per-request latency percentiles. */
+export async function latency(url: string, key: string, paths: (i: number) => string, n: number): Promise<{ p50: number; p99: number; max: number }> {
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  const u = new URL(url);
+  const times: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = process.hrtime.bigint();
+    await new Promise<void>((resolve, reject) => {
+      const req = request({ host: u.hostname, port: u.port, path: paths(i), agent, headers: { authorization: `Bearer ${key}` } }, (res) => {
+        res.resume();
+        res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`status ${res.statusCode}`))));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  agent.destroy();
+  times.sort((a, b) => a - b);
+  const pct = (p: number) => times[Math.min(times.length - 1, Math.floor((p / 100) * times.length))]!;
+  return { p50: round(pct(50)), p99: round(pct(99)), max: round(times[times.length - 1]!) };
+}
+
+export function round(n: number, digits = 2): number {
+  const f = 10 ** digits;
+  return Math.round(n * f) / f;
+}

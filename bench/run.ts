@@ -1,0 +1,28 @@
+/**
+ * `npm run bench [-- NAME ...]`: prints figures, never gates anything. Names: append, obligations, restart,
+ * and any other suite listed below. Without names, all run.
+ */
+import { benchAppend } from './append.js';
+import type { Figures } from './lib.js';
+
+const SUITES: Record<string, () => Promise<Figures>> = {
+  append: () => benchAppend(),
+};
+
+const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+const names = wanted.length ? wanted : Object.keys(SUITES);
+console.log(`Quittance benchmarks on ${process.version}, ${(await import('node:os')).cpus().length} cores\n`);
+for (const name of names) {
+  const suite = SUITES[name];
+  if (!suite) {
+    console.error(`unknown bench ${name} (known: ${Object.keys(SUITES).join(', ')})`);
+    process.exitCode = 2;
+    continue;
+  }
+  const started = Date.now();
+  const figures = await suite();
+  console.log(`== ${name} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+  const width = Math.max(...Object.keys(figures).map((k) => k.length));
+  for (const [k, v] of Object.entries(figures)) console.log(`  ${k.padEnd(width)}  ${v}`);
+  console.log('');
+}
