@@ -3,10 +3,14 @@
  * and any other suite listed below. Without names, all run.
  */
 import { benchAppend } from './append.js';
+import { benchObligations } from './obligations.js';
+import { benchWorkspace } from './workspace.js';
 import type { Figures } from './lib.js';
 
 const SUITES: Record<string, () => Promise<Figures>> = {
   append: () => benchAppend(),
+  obligations: () => benchObligations(),
+  workspace: () => benchWorkspace(),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

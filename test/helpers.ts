@@ -7,6 +7,10 @@ import { ManualClock, type Clock } from '../src/clock.js';
 import type { ConfigInput } from '../src/config.js';
 import { buildApp, createServices, type Services } from '../src/server/index.js';
 import type { Principal } from '../src/ledger/types.js';
+import type { Store } from '../src/store/types.js';
+
+/** Set by the PostgreSQL backend's test support (test/pg.ts) once that backend exists. */
+const openTestPostgresStore: (() => Promise<Store>) | undefined = undefined;
 
 export function tempDir(prefix = 'quittance-test-'): { dir: string; cleanup(): void } {
   const dir = mkdtempSync(join(tmpdir(), prefix));
@@ -34,11 +38,20 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-/** A real app on a fresh SQLite file in a temp folder, driven through Fastify's inject (no sockets). */
-export async function harness(options: { config?: ConfigInput; clock?: Clock } = {}): Promise<Harness> {
+export type Backend = 'sqlite' | 'postgres';
+
+/**
+ * The backends every store- and API-level test runs against: SQLite always, PostgreSQL when scripts/run-tests.js
+ * found it reachable (QUITTANCE_TEST_PG=1) and the backend exists.
+ */
+export const BACKENDS: Backend[] = ['sqlite', ...(process.env['QUITTANCE_TEST_PG'] === '1' && openTestPostgresStore ? ['postgres' as const] : [])];
+
+/** A real app on a fresh store (SQLite in a temp folder, or a fresh PostgreSQL schema), driven through inject. */
+export async function harness(options: { config?: ConfigInput; clock?: Clock; backend?: Backend } = {}): Promise<Harness> {
   const tmp = tempDir();
   const clock = (options.clock as ManualClock | undefined) ?? new ManualClock('2026-03-01T12:00:00.000Z');
-  const services = createServices({ dataDir: tmp.dir, clock, ...(options.config && { config: options.config }) });
+  const store = options.backend === 'postgres' ? await openTestPostgresStore!() : undefined;
+  const services = createServices({ dataDir: tmp.dir, clock, ...(store && { store }), ...(options.config && { config: options.config }) });
   const app = await buildApp(services);
   const newTenant = async (name: string, scopes: ('read' | 'write' | 'admin')[] = ['admin']) => {
     const t = await services.tenants.createTenant(name);

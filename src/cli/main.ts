@@ -3,6 +3,7 @@ import { QuittanceError } from '../errors.js';
 import { createServices, startServer } from '../server/index.js';
 import { parseScopes } from '../tenants/keys.js';
 import { processIo, progress, type CliIo } from './io.js';
+import { runGitState } from './git-state.js';
 
 const USAGE = `Usage: quittance <command> [options]
 
@@ -14,6 +15,8 @@ Commands:
   key create --tenant NAME --scopes read,write[,admin] [--label TEXT] [--data DIR] [--json]
                                       create an API key for a tenant
   verify [--data DIR] [--json]        re-hash every tenant's chain; exit 1 naming the first bad seq
+  git-state PATH [--operation OP] [--command-class C] [--no-git] [--json]
+                                      classify a path before running Git there (no git process is spawned)
 
 Environment: QUITTANCE_DATA_DIR, QUITTANCE_HOST, QUITTANCE_PORT, QUITTANCE_LOCATABILITY.
 `;
@@ -25,6 +28,7 @@ const COMMANDS: Record<string, Command> = {
   'tenant create': tenantCreate,
   'key create': keyCreate,
   verify,
+  'git-state': (args, io) => runGitState(args, io),
 };
 
 export async function main(argv: string[], io: CliIo = processIo()): Promise<number> {

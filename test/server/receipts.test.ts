@@ -1,379 +1,381 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { harness, agent, worker, gate, artifact, type Harness } from '../helpers.js';
+import { BACKENDS, harness, agent, worker, gate, artifact, type Harness } from '../helpers.js';
 
-const assigned = (extra: Record<string, unknown> = {}) => ({ type: 'task.assigned', from: agent, to: worker, task_id: 't1', body: { goal: 'summarise' }, ...extra });
+for (const backend of BACKENDS) {
+  const assigned = (extra: Record<string, unknown> = {}) => ({ type: 'task.assigned', from: agent, to: worker, task_id: 't1', body: { goal: 'summarise' }, ...extra });
 
-async function count(h: Harness): Promise<number> {
-  return h.services.store.countReceipts(h.tenantId);
-}
+  async function count(h: Harness): Promise<number> {
+    return h.services.store.countReceipts(h.tenantId);
+  }
 
-describe('POST /v1/receipts: the append rules', () => {
-  let h: Harness;
-  before(async () => {
-    h = await harness();
-  });
-  after(async () => h.close());
-
-  test('a new receipt is chained: seq, ids, hashes assigned by the ledger', async () => {
-    const r = await h.req('POST', '/v1/receipts', assigned({ task_id: 'chain-1' }));
-    assert.equal(r.status, 201);
-    assert.equal(r.json.status, 'created');
-    const rec = r.json.receipt;
-    assert.match(rec.receipt_id, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
-    assert.equal(rec.tenant_id, h.tenantId);
-    assert.match(rec.hash, /^[0-9a-f]{64}$/);
-    assert.match(rec.chain_hash, /^[0-9a-f]{64}$/);
-    assert.equal(rec.created_at, '2026-03-01T12:00:00.000Z');
-    assert.deepEqual(rec.parents, []);
-    const next = await h.req('POST', '/v1/receipts', assigned({ task_id: 'chain-2' }));
-    assert.equal(next.json.receipt.seq, rec.seq + 1);
-    assert.equal(next.json.receipt.prev_hash, rec.chain_hash);
-  });
-
-  test('the tenant comes from the key, never from the body', async () => {
-    const r = await h.req('POST', '/v1/receipts', { ...assigned(), tenant_id: 'someone-else' });
-    assert.equal(r.status, 400);
-    assert.equal(r.json.code, 'QUITTANCE_ERR_VALIDATION');
-  });
-
-  test('idempotency: same content returns the stored receipt with 200 and writes nothing', async () => {
-    const first = await h.req('POST', '/v1/receipts', assigned({ task_id: 'idem-1' }));
-    const before = await count(h);
-    const again = await h.req('POST', '/v1/receipts', assigned({ task_id: 'idem-1' }));
-    assert.equal(again.status, 200);
-    assert.equal(again.json.status, 'duplicate');
-    assert.equal(again.json.receipt.receipt_id, first.json.receipt.receipt_id);
-    assert.equal(await count(h), before);
-  });
-
-  test('parent order and [] vs omitted do not change the hash; different parents do', async () => {
-    const p1 = (await h.req('POST', '/v1/receipts', assigned({ task_id: 'po-1' }))).json.receipt.receipt_id;
-    const p2 = (await h.req('POST', '/v1/receipts', assigned({ task_id: 'po-2' }))).json.receipt.receipt_id;
-    const ev = (parents: string[]) => ({ type: 'task.progress', from: worker, to: agent, parents, body: { pct: 10 } });
-    const a = await h.req('POST', '/v1/receipts', ev([p1, p2]));
-    const b = await h.req('POST', '/v1/receipts', ev([p2, p1, p2]));
-    assert.equal(a.status, 201);
-    assert.equal(b.status, 200);
-    assert.equal(b.json.receipt.receipt_id, a.json.receipt.receipt_id);
-    assert.deepEqual(a.json.receipt.parents, [p1, p2].sort());
-    const c = await h.req('POST', '/v1/receipts', ev([p1]));
-    assert.equal(c.status, 201);
-    assert.notEqual(c.json.receipt.hash, a.json.receipt.hash);
-
-    const noParents = { type: 'task.progress', from: worker, to: agent, body: { pct: 99 } };
-    const d = await h.req('POST', '/v1/receipts', noParents);
-    const e = await h.req('POST', '/v1/receipts', { ...noParents, parents: [] });
-    assert.equal(d.status, 201);
-    assert.equal(e.status, 200);
-    assert.equal(e.json.receipt.hash, d.json.receipt.hash);
-  });
-
-  test('idempotency_key: same content → stored receipt; different content → 409, nothing written', async () => {
-    const a = await h.req('POST', '/v1/receipts', assigned({ task_id: 'ik', idempotency_key: 'k-1' }));
-    assert.equal(a.status, 201);
-    const b = await h.req('POST', '/v1/receipts', assigned({ task_id: 'ik', idempotency_key: 'k-1' }));
-    assert.equal(b.status, 200);
-    const before = await count(h);
-    const c = await h.req('POST', '/v1/receipts', assigned({ task_id: 'ik-other', idempotency_key: 'k-1' }));
-    assert.equal(c.status, 409);
-    assert.equal(c.json.code, 'QUITTANCE_ERR_IDEMPOTENCY_CONFLICT');
-    assert.equal(c.json.receipt_id, a.json.receipt.receipt_id);
-    assert.equal(await count(h), before);
-  });
-
-  test('a terminator must list a parent', async () => {
-    const r = await h.req('POST', '/v1/receipts', { type: 'task.completed', from: worker, to: agent, artifacts: [artifact] });
-    assert.equal(r.status, 422);
-    assert.equal(r.json.code, 'QUITTANCE_ERR_TERMINATOR_NEEDS_PARENT');
-  });
-
-  test('a parent must exist in the tenant', async () => {
-    const r = await h.req('POST', '/v1/receipts', {
-      type: 'task.completed', from: worker, to: agent, parents: ['0190a000-0000-7000-8000-000000000000'], artifacts: [artifact],
+  describe(`[${backend}] POST /v1/receipts: the append rules`, () => {
+    let h: Harness;
+    before(async () => {
+      h = await harness({ backend });
     });
-    assert.equal(r.status, 422);
-    assert.equal(r.json.code, 'QUITTANCE_ERR_PARENT_NOT_FOUND');
-    assert.equal(r.json.parent, '0190a000-0000-7000-8000-000000000000');
-  });
+    after(async () => h.close());
 
-  test('a terminator illegal for its parent type is refused', async () => {
-    const ob = (await h.req('POST', '/v1/receipts', assigned({ task_id: 'ill' }))).json.receipt.receipt_id;
-    const progress = (await h.req('POST', '/v1/receipts', { type: 'task.progress', from: worker, to: agent, parents: [ob] })).json.receipt.receipt_id;
-    const before = await count(h);
-    const r = await h.req('POST', '/v1/receipts', { type: 'task.completed', from: worker, to: agent, parents: [progress], artifacts: [artifact] });
-    assert.equal(r.status, 422);
-    assert.equal(r.json.code, 'QUITTANCE_ERR_TERMINATOR_ILLEGAL');
-    assert.match(r.json.message, /task\.progress/);
-    assert.equal(await count(h), before);
-    const open = await h.req('POST', '/v1/obligations/check-terminator', { parent_receipt_id: ob });
-    assert.equal(open.json.open, true);
-  });
-
-  test('an obligation is closed exactly once; a terminator from a different principal is accepted', async () => {
-    const ob = (await h.req('POST', '/v1/receipts', assigned({ task_id: 'once' }))).json.receipt;
-    assert.deepEqual(ob.to, worker);
-    // Written by the gate, not by the worker the obligation is addressed to.
-    const done = await h.req('POST', '/v1/receipts', { type: 'task.completed', from: gate, to: agent, parents: [ob.receipt_id], artifacts: [artifact] });
-    assert.equal(done.status, 201);
-    assert.equal(done.json.receipt.discharges, true);
-    const check = await h.req('POST', '/v1/obligations/check-terminator', { parent_receipt_id: ob.receipt_id, terminator_type: 'task.failed' });
-    assert.equal(check.json.open, false);
-    assert.equal(check.json.closed_by, done.json.receipt.receipt_id);
-    assert.equal(check.json.would_close, false);
-    const before = await count(h);
-    const again = await h.req('POST', '/v1/receipts', { type: 'task.failed', from: worker, to: agent, parents: [ob.receipt_id], body: { error: 'late' } });
-    assert.equal(again.status, 409);
-    assert.equal(again.json.code, 'QUITTANCE_ERR_OBLIGATION_CLOSED');
-    assert.equal(again.json.closed_by, done.json.receipt.receipt_id);
-    assert.equal(await count(h), before);
-  });
-
-  test('a non-terminating type listing a parent closes nothing', async () => {
-    const ob = (await h.req('POST', '/v1/receipts', assigned({ task_id: 'nonterm' }))).json.receipt.receipt_id;
-    for (const type of ['task.accepted', 'task.started', 'task.progress', 'receipt.acknowledged']) {
-      const r = await h.req('POST', '/v1/receipts', { type, from: worker, to: agent, parents: [ob] });
-      assert.equal(r.status, 201, type);
-      assert.equal(r.json.receipt.discharges, false);
-    }
-    const check = await h.req('POST', '/v1/obligations/check-terminator', { parent_receipt_id: ob, terminator_type: 'task.completed' });
-    assert.equal(check.json.open, true);
-    assert.equal(check.json.would_close, true);
-    assert.deepEqual(check.json.legal_terminators, ['task.completed', 'task.failed', 'task.canceled', 'task.escalated']);
-  });
-
-  test('a terminator closes every parent obligation it lists', async () => {
-    const a = (await h.req('POST', '/v1/receipts', assigned({ task_id: 'multi-a' }))).json.receipt.receipt_id;
-    const b = (await h.req('POST', '/v1/receipts', assigned({ task_id: 'multi-b' }))).json.receipt.receipt_id;
-    const r = await h.req('POST', '/v1/receipts', { type: 'task.canceled', from: agent, to: worker, parents: [a, b] });
-    assert.equal(r.status, 201);
-    for (const id of [a, b]) assert.equal((await h.req('POST', '/v1/obligations/check-terminator', { parent_receipt_id: id })).json.open, false);
-  });
-
-  test('delivery_proof makes a success locatable', async () => {
-    const ob = (await h.req('POST', '/v1/receipts', assigned({ task_id: 'push' }))).json.receipt.receipt_id;
-    const r = await h.req('POST', '/v1/receipts', {
-      type: 'task.completed', from: worker, to: agent, parents: [ob],
-      delivery_proof: { mode: 'push', target: { url: 'https://hooks.example/x' }, status: 'succeeded', at: '2026-03-01T12:00:00Z', proof: { http_status: 200, request_id: 'r-1' } },
+    test('a new receipt is chained: seq, ids, hashes assigned by the ledger', async () => {
+      const r = await h.req('POST', '/v1/receipts', assigned({ task_id: 'chain-1' }));
+      assert.equal(r.status, 201);
+      assert.equal(r.json.status, 'created');
+      const rec = r.json.receipt;
+      assert.match(rec.receipt_id, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      assert.equal(rec.tenant_id, h.tenantId);
+      assert.match(rec.hash, /^[0-9a-f]{64}$/);
+      assert.match(rec.chain_hash, /^[0-9a-f]{64}$/);
+      assert.equal(rec.created_at, '2026-03-01T12:00:00.000Z');
+      assert.deepEqual(rec.parents, []);
+      const next = await h.req('POST', '/v1/receipts', assigned({ task_id: 'chain-2' }));
+      assert.equal(next.json.receipt.seq, rec.seq + 1);
+      assert.equal(next.json.receipt.prev_hash, rec.chain_hash);
     });
-    assert.equal(r.status, 201);
-    assert.equal(r.json.receipt.discharges, true);
-  });
 
-  test('unknown and engine-owned types are refused', async () => {
-    const u = await h.req('POST', '/v1/receipts', { type: 'task.vanished', from: worker, to: agent });
-    assert.equal(u.status, 422);
-    assert.equal(u.json.code, 'QUITTANCE_ERR_UNKNOWN_RECEIPT_TYPE');
-    const r = await h.req('POST', '/v1/receipts', { type: 'system.anomaly', from: worker, to: agent, body: { kind: 'chain_break' } });
-    assert.equal(r.status, 422);
-    assert.equal(r.json.code, 'QUITTANCE_ERR_RECEIPT_TYPE_RESERVED');
-  });
+    test('the tenant comes from the key, never from the body', async () => {
+      const r = await h.req('POST', '/v1/receipts', { ...assigned(), tenant_id: 'someone-else' });
+      assert.equal(r.status, 400);
+      assert.equal(r.json.code, 'QUITTANCE_ERR_VALIDATION');
+    });
 
-  test('schema violations are coded 400s', async () => {
-    const r = await h.req('POST', '/v1/receipts', { type: 'task.assigned', to: worker });
-    assert.equal(r.status, 400);
-    assert.equal(r.json.code, 'QUITTANCE_ERR_VALIDATION');
-    assert.deepEqual(Object.keys(r.json).sort(), ['code', 'error', 'message', 'statusCode']);
-    const bad = await h.req('POST', '/v1/receipts', { ...assigned(), from: { kind: 'robot', id: 'x' } });
-    assert.equal(bad.status, 400);
-    const junk = await h.raw('POST', '/v1/receipts', '{"type": "task.assigned",');
-    assert.equal(junk.status, 400);
-    assert.equal(junk.json.code, 'QUITTANCE_ERR_INVALID_JSON');
-  });
-});
-
-describe('limits and duplicate keys write nothing', () => {
-  let h: Harness;
-  before(async () => {
-    h = await harness();
-  });
-  after(async () => h.close());
-
-  test('duplicate JSON keys anywhere → 400', async () => {
-    const docs = [
-      '{"type":"task.assigned","type":"task.completed","from":{"kind":"agent","id":"a"},"to":{"kind":"worker","id":"w"}}',
-      '{"type":"task.assigned","from":{"kind":"agent","id":"a"},"to":{"kind":"worker","id":"w"},"body":{"outcome":"crashed","outcome":"completed"}}',
-      '{"type":"task.assigned","from":{"kind":"agent","id":"a"},"to":{"kind":"worker","id":"w"},"body":{"list":[{"x":1},{"x":1,"\\u0078":2}]}}',
-    ];
-    for (const doc of docs) {
-      const r = await h.raw('POST', '/v1/receipts', doc);
-      assert.equal(r.status, 400, doc);
-      assert.equal(r.json.code, 'QUITTANCE_ERR_DUPLICATE_JSON_KEY');
-    }
-    assert.equal(await count(h), 0);
-  });
-
-  test('sibling objects may share key names', async () => {
-    const r = await h.raw('POST', '/v1/receipts', '{"type":"task.assigned","from":{"kind":"agent","id":"a"},"to":{"kind":"worker","id":"w"},"body":{"a":{"x":1},"b":{"x":1}}}');
-    assert.equal(r.status, 201);
-  });
-
-  test('an oversize body → 413 with the contracts message', async () => {
-    const before = await count(h);
-    const r = await h.req('POST', '/v1/receipts', assigned({ body: { text: 'x'.repeat(64 * 1024) } }));
-    assert.equal(r.status, 413);
-    assert.equal(r.json.code, 'QUITTANCE_ERR_BODY_TOO_LARGE');
-    assert.match(r.json.message, /Receipt bodies are contracts, not chat messages/);
-    // Just under the limit is fine: the limit is on canonical bytes, {"text":"..."} adds 11.
-    const ok = await h.req('POST', '/v1/receipts', assigned({ body: { text: 'x'.repeat(64 * 1024 - 11) } }));
-    assert.equal(ok.status, 201);
-    assert.equal(await count(h), before + 1);
-  });
-
-  test('more than 10 parents or 100 artifacts → 422 with the contracts message', async () => {
-    const before = await count(h);
-    const parents = Array.from({ length: 11 }, (_, i) => `0190a000-0000-7000-8000-0000000000${10 + i}`);
-    const p = await h.req('POST', '/v1/receipts', { type: 'task.progress', from: worker, to: agent, parents });
-    assert.equal(p.status, 422);
-    assert.equal(p.json.code, 'QUITTANCE_ERR_TOO_MANY_PARENTS');
-    assert.match(p.json.message, /contracts, not chat/);
-    const artifacts = Array.from({ length: 101 }, (_, i) => ({ kind: 'file', uri: `/out/${i}` }));
-    const a = await h.req('POST', '/v1/receipts', { type: 'task.progress', from: worker, to: agent, artifacts });
-    assert.equal(a.status, 422);
-    assert.equal(a.json.code, 'QUITTANCE_ERR_TOO_MANY_ARTIFACTS');
-    assert.equal(await count(h), before);
-  });
-
-  test('a request over the HTTP limit → 413 before parsing', async () => {
-    const r = await h.raw('POST', '/v1/receipts', JSON.stringify(assigned({ body: { text: 'x'.repeat(2 * 1024 * 1024) } })));
-    assert.equal(r.status, 413);
-    assert.equal(r.json.code, 'QUITTANCE_ERR_REQUEST_TOO_LARGE');
-    assert.match(r.json.message, /limit of 1048576 bytes/);
-  });
-});
-
-describe('locatability', () => {
-  test('lenient: 202 LOCATABILITY_MISSING, anomaly present, obligation still open; a resend with artifacts closes it', async () => {
-    const h = await harness();
-    try {
-      const ob = (await h.req('POST', '/v1/receipts', assigned())).json.receipt.receipt_id;
-      const done = { type: 'task.completed', from: worker, to: agent, parents: [ob], body: { summary: 'done' } };
-      const r = await h.req('POST', '/v1/receipts', done);
-      assert.equal(r.status, 202);
-      assert.equal(r.json.code, 'LOCATABILITY_MISSING');
-      assert.equal(r.json.receipt.discharges, false);
-      assert.equal(r.json.anomaly.type, 'system.anomaly');
-      assert.equal(r.json.anomaly.body.kind, 'success_without_locatability');
-      assert.deepEqual(r.json.anomaly.parents, [r.json.receipt.receipt_id]);
-
-      const anomalies = await h.req('GET', '/v1/anomalies?kind=success_without_locatability');
-      assert.deepEqual(anomalies.json.anomalies.map((a: { receipt_id: string }) => a.receipt_id), [r.json.anomaly.receipt_id]);
-      const open = await h.req('GET', '/v1/obligations/open');
-      assert.deepEqual(open.json.open_obligations.map((o: { receipt_id: string }) => o.receipt_id), [ob]);
-
-      // The identical resend is idempotent and still says it discharged nothing; no second anomaly.
-      const same = await h.req('POST', '/v1/receipts', done);
-      assert.equal(same.status, 202);
-      assert.equal(same.json.receipt.receipt_id, r.json.receipt.receipt_id);
-      assert.equal((await h.req('GET', '/v1/anomalies')).json.anomalies.length, 1);
-
-      const fixed = await h.req('POST', '/v1/receipts', { ...done, artifacts: [artifact] });
-      assert.equal(fixed.status, 201);
-      assert.equal((await h.req('GET', '/v1/obligations/open')).json.open_obligations.length, 0);
-    } finally {
-      await h.close();
-    }
-  });
-
-  test('strict: 422, nothing stored', async () => {
-    const h = await harness({ config: { locatability: 'strict' } });
-    try {
-      const ob = (await h.req('POST', '/v1/receipts', assigned())).json.receipt.receipt_id;
+    test('idempotency: same content returns the stored receipt with 200 and writes nothing', async () => {
+      const first = await h.req('POST', '/v1/receipts', assigned({ task_id: 'idem-1' }));
       const before = await count(h);
-      const r = await h.req('POST', '/v1/receipts', { type: 'task.completed', from: worker, to: agent, parents: [ob] });
-      assert.equal(r.status, 422);
-      assert.equal(r.json.code, 'QUITTANCE_ERR_LOCATABILITY_REQUIRED');
+      const again = await h.req('POST', '/v1/receipts', assigned({ task_id: 'idem-1' }));
+      assert.equal(again.status, 200);
+      assert.equal(again.json.status, 'duplicate');
+      assert.equal(again.json.receipt.receipt_id, first.json.receipt.receipt_id);
       assert.equal(await count(h), before);
-      assert.equal((await h.req('GET', '/v1/anomalies')).json.anomalies.length, 0);
-      assert.equal((await h.req('GET', '/v1/obligations/open')).json.open_obligations.length, 1);
-    } finally {
-      await h.close();
-    }
-  });
-});
-
-describe('batch, reads and acknowledgements', () => {
-  let h: Harness;
-  before(async () => {
-    h = await harness();
-  });
-  after(async () => h.close());
-
-  test('batch: one call, a result per item, failures do not undo the others', async () => {
-    const ob = (await h.req('POST', '/v1/receipts', assigned({ task_id: 'b0' }))).json.receipt.receipt_id;
-    const r = await h.req('POST', '/v1/receipts/batch', {
-      receipts: [
-        assigned({ task_id: 'b1' }),
-        { type: 'task.completed', from: worker, to: agent, parents: ['0190a000-0000-7000-8000-000000000000'], artifacts: [artifact] },
-        { type: 'task.completed', from: worker, to: agent, parents: [ob] },
-        assigned({ task_id: 'b1' }),
-        { type: 'nope', from: worker, to: agent },
-      ],
     });
-    assert.equal(r.status, 200);
-    const codes = r.json.results.map((x: { statusCode: number }) => x.statusCode);
-    assert.deepEqual(codes, [201, 422, 202, 200, 422]);
-    assert.equal(r.json.results[1].error.code, 'QUITTANCE_ERR_PARENT_NOT_FOUND');
-    assert.equal(r.json.results[2].code, 'LOCATABILITY_MISSING');
-    assert.equal(r.json.results[3].receipt.receipt_id, r.json.results[0].receipt.receipt_id);
-    assert.equal(r.json.results[4].error.code, 'QUITTANCE_ERR_UNKNOWN_RECEIPT_TYPE');
-    assert.equal((await h.req('GET', '/v1/ledger/verify')).json.ok, true);
+
+    test('parent order and [] vs omitted do not change the hash; different parents do', async () => {
+      const p1 = (await h.req('POST', '/v1/receipts', assigned({ task_id: 'po-1' }))).json.receipt.receipt_id;
+      const p2 = (await h.req('POST', '/v1/receipts', assigned({ task_id: 'po-2' }))).json.receipt.receipt_id;
+      const ev = (parents: string[]) => ({ type: 'task.progress', from: worker, to: agent, parents, body: { pct: 10 } });
+      const a = await h.req('POST', '/v1/receipts', ev([p1, p2]));
+      const b = await h.req('POST', '/v1/receipts', ev([p2, p1, p2]));
+      assert.equal(a.status, 201);
+      assert.equal(b.status, 200);
+      assert.equal(b.json.receipt.receipt_id, a.json.receipt.receipt_id);
+      assert.deepEqual(a.json.receipt.parents, [p1, p2].sort());
+      const c = await h.req('POST', '/v1/receipts', ev([p1]));
+      assert.equal(c.status, 201);
+      assert.notEqual(c.json.receipt.hash, a.json.receipt.hash);
+
+      const noParents = { type: 'task.progress', from: worker, to: agent, body: { pct: 99 } };
+      const d = await h.req('POST', '/v1/receipts', noParents);
+      const e = await h.req('POST', '/v1/receipts', { ...noParents, parents: [] });
+      assert.equal(d.status, 201);
+      assert.equal(e.status, 200);
+      assert.equal(e.json.receipt.hash, d.json.receipt.hash);
+    });
+
+    test('idempotency_key: same content → stored receipt; different content → 409, nothing written', async () => {
+      const a = await h.req('POST', '/v1/receipts', assigned({ task_id: 'ik', idempotency_key: 'k-1' }));
+      assert.equal(a.status, 201);
+      const b = await h.req('POST', '/v1/receipts', assigned({ task_id: 'ik', idempotency_key: 'k-1' }));
+      assert.equal(b.status, 200);
+      const before = await count(h);
+      const c = await h.req('POST', '/v1/receipts', assigned({ task_id: 'ik-other', idempotency_key: 'k-1' }));
+      assert.equal(c.status, 409);
+      assert.equal(c.json.code, 'QUITTANCE_ERR_IDEMPOTENCY_CONFLICT');
+      assert.equal(c.json.receipt_id, a.json.receipt.receipt_id);
+      assert.equal(await count(h), before);
+    });
+
+    test('a terminator must list a parent', async () => {
+      const r = await h.req('POST', '/v1/receipts', { type: 'task.completed', from: worker, to: agent, artifacts: [artifact] });
+      assert.equal(r.status, 422);
+      assert.equal(r.json.code, 'QUITTANCE_ERR_TERMINATOR_NEEDS_PARENT');
+    });
+
+    test('a parent must exist in the tenant', async () => {
+      const r = await h.req('POST', '/v1/receipts', {
+        type: 'task.completed', from: worker, to: agent, parents: ['0190a000-0000-7000-8000-000000000000'], artifacts: [artifact],
+      });
+      assert.equal(r.status, 422);
+      assert.equal(r.json.code, 'QUITTANCE_ERR_PARENT_NOT_FOUND');
+      assert.equal(r.json.parent, '0190a000-0000-7000-8000-000000000000');
+    });
+
+    test('a terminator illegal for its parent type is refused', async () => {
+      const ob = (await h.req('POST', '/v1/receipts', assigned({ task_id: 'ill' }))).json.receipt.receipt_id;
+      const progress = (await h.req('POST', '/v1/receipts', { type: 'task.progress', from: worker, to: agent, parents: [ob] })).json.receipt.receipt_id;
+      const before = await count(h);
+      const r = await h.req('POST', '/v1/receipts', { type: 'task.completed', from: worker, to: agent, parents: [progress], artifacts: [artifact] });
+      assert.equal(r.status, 422);
+      assert.equal(r.json.code, 'QUITTANCE_ERR_TERMINATOR_ILLEGAL');
+      assert.match(r.json.message, /task\.progress/);
+      assert.equal(await count(h), before);
+      const open = await h.req('POST', '/v1/obligations/check-terminator', { parent_receipt_id: ob });
+      assert.equal(open.json.open, true);
+    });
+
+    test('an obligation is closed exactly once; a terminator from a different principal is accepted', async () => {
+      const ob = (await h.req('POST', '/v1/receipts', assigned({ task_id: 'once' }))).json.receipt;
+      assert.deepEqual(ob.to, worker);
+      // Written by the gate, not by the worker the obligation is addressed to.
+      const done = await h.req('POST', '/v1/receipts', { type: 'task.completed', from: gate, to: agent, parents: [ob.receipt_id], artifacts: [artifact] });
+      assert.equal(done.status, 201);
+      assert.equal(done.json.receipt.discharges, true);
+      const check = await h.req('POST', '/v1/obligations/check-terminator', { parent_receipt_id: ob.receipt_id, terminator_type: 'task.failed' });
+      assert.equal(check.json.open, false);
+      assert.equal(check.json.closed_by, done.json.receipt.receipt_id);
+      assert.equal(check.json.would_close, false);
+      const before = await count(h);
+      const again = await h.req('POST', '/v1/receipts', { type: 'task.failed', from: worker, to: agent, parents: [ob.receipt_id], body: { error: 'late' } });
+      assert.equal(again.status, 409);
+      assert.equal(again.json.code, 'QUITTANCE_ERR_OBLIGATION_CLOSED');
+      assert.equal(again.json.closed_by, done.json.receipt.receipt_id);
+      assert.equal(await count(h), before);
+    });
+
+    test('a non-terminating type listing a parent closes nothing', async () => {
+      const ob = (await h.req('POST', '/v1/receipts', assigned({ task_id: 'nonterm' }))).json.receipt.receipt_id;
+      for (const type of ['task.accepted', 'task.started', 'task.progress', 'receipt.acknowledged']) {
+        const r = await h.req('POST', '/v1/receipts', { type, from: worker, to: agent, parents: [ob] });
+        assert.equal(r.status, 201, type);
+        assert.equal(r.json.receipt.discharges, false);
+      }
+      const check = await h.req('POST', '/v1/obligations/check-terminator', { parent_receipt_id: ob, terminator_type: 'task.completed' });
+      assert.equal(check.json.open, true);
+      assert.equal(check.json.would_close, true);
+      assert.deepEqual(check.json.legal_terminators, ['task.completed', 'task.failed', 'task.canceled', 'task.escalated']);
+    });
+
+    test('a terminator closes every parent obligation it lists', async () => {
+      const a = (await h.req('POST', '/v1/receipts', assigned({ task_id: 'multi-a' }))).json.receipt.receipt_id;
+      const b = (await h.req('POST', '/v1/receipts', assigned({ task_id: 'multi-b' }))).json.receipt.receipt_id;
+      const r = await h.req('POST', '/v1/receipts', { type: 'task.canceled', from: agent, to: worker, parents: [a, b] });
+      assert.equal(r.status, 201);
+      for (const id of [a, b]) assert.equal((await h.req('POST', '/v1/obligations/check-terminator', { parent_receipt_id: id })).json.open, false);
+    });
+
+    test('delivery_proof makes a success locatable', async () => {
+      const ob = (await h.req('POST', '/v1/receipts', assigned({ task_id: 'push' }))).json.receipt.receipt_id;
+      const r = await h.req('POST', '/v1/receipts', {
+        type: 'task.completed', from: worker, to: agent, parents: [ob],
+        delivery_proof: { mode: 'push', target: { url: 'https://hooks.example/x' }, status: 'succeeded', at: '2026-03-01T12:00:00Z', proof: { http_status: 200, request_id: 'r-1' } },
+      });
+      assert.equal(r.status, 201);
+      assert.equal(r.json.receipt.discharges, true);
+    });
+
+    test('unknown and engine-owned types are refused', async () => {
+      const u = await h.req('POST', '/v1/receipts', { type: 'task.vanished', from: worker, to: agent });
+      assert.equal(u.status, 422);
+      assert.equal(u.json.code, 'QUITTANCE_ERR_UNKNOWN_RECEIPT_TYPE');
+      const r = await h.req('POST', '/v1/receipts', { type: 'system.anomaly', from: worker, to: agent, body: { kind: 'chain_break' } });
+      assert.equal(r.status, 422);
+      assert.equal(r.json.code, 'QUITTANCE_ERR_RECEIPT_TYPE_RESERVED');
+    });
+
+    test('schema violations are coded 400s', async () => {
+      const r = await h.req('POST', '/v1/receipts', { type: 'task.assigned', to: worker });
+      assert.equal(r.status, 400);
+      assert.equal(r.json.code, 'QUITTANCE_ERR_VALIDATION');
+      assert.deepEqual(Object.keys(r.json).sort(), ['code', 'error', 'message', 'statusCode']);
+      const bad = await h.req('POST', '/v1/receipts', { ...assigned(), from: { kind: 'robot', id: 'x' } });
+      assert.equal(bad.status, 400);
+      const junk = await h.raw('POST', '/v1/receipts', '{"type": "task.assigned",');
+      assert.equal(junk.status, 400);
+      assert.equal(junk.json.code, 'QUITTANCE_ERR_INVALID_JSON');
+    });
   });
 
-  test('GET /v1/receipts filters by type, task, principal, since, and pages with a cursor', async () => {
-    for (let i = 0; i < 5; i++) await h.req('POST', '/v1/receipts', assigned({ task_id: 'list', body: { i } }));
-    await h.req('POST', '/v1/receipts', { type: 'task.progress', from: { kind: 'worker', id: 'w9' }, to: agent, task_id: 'list' });
-    const byTask = await h.req('GET', '/v1/receipts?task_id=list');
-    assert.equal(byTask.json.receipts.length, 6);
-    const byType = await h.req('GET', '/v1/receipts?task_id=list&type=task.progress');
-    assert.equal(byType.json.receipts.length, 1);
-    const byPrincipal = await h.req('GET', '/v1/receipts?principal_kind=worker&principal_id=w9');
-    assert.equal(byPrincipal.json.receipts.length, 1);
-    const half = await h.req('GET', '/v1/receipts?principal_kind=worker');
-    assert.equal(half.status, 400);
+  describe(`[${backend}] limits and duplicate keys write nothing`, () => {
+    let h: Harness;
+    before(async () => {
+      h = await harness({ backend });
+    });
+    after(async () => h.close());
 
-    const seen: string[] = [];
-    let cursor: string | null = null;
-    do {
-      const page: { json: { receipts: { receipt_id: string }[]; cursor: string | null } } =
-        await h.req('GET', `/v1/receipts?task_id=list&limit=2${cursor ? `&cursor=${cursor}` : ''}`);
-      seen.push(...page.json.receipts.map((r) => r.receipt_id));
-      cursor = page.json.cursor;
-    } while (cursor);
-    assert.equal(seen.length, 6);
-    assert.equal(new Set(seen).size, 6);
+    test('duplicate JSON keys anywhere → 400', async () => {
+      const docs = [
+        '{"type":"task.assigned","type":"task.completed","from":{"kind":"agent","id":"a"},"to":{"kind":"worker","id":"w"}}',
+        '{"type":"task.assigned","from":{"kind":"agent","id":"a"},"to":{"kind":"worker","id":"w"},"body":{"outcome":"crashed","outcome":"completed"}}',
+        '{"type":"task.assigned","from":{"kind":"agent","id":"a"},"to":{"kind":"worker","id":"w"},"body":{"list":[{"x":1},{"x":1,"\\u0078":2}]}}',
+      ];
+      for (const doc of docs) {
+        const r = await h.raw('POST', '/v1/receipts', doc);
+        assert.equal(r.status, 400, doc);
+        assert.equal(r.json.code, 'QUITTANCE_ERR_DUPLICATE_JSON_KEY');
+      }
+      assert.equal(await count(h), 0);
+    });
 
-    h.clock.advance(60_000);
-    await h.req('POST', '/v1/receipts', assigned({ task_id: 'list', body: { late: true } }));
-    const since = await h.req('GET', '/v1/receipts?task_id=list&since=2026-03-01T12:00:30Z');
-    assert.equal(since.json.receipts.length, 1);
-    assert.equal((await h.req('GET', '/v1/receipts?cursor=bogus')).json.code, 'QUITTANCE_ERR_INVALID_CURSOR');
+    test('sibling objects may share key names', async () => {
+      const r = await h.raw('POST', '/v1/receipts', '{"type":"task.assigned","from":{"kind":"agent","id":"a"},"to":{"kind":"worker","id":"w"},"body":{"a":{"x":1},"b":{"x":1}}}');
+      assert.equal(r.status, 201);
+    });
+
+    test('an oversize body → 413 with the contracts message', async () => {
+      const before = await count(h);
+      const r = await h.req('POST', '/v1/receipts', assigned({ body: { text: 'x'.repeat(64 * 1024) } }));
+      assert.equal(r.status, 413);
+      assert.equal(r.json.code, 'QUITTANCE_ERR_BODY_TOO_LARGE');
+      assert.match(r.json.message, /Receipt bodies are contracts, not chat messages/);
+      // Just under the limit is fine: the limit is on canonical bytes, {"text":"..."} adds 11.
+      const ok = await h.req('POST', '/v1/receipts', assigned({ body: { text: 'x'.repeat(64 * 1024 - 11) } }));
+      assert.equal(ok.status, 201);
+      assert.equal(await count(h), before + 1);
+    });
+
+    test('more than 10 parents or 100 artifacts → 422 with the contracts message', async () => {
+      const before = await count(h);
+      const parents = Array.from({ length: 11 }, (_, i) => `0190a000-0000-7000-8000-0000000000${10 + i}`);
+      const p = await h.req('POST', '/v1/receipts', { type: 'task.progress', from: worker, to: agent, parents });
+      assert.equal(p.status, 422);
+      assert.equal(p.json.code, 'QUITTANCE_ERR_TOO_MANY_PARENTS');
+      assert.match(p.json.message, /contracts, not chat/);
+      const artifacts = Array.from({ length: 101 }, (_, i) => ({ kind: 'file', uri: `/out/${i}` }));
+      const a = await h.req('POST', '/v1/receipts', { type: 'task.progress', from: worker, to: agent, artifacts });
+      assert.equal(a.status, 422);
+      assert.equal(a.json.code, 'QUITTANCE_ERR_TOO_MANY_ARTIFACTS');
+      assert.equal(await count(h), before);
+    });
+
+    test('a request over the HTTP limit → 413 before parsing', async () => {
+      const r = await h.raw('POST', '/v1/receipts', JSON.stringify(assigned({ body: { text: 'x'.repeat(2 * 1024 * 1024) } })));
+      assert.equal(r.status, 413);
+      assert.equal(r.json.code, 'QUITTANCE_ERR_REQUEST_TOO_LARGE');
+      assert.match(r.json.message, /limit of 1048576 bytes/);
+    });
   });
 
-  test('GET /v1/receipts/{id}: the receipt, or a coded 404', async () => {
-    const r = (await h.req('POST', '/v1/receipts', assigned({ task_id: 'one' }))).json.receipt;
-    const got = await h.req('GET', `/v1/receipts/${r.receipt_id}`);
-    assert.equal(got.status, 200);
-    assert.deepEqual(got.json.receipt, r);
-    const missing = await h.req('GET', '/v1/receipts/0190a000-0000-7000-8000-000000000000');
-    assert.equal(missing.status, 404);
-    assert.equal(missing.json.code, 'QUITTANCE_ERR_RECEIPT_NOT_FOUND');
+  describe(`[${backend}] locatability`, () => {
+    test('lenient: 202 LOCATABILITY_MISSING, anomaly present, obligation still open; a resend with artifacts closes it', async () => {
+      const h = await harness({ backend });
+      try {
+        const ob = (await h.req('POST', '/v1/receipts', assigned())).json.receipt.receipt_id;
+        const done = { type: 'task.completed', from: worker, to: agent, parents: [ob], body: { summary: 'done' } };
+        const r = await h.req('POST', '/v1/receipts', done);
+        assert.equal(r.status, 202);
+        assert.equal(r.json.code, 'LOCATABILITY_MISSING');
+        assert.equal(r.json.receipt.discharges, false);
+        assert.equal(r.json.anomaly.type, 'system.anomaly');
+        assert.equal(r.json.anomaly.body.kind, 'success_without_locatability');
+        assert.deepEqual(r.json.anomaly.parents, [r.json.receipt.receipt_id]);
+
+        const anomalies = await h.req('GET', '/v1/anomalies?kind=success_without_locatability');
+        assert.deepEqual(anomalies.json.anomalies.map((a: { receipt_id: string }) => a.receipt_id), [r.json.anomaly.receipt_id]);
+        const open = await h.req('GET', '/v1/obligations/open');
+        assert.deepEqual(open.json.open_obligations.map((o: { receipt_id: string }) => o.receipt_id), [ob]);
+
+        // The identical resend is idempotent and still says it discharged nothing; no second anomaly.
+        const same = await h.req('POST', '/v1/receipts', done);
+        assert.equal(same.status, 202);
+        assert.equal(same.json.receipt.receipt_id, r.json.receipt.receipt_id);
+        assert.equal((await h.req('GET', '/v1/anomalies')).json.anomalies.length, 1);
+
+        const fixed = await h.req('POST', '/v1/receipts', { ...done, artifacts: [artifact] });
+        assert.equal(fixed.status, 201);
+        assert.equal((await h.req('GET', '/v1/obligations/open')).json.open_obligations.length, 0);
+      } finally {
+        await h.close();
+      }
+    });
+
+    test('strict: 422, nothing stored', async () => {
+      const h = await harness({ backend, config: { locatability: 'strict' } });
+      try {
+        const ob = (await h.req('POST', '/v1/receipts', assigned())).json.receipt.receipt_id;
+        const before = await count(h);
+        const r = await h.req('POST', '/v1/receipts', { type: 'task.completed', from: worker, to: agent, parents: [ob] });
+        assert.equal(r.status, 422);
+        assert.equal(r.json.code, 'QUITTANCE_ERR_LOCATABILITY_REQUIRED');
+        assert.equal(await count(h), before);
+        assert.equal((await h.req('GET', '/v1/anomalies')).json.anomalies.length, 0);
+        assert.equal((await h.req('GET', '/v1/obligations/open')).json.open_obligations.length, 1);
+      } finally {
+        await h.close();
+      }
+    });
   });
 
-  test('ack appends receipt.acknowledged answering the receipt, addressed to its sender', async () => {
-    const r = (await h.req('POST', '/v1/receipts', assigned({ task_id: 'ack' }))).json.receipt;
-    const ack = await h.req('POST', `/v1/receipts/${r.receipt_id}/ack`, { from: worker });
-    assert.equal(ack.status, 201);
-    assert.equal(ack.json.receipt.type, 'receipt.acknowledged');
-    assert.deepEqual(ack.json.receipt.parents, [r.receipt_id]);
-    assert.deepEqual(ack.json.receipt.to, agent);
-    assert.equal((await h.req('POST', `/v1/receipts/${r.receipt_id}/ack`, { from: worker })).status, 200);
-    assert.equal((await h.req('POST', '/v1/receipts/0190a000-0000-7000-8000-000000000000/ack')).status, 404);
-  });
+  describe(`[${backend}] batch, reads and acknowledgements`, () => {
+    let h: Harness;
+    before(async () => {
+      h = await harness({ backend });
+    });
+    after(async () => h.close());
 
-  test('unknown routes answer a coded 404', async () => {
-    const r = await h.req('GET', '/v1/nothing-here');
-    assert.equal(r.status, 404);
-    assert.equal(r.json.code, 'QUITTANCE_ERR_ROUTE_NOT_FOUND');
+    test('batch: one call, a result per item, failures do not undo the others', async () => {
+      const ob = (await h.req('POST', '/v1/receipts', assigned({ task_id: 'b0' }))).json.receipt.receipt_id;
+      const r = await h.req('POST', '/v1/receipts/batch', {
+        receipts: [
+          assigned({ task_id: 'b1' }),
+          { type: 'task.completed', from: worker, to: agent, parents: ['0190a000-0000-7000-8000-000000000000'], artifacts: [artifact] },
+          { type: 'task.completed', from: worker, to: agent, parents: [ob] },
+          assigned({ task_id: 'b1' }),
+          { type: 'nope', from: worker, to: agent },
+        ],
+      });
+      assert.equal(r.status, 200);
+      const codes = r.json.results.map((x: { statusCode: number }) => x.statusCode);
+      assert.deepEqual(codes, [201, 422, 202, 200, 422]);
+      assert.equal(r.json.results[1].error.code, 'QUITTANCE_ERR_PARENT_NOT_FOUND');
+      assert.equal(r.json.results[2].code, 'LOCATABILITY_MISSING');
+      assert.equal(r.json.results[3].receipt.receipt_id, r.json.results[0].receipt.receipt_id);
+      assert.equal(r.json.results[4].error.code, 'QUITTANCE_ERR_UNKNOWN_RECEIPT_TYPE');
+      assert.equal((await h.req('GET', '/v1/ledger/verify')).json.ok, true);
+    });
+
+    test('GET /v1/receipts filters by type, task, principal, since, and pages with a cursor', async () => {
+      for (let i = 0; i < 5; i++) await h.req('POST', '/v1/receipts', assigned({ task_id: 'list', body: { i } }));
+      await h.req('POST', '/v1/receipts', { type: 'task.progress', from: { kind: 'worker', id: 'w9' }, to: agent, task_id: 'list' });
+      const byTask = await h.req('GET', '/v1/receipts?task_id=list');
+      assert.equal(byTask.json.receipts.length, 6);
+      const byType = await h.req('GET', '/v1/receipts?task_id=list&type=task.progress');
+      assert.equal(byType.json.receipts.length, 1);
+      const byPrincipal = await h.req('GET', '/v1/receipts?principal_kind=worker&principal_id=w9');
+      assert.equal(byPrincipal.json.receipts.length, 1);
+      const half = await h.req('GET', '/v1/receipts?principal_kind=worker');
+      assert.equal(half.status, 400);
+
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const page: { json: { receipts: { receipt_id: string }[]; cursor: string | null } } =
+          await h.req('GET', `/v1/receipts?task_id=list&limit=2${cursor ? `&cursor=${cursor}` : ''}`);
+        seen.push(...page.json.receipts.map((r) => r.receipt_id));
+        cursor = page.json.cursor;
+      } while (cursor);
+      assert.equal(seen.length, 6);
+      assert.equal(new Set(seen).size, 6);
+
+      h.clock.advance(60_000);
+      await h.req('POST', '/v1/receipts', assigned({ task_id: 'list', body: { late: true } }));
+      const since = await h.req('GET', '/v1/receipts?task_id=list&since=2026-03-01T12:00:30Z');
+      assert.equal(since.json.receipts.length, 1);
+      assert.equal((await h.req('GET', '/v1/receipts?cursor=bogus')).json.code, 'QUITTANCE_ERR_INVALID_CURSOR');
+    });
+
+    test('GET /v1/receipts/{id}: the receipt, or a coded 404', async () => {
+      const r = (await h.req('POST', '/v1/receipts', assigned({ task_id: 'one' }))).json.receipt;
+      const got = await h.req('GET', `/v1/receipts/${r.receipt_id}`);
+      assert.equal(got.status, 200);
+      assert.deepEqual(got.json.receipt, r);
+      const missing = await h.req('GET', '/v1/receipts/0190a000-0000-7000-8000-000000000000');
+      assert.equal(missing.status, 404);
+      assert.equal(missing.json.code, 'QUITTANCE_ERR_RECEIPT_NOT_FOUND');
+    });
+
+    test('ack appends receipt.acknowledged answering the receipt, addressed to its sender', async () => {
+      const r = (await h.req('POST', '/v1/receipts', assigned({ task_id: 'ack' }))).json.receipt;
+      const ack = await h.req('POST', `/v1/receipts/${r.receipt_id}/ack`, { from: worker });
+      assert.equal(ack.status, 201);
+      assert.equal(ack.json.receipt.type, 'receipt.acknowledged');
+      assert.deepEqual(ack.json.receipt.parents, [r.receipt_id]);
+      assert.deepEqual(ack.json.receipt.to, agent);
+      assert.equal((await h.req('POST', `/v1/receipts/${r.receipt_id}/ack`, { from: worker })).status, 200);
+      assert.equal((await h.req('POST', '/v1/receipts/0190a000-0000-7000-8000-000000000000/ack')).status, 404);
+    });
+
+    test('unknown routes answer a coded 404', async () => {
+      const r = await h.req('GET', '/v1/nothing-here');
+      assert.equal(r.status, 404);
+      assert.equal(r.json.code, 'QUITTANCE_ERR_ROUTE_NOT_FOUND');
+    });
   });
-});
+}
