@@ -5,12 +5,14 @@
 import { benchAppend } from './append.js';
 import { benchObligations } from './obligations.js';
 import { benchWorkspace } from './workspace.js';
+import { benchContracts } from './contracts.js';
 import type { Figures } from './lib.js';
 
 const SUITES: Record<string, () => Promise<Figures>> = {
   append: () => benchAppend(),
   obligations: () => benchObligations(),
   workspace: () => benchWorkspace(),
+  contracts: () => benchContracts(),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

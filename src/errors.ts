@@ -77,6 +77,10 @@ export const ERRORS = {
   },
   QUITTANCE_ERR_CONFIG: { status: 500, message: 'Invalid configuration: %s' },
   QUITTANCE_ERR_INTERNAL: { status: 500, message: 'Internal error' },
+
+  // ── contracts ──
+  QUITTANCE_ERR_CONTRACT_INVALID: { status: 422, message: 'Contract document is invalid: %s' },
+  QUITTANCE_ERR_SCHEMA_NOT_FOUND: { status: 404, message: 'No contract schema named %s (schemas: %s)' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -4,6 +4,7 @@ import { createServices, startServer } from '../server/index.js';
 import { parseScopes } from '../tenants/keys.js';
 import { processIo, progress, type CliIo } from './io.js';
 import { runGitState } from './git-state.js';
+import { runValidate } from './validate.js';
 
 const USAGE = `Usage: quittance <command> [options]
 
@@ -15,6 +16,9 @@ Commands:
   key create --tenant NAME --scopes read,write[,admin] [--label TEXT] [--data DIR] [--json]
                                       create an API key for a tenant
   verify [--data DIR] [--json]        re-hash every tenant's chain; exit 1 naming the first bad seq
+  validate FILE|DIR ... [--schema TYPE] [--json]
+                                      check documents against the contracts' JSON Schemas and rules
+                                      (exit 0 valid, 1 invalid, 2 unreadable)
   git-state PATH [--operation OP] [--command-class C] [--no-git] [--json]
                                       classify a path before running Git there (no git process is spawned)
 
@@ -29,6 +33,7 @@ const COMMANDS: Record<string, Command> = {
   'key create': keyCreate,
   verify,
   'git-state': (args, io) => runGitState(args, io),
+  validate: (args, io) => runValidate(args, { stdout: io.stdout, stderr: io.stderr, isTTY: io.isTTY }),
 };
 
 export async function main(argv: string[], io: CliIo = processIo()): Promise<number> {
