@@ -24,6 +24,30 @@ export const DEFAULTS = {
     /** Largest page size a caller may ask for. */
     pageSizeMax: 1000,
   },
+  tasks: {
+    /** Lease length when a claim names none. */
+    leaseTtlSecondsDefault: 120,
+    /** Shortest and longest lease a claim may ask for. */
+    leaseTtlSecondsMin: 5,
+    leaseTtlSecondsMax: 1800,
+    /** How often one lease may be renewed, and how long it may live in total from its grant. */
+    leaseRenewalsMax: 10,
+    leaseLifetimeSecondsMax: 2 * 3600,
+    /** Most tasks one claim may take. */
+    claimMaxTasks: 100,
+    /** Defaults for a new task. */
+    maxAttemptsDefault: 3,
+    maxLeaseExpiriesDefault: 5,
+    retryBackoffSecondsDefault: 1,
+    /** Upper bound on the exponential retry backoff. */
+    retryBackoffSecondsCap: 300,
+    /** A task requeued after lease expiry waits a random 0..this before it can be claimed again. */
+    expiryJitterMsMax: 2000,
+    /** Largest task payload, as canonical JSON. */
+    payloadMaxBytes: 64 * 1024,
+    /** How often the sweeper looks for expired leases. Crash detection is lease TTL + at most this. */
+    sweepIntervalMs: 200,
+  },
   /** Most receipts one group commit writes in one transaction. */
   groupCommitMaxOps: 2000,
   /** How long a positive API-key lookup is cached in memory (new keys are never cached as missing). */
@@ -64,6 +88,10 @@ export function resolveConfig(input: ConfigInput = {}): Readonly<QuittanceConfig
   positiveInt('obligations.pageSizeDefault', c.obligations.pageSizeDefault);
   positiveInt('obligations.pageSizeMax', c.obligations.pageSizeMax);
   positiveInt('groupCommitMaxOps', c.groupCommitMaxOps);
+  for (const [k, v] of Object.entries(c.tasks)) positiveInt(`tasks.${k}`, v);
+  if (c.tasks.leaseTtlSecondsMin > c.tasks.leaseTtlSecondsDefault || c.tasks.leaseTtlSecondsDefault > c.tasks.leaseTtlSecondsMax) {
+    throw new QuittanceError('QUITTANCE_ERR_CONFIG', ['tasks.leaseTtlSecondsDefault must lie between the min and the max']);
+  }
   if (c.locatability !== 'lenient' && c.locatability !== 'strict') {
     throw new QuittanceError('QUITTANCE_ERR_CONFIG', ['locatability must be lenient or strict']);
   }

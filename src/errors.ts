@@ -70,6 +70,21 @@ export const ERRORS = {
   QUITTANCE_ERR_FORBIDDEN: { status: 403, message: 'This API key lacks the %s scope' },
   QUITTANCE_ERR_INVALID_SCOPE: { status: 400, message: 'Unknown scope %s (scopes: read, write, admin)' },
 
+  // ── tasks and leases ──
+  QUITTANCE_ERR_TASK_NOT_FOUND: { status: 404, message: 'Task %s does not exist' },
+  QUITTANCE_ERR_TASK_EXISTS: { status: 409, message: 'Task %s already exists with different content' },
+  QUITTANCE_ERR_TASK_FINISHED: { status: 409, message: 'Task %s already ended (%s)' },
+  QUITTANCE_ERR_PAYLOAD_TOO_LARGE: {
+    status: 413,
+    message: 'Task payload is %s bytes as canonical JSON, over the limit of %s. Receipt bodies are contracts, not chat messages: pass a payload_ref',
+  },
+  QUITTANCE_ERR_LEASE_LOST: {
+    status: 409,
+    message: 'Lease %s no longer holds task %s (%s): the work was requeued or ended; stop and drop this result',
+  },
+  QUITTANCE_ERR_LEASE_RENEWAL_LIMIT: { status: 409, message: 'Lease %s was renewed %s times, the limit' },
+  QUITTANCE_ERR_LEASE_LIFETIME_LIMIT: { status: 409, message: 'Lease %s would live past its total lifetime limit of %s seconds' },
+
   // ── storage ──
   QUITTANCE_ERR_SCHEMA_TOO_NEW: {
     status: 500,

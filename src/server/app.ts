@@ -8,9 +8,10 @@ import { installValidation } from './validation.js';
 import { receiptRoutes } from './routes/receipts.js';
 import { obligationRoutes } from './routes/obligations.js';
 import { ledgerRoutes } from './routes/ledger.js';
+import { taskRoutes } from './routes/tasks.js';
 
 /** Each domain contributes its routes here; one line per domain. */
-const ROUTES: ((app: FastifyInstance, s: Services) => Promise<void>)[] = [receiptRoutes, obligationRoutes, ledgerRoutes];
+const ROUTES: ((app: FastifyInstance, s: Services) => Promise<void>)[] = [receiptRoutes, obligationRoutes, ledgerRoutes, taskRoutes];
 
 export interface AppOptions {
   logger?: FastifyServerOptions['logger'];

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { buildApp, type AppOptions } from './app.js';
 import { createServices, type Services, type ServicesOptions } from './services.js';
+import { startSweeps } from './sweeps.js';
 
 export { buildApp, createServices };
 export type { Services, ServicesOptions, AppOptions };
@@ -17,11 +18,13 @@ export async function startServer(options: ServicesOptions & AppOptions & { host
   const services = options.services ?? createServices(options);
   const app = await buildApp(services, options);
   const address = await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 7349 });
+  const stopSweeps = startSweeps(services, app.log);
   return {
     app,
     services,
     url: address,
     async close() {
+      await stopSweeps();
       await app.close();
       await services.store.close();
     },

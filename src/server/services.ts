@@ -4,6 +4,7 @@ import { Ledger } from '../ledger/ledger.js';
 import type { Store } from '../store/types.js';
 import { openSqliteStore } from '../store/sqlite/index.js';
 import { Tenants } from '../tenants/keys.js';
+import { TaskEngine } from '../tasks/engine.js';
 
 /** Everything a running Quittance needs, built once and shared by the HTTP layer, the CLI and tests. */
 export interface Services {
@@ -12,6 +13,7 @@ export interface Services {
   store: Store;
   ledger: Ledger;
   tenants: Tenants;
+  tasks: TaskEngine;
 }
 
 export interface ServicesOptions {
@@ -26,11 +28,13 @@ export function createServices(options: ServicesOptions = {}): Services {
   const config = resolveConfig(options.config);
   const clock = options.clock ?? systemClock;
   const store = options.store ?? openSqliteStore({ dataDir: options.dataDir ?? '.quittance', groupCommitMaxOps: config.groupCommitMaxOps });
+  const ledger = new Ledger(store, config, clock);
   return {
     config,
     clock,
     store,
-    ledger: new Ledger(store, config, clock),
+    ledger,
     tenants: new Tenants(store, clock, config.apiKeyCacheMs),
+    tasks: new TaskEngine(ledger),
   };
 }

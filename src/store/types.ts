@@ -6,6 +6,7 @@
  * logic (ledger/append.ts, tasks, stamps, ...) is written once against `Tx` and runs on every backend.
  */
 import type { Principal, Receipt } from '../ledger/types.js';
+import type { LeaseRow, TaskFilter, TaskRow } from '../tasks/types.js';
 
 export interface ChainRow {
   seq: number;
@@ -58,7 +59,26 @@ export interface LedgerTx {
   markDelivered(tenantId: string, receiptIds: readonly string[], at: string): Promise<Map<string, string>>;
 }
 
-export interface Tx extends LedgerTx {
+/** Task and lease rows (src/tasks). Rows are read and written whole; the engine decides, the store persists. */
+export interface TaskTx {
+  insertTask(row: TaskRow): Promise<void>;
+  updateTask(row: TaskRow): Promise<void>;
+  taskById(tenantId: string, taskId: string): Promise<TaskRow | undefined>;
+  taskByIdempotencyKey(tenantId: string, key: string): Promise<TaskRow | undefined>;
+  /**
+   * Queued tasks by priority then age, after the (priority, queue_seq) position given: one page of the queue.
+   * The engine filters eligibility (time, type, capabilities) and pages on; on PostgreSQL rows come locked
+   * FOR UPDATE SKIP LOCKED so concurrent claimers never see the same task.
+   */
+  claimCandidates(tenantId: string, after: { priority: number; queue_seq: number } | undefined, limit: number): Promise<TaskRow[]>;
+  insertLease(row: LeaseRow): Promise<void>;
+  updateLease(row: LeaseRow): Promise<void>;
+  leaseById(tenantId: string, leaseId: string): Promise<LeaseRow | undefined>;
+  /** Active leases whose expires_at ≤ now, across tenants, oldest expiry first. */
+  dueLeases(now: number, limit: number): Promise<LeaseRow[]>;
+}
+
+export interface Tx extends LedgerTx, TaskTx {
   /** Runs fn in a nested savepoint: if it throws, its writes are undone and the enclosing transaction goes on. */
   atomically<T>(fn: () => Promise<T>): Promise<T>;
 }
@@ -99,6 +119,10 @@ export interface Store {
   chainSegment(tenantId: string, fromSeq: number, limit: number): Promise<ChainRow[]>;
   chainHeadOf(tenantId: string): Promise<ChainHead>;
   countReceipts(tenantId?: string): Promise<number>;
+
+  task(tenantId: string, taskId: string): Promise<TaskRow | undefined>;
+  listTasks(tenantId: string, filter: TaskFilter): Promise<TaskRow[]>;
+  lease(tenantId: string, leaseId: string): Promise<LeaseRow | undefined>;
 
   // ── tenants and keys (administrative, not on the hot path) ──
   createTenant(row: TenantRow): Promise<void>;

@@ -7,6 +7,8 @@ import type { Receipt } from '../../ledger/types.js';
 import { migrateSqlite } from './migrate.js';
 import { SqliteLedgerReads, sqliteLedgerTx } from './ledger.js';
 import { SqliteTenants } from './tenants.js';
+import { SqliteTaskReads, sqliteTaskTx } from './tasks.js';
+import type { LeaseRow, TaskFilter, TaskRow } from '../../tasks/types.js';
 
 export interface SqliteStoreOptions {
   /** Folder holding quittance.db; created if missing. */
@@ -52,6 +54,7 @@ export class SqliteStore implements Store {
   private readonly committer: GroupCommitter<Tx>;
   private readonly reads: SqliteLedgerReads;
   private readonly tenants: SqliteTenants;
+  private readonly taskReads: SqliteTaskReads;
   private readonly known: number;
   private closed = false;
 
@@ -81,7 +84,7 @@ export class SqliteStore implements Store {
         throw e;
       }
     };
-    this.tx = { ...sqliteLedgerTx(this.writer), atomically: inSavepoint };
+    this.tx = { ...sqliteLedgerTx(this.writer), ...sqliteTaskTx(this.writer), atomically: inSavepoint };
 
     // BEGIN IMMEDIATE takes the write lock up front, so a transaction never fails half-way on a lock upgrade.
     const begin = this.writer.prepare('BEGIN IMMEDIATE');
@@ -106,6 +109,7 @@ export class SqliteStore implements Store {
     );
     this.reads = new SqliteLedgerReads(this.reader);
     this.tenants = new SqliteTenants(this.writer, this.reader);
+    this.taskReads = new SqliteTaskReads(this.reader);
   }
 
   /**
@@ -149,6 +153,16 @@ export class SqliteStore implements Store {
       ? (this.reader.prepare('SELECT count(*) AS n FROM receipts').get() as { n: number })
       : (this.reader.prepare('SELECT count(*) AS n FROM receipts WHERE tenant_id = ?').get(tenantId) as { n: number });
     return row.n;
+  }
+
+  async task(tenantId: string, taskId: string): Promise<TaskRow | undefined> {
+    return this.taskReads.task(tenantId, taskId);
+  }
+  async listTasks(tenantId: string, filter: TaskFilter): Promise<TaskRow[]> {
+    return this.taskReads.listTasks(tenantId, filter);
+  }
+  async lease(tenantId: string, leaseId: string): Promise<LeaseRow | undefined> {
+    return this.taskReads.leaseById(tenantId, leaseId);
   }
 
   async createTenant(row: TenantRow): Promise<void> {

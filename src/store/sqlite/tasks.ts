@@ -1,0 +1,132 @@
+import type { Database, Statement } from 'better-sqlite3';
+import type { TaskTx } from '../types.js';
+import type { LeaseRow, TaskFilter, TaskRow } from '../../tasks/types.js';
+import { canonicalize } from '../../ledger/canonical.js';
+
+const TASK_COLUMNS = 'tenant_id, task_id, type, payload, payload_ref, capabilities, priority, status, attempt, max_attempts, lease_expiries, max_lease_expiries, claims, retry_backoff_seconds, next_eligible_at, idempotency_key, created_by, assigned_to, assigned_receipt_id, queue_seq, lease_id, outcome, created_at, updated_at';
+const LEASE_COLUMNS = 'tenant_id, lease_id, task_id, worker_id, token_hash, granted_receipt_id, attempt, state, granted_at, expires_at, last_heartbeat_at, renewals, stamp_id, ended_at';
+const marks = (cols: string) => cols.split(',').map(() => '?').join(', ');
+
+type RawTask = Omit<TaskRow, 'payload' | 'capabilities' | 'created_by' | 'assigned_to' | 'outcome'> & {
+  payload: string | null; capabilities: string; created_by: string; assigned_to: string; outcome: string | null;
+};
+
+function taskToRow(t: TaskRow): unknown[] {
+  return [
+    t.tenant_id, t.task_id, t.type, t.payload === null ? null : canonicalize(t.payload), t.payload_ref, JSON.stringify(t.capabilities),
+    t.priority, t.status, t.attempt, t.max_attempts, t.lease_expiries, t.max_lease_expiries, t.claims, t.retry_backoff_seconds,
+    t.next_eligible_at, t.idempotency_key, JSON.stringify(t.created_by), JSON.stringify(t.assigned_to), t.assigned_receipt_id,
+    t.queue_seq, t.lease_id, t.outcome === null ? null : JSON.stringify(t.outcome), t.created_at, t.updated_at,
+  ];
+}
+
+export function rowToTask(r: RawTask): TaskRow {
+  return {
+    ...r,
+    payload: r.payload === null ? null : (JSON.parse(r.payload) as Record<string, unknown>),
+    capabilities: JSON.parse(r.capabilities) as string[],
+    created_by: JSON.parse(r.created_by) as TaskRow['created_by'],
+    assigned_to: JSON.parse(r.assigned_to) as TaskRow['assigned_to'],
+    outcome: r.outcome === null ? null : (JSON.parse(r.outcome) as Record<string, unknown>),
+  };
+}
+
+function leaseToRow(l: LeaseRow): unknown[] {
+  return [l.tenant_id, l.lease_id, l.task_id, l.worker_id, l.token_hash, l.granted_receipt_id, l.attempt, l.state, l.granted_at, l.expires_at, l.last_heartbeat_at, l.renewals, l.stamp_id, l.ended_at];
+}
+
+export function sqliteTaskTx(db: Database): TaskTx {
+  const s = {
+    insertTask: db.prepare(`INSERT INTO tasks (${TASK_COLUMNS}) VALUES (${marks(TASK_COLUMNS)})`),
+    updateTask: db.prepare(
+      `UPDATE tasks SET status = ?, attempt = ?, lease_expiries = ?, claims = ?, next_eligible_at = ?, lease_id = ?, outcome = ?, updated_at = ?
+       WHERE tenant_id = ? AND task_id = ?`,
+    ),
+    taskById: db.prepare<[string, string], RawTask>(`SELECT ${TASK_COLUMNS} FROM tasks WHERE tenant_id = ? AND task_id = ?`),
+    taskByKey: db.prepare<[string, string], RawTask>(`SELECT ${TASK_COLUMNS} FROM tasks WHERE tenant_id = ? AND idempotency_key = ?`),
+    candidates: db.prepare<[string, number], RawTask>(
+      `SELECT ${TASK_COLUMNS} FROM tasks WHERE tenant_id = ? AND status = 'queued' ORDER BY priority DESC, queue_seq LIMIT ?`,
+    ),
+    candidatesAfter: db.prepare<[string, number, number, number, number], RawTask>(
+      `SELECT ${TASK_COLUMNS} FROM tasks WHERE tenant_id = ? AND status = 'queued' AND (priority < ? OR (priority = ? AND queue_seq > ?))
+       ORDER BY priority DESC, queue_seq LIMIT ?`,
+    ),
+    insertLease: db.prepare(`INSERT INTO leases (${LEASE_COLUMNS}) VALUES (${marks(LEASE_COLUMNS)})`),
+    updateLease: db.prepare(
+      'UPDATE leases SET state = ?, expires_at = ?, last_heartbeat_at = ?, renewals = ?, stamp_id = ?, ended_at = ? WHERE tenant_id = ? AND lease_id = ?',
+    ),
+    leaseById: db.prepare<[string, string], LeaseRow>(`SELECT ${LEASE_COLUMNS} FROM leases WHERE tenant_id = ? AND lease_id = ?`),
+    due: db.prepare<[number, number], LeaseRow>(`SELECT ${LEASE_COLUMNS} FROM leases WHERE state = 'active' AND expires_at <= ? ORDER BY expires_at LIMIT ?`),
+  };
+  return {
+    async insertTask(t) {
+      s.insertTask.run(taskToRow(t));
+    },
+    async updateTask(t) {
+      s.updateTask.run(t.status, t.attempt, t.lease_expiries, t.claims, t.next_eligible_at, t.lease_id,
+        t.outcome === null ? null : JSON.stringify(t.outcome), t.updated_at, t.tenant_id, t.task_id);
+    },
+    async taskById(tenantId, taskId) {
+      const r = s.taskById.get(tenantId, taskId);
+      return r && rowToTask(r);
+    },
+    async taskByIdempotencyKey(tenantId, key) {
+      const r = s.taskByKey.get(tenantId, key);
+      return r && rowToTask(r);
+    },
+    async claimCandidates(tenantId, after, limit) {
+      const rows = after
+        ? s.candidatesAfter.all(tenantId, after.priority, after.priority, after.queue_seq, limit)
+        : s.candidates.all(tenantId, limit);
+      return rows.map(rowToTask);
+    },
+    async insertLease(l) {
+      s.insertLease.run(leaseToRow(l));
+    },
+    async updateLease(l) {
+      s.updateLease.run(l.state, l.expires_at, l.last_heartbeat_at, l.renewals, l.stamp_id, l.ended_at, l.tenant_id, l.lease_id);
+    },
+    async leaseById(tenantId, leaseId) {
+      return s.leaseById.get(tenantId, leaseId);
+    },
+    async dueLeases(now, limit) {
+      return s.due.all(now, limit);
+    },
+  };
+}
+
+/** Task reads on the reader connection. */
+export class SqliteTaskReads {
+  private readonly byId: Statement<[string, string], RawTask>;
+  private readonly lease: Statement<[string, string], LeaseRow>;
+  private readonly cache = new Map<string, Statement<unknown[], RawTask>>();
+
+  constructor(private readonly db: Database) {
+    this.byId = db.prepare(`SELECT ${TASK_COLUMNS} FROM tasks WHERE tenant_id = ? AND task_id = ?`);
+    this.lease = db.prepare(`SELECT ${LEASE_COLUMNS} FROM leases WHERE tenant_id = ? AND lease_id = ?`);
+  }
+
+  task(tenantId: string, taskId: string): TaskRow | undefined {
+    const r = this.byId.get(tenantId, taskId);
+    return r && rowToTask(r);
+  }
+
+  leaseById(tenantId: string, leaseId: string): LeaseRow | undefined {
+    return this.lease.get(tenantId, leaseId);
+  }
+
+  listTasks(tenantId: string, f: TaskFilter): TaskRow[] {
+    const where = ['tenant_id = ?', 'queue_seq > ?'];
+    const args: unknown[] = [tenantId, f.after_seq];
+    if (f.status !== undefined) (where.push('status = ?'), args.push(f.status));
+    if (f.type !== undefined) (where.push('type = ?'), args.push(f.type));
+    args.push(f.limit);
+    const sql = `SELECT ${TASK_COLUMNS} FROM tasks WHERE ${where.join(' AND ')} ORDER BY queue_seq LIMIT ?`;
+    let stmt = this.cache.get(sql);
+    if (!stmt) {
+      stmt = this.db.prepare(sql) as Statement<unknown[], RawTask>;
+      this.cache.set(sql, stmt);
+    }
+    return stmt.all(...args).map(rowToTask);
+  }
+}

@@ -1,0 +1,518 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { QuittanceError, isQuittanceError } from '../errors.js';
+import { isoTime } from '../clock.js';
+import { randomToken } from '../ids.js';
+import { canonicalize } from '../ledger/canonical.js';
+import { appendAnomaly, type AppendResult } from '../ledger/append.js';
+import type { Ledger } from '../ledger/ledger.js';
+import { LEDGER_PRINCIPAL, type Artifact, type DeliveryProof, type Principal, type Receipt } from '../ledger/types.js';
+import type { Tx } from '../store/types.js';
+import { afterFailure, afterLeaseExpiry, canTransition, expiryJitterMs, hasCapabilities, retryDelayMs } from './policy.js';
+import { FINAL_STATUSES, type LeaseRow, type LeaseState, type TaskRow, type TaskStatus } from './types.js';
+
+export interface TaskCreateInput {
+  task_id?: string;
+  type: string;
+  payload?: Record<string, unknown>;
+  payload_ref?: string;
+  requirements?: { capabilities?: string[] };
+  priority?: number;
+  idempotency_key?: string;
+  max_attempts?: number;
+  max_lease_expiries?: number;
+  retry_backoff_seconds?: number;
+  delay_seconds?: number;
+  /** Who hands the work over (defaults to the API key). */
+  created_by?: Principal;
+  /** Who the task.assigned obligation is addressed to (defaults to the worker pool). */
+  assign_to?: Principal;
+}
+
+export interface ClaimInput {
+  worker_id: string;
+  capabilities?: string[];
+  accept_types?: string[];
+  max_tasks?: number;
+  lease_ttl_seconds?: number;
+}
+
+export interface LeaseProof {
+  lease_id: string;
+  lease_token: string;
+}
+
+export interface Grant {
+  task_id: string;
+  type: string;
+  lease_id: string;
+  lease_token: string;
+  payload: Record<string, unknown> | null;
+  payload_ref: string | null;
+  attempt: number;
+  expires_at: string;
+  stamp?: { stamp_id: string; token: string; expires_at: string };
+}
+
+export interface CompleteInput extends LeaseProof {
+  artifacts?: Artifact[];
+  delivery_proof?: DeliveryProof;
+  result_summary?: string;
+}
+
+export interface FailInput extends LeaseProof {
+  error: string | Record<string, unknown>;
+  retryable: boolean;
+}
+
+/** Credentials minted for a lease and closed when it ends (src/stamps plugs in here). */
+export interface LeaseStamps {
+  mintForLease(tx: Tx, tenantId: string, task: TaskRow, lease: LeaseRow, worker: Principal, ttlSeconds: number): Promise<{ stamp_id: string; token: string; expires_at: string }>;
+  tombstoneForLease(tx: Tx, tenantId: string, stampId: string, outcome: 'completed' | 'crashed' | 'timeout' | 'revoked', closedBy: 'subject' | 'gate' | 'operator', reason: string): Promise<void>;
+}
+
+/** An outcome of a lease-bound write: the result, or a refusal whose anomaly must still be committed. */
+type Fenced<T> = { ok: true; value: T } | { ok: false; error: QuittanceError };
+
+const POOL: Principal = Object.freeze({ kind: 'worker', id: 'pool' }) as Principal;
+const CLAIM_PAGE = 200;
+/** A claim scans at most this many queued tasks looking for ones the worker can take. */
+const CLAIM_SCAN_MAX = 4000;
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+function workerOf(lease: LeaseRow): Principal {
+  return { kind: 'worker', id: lease.worker_id };
+}
+
+/**
+ * The work queue of DESIGN §5. Every change is a receipt appended in the same transaction as the row change, so
+ * a task's trace reads as a chain: task.assigned ← lease.granted ← task.started ← … ← task.completed.
+ * Lease expiry is lost authority, never a burned attempt.
+ */
+export class TaskEngine {
+  stamps: LeaseStamps | undefined;
+
+  constructor(private readonly ledger: Ledger) {}
+
+  private get store() {
+    return this.ledger.store;
+  }
+  private get config() {
+    return this.ledger.config.tasks;
+  }
+  private now(): number {
+    return this.ledger.clock.now();
+  }
+
+  // ── creating ─────────────────────────────────────────────────────────────────────────────────────────
+
+  async create(tenantId: string, input: TaskCreateInput, defaultCreator: Principal): Promise<{ status: 'created' | 'duplicate'; task: TaskRow; receipt: Receipt }> {
+    const c = this.config;
+    const payload = input.payload ?? null;
+    if (payload !== null && input.payload_ref !== undefined) {
+      throw new QuittanceError('QUITTANCE_ERR_VALIDATION', ['give payload or payload_ref, not both']);
+    }
+    const payloadText = payload === null ? null : canonicalize(payload);
+    const payloadBytes = payloadText === null ? 0 : Buffer.byteLength(payloadText);
+    if (payloadBytes > c.payloadMaxBytes) throw new QuittanceError('QUITTANCE_ERR_PAYLOAD_TOO_LARGE', [payloadBytes, c.payloadMaxBytes]);
+    const capabilities = Array.from(new Set(input.requirements?.capabilities ?? [])).sort();
+    const spec = {
+      type: input.type,
+      payload_digest: payloadText === null ? null : `sha256:${sha256(payloadText)}`,
+      payload_ref: input.payload_ref ?? null,
+      capabilities,
+      priority: input.priority ?? 0,
+      max_attempts: input.max_attempts ?? c.maxAttemptsDefault,
+      max_lease_expiries: input.max_lease_expiries ?? c.maxLeaseExpiriesDefault,
+      retry_backoff_seconds: input.retry_backoff_seconds ?? c.retryBackoffSecondsDefault,
+      delay_seconds: input.delay_seconds ?? 0,
+    };
+    const createdBy = input.created_by ?? defaultCreator;
+    const assignTo = input.assign_to ?? POOL;
+    const taskId = input.task_id ?? `task_${randomToken(12)}`;
+
+    return this.store.write(async (tx) => {
+      const existing = input.idempotency_key !== undefined
+        ? await tx.taskByIdempotencyKey(tenantId, input.idempotency_key)
+        : input.task_id !== undefined ? await tx.taskById(tenantId, input.task_id) : undefined;
+      if (existing) {
+        const assigned = (await tx.receiptsByIds(tenantId, [existing.assigned_receipt_id]))[0]!;
+        // Idempotent only for the same request: same spec, same key.
+        const same = canonicalize(assigned.body['spec']) === canonicalize(spec) && existing.idempotency_key === (input.idempotency_key ?? null)
+          && (input.task_id === undefined || input.task_id === existing.task_id);
+        if (!same) throw new QuittanceError('QUITTANCE_ERR_TASK_EXISTS', [existing.task_id]);
+        return { status: 'duplicate' as const, task: existing, receipt: assigned };
+      }
+      const now = this.now();
+      const r = await this.ledger.appendInTx(tx, tenantId, {
+        type: 'task.assigned', from: createdBy, to: assignTo, task_id: taskId,
+        body: { spec }, idempotency_key: `task.assigned:${taskId}`,
+      }, { writer: 'tasks' });
+      if (r.status !== 'created') throw new QuittanceError('QUITTANCE_ERR_TASK_EXISTS', [taskId]);
+      const task: TaskRow = {
+        tenant_id: tenantId, task_id: taskId, type: input.type, payload, payload_ref: input.payload_ref ?? null, capabilities,
+        priority: spec.priority, status: 'queued', attempt: 1, max_attempts: spec.max_attempts, lease_expiries: 0,
+        max_lease_expiries: spec.max_lease_expiries, claims: 0, retry_backoff_seconds: spec.retry_backoff_seconds,
+        next_eligible_at: now + spec.delay_seconds * 1000, idempotency_key: input.idempotency_key ?? null,
+        created_by: createdBy, assigned_to: assignTo, assigned_receipt_id: r.receipt.receipt_id, queue_seq: r.receipt.seq,
+        lease_id: null, outcome: null, created_at: isoTime(now), updated_at: isoTime(now),
+      };
+      await tx.insertTask(task);
+      return { status: 'created' as const, task, receipt: r.receipt };
+    });
+  }
+
+  // ── claiming ─────────────────────────────────────────────────────────────────────────────────────────
+
+  async claim(tenantId: string, input: ClaimInput): Promise<Grant[]> {
+    const c = this.config;
+    const max = Math.min(input.max_tasks ?? 1, c.claimMaxTasks);
+    const ttl = input.lease_ttl_seconds ?? c.leaseTtlSecondsDefault;
+    if (ttl < c.leaseTtlSecondsMin || ttl > c.leaseTtlSecondsMax) {
+      throw new QuittanceError('QUITTANCE_ERR_VALIDATION', [`lease_ttl_seconds must be between ${c.leaseTtlSecondsMin} and ${c.leaseTtlSecondsMax}`]);
+    }
+    const have = new Set(input.capabilities ?? []);
+    const types = input.accept_types;
+    return this.store.write(async (tx) => {
+      const now = this.now();
+      const grants: Grant[] = [];
+      let after: { priority: number; queue_seq: number } | undefined;
+      for (let scanned = 0; grants.length < max && scanned < CLAIM_SCAN_MAX;) {
+        const page = await tx.claimCandidates(tenantId, after, CLAIM_PAGE);
+        scanned += page.length;
+        for (const task of page) {
+          if (grants.length === max) break;
+          if (task.next_eligible_at > now || (types && !types.includes(task.type)) || !hasCapabilities(task.capabilities, have)) continue;
+          grants.push(await this.grant(tx, task, input.worker_id, ttl, now));
+        }
+        if (page.length < CLAIM_PAGE) break;
+        const last = page[page.length - 1]!;
+        after = { priority: last.priority, queue_seq: last.queue_seq };
+      }
+      return grants;
+    });
+  }
+
+  private async grant(tx: Tx, task: TaskRow, workerId: string, ttlSeconds: number, now: number): Promise<Grant> {
+    const leaseId = `lease_${this.ledger.ctx.newId()}`;
+    const token = randomToken(24);
+    const worker: Principal = { kind: 'worker', id: workerId };
+    const expiresAt = now + ttlSeconds * 1000;
+    const r = await this.ledger.appendInTx(tx, task.tenant_id, {
+      type: 'lease.granted', from: LEDGER_PRINCIPAL, to: worker, task_id: task.task_id, lease_id: leaseId,
+      parents: [task.assigned_receipt_id],
+      body: { attempt: task.attempt, claim: task.claims + 1, ttl_seconds: ttlSeconds, expires_at: isoTime(expiresAt) },
+    }, { writer: 'tasks' });
+    const lease: LeaseRow = {
+      tenant_id: task.tenant_id, lease_id: leaseId, task_id: task.task_id, worker_id: workerId, token_hash: sha256(token),
+      granted_receipt_id: r.receipt.receipt_id, attempt: task.attempt, state: 'active', granted_at: now, expires_at: expiresAt,
+      last_heartbeat_at: now, renewals: 0, stamp_id: null, ended_at: null,
+    };
+    await tx.insertLease(lease);
+    let stamp: Grant['stamp'];
+    if (this.stamps) {
+      stamp = await this.stamps.mintForLease(tx, task.tenant_id, task, lease, worker, ttlSeconds);
+      lease.stamp_id = stamp.stamp_id;
+      await tx.updateLease(lease);
+    }
+    await this.setStatus(tx, task, 'leased', now, { claims: task.claims + 1, lease_id: leaseId });
+    return {
+      task_id: task.task_id, type: task.type, lease_id: leaseId, lease_token: token, payload: task.payload, payload_ref: task.payload_ref,
+      attempt: task.attempt, expires_at: isoTime(expiresAt), ...(stamp && { stamp }),
+    };
+  }
+
+  // ── work under a lease ───────────────────────────────────────────────────────────────────────────────
+
+  async renew(tenantId: string, proof: LeaseProof & { lease_ttl_seconds?: number }): Promise<{ lease_id: string; expires_at: string; renewals: number }> {
+    const c = this.config;
+    const ttl = proof.lease_ttl_seconds ?? c.leaseTtlSecondsDefault;
+    if (ttl < c.leaseTtlSecondsMin || ttl > c.leaseTtlSecondsMax) {
+      throw new QuittanceError('QUITTANCE_ERR_VALIDATION', [`lease_ttl_seconds must be between ${c.leaseTtlSecondsMin} and ${c.leaseTtlSecondsMax}`]);
+    }
+    return this.fenced(tenantId, undefined, proof, 'renew', async (tx, task, lease, now) => {
+      if (lease.renewals >= c.leaseRenewalsMax) throw new QuittanceError('QUITTANCE_ERR_LEASE_RENEWAL_LIMIT', [lease.lease_id, lease.renewals]);
+      const expiresAt = now + ttl * 1000;
+      if (expiresAt - lease.granted_at > c.leaseLifetimeSecondsMax * 1000) {
+        throw new QuittanceError('QUITTANCE_ERR_LEASE_LIFETIME_LIMIT', [lease.lease_id, c.leaseLifetimeSecondsMax]);
+      }
+      lease.renewals++;
+      lease.expires_at = expiresAt;
+      lease.last_heartbeat_at = now;
+      await tx.updateLease(lease);
+      await this.ledger.appendInTx(tx, tenantId, {
+        type: 'lease.renewed', from: workerOf(lease), to: LEDGER_PRINCIPAL, task_id: task.task_id, lease_id: lease.lease_id,
+        parents: [lease.granted_receipt_id], body: { renewal: lease.renewals, expires_at: isoTime(expiresAt) },
+      }, { writer: 'tasks' });
+      return { lease_id: lease.lease_id, expires_at: isoTime(expiresAt), renewals: lease.renewals };
+    });
+  }
+
+  async start(tenantId: string, taskId: string, proof: LeaseProof): Promise<AppendResult> {
+    return this.fenced(tenantId, taskId, proof, 'start', async (tx, task, lease, now) => {
+      const r = await this.ledger.appendInTx(tx, tenantId, {
+        type: 'task.started', from: workerOf(lease), to: task.created_by, task_id: taskId, lease_id: lease.lease_id,
+        parents: [lease.granted_receipt_id], body: { attempt: lease.attempt },
+      }, { writer: 'tasks' });
+      if (task.status === 'leased') await this.setStatus(tx, task, 'running', now, {});
+      await this.heartbeat(tx, lease, now);
+      return r;
+    });
+  }
+
+  async progress(tenantId: string, taskId: string, proof: LeaseProof & { progress?: Record<string, unknown> }): Promise<AppendResult> {
+    return this.fenced(tenantId, taskId, proof, 'progress', async (tx, task, lease, now) => {
+      const r = await this.ledger.appendInTx(tx, tenantId, {
+        type: 'task.progress', from: workerOf(lease), to: task.created_by, task_id: taskId, lease_id: lease.lease_id,
+        parents: [lease.granted_receipt_id], body: { attempt: lease.attempt, progress: proof.progress ?? {} },
+      }, { writer: 'tasks' });
+      await this.heartbeat(tx, lease, now);
+      return r;
+    });
+  }
+
+  /**
+   * Completion closes task.assigned and lease.granted together. Without artifacts or delivery_proof (lenient
+   * mode) the receipt is stored but closes nothing: the lease stays held and the task open, so the worker can
+   * resend with a locatable product.
+   */
+  async complete(tenantId: string, taskId: string, input: CompleteInput): Promise<AppendResult> {
+    return this.store.write((tx) => this.completeInTx(tx, tenantId, taskId, input)).then(unwrap);
+  }
+
+  /** Many completions in one transaction; each succeeds or fails on its own. */
+  async completeBatch(tenantId: string, items: (CompleteInput & { task_id: string })[]): Promise<({ ok: true; result: AppendResult } | { ok: false; error: QuittanceError })[]> {
+    return this.store.write(async (tx) => {
+      const out: ({ ok: true; result: AppendResult } | { ok: false; error: QuittanceError })[] = [];
+      for (const item of items) {
+        try {
+          const f = await tx.atomically(() => this.completeInTx(tx, tenantId, item.task_id, item));
+          out.push(f.ok ? { ok: true, result: f.value } : { ok: false, error: f.error });
+        } catch (e) {
+          if (!isQuittanceError(e)) throw e;
+          out.push({ ok: false, error: e });
+        }
+      }
+      return out;
+    });
+  }
+
+  private async completeInTx(tx: Tx, tenantId: string, taskId: string, input: CompleteInput): Promise<Fenced<AppendResult>> {
+    return this.fencedInTx(tx, tenantId, taskId, input, 'complete', async (task, lease, now) => {
+      const r = await this.ledger.appendInTx(tx, tenantId, {
+        type: 'task.completed', from: workerOf(lease), to: task.created_by, task_id: taskId, lease_id: lease.lease_id,
+        parents: [task.assigned_receipt_id, lease.granted_receipt_id],
+        body: { attempt: lease.attempt, ...(input.result_summary !== undefined && { result_summary: input.result_summary }) },
+        ...(input.artifacts !== undefined && { artifacts: input.artifacts }),
+        ...(input.delivery_proof !== undefined && { delivery_proof: input.delivery_proof }),
+      }, { writer: 'tasks' });
+      if (r.status === 'not_discharged') {
+        await this.heartbeat(tx, lease, now);
+        return r;
+      }
+      await this.endLease(tx, lease, 'completed', now);
+      await this.tombstone(tx, lease, 'completed', 'gate', 'task completed');
+      await this.setStatus(tx, task, 'succeeded', now, { lease_id: null, outcome: { receipt_id: r.receipt.receipt_id } });
+      return r;
+    }, true);
+  }
+
+  async fail(tenantId: string, taskId: string, input: FailInput): Promise<AppendResult> {
+    return this.fenced(tenantId, taskId, input, 'fail', async (tx, task, lease, now) => {
+      const decision = afterFailure(lease.attempt, task.max_attempts, input.retryable);
+      const worker = workerOf(lease);
+      await this.endLease(tx, lease, decision.status === 'queued' ? 'retry' : 'failed', now);
+      await this.tombstone(tx, lease, 'crashed', 'gate', 'worker reported failure');
+      if (decision.status === 'queued') {
+        const retryAt = now + retryDelayMs(lease.attempt, task.retry_backoff_seconds, this.config.retryBackoffSecondsCap);
+        const r = await this.ledger.appendInTx(tx, tenantId, {
+          type: 'task.retry_scheduled', from: worker, to: task.created_by, task_id: taskId, lease_id: lease.lease_id,
+          parents: [lease.granted_receipt_id],
+          body: { attempt: lease.attempt, next_attempt: decision.attempt, error: input.error, retry_at: isoTime(retryAt) },
+        }, { writer: 'tasks' });
+        await this.setStatus(tx, task, 'queued', now, { attempt: decision.attempt, lease_id: null, next_eligible_at: retryAt });
+        return r;
+      }
+      const r = await this.ledger.appendInTx(tx, tenantId, {
+        type: 'task.failed', from: worker, to: task.created_by, task_id: taskId, lease_id: lease.lease_id,
+        parents: [task.assigned_receipt_id, lease.granted_receipt_id],
+        body: { attempt: lease.attempt, error: input.error, retryable: input.retryable },
+      }, { writer: 'tasks' });
+      if (decision.exhausted) {
+        await appendAnomaly(tx, this.ledger.ctx, tenantId, 'max_attempts_exceeded', {
+          to: task.created_by, parents: [r.receipt.receipt_id], task_id: taskId,
+          body: { attempts: lease.attempt, max_attempts: task.max_attempts, error: input.error },
+        });
+      }
+      await this.setStatus(tx, task, 'failed', now, { lease_id: null, outcome: { receipt_id: r.receipt.receipt_id, error: input.error } });
+      return r;
+    });
+  }
+
+  /** Graceful give-back (e.g. worker shutdown): requeued at once, no attempt burned. */
+  async release(tenantId: string, taskId: string, proof: LeaseProof & { reason?: string }): Promise<AppendResult> {
+    return this.fenced(tenantId, taskId, proof, 'release', async (tx, task, lease, now) => {
+      await this.endLease(tx, lease, 'released', now);
+      await this.tombstone(tx, lease, 'revoked', 'subject', 'lease released');
+      const r = await this.ledger.appendInTx(tx, tenantId, {
+        type: 'lease.released', from: workerOf(lease), to: LEDGER_PRINCIPAL, task_id: taskId, lease_id: lease.lease_id,
+        parents: [lease.granted_receipt_id], body: { attempt: lease.attempt, ...(proof.reason !== undefined && { reason: proof.reason }) },
+      }, { writer: 'tasks' });
+      await this.setStatus(tx, task, 'queued', now, { lease_id: null, next_eligible_at: now });
+      return r;
+    });
+  }
+
+  // ── cancel, expiry ───────────────────────────────────────────────────────────────────────────────────
+
+  async cancel(tenantId: string, taskId: string, by: Principal, reason?: string): Promise<AppendResult> {
+    return this.store.write(async (tx) => {
+      const task = await tx.taskById(tenantId, taskId);
+      if (!task) throw new QuittanceError('QUITTANCE_ERR_TASK_NOT_FOUND', [taskId]);
+      if (FINAL_STATUSES.includes(task.status)) throw new QuittanceError('QUITTANCE_ERR_TASK_FINISHED', [taskId, task.status]);
+      const now = this.now();
+      const parents = [task.assigned_receipt_id];
+      const lease = task.lease_id ? await tx.leaseById(tenantId, task.lease_id) : undefined;
+      if (lease && lease.state === 'active') {
+        parents.push(lease.granted_receipt_id);
+        await this.endLease(tx, lease, 'canceled', now);
+        await this.tombstone(tx, lease, 'revoked', 'operator', 'task canceled');
+      }
+      const r = await this.ledger.appendInTx(tx, tenantId, {
+        type: 'task.canceled', from: by, to: task.assigned_to, task_id: taskId, parents,
+        body: { ...(reason !== undefined && { reason }), status_before: task.status },
+      }, { writer: 'tasks' });
+      await this.setStatus(tx, task, 'canceled', now, { lease_id: null, outcome: { receipt_id: r.receipt.receipt_id } });
+      return r;
+    });
+  }
+
+  /** The sweeper: expires every lease whose time has passed. Returns how many it expired. */
+  async expireDue(): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const n = await this.store.write(async (tx) => {
+        const now = this.now();
+        const due = await tx.dueLeases(now, 500);
+        for (const lease of due) await this.expireInTx(tx, lease, now);
+        return due.length;
+      });
+      total += n;
+      if (n < 500) return total;
+    }
+  }
+
+  /** Lost authority, not failure: lease.expired, stamp timeout, requeue with the same attempt (or escalate). */
+  private async expireInTx(tx: Tx, lease: LeaseRow, now: number): Promise<void> {
+    const tenantId = lease.tenant_id;
+    const task = (await tx.taskById(tenantId, lease.task_id))!;
+    await this.endLease(tx, lease, 'expired', now);
+    const after = afterLeaseExpiry(task.lease_expiries, task.max_lease_expiries);
+    const expired = await this.ledger.appendInTx(tx, tenantId, {
+      type: 'lease.expired', from: LEDGER_PRINCIPAL, to: workerOf(lease), task_id: task.task_id, lease_id: lease.lease_id,
+      parents: [lease.granted_receipt_id],
+      body: {
+        attempt: lease.attempt, expired_at: isoTime(lease.expires_at), detected_at: isoTime(now),
+        last_heartbeat_at: isoTime(lease.last_heartbeat_at), lease_expiries: after.lease_expiries,
+      },
+    }, { writer: 'tasks' });
+    await this.tombstone(tx, lease, 'timeout', 'gate', 'lease expired');
+    if (task.lease_id !== lease.lease_id) return; // an older lease: the task has moved on
+    if (after.status === 'escalated') {
+      const esc = await this.ledger.appendInTx(tx, tenantId, {
+        type: 'task.escalated', from: LEDGER_PRINCIPAL, to: task.created_by, task_id: task.task_id, parents: [task.assigned_receipt_id],
+        body: { reason: 'repeated_lease_expiry', lease_expiries: after.lease_expiries, max_lease_expiries: task.max_lease_expiries },
+      }, { writer: 'tasks' });
+      await appendAnomaly(tx, this.ledger.ctx, tenantId, 'repeated_lease_expiry', {
+        to: task.created_by, parents: [expired.receipt.receipt_id], task_id: task.task_id,
+        body: { lease_expiries: after.lease_expiries, max_lease_expiries: task.max_lease_expiries },
+      });
+      await this.setStatus(tx, task, 'escalated', now, { lease_expiries: after.lease_expiries, lease_id: null, outcome: { receipt_id: esc.receipt.receipt_id } });
+      return;
+    }
+    await this.setStatus(tx, task, 'queued', now, {
+      lease_expiries: after.lease_expiries, lease_id: null,
+      next_eligible_at: now + expiryJitterMs(this.config.expiryJitterMsMax, Math.random()),
+    });
+  }
+
+  // ── fencing ──────────────────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * Runs `fn` only while `proof` names the live lease of the task. A write from an expired or superseded lease
+   * is refused with LEASE_LOST and leaves a stale_lease_write anomaly, which is committed even though the
+   * request fails: the refusal itself is evidence.
+   */
+  private async fenced<T>(tenantId: string, taskId: string | undefined, proof: LeaseProof, action: string,
+    fn: (tx: Tx, task: TaskRow, lease: LeaseRow, now: number) => Promise<T>): Promise<T> {
+    const f = await this.store.write((tx) => this.fencedInTx(tx, tenantId, taskId, proof, action, (task, lease, now) => fn(tx, task, lease, now)));
+    return unwrap(f);
+  }
+
+  private async fencedInTx<T>(tx: Tx, tenantId: string, taskId: string | undefined, proof: LeaseProof, action: string,
+    fn: (task: TaskRow, lease: LeaseRow, now: number) => Promise<T>, idempotentComplete = false): Promise<Fenced<T>> {
+    const now = this.now();
+    const lease = await tx.leaseById(tenantId, proof.lease_id);
+    const task = lease ? await tx.taskById(tenantId, lease.task_id) : taskId ? await tx.taskById(tenantId, taskId) : undefined;
+    if (taskId !== undefined && !task) throw new QuittanceError('QUITTANCE_ERR_TASK_NOT_FOUND', [taskId]);
+    let reason: string | undefined;
+    if (!lease || (taskId !== undefined && lease.task_id !== taskId)) reason = 'unknown lease';
+    else if (!tokenMatches(lease.token_hash, proof.lease_token)) reason = 'wrong lease token';
+    else if (lease.state !== 'active') reason = `lease ${lease.state}`;
+    else if (now >= lease.expires_at) {
+      await this.expireInTx(tx, lease, now);
+      reason = 'lease expired';
+    } else if (task!.lease_id !== lease.lease_id) reason = 'lease superseded';
+    if (reason === undefined) return { ok: true, value: await fn(task!, lease!, now) };
+
+    // A retried completion that already went through answers the stored receipt instead of an error.
+    if (idempotentComplete && lease && reason === 'lease completed' && task?.outcome?.['receipt_id']) {
+      const done = (await tx.receiptsByIds(tenantId, [String(task.outcome['receipt_id'])]))[0];
+      if (done && done.lease_id === lease.lease_id) return { ok: true, value: { status: 'duplicate', receipt: done } as T };
+    }
+    const id = taskId ?? lease?.task_id ?? 'unknown';
+    await appendAnomaly(tx, this.ledger.ctx, tenantId, 'stale_lease_write', {
+      to: lease ? workerOf(lease) : LEDGER_PRINCIPAL, task_id: task?.task_id, lease_id: lease?.lease_id,
+      body: { action, reason, lease_id: proof.lease_id, task_id: id, task_status: task?.status ?? null, current_lease_id: task?.lease_id ?? null },
+    });
+    return { ok: false, error: new QuittanceError('QUITTANCE_ERR_LEASE_LOST', [proof.lease_id, id, reason], { details: { reason } }) };
+  }
+
+  // ── small steps ──────────────────────────────────────────────────────────────────────────────────────
+
+  private async setStatus(tx: Tx, task: TaskRow, status: TaskStatus, now: number, changes: Partial<TaskRow>): Promise<void> {
+    if (status !== task.status && !canTransition(task.status, status)) {
+      throw new Error(`illegal task transition ${task.status} → ${status} for ${task.task_id}`);
+    }
+    Object.assign(task, changes, { status, updated_at: isoTime(now) });
+    await tx.updateTask(task);
+  }
+
+  private async heartbeat(tx: Tx, lease: LeaseRow, now: number): Promise<void> {
+    lease.last_heartbeat_at = now;
+    await tx.updateLease(lease);
+  }
+
+  private async endLease(tx: Tx, lease: LeaseRow, state: LeaseState, now: number): Promise<void> {
+    lease.state = state;
+    lease.ended_at = now;
+    await tx.updateLease(lease);
+  }
+
+  private async tombstone(tx: Tx, lease: LeaseRow, outcome: 'completed' | 'crashed' | 'timeout' | 'revoked', closedBy: 'subject' | 'gate' | 'operator', reason: string): Promise<void> {
+    if (this.stamps && lease.stamp_id) await this.stamps.tombstoneForLease(tx, lease.tenant_id, lease.stamp_id, outcome, closedBy, reason);
+  }
+}
+
+function tokenMatches(hash: string, token: string): boolean {
+  const a = Buffer.from(hash, 'hex');
+  const b = Buffer.from(sha256(token), 'hex');
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+function unwrap<T>(f: Fenced<T>): T {
+  if (!f.ok) throw f.error;
+  return f.value;
+}

@@ -1,0 +1,59 @@
+import type { Principal } from '../ledger/types.js';
+
+export const TASK_STATUSES = ['queued', 'leased', 'running', 'succeeded', 'failed', 'canceled', 'escalated'] as const;
+export type TaskStatus = (typeof TASK_STATUSES)[number];
+export const FINAL_STATUSES: readonly TaskStatus[] = ['succeeded', 'failed', 'canceled', 'escalated'];
+
+export type LeaseState = 'active' | 'released' | 'expired' | 'completed' | 'failed' | 'retry' | 'canceled';
+
+/** A task as stored and as the API shows it (DESIGN §5). Times in the API are RFC 3339; in rows, ms. */
+export interface TaskRow {
+  tenant_id: string;
+  task_id: string;
+  type: string;
+  payload: Record<string, unknown> | null;
+  payload_ref: string | null;
+  capabilities: string[];
+  priority: number;
+  status: TaskStatus;
+  attempt: number;
+  max_attempts: number;
+  lease_expiries: number;
+  max_lease_expiries: number;
+  claims: number;
+  retry_backoff_seconds: number;
+  next_eligible_at: number;
+  idempotency_key: string | null;
+  created_by: Principal;
+  assigned_to: Principal;
+  assigned_receipt_id: string;
+  queue_seq: number;
+  lease_id: string | null;
+  outcome: Record<string, unknown> | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface LeaseRow {
+  tenant_id: string;
+  lease_id: string;
+  task_id: string;
+  worker_id: string;
+  token_hash: string;
+  granted_receipt_id: string;
+  attempt: number;
+  state: LeaseState;
+  granted_at: number;
+  expires_at: number;
+  last_heartbeat_at: number;
+  renewals: number;
+  stamp_id: string | null;
+  ended_at: number | null;
+}
+
+export interface TaskFilter {
+  status?: TaskStatus;
+  type?: string;
+  after_seq: number;
+  limit: number;
+}

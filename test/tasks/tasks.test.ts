@@ -1,0 +1,337 @@
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { BACKENDS, harness, artifact, type Harness } from '../helpers.js';
+
+type Grant = { task_id: string; lease_id: string; lease_token: string; attempt: number; expires_at: string; payload: unknown };
+
+for (const backend of BACKENDS) {
+  describe(`[${backend}] tasks and leases`, () => {
+    let h: Harness;
+    before(async () => {
+      h = await harness({ backend });
+    });
+    after(async () => h.close());
+
+    const create = async (body: Record<string, unknown>) => {
+      const r = await h.req('POST', '/v1/tasks', body);
+      assert.ok(r.status === 201 || r.status === 200, JSON.stringify(r.json));
+      return r.json.task as { task_id: string; status: string; attempt: number };
+    };
+    const claim = async (body: Record<string, unknown> = {}): Promise<Grant[]> => {
+      const r = await h.req('POST', '/v1/leases/claim', { worker_id: 'w1', ...body });
+      assert.equal(r.status, 200, JSON.stringify(r.json));
+      return r.json.leases;
+    };
+    const task = async (id: string) => (await h.req('GET', `/v1/tasks/${id}`)).json;
+    const sweep = () => h.services.tasks.expireDue();
+    const lp = (g: Grant) => ({ lease_id: g.lease_id, lease_token: g.lease_token });
+    /** Ends everything earlier tests left behind (live leases, queued tasks), so each test starts from an empty queue. */
+    const drain = async () => {
+      for (;;) {
+        h.clock.advance(3 * 3600_000);
+        const expired = await sweep();
+        const gs = await claim({ max_tasks: 100, capabilities: ['gpu', 'browser', 'x'] });
+        for (const g of gs) await h.req('POST', `/v1/tasks/${g.task_id}/complete`, { ...lp(g), artifacts: [artifact] });
+        if (gs.length === 0 && expired === 0) return;
+      }
+    };
+
+    test('create → claim → start → progress → complete: one chain of receipts, every obligation closed', async () => {
+      await drain();
+      const t = await create({ type: 'summarise', payload: { doc: 'q3.pdf' } });
+      assert.equal(t.status, 'queued');
+      assert.equal(t.attempt, 1);
+      const [g] = await claim();
+      assert.ok(g);
+      assert.equal(g.task_id, t.task_id);
+      assert.deepEqual(g.payload, { doc: 'q3.pdf' });
+      assert.equal((await h.req('POST', `/v1/tasks/${t.task_id}/start`, lp(g))).status, 201);
+      assert.equal((await h.req('POST', `/v1/tasks/${t.task_id}/progress`, { ...lp(g), progress: { pct: 50 } })).status, 201);
+      const done = await h.req('POST', `/v1/tasks/${t.task_id}/complete`, { ...lp(g), artifacts: [artifact], result_summary: 'ok' });
+      assert.equal(done.status, 201);
+      assert.deepEqual(done.json.receipt.parents.length, 2);
+
+      const view = await task(t.task_id);
+      assert.equal(view.task.status, 'succeeded');
+      assert.deepEqual([view.task.attempt, view.task.lease_expiries, view.task.claims], [1, 0, 1]);
+      const types = view.receipts.map((r: { type: string }) => r.type);
+      assert.deepEqual(types, ['task.assigned', 'lease.granted', 'task.started', 'task.progress', 'task.completed']);
+      const byType = Object.fromEntries(view.receipts.map((r: { type: string }) => [r.type, r]));
+      assert.deepEqual(byType['lease.granted'].parents, [byType['task.assigned'].receipt_id]);
+      assert.deepEqual(byType['task.started'].parents, [byType['lease.granted'].receipt_id]);
+      for (const ob of ['task.assigned', 'lease.granted']) {
+        const c = await h.req('POST', '/v1/obligations/check-terminator', { parent_receipt_id: byType[ob].receipt_id });
+        assert.equal(c.json.open, false, `${ob} closed`);
+        assert.equal(c.json.closed_by, byType['task.completed'].receipt_id);
+      }
+      // A retried completion after success answers the stored receipt.
+      const again = await h.req('POST', `/v1/tasks/${t.task_id}/complete`, { ...lp(g), artifacts: [artifact], result_summary: 'ok' });
+      assert.equal(again.status, 200);
+      assert.equal(again.json.receipt.receipt_id, done.json.receipt.receipt_id);
+    });
+
+    test('capability matching: a worker gets only tasks whose requirements it meets', async () => {
+      await drain();
+      const gpu = await create({ type: 'render', requirements: { capabilities: ['gpu'] } });
+      const plain = await create({ type: 'render' });
+      const none = await claim({ max_tasks: 10, capabilities: ['browser'] });
+      assert.deepEqual(none.map((g) => g.task_id), [plain.task_id]);
+      const got = await claim({ max_tasks: 10, capabilities: ['gpu', 'browser'] });
+      assert.deepEqual(got.map((g) => g.task_id), [gpu.task_id]);
+      const types = await create({ type: 'other' });
+      assert.deepEqual(await claim({ accept_types: ['render'] }), []);
+      assert.deepEqual((await claim({ accept_types: ['other'] })).map((g) => g.task_id), [types.task_id]);
+    });
+
+    test('priority first, then age', async () => {
+      await drain();
+      const low1 = await create({ type: 'p', priority: 0 });
+      const high = await create({ type: 'p', priority: 5 });
+      const low2 = await create({ type: 'p', priority: 0 });
+      const mid = await create({ type: 'p', priority: 2 });
+      const order = (await claim({ max_tasks: 10 })).map((g) => g.task_id);
+      assert.deepEqual(order, [high.task_id, mid.task_id, low1.task_id, low2.task_id]);
+    });
+
+    test('delay_seconds: not claimable before its time', async () => {
+      await drain();
+      const t = await create({ type: 'later', delay_seconds: 30 });
+      assert.deepEqual(await claim(), []);
+      h.clock.advance(29_000);
+      assert.deepEqual(await claim(), []);
+      h.clock.advance(1_000);
+      assert.equal((await claim())[0]?.task_id, t.task_id);
+    });
+
+    test('idempotent create: same key and content → the same task; different content → 409', async () => {
+      const a = await h.req('POST', '/v1/tasks', { type: 'idem', idempotency_key: 'job-7', payload: { n: 1 } });
+      const b = await h.req('POST', '/v1/tasks', { type: 'idem', idempotency_key: 'job-7', payload: { n: 1 } });
+      assert.equal(a.status, 201);
+      assert.equal(b.status, 200);
+      assert.equal(b.json.task.task_id, a.json.task.task_id);
+      assert.equal(b.json.receipt.receipt_id, a.json.receipt.receipt_id);
+      const c = await h.req('POST', '/v1/tasks', { type: 'idem', idempotency_key: 'job-7', payload: { n: 2 } });
+      assert.equal(c.status, 409);
+      assert.equal(c.json.code, 'QUITTANCE_ERR_TASK_EXISTS');
+      const d = await h.req('POST', '/v1/tasks', { type: 'idem', task_id: a.json.task.task_id });
+      assert.equal(d.status, 409);
+    });
+
+    test('renewal: extends the lease; count and lifetime limits answer coded 409s', async () => {
+      await drain();
+      await create({ type: 'renew' });
+      const [g] = await claim({ lease_ttl_seconds: 60 });
+      for (let i = 1; i <= 10; i++) {
+        h.clock.advance(30_000);
+        const r = await h.req('POST', '/v1/leases/renew', { ...lp(g!), lease_ttl_seconds: 60 });
+        assert.equal(r.status, 200, JSON.stringify(r.json));
+        assert.equal(r.json.renewals, i);
+      }
+      const over = await h.req('POST', '/v1/leases/renew', lp(g!));
+      assert.equal(over.status, 409);
+      assert.equal(over.json.code, 'QUITTANCE_ERR_LEASE_RENEWAL_LIMIT');
+
+      await create({ type: 'renew' });
+      const [g2] = await claim({ lease_ttl_seconds: 1800 });
+      for (let i = 0; i < 3; i++) {
+        h.clock.advance(1_700_000);
+        assert.equal((await h.req('POST', '/v1/leases/renew', { ...lp(g2!), lease_ttl_seconds: 1800 })).status, 200);
+      }
+      h.clock.advance(1_700_000);
+      const life = await h.req('POST', '/v1/leases/renew', { ...lp(g2!), lease_ttl_seconds: 1800 });
+      assert.equal(life.status, 409);
+      assert.equal(life.json.code, 'QUITTANCE_ERR_LEASE_LIFETIME_LIMIT');
+      assert.equal((await h.req('GET', '/v1/receipts?type=lease.renewed&limit=1000')).json.receipts.length, 13);
+    });
+
+    test('lease expiry: lost authority, not failure — same attempt, requeued within jitter, lease.expired in the trace', async () => {
+      await drain();
+      const t = await create({ type: 'expire' });
+      const [g] = await claim({ lease_ttl_seconds: 10 });
+      h.clock.advance(9_999);
+      assert.equal(await sweep(), 0);
+      h.clock.advance(1);
+      assert.equal(await sweep(), 1);
+      const v = await task(t.task_id);
+      assert.equal(v.task.status, 'queued');
+      assert.equal(v.task.attempt, 1, 'expiry burns no attempt');
+      assert.equal(v.task.lease_expiries, 1);
+      const eligibleIn = Date.parse(v.task.next_eligible_at) - h.clock.now();
+      assert.ok(eligibleIn >= 0 && eligibleIn < 2000, `jitter ${eligibleIn} ms`);
+      const expired = v.receipts.find((r: { type: string }) => r.type === 'lease.expired');
+      assert.ok(expired);
+      assert.equal(expired.body.last_heartbeat_at, new Date(h.clock.now() - 10_000).toISOString());
+      assert.ok(!v.receipts.some((r: { type: string }) => r.type === 'task.failed' || r.type === 'task.retry_scheduled'));
+
+      // The stale worker's late result is refused and leaves evidence; the new holder's result stands.
+      h.clock.advance(2_000);
+      const [g2] = await claim();
+      assert.equal(g2!.task_id, t.task_id);
+      assert.equal(g2!.attempt, 1);
+      const late = await h.req('POST', `/v1/tasks/${t.task_id}/complete`, { ...lp(g!), artifacts: [artifact] });
+      assert.equal(late.status, 409);
+      assert.equal(late.json.code, 'QUITTANCE_ERR_LEASE_LOST');
+      const stale = await h.req('GET', '/v1/anomalies?kind=stale_lease_write');
+      assert.ok(stale.json.anomalies.some((a: { lease_id?: string }) => a.lease_id === g!.lease_id));
+      const ok = await h.req('POST', `/v1/tasks/${t.task_id}/complete`, { ...lp(g2!), artifacts: [{ kind: 'file', uri: '/new' }] });
+      assert.equal(ok.status, 201);
+      const end = await task(t.task_id);
+      assert.equal(end.task.outcome.receipt_id, ok.json.receipt.receipt_id);
+      assert.deepEqual([end.task.attempt, end.task.lease_expiries, end.task.claims], [1, 1, 2]);
+    });
+
+    test('a write after expiry but before the sweep expires the lease itself and is refused', async () => {
+      await drain();
+      const t = await create({ type: 'inline' });
+      const [g] = await claim({ lease_ttl_seconds: 5 });
+      h.clock.advance(5_000);
+      const r = await h.req('POST', `/v1/tasks/${t.task_id}/progress`, { ...lp(g!), progress: {} });
+      assert.equal(r.status, 409);
+      assert.equal(r.json.code, 'QUITTANCE_ERR_LEASE_LOST');
+      const v = await task(t.task_id);
+      assert.equal(v.task.status, 'queued');
+      assert.equal(v.receipts.filter((x: { type: string }) => x.type === 'lease.expired').length, 1);
+      assert.equal(await sweep(), 0, 'nothing left for the sweeper');
+      const wrong = await h.req('POST', `/v1/tasks/${t.task_id}/progress`, { lease_id: g!.lease_id, lease_token: 'nope' });
+      assert.equal(wrong.status, 409);
+    });
+
+    test('past max_lease_expiries the task escalates (never silently fails), with a repeated_lease_expiry anomaly', async () => {
+      await drain();
+      const t = await create({ type: 'poison', max_lease_expiries: 2 });
+      for (let i = 0; i < 3; i++) {
+        const [g] = await claim({ lease_ttl_seconds: 5 });
+        assert.equal(g?.task_id, t.task_id, `claim ${i + 1}`);
+        h.clock.advance(5_000);
+        await sweep();
+        h.clock.advance(2_000);
+      }
+      const v = await task(t.task_id);
+      assert.equal(v.task.status, 'escalated');
+      assert.deepEqual([v.task.attempt, v.task.lease_expiries, v.task.claims], [1, 3, 3]);
+      assert.ok(v.receipts.some((r: { type: string }) => r.type === 'task.escalated'));
+      const an = await h.req('GET', '/v1/anomalies?kind=repeated_lease_expiry');
+      assert.ok(an.json.anomalies.some((a: { task_id?: string }) => a.task_id === t.task_id));
+      assert.deepEqual(await claim(), []);
+    });
+
+    test('retryable failure: attempt + 1 with exponential backoff; the last attempt fails for good with an anomaly', async () => {
+      await drain();
+      const t = await create({ type: 'flaky', max_attempts: 3, retry_backoff_seconds: 10 });
+      const delays: number[] = [];
+      for (let attempt = 1; attempt <= 3; attempt++) {
+        const [g] = await claim();
+        assert.equal(g?.attempt, attempt);
+        const r = await h.req('POST', `/v1/tasks/${t.task_id}/fail`, { ...lp(g!), error: 'boom', retryable: true });
+        assert.equal(r.status, 201);
+        const v = await task(t.task_id);
+        if (attempt < 3) {
+          assert.equal(r.json.receipt.type, 'task.retry_scheduled');
+          assert.equal(v.task.status, 'queued');
+          assert.equal(v.task.attempt, attempt + 1);
+          delays.push(Date.parse(v.task.next_eligible_at) - h.clock.now());
+          assert.deepEqual(await claim(), [], 'backoff holds the task');
+          h.clock.advance(delays[delays.length - 1]!);
+        } else {
+          assert.equal(r.json.receipt.type, 'task.failed');
+          assert.equal(v.task.status, 'failed');
+        }
+      }
+      assert.deepEqual(delays, [10_000, 20_000]);
+      const an = await h.req('GET', '/v1/anomalies?kind=max_attempts_exceeded');
+      assert.ok(an.json.anomalies.some((a: { task_id?: string }) => a.task_id === t.task_id));
+      const nonRetry = await create({ type: 'flaky' });
+      const [g] = await claim();
+      assert.equal(g?.task_id, nonRetry.task_id);
+      const r = await h.req('POST', `/v1/tasks/${nonRetry.task_id}/fail`, { ...lp(g!), error: { code: 'E_BAD_INPUT' }, retryable: false });
+      assert.equal(r.json.receipt.type, 'task.failed');
+      assert.equal((await task(nonRetry.task_id)).task.attempt, 1);
+    });
+
+    test('release requeues at once with no attempt burned', async () => {
+      await drain();
+      const t = await create({ type: 'rel' });
+      const [g] = await claim();
+      const r = await h.req('POST', `/v1/tasks/${t.task_id}/release`, { ...lp(g!), reason: 'shutting down' });
+      assert.equal(r.status, 201);
+      assert.equal(r.json.receipt.type, 'lease.released');
+      const [g2] = await claim();
+      assert.equal(g2?.task_id, t.task_id);
+      assert.equal(g2?.attempt, 1);
+    });
+
+    test('cancel of a leased task closes task.assigned and the lease; the worker then loses its lease', async () => {
+      await drain();
+      const t = await create({ type: 'cancel-me' });
+      const [g] = await claim();
+      const c = await h.req('POST', `/v1/tasks/${t.task_id}/cancel`, { reason: 'no longer needed' });
+      assert.equal(c.status, 201);
+      assert.equal(c.json.receipt.parents.length, 2);
+      assert.equal((await task(t.task_id)).task.status, 'canceled');
+      const late = await h.req('POST', `/v1/tasks/${t.task_id}/complete`, { ...lp(g!), artifacts: [artifact] });
+      assert.equal(late.status, 409);
+      assert.equal(late.json.code, 'QUITTANCE_ERR_LEASE_LOST');
+      const again = await h.req('POST', `/v1/tasks/${t.task_id}/cancel`, {});
+      assert.equal(again.status, 409);
+      assert.equal(again.json.code, 'QUITTANCE_ERR_TASK_FINISHED');
+      const queued = await create({ type: 'cancel-me' });
+      assert.equal((await h.req('POST', `/v1/tasks/${queued.task_id}/cancel`, null)).status, 201);
+      assert.deepEqual(await claim(), []);
+    });
+
+    test('completion without a locatable product: 202, the lease stays held and the task open; a resend closes it', async () => {
+      await drain();
+      const t = await create({ type: 'unlocatable' });
+      const [g] = await claim();
+      const r = await h.req('POST', `/v1/tasks/${t.task_id}/complete`, { ...lp(g!), result_summary: 'done, trust me' });
+      assert.equal(r.status, 202);
+      assert.equal(r.json.code, 'LOCATABILITY_MISSING');
+      assert.equal((await task(t.task_id)).task.status, 'leased');
+      const ok = await h.req('POST', `/v1/tasks/${t.task_id}/complete`, { ...lp(g!), result_summary: 'done', artifacts: [artifact] });
+      assert.equal(ok.status, 201);
+      assert.equal((await task(t.task_id)).task.status, 'succeeded');
+    });
+
+    test('batch claim and batch complete', async () => {
+      await drain();
+      for (let i = 0; i < 30; i++) await create({ type: 'batch', payload: { i } });
+      const gs = await claim({ max_tasks: 25 });
+      assert.equal(gs.length, 25);
+      assert.equal(new Set(gs.map((g) => g.task_id)).size, 25);
+      const completions = gs.map((g) => ({ task_id: g.task_id, ...lp(g), artifacts: [artifact] }));
+      completions.push({ ...completions[0]!, task_id: completions[0]!.task_id, lease_token: 'forged' });
+      const r = await h.req('POST', '/v1/tasks/complete-batch', { completions });
+      assert.equal(r.status, 200);
+      const codes = r.json.results.map((x: { statusCode: number }) => x.statusCode);
+      assert.deepEqual(codes, [...Array(25).fill(201), 409]);
+      assert.equal((await h.req('GET', '/v1/tasks?status=succeeded&type=batch&limit=1000')).json.tasks.length, 25);
+      assert.equal((await claim({ max_tasks: 100 })).length, 5);
+    });
+
+    test('bad input: coded errors and nothing written', async () => {
+      const before = await h.services.store.countReceipts(h.tenantId);
+      const big = await h.req('POST', '/v1/tasks', { type: 'big', payload: { s: 'x'.repeat(70_000) } });
+      assert.equal(big.status, 413);
+      assert.equal(big.json.code, 'QUITTANCE_ERR_PAYLOAD_TOO_LARGE');
+      const ttl = await h.req('POST', '/v1/leases/claim', { worker_id: 'w', lease_ttl_seconds: 4 });
+      assert.equal(ttl.status, 400);
+      const many = await h.req('POST', '/v1/leases/claim', { worker_id: 'w', max_tasks: 101 });
+      assert.equal(many.status, 400);
+      assert.equal((await h.req('GET', '/v1/tasks/nope')).json.code, 'QUITTANCE_ERR_TASK_NOT_FOUND');
+      assert.equal((await h.req('POST', '/v1/tasks', { type: 'x', payload: {}, payload_ref: 's3://a' })).status, 400);
+      assert.equal(await h.services.store.countReceipts(h.tenantId), before);
+    });
+
+    test("another tenant can neither see, claim nor complete a tenant's tasks", async () => {
+      await drain();
+      const b = await h.newTenant('tasks-b');
+      const t = await create({ type: 'iso' });
+      assert.deepEqual((await h.req('POST', '/v1/leases/claim', { worker_id: 'w' }, b.key)).json.leases, []);
+      assert.equal((await h.req('GET', `/v1/tasks/${t.task_id}`, undefined, b.key)).status, 404);
+      const [g] = await claim();
+      const r = await h.req('POST', `/v1/tasks/${t.task_id}/complete`, { ...lp(g!), artifacts: [artifact] }, b.key);
+      assert.equal(r.status, 404);
+      assert.equal((await h.req('POST', `/v1/tasks/${t.task_id}/cancel`, {}, b.key)).status, 404);
+    });
+  });
+}
