@@ -48,6 +48,56 @@ export const DEFAULTS = {
     /** How often the sweeper looks for expired leases. Crash detection is lease TTL + at most this. */
     sweepIntervalMs: 200,
   },
+  evidence: {
+    /** Largest evidence blob (POST /v1/evidence, a runtime install's manifest as canonical JSON); over it: 413. */
+    blobMaxBytes: 16 * 1024 * 1024,
+  },
+  contracts: {
+    /** Most documents one POST /v1/contracts/validate checks together. */
+    validateMaxDocuments: 1000,
+  },
+  sessions: {
+    /** How long an event for an unknown session waits in the orphan queue before it is quarantined. */
+    orphanTtlSeconds: 300,
+    /** How often each server sweeps for orphans whose TTL passed: a quarantine is at most this late. */
+    orphanSweepIntervalMs: 1000,
+    /** Most orphans one sweep transaction quarantines; the next sweep takes the rest. */
+    orphanSweepBatchMax: 500,
+    /** Most events in one POST /v1/events batch. */
+    eventsBatchMax: 1000,
+    /** Page size of GET /v1/orphans and of the DAG nodes in GET /v1/sessions/{id} when the caller names none. */
+    pageSizeDefault: 500,
+    /** Largest page size a caller may ask for. */
+    pageSizeMax: 1000,
+  },
+  stamps: {
+    /** Shortest and longest TTL a stamp may ask for (DESIGN §6: 1 s to 30 days). TTL is only the safety net. */
+    ttlSecondsMin: 1,
+    ttlSecondsMax: 30 * 24 * 3600,
+    /** Most scope tokens one stamp may carry. */
+    scopeEntriesMax: 64,
+    /** The `iss` claim of stamp tokens and status lists. */
+    issuer: 'quittance',
+    /** How often each server looks for stamps whose TTL passed with no tombstone (≤ 1000: flagged within a second). */
+    sweepIntervalMs: 250,
+    /** Most stamps one sweep transaction flags ambiguous; the sweep goes on with the rest. */
+    sweepBatchSize: 500,
+    /**
+     * How long introspection trusts a stamp state it read, before reading it again: the bound on how late this
+     * server sees a tombstone or rotation committed by another server. Its own writes are seen at once.
+     */
+    stateCacheMs: 250,
+    /** Entries in the verified-token cache and in the stamp-state cache (oldest evicted first). */
+    cacheEntriesMax: 100_000,
+    /** How long a built status list is served before it is rebuilt (this server's own tombstones rebuild it at once). */
+    statusListCacheMs: 250,
+    /** exp − iat of a status list token: a verifier must not use a list older than this (it fails closed). */
+    statusListTtlSeconds: 10,
+    /** How long the server keeps the JWKS and its key set before reading the keys again. */
+    jwksCacheMs: 1000,
+    /** Most recent events GET /v1/investigations shows per ambiguous stamp. */
+    investigationEventsMax: 5,
+  },
   /** Most receipts one group commit writes in one transaction. */
   groupCommitMaxOps: 2000,
   /** How long a positive API-key lookup is cached in memory (new keys are never cached as missing). */
@@ -88,10 +138,17 @@ export function resolveConfig(input: ConfigInput = {}): Readonly<QuittanceConfig
   positiveInt('obligations.pageSizeDefault', c.obligations.pageSizeDefault);
   positiveInt('obligations.pageSizeMax', c.obligations.pageSizeMax);
   positiveInt('groupCommitMaxOps', c.groupCommitMaxOps);
+  for (const [k, v] of Object.entries(c.stamps)) if (k !== 'issuer') positiveInt(`stamps.${k}`, v);
+  if (c.stamps.ttlSecondsMin > c.stamps.ttlSecondsMax) throw new QuittanceError('QUITTANCE_ERR_CONFIG', ['stamps.ttlSecondsMin must not exceed stamps.ttlSecondsMax']);
+  if (c.stamps.sweepIntervalMs > 1000) throw new QuittanceError('QUITTANCE_ERR_CONFIG', ['stamps.sweepIntervalMs must be at most 1000: an ambiguous stamp is flagged within a second']);
+  if (typeof c.stamps.issuer !== 'string' || c.stamps.issuer.length === 0) throw new QuittanceError('QUITTANCE_ERR_CONFIG', ['stamps.issuer must be a non-empty string']);
+  for (const [k, v] of Object.entries(c.sessions)) positiveInt(`sessions.${k}`, v);
   for (const [k, v] of Object.entries(c.tasks)) positiveInt(`tasks.${k}`, v);
   if (c.tasks.leaseTtlSecondsMin > c.tasks.leaseTtlSecondsDefault || c.tasks.leaseTtlSecondsDefault > c.tasks.leaseTtlSecondsMax) {
     throw new QuittanceError('QUITTANCE_ERR_CONFIG', ['tasks.leaseTtlSecondsDefault must lie between the min and the max']);
   }
+  positiveInt('evidence.blobMaxBytes', c.evidence.blobMaxBytes);
+  positiveInt('contracts.validateMaxDocuments', c.contracts.validateMaxDocuments);
   if (c.locatability !== 'lenient' && c.locatability !== 'strict') {
     throw new QuittanceError('QUITTANCE_ERR_CONFIG', ['locatability must be lenient or strict']);
   }

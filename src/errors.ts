@@ -85,6 +85,58 @@ export const ERRORS = {
   QUITTANCE_ERR_LEASE_RENEWAL_LIMIT: { status: 409, message: 'Lease %s was renewed %s times, the limit' },
   QUITTANCE_ERR_LEASE_LIFETIME_LIMIT: { status: 409, message: 'Lease %s would live past its total lifetime limit of %s seconds' },
 
+  // ── sessions and events (DESIGN §7) ──
+  QUITTANCE_ERR_AMBIGUOUS_SESSION_OWNERSHIP: { status: 409, message: 'Ambiguous session ownership: %s. A session has exactly one owner' },
+  QUITTANCE_ERR_SESSION_NOT_FOUND: { status: 404, message: 'Session %s does not exist' },
+  QUITTANCE_ERR_SESSION_REOPEN_CONFLICT: {
+    status: 409,
+    message: 'Session %s already exists with a different %s: opening it again is idempotent only with the same fields (add correlation keys with PATCH /v1/sessions/{id})',
+  },
+  QUITTANCE_ERR_SESSION_KEY_CONFLICT: { status: 409, message: 'Session %s already has %s %s: a correlation key can be added, not changed' },
+  QUITTANCE_ERR_SESSION_CLOSED: { status: 409, message: 'Session %s is closed: its correlation keys can no longer change' },
+  QUITTANCE_ERR_EVENT_ID_CONFLICT: {
+    status: 409,
+    message: 'Event %s is already node %s of session %s with different content: an event id names one event',
+  },
+
+  // ── capabilities and browser automation (DESIGN §8) ──
+  QUITTANCE_ERR_CAPABILITY_NOT_FOUND: { status: 404, message: 'Capability %s has not been declared (POST /v1/capabilities)' },
+  QUITTANCE_ERR_PLANE_NOT_NEGOTIATED: {
+    status: 422,
+    message: 'Plane %s takes no part in negotiating %s (required: %s; optional: %s; policy always does): re-declare the capability with it',
+  },
+  QUITTANCE_ERR_POLICY_DECISION_REQUIRED: {
+    status: 422,
+    message: 'A policy plane report on %s must carry policyDecisionRef (urn:srcos:decision:<id>): a policy decision nobody can point at is not accountable',
+  },
+  QUITTANCE_ERR_AUTOMATION_SESSION_NOT_FOUND: { status: 404, message: 'Automation session %s does not exist' },
+  QUITTANCE_ERR_AUTOMATION_SESSION_OWNER: {
+    status: 409,
+    message: 'Session %s is owned by %s, not %s: ambiguous session ownership (a session has exactly one owner)',
+  },
+  QUITTANCE_ERR_AUTOMATION_SESSION_EXISTS: {
+    status: 409,
+    message: 'Session %s already has automation session %s (%s): a different start under the same sessionRef is refused',
+  },
+  QUITTANCE_ERR_AUTOMATION_NOT_ACTIVE: { status: 409, message: 'Automation session %s is %s, not active' },
+  QUITTANCE_ERR_AUTOMATION_START_DENIED: {
+    status: 403,
+    message: 'Automation session %s was not started: %s. The denial is recorded: a BrowserAutomationReceipt with terminalState denied',
+  },
+  QUITTANCE_ERR_AUTOMATION_ACTION_DENIED: { status: 403, message: 'Action %s denied in automation session %s: %s. The attempt is recorded' },
+
+  // ── stamps ──
+  QUITTANCE_ERR_STAMP_NOT_FOUND: { status: 404, message: 'Stamp %s does not exist' },
+  QUITTANCE_ERR_STAMP_TOMBSTONED: {
+    status: 409,
+    message: 'Stamp %s was already tombstoned with outcome %s (closed by %s): a stamp is closed by exactly one tombstone',
+  },
+  QUITTANCE_ERR_STAMP_NOT_ACTIVE: { status: 409, message: 'Stamp %s is %s: only an active stamp can %s' },
+  QUITTANCE_ERR_STAMP_TTL: {
+    status: 422,
+    message: 'ttl_seconds %s is outside the allowed %s to %s seconds (TTL is the safety net; the tombstone closes the stamp)',
+  },
+
   // ── storage ──
   QUITTANCE_ERR_SCHEMA_TOO_NEW: {
     status: 500,
@@ -96,6 +148,23 @@ export const ERRORS = {
   // ── contracts ──
   QUITTANCE_ERR_CONTRACT_INVALID: { status: 422, message: 'Contract document is invalid: %s' },
   QUITTANCE_ERR_SCHEMA_NOT_FOUND: { status: 404, message: 'No contract schema named %s (schemas: %s)' },
+  QUITTANCE_ERR_CONTRACT_CONFLICT: {
+    status: 409,
+    message: 'Contract %s is already stored with different content (receipt %s): one id names one document; give a changed document a new id',
+  },
+  QUITTANCE_ERR_CONTRACT_NOT_FOUND: { status: 404, message: 'Contract %s does not exist' },
+
+  // ── evidence and runtime installs ──
+  QUITTANCE_ERR_EVIDENCE_TOO_LARGE: {
+    status: 413,
+    message: 'Evidence is over the limit of %s bytes (evidence.blobMaxBytes)',
+  },
+  QUITTANCE_ERR_EVIDENCE_NOT_FOUND: { status: 404, message: 'Evidence %s does not exist' },
+  QUITTANCE_ERR_EVIDENCE_CORRUPT: {
+    status: 500,
+    message: 'Evidence %s failed verification on read (%s): the stored bytes are not the bytes that were put, so none are returned',
+  },
+  QUITTANCE_ERR_RUNTIME_INSTALL_NOT_FOUND: { status: 404, message: 'Runtime install %s does not exist' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;

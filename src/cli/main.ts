@@ -1,28 +1,34 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { QuittanceError } from '../errors.js';
 import { createServices, startServer } from '../server/index.js';
+import { redactDatabaseUrl } from '../store/postgres/index.js';
 import { parseScopes } from '../tenants/keys.js';
 import { processIo, progress, type CliIo } from './io.js';
 import { runGitState } from './git-state.js';
+import { runKeysRotate } from '../stamps/cli.js';
 import { runValidate } from './validate.js';
 
 const USAGE = `Usage: quittance <command> [options]
 
 Commands:
-  serve [--host 127.0.0.1] [--port 7349] [--data DIR] [--locatability lenient|strict]
-                                      run the HTTP server (SQLite under DIR, default ./.quittance)
-  tenant create NAME [--data DIR] [--json]
+  serve [--host 127.0.0.1] [--port 7349] [--data DIR | --db URL] [--locatability lenient|strict]
+                                      run the HTTP server (SQLite under DIR, default ./.quittance;
+                                      or PostgreSQL at URL, postgres://..., shared by any number of servers)
+  tenant create NAME [--data DIR | --db URL] [--json]
                                       create a tenant and print its first admin API key
-  key create --tenant NAME --scopes read,write[,admin] [--label TEXT] [--data DIR] [--json]
+  key create --tenant NAME --scopes read,write[,admin] [--label TEXT] [--data DIR | --db URL] [--json]
                                       create an API key for a tenant
-  verify [--data DIR] [--json]        re-hash every tenant's chain; exit 1 naming the first bad seq
+  verify [--data DIR | --db URL] [--json]
+                                      re-hash every tenant's chain; exit 1 naming the first bad seq
+  keys rotate [--data DIR | --db URL] [--json]
+                                      rotate the stamp signing key (old tokens verify until their stamps end)
   validate FILE|DIR ... [--schema TYPE] [--json]
                                       check documents against the contracts' JSON Schemas and rules
                                       (exit 0 valid, 1 invalid, 2 unreadable)
   git-state PATH [--operation OP] [--command-class C] [--no-git] [--json]
                                       classify a path before running Git there (no git process is spawned)
 
-Environment: QUITTANCE_DATA_DIR, QUITTANCE_HOST, QUITTANCE_PORT, QUITTANCE_LOCATABILITY.
+Environment: QUITTANCE_DATA_DIR, QUITTANCE_DATABASE_URL, QUITTANCE_HOST, QUITTANCE_PORT, QUITTANCE_LOCATABILITY.
 `;
 
 type Command = (args: string[], io: CliIo) => Promise<number>;
@@ -32,6 +38,7 @@ const COMMANDS: Record<string, Command> = {
   'tenant create': tenantCreate,
   'key create': keyCreate,
   verify,
+  'keys rotate': keysRotate,
   'git-state': (args, io) => runGitState(args, io),
   validate: (args, io) => runValidate(args, { stdout: io.stdout, stderr: io.stderr, isTTY: io.isTTY }),
 };
@@ -64,27 +71,47 @@ function args<T extends NonNullable<ParseArgsConfig['options']>>(argv: string[],
   return parseArgs({ args: argv, options, allowPositionals, strict: true });
 }
 
-function dataDir(v: string | undefined, io: CliIo): string {
-  return v ?? io.env['QUITTANCE_DATA_DIR'] ?? '.quittance';
+type Storage = { dataDir: string } | { databaseUrl: string };
+
+/** Where the ledger lives: --db / QUITTANCE_DATABASE_URL (PostgreSQL) or --data / QUITTANCE_DATA_DIR (SQLite); a flag beats the environment. */
+function storage(v: { data?: string | undefined; db?: string | undefined }, io: CliIo): Storage {
+  const usage = (message: string) => Object.assign(new Error(message), { code: 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' });
+  if (v.data !== undefined && v.db !== undefined) throw usage('--data and --db name two different ledgers: give one of them');
+  const url = v.db ?? (v.data === undefined ? io.env['QUITTANCE_DATABASE_URL'] || undefined : undefined);
+  if (url === undefined) return { dataDir: v.data ?? io.env['QUITTANCE_DATA_DIR'] ?? '.quittance' };
+  if (!/^postgres(ql)?:\/\//.test(url)) throw usage(`--db takes a postgres:// URL, not ${JSON.stringify(url)}`);
+  return { databaseUrl: url };
+}
+
+function describeStorage(s: Storage): string {
+  return 'databaseUrl' in s ? `postgres: ${redactDatabaseUrl(s.databaseUrl)}` : `sqlite: ${s.dataDir}`;
 }
 
 async function serve(argv: string[], io: CliIo): Promise<number> {
   const { values } = args(argv, {
-    host: { type: 'string' }, port: { type: 'string' }, data: { type: 'string' }, locatability: { type: 'string' },
+    host: { type: 'string' }, port: { type: 'string' }, data: { type: 'string' }, db: { type: 'string' }, locatability: { type: 'string' },
   });
   const host = values.host ?? io.env['QUITTANCE_HOST'] ?? '127.0.0.1';
   const port = Number(values.port ?? io.env['QUITTANCE_PORT'] ?? 7349);
   const locatability = (values.locatability ?? io.env['QUITTANCE_LOCATABILITY'] ?? 'lenient') as 'lenient' | 'strict';
-  const dir = dataDir(values.data, io);
-  const services = createServices({ dataDir: dir, config: { locatability } });
+  const where = storage(values, io);
+  const services = createServices({ ...where, config: { locatability } });
 
-  if ((await services.store.listTenants()).length === 0) {
-    const tenant = await services.tenants.createTenant('default');
-    const key = await services.tenants.createKey(tenant.tenant_id, ['admin'], 'created on first start');
-    io.stdout.write(`Created tenant "default". Its admin API key (shown once, keep it):\n  ${key.api_key}\n`);
+  try {
+    if ((await services.store.listTenants()).length === 0) {
+      const tenant = await services.tenants.createTenant('default');
+      const key = await services.tenants.createKey(tenant.tenant_id, ['admin'], 'created on first start');
+      io.stdout.write(`Created tenant "default". Its admin API key (shown once, keep it):\n  ${key.api_key}\n`);
+    }
+  } catch (e) {
+    // Another server sharing the database created it first: it printed the key.
+    if (!(e instanceof QuittanceError && e.code === 'QUITTANCE_ERR_TENANT_EXISTS')) {
+      await services.store.close();
+      throw e;
+    }
   }
   const server = await startServer({ services, host, port, logger: { level: io.env['QUITTANCE_LOG_LEVEL'] ?? 'info' } });
-  io.stdout.write(`Quittance listening on ${server.url} (sqlite: ${dir})\n`);
+  io.stdout.write(`Quittance listening on ${server.url} (${describeStorage(where)})\n`);
 
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
@@ -96,13 +123,13 @@ async function serve(argv: string[], io: CliIo): Promise<number> {
 }
 
 async function tenantCreate(argv: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = args(argv, { data: { type: 'string' }, json: { type: 'boolean' } }, true);
+  const { values, positionals } = args(argv, { data: { type: 'string' }, db: { type: 'string' }, json: { type: 'boolean' } }, true);
   const name = positionals[0];
   if (!name || positionals.length > 1) {
     io.stderr.write('quittance: tenant create takes exactly one NAME\n');
     return 2;
   }
-  const s = createServices({ dataDir: dataDir(values.data, io) });
+  const s = createServices(storage(values, io));
   try {
     const tenant = await s.tenants.createTenant(name);
     const key = await s.tenants.createKey(tenant.tenant_id, ['admin'], 'created with the tenant');
@@ -116,14 +143,14 @@ async function tenantCreate(argv: string[], io: CliIo): Promise<number> {
 
 async function keyCreate(argv: string[], io: CliIo): Promise<number> {
   const { values } = args(argv, {
-    tenant: { type: 'string' }, scopes: { type: 'string' }, label: { type: 'string' }, data: { type: 'string' }, json: { type: 'boolean' },
+    tenant: { type: 'string' }, scopes: { type: 'string' }, label: { type: 'string' }, data: { type: 'string' }, db: { type: 'string' }, json: { type: 'boolean' },
   });
   if (!values.tenant || !values.scopes) {
     io.stderr.write('quittance: key create needs --tenant NAME and --scopes read,write,admin\n');
     return 2;
   }
   const scopes = parseScopes(values.scopes);
-  const s = createServices({ dataDir: dataDir(values.data, io) });
+  const s = createServices(storage(values, io));
   try {
     const tenant = await s.tenants.tenantByName(values.tenant);
     const key = await s.tenants.createKey(tenant.tenant_id, scopes, values.label ?? null);
@@ -136,9 +163,19 @@ async function keyCreate(argv: string[], io: CliIo): Promise<number> {
   }
 }
 
+async function keysRotate(argv: string[], io: CliIo): Promise<number> {
+  const { values } = args(argv, { data: { type: 'string' }, db: { type: 'string' }, json: { type: 'boolean' } });
+  const s = createServices(storage(values, io));
+  try {
+    return await runKeysRotate(s, io, values.json === true);
+  } finally {
+    await s.store.close();
+  }
+}
+
 async function verify(argv: string[], io: CliIo): Promise<number> {
-  const { values } = args(argv, { data: { type: 'string' }, json: { type: 'boolean' } });
-  const s = createServices({ dataDir: dataDir(values.data, io) });
+  const { values } = args(argv, { data: { type: 'string' }, db: { type: 'string' }, json: { type: 'boolean' } });
+  const s = createServices(storage(values, io));
   try {
     const results = [];
     for (const t of await s.store.listTenants()) {

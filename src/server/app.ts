@@ -9,9 +9,17 @@ import { receiptRoutes } from './routes/receipts.js';
 import { obligationRoutes } from './routes/obligations.js';
 import { ledgerRoutes } from './routes/ledger.js';
 import { taskRoutes } from './routes/tasks.js';
+import { stampRoutes } from '../stamps/routes.js';
+import { capabilityRoutes } from './routes/capabilities.js';
+import { automationRoutes } from './routes/automation.js';
+import { sessionRoutes } from './routes/sessions.js';
+import { contractRoutes } from './routes/contracts.js';
+import { evidenceRoutes } from './routes/evidence.js';
+import { runtimeRoutes } from './routes/runtime.js';
+import { workspaceRoutes } from './routes/workspace.js';
 
 /** Each domain contributes its routes here; one line per domain. */
-const ROUTES: ((app: FastifyInstance, s: Services) => Promise<void>)[] = [receiptRoutes, obligationRoutes, ledgerRoutes, taskRoutes];
+const ROUTES: ((app: FastifyInstance, s: Services) => Promise<void>)[] = [receiptRoutes, obligationRoutes, ledgerRoutes, taskRoutes, stampRoutes, capabilityRoutes, automationRoutes, sessionRoutes, contractRoutes, evidenceRoutes, runtimeRoutes, workspaceRoutes];
 
 export interface AppOptions {
   logger?: FastifyServerOptions['logger'];

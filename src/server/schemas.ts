@@ -1,65 +1,66 @@
 /**
- * Request schemas for the ledger routes (JSON Schema 2020-12). They describe the shapes the ledger's own types
- * declare in src/ledger/types.ts; limits that are configurable (parents, artifacts, body size) are enforced by
- * the ledger with coded errors, not here, so the message can say why.
+ * Request schemas of the HTTP routes (JSON Schema 2020-12). The ledger's shapes come from schemas/, the single
+ * source of truth (DESIGN §9), through the contracts loader: each is inlined (its `$ref`s to sibling schemas
+ * replaced by those schemas) so the route validator compiles it on its own and the OpenAPI document shows it whole.
  */
-import { ARTIFACT_KINDS, PRINCIPAL_KINDS } from '../ledger/types.js';
+import { loadSchemas, type JsonSchema } from '../contracts/schemas.js';
+import { PRINCIPAL_KINDS } from '../ledger/types.js';
 
-export const principalSchema = {
-  type: 'object',
-  required: ['kind', 'id'],
-  additionalProperties: false,
-  properties: {
-    kind: { enum: [...PRINCIPAL_KINDS], description: 'What sort of actor this is.' },
-    id: { type: 'string', minLength: 1, maxLength: 256, description: 'Stable id of the actor.' },
-    instance_id: { type: 'string', minLength: 1, maxLength: 256, description: 'Which running instance of it.' },
-  },
-} as const;
+/** Keywords that only annotate: next to a `$ref` they describe the reference without changing what it accepts. */
+const ANNOTATIONS = new Set(['description', 'title', '$comment', 'examples', 'deprecated']);
 
-const idString = { type: 'string', minLength: 1, maxLength: 256 } as const;
+/**
+ * A copy of the contract schema `name` with every `$ref` to a sibling schema (`"Principal.schema.json"`) replaced
+ * by that schema, and without `$id` and `$schema`, so compiling it twice (two routes) cannot clash on an id.
+ */
+export function inlineContractSchema(name: string): JsonSchema {
+  const byName = loadSchemas().byName;
+  const inline = (node: unknown, seen: readonly string[]): unknown => {
+    if (Array.isArray(node)) return node.map((n) => inline(n, seen));
+    if (typeof node !== 'object' || node === null) return node;
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(node)) if (k !== '$ref' && k !== '$id' && k !== '$schema') out[k] = inline(v, seen);
+    const ref = (node as JsonSchema).$ref;
+    if (ref === undefined) return out;
+    const target = /^([A-Za-z]+)\.schema\.json$/.exec(ref)?.[1];
+    if (target === undefined || !byName.has(target) || seen.includes(target)) {
+      // A packaging bug (the schemas only refer to each other by file name, without cycles): fail loudly at start.
+      throw new Error(`schemas/${name}.schema.json: cannot inline $ref ${JSON.stringify(ref)}`);
+    }
+    const resolved = inline(byName.get(target), [...seen, target]) as Record<string, unknown>;
+    // 2020-12 applies a $ref together with its siblings: annotations may simply override, anything else is kept
+    // as a conjunction.
+    return Object.keys(out).every((k) => ANNOTATIONS.has(k)) ? { ...resolved, ...out } : { ...out, allOf: [resolved] };
+  };
+  return inline(byName.get(name) ?? schemaMissing(name), [name]) as JsonSchema;
+}
 
-export const artifactSchema = {
-  type: 'object',
-  required: ['kind', 'uri'],
-  properties: {
-    kind: { enum: [...ARTIFACT_KINDS] },
-    uri: { type: 'string', minLength: 1, maxLength: 4096 },
-    digest: { type: 'string', maxLength: 256 },
-    size_bytes: { type: 'integer', minimum: 0 },
-  },
-} as const;
+function schemaMissing(name: string): never {
+  throw new Error(`schemas/${name}.schema.json is missing`);
+}
 
-export const deliveryProofSchema = {
-  type: 'object',
-  required: ['mode', 'target', 'status', 'at', 'proof'],
-  properties: {
-    mode: { enum: ['push', 'store'] },
-    target: { type: 'object' },
-    status: { enum: ['succeeded', 'failed'] },
-    at: { type: 'string', format: 'date-time' },
-    proof: { type: 'object' },
-  },
-} as const;
+export const principalSchema = inlineContractSchema('Principal');
+export const artifactSchema = inlineContractSchema('Artifact');
+export const deliveryProofSchema = inlineContractSchema('DeliveryProof');
 
-export const receiptInputSchema = {
-  type: 'object',
-  required: ['type', 'from', 'to'],
-  additionalProperties: false,
-  properties: {
-    type: { type: 'string', minLength: 1, maxLength: 128, description: 'Receipt type from the registry (DESIGN §3).' },
-    from: principalSchema,
-    to: principalSchema,
-    task_id: idString,
-    lease_id: idString,
-    stamp_id: idString,
-    session_id: idString,
-    parents: { type: 'array', items: { type: 'string', minLength: 1, maxLength: 64 }, description: 'Receipt ids this one answers or closes.' },
-    body: { type: 'object', description: 'The contract: at most 64 KiB as canonical JSON.' },
-    artifacts: { type: 'array', items: artifactSchema, description: 'Where the product is.' },
-    delivery_proof: deliveryProofSchema,
-    idempotency_key: { type: 'string', minLength: 1, maxLength: 256 },
-  },
-} as const;
+/**
+ * schemas/ReceiptInput.schema.json, less four constraints the ledger enforces itself after parsing (DESIGN §2
+ * rule 1), with coded errors that say why and with the limits of the configuration (the file states the defaults):
+ * - `type.pattern`: an unknown type is QUITTANCE_ERR_UNKNOWN_RECEIPT_TYPE (422), in a batch for that item only,
+ *   not a 400 for the whole request;
+ * - `parents.maxItems`, `artifacts.maxItems`: limits.parentsMax / limits.artifactsMax, answered with
+ *   QUITTANCE_ERR_TOO_MANY_PARENTS / QUITTANCE_ERR_TOO_MANY_ARTIFACTS ("contracts, not chat");
+ * - `parents.uniqueItems`: parents are a set, so a repeated id is folded (same hash, same receipt), not refused.
+ */
+export const receiptInputSchema: JsonSchema = (() => {
+  const s = inlineContractSchema('ReceiptInput');
+  const p = s.properties!;
+  delete p['type']!['pattern'];
+  delete p['parents']!['maxItems'];
+  delete p['parents']!['uniqueItems'];
+  delete p['artifacts']!['maxItems'];
+  return s;
+})();
 
 export const pageQuery = {
   cursor: { type: 'string', maxLength: 64 },

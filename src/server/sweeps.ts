@@ -11,6 +11,8 @@ interface Sweep {
 /** Each domain with time-driven rules adds its sweep here; one line per domain. */
 const SWEEPS: Sweep[] = [
   { name: 'lease expiry', intervalMs: (s) => s.config.tasks.sweepIntervalMs, run: (s) => s.tasks.expireDue() },
+  { name: 'orphan quarantine', intervalMs: (s) => s.config.sessions.orphanSweepIntervalMs, run: (s) => s.sessions.sweepOrphans() },
+  { name: 'stamp ttl', intervalMs: (s) => s.config.stamps.sweepIntervalMs, run: (s) => s.stamps.sweepStamps() },
 ];
 
 export function startSweeps(services: Services, log: FastifyBaseLogger): () => Promise<void> {

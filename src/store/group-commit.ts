@@ -14,6 +14,12 @@ export interface GroupBackend<Tx> {
   savepoint<T>(tx: Tx, fn: () => Promise<T>): Promise<T>;
   /** Makes every transaction committed so far durable. Omitted when COMMIT itself is durable. */
   sync?(): Promise<void>;
+  /**
+   * True when a write failed only because it could not run in this batch without risking a deadlock with another
+   * server (PostgreSQL: a chain head another transaction holds). Its savepoint has been rolled back; the write
+   * runs again first in the next batch, so its function must be safe to run twice (as a savepoint makes it).
+   */
+  deferred?(error: unknown): boolean;
 }
 
 interface PendingOp<Tx> {
@@ -57,7 +63,7 @@ export class GroupCommitter<Tx> {
     this.scheduled = false;
     this.flushing = true;
     const batch = this.queue.splice(0, this.maxOpsPerCommit);
-    const outcomes: { ok: boolean; value: unknown }[] = [];
+    const outcomes: { ok: boolean; value: unknown; deferred?: true }[] = [];
     let committed = false;
     try {
       await this.backend.transaction(async (tx) => {
@@ -65,15 +71,16 @@ export class GroupCommitter<Tx> {
           try {
             outcomes.push({ ok: true, value: await this.backend.savepoint(tx, () => op.fn(tx)) });
           } catch (e) {
-            outcomes.push({ ok: false, value: e });
+            outcomes.push(this.backend.deferred?.(e) ? { ok: false, value: e, deferred: true } : { ok: false, value: e });
           }
         }
       });
       committed = true;
     } catch (e) {
       // The commit itself failed: nothing in this batch is durable, so nobody gets an acknowledgement.
-      for (const op of batch) op.reject(e);
+      batch.forEach((op, i) => (outcomes[i]?.deferred ? undefined : op.reject(e)));
     } finally {
+      this.queue.unshift(...batch.filter((_, i) => outcomes[i]?.deferred));
       this.flushing = false;
       if (this.queue.length > 0) this.schedule();
     }
@@ -83,12 +90,13 @@ export class GroupCommitter<Tx> {
       await this.durable();
       batch.forEach((op, i) => {
         const o = outcomes[i]!;
+        if (o.deferred) return;
         if (o.ok) op.resolve(o.value);
         else op.reject(o.value);
       });
     } catch (e) {
       // Committed but not known to be durable: acknowledge nothing (a retry is idempotent).
-      for (const op of batch) op.reject(e);
+      batch.forEach((op, i) => (outcomes[i]!.deferred ? undefined : op.reject(e)));
     } finally {
       this.inFlight--;
     }

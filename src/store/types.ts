@@ -7,6 +7,13 @@
  */
 import type { Principal, Receipt } from '../ledger/types.js';
 import type { LeaseRow, TaskFilter, TaskRow } from '../tasks/types.js';
+import type { LiveStampStatus, SigningKeyRole, SigningKeyRow, StampRow, VerificationKeyRow } from '../stamps/types.js';
+import type { OrphanFilter, OrphanKey, OrphanRow, SessionEventRow, SessionKey, SessionRow } from '../sessions/types.js';
+import type { BlobStore, EvidenceRow } from '../evidence/types.js';
+import type { RuntimeInstallRow } from '../runtime/types.js';
+import type { ContractFilter, ContractRow, StoredContract } from '../contracts/stored.js';
+import type { CapabilityEventRow, CapabilityListFilter, CapabilityRow } from '../capabilities/types.js';
+import type { AutomationListFilter, AutomationSessionRow } from '../automation/types.js';
 
 export interface ChainRow {
   seq: number;
@@ -59,6 +66,14 @@ export interface LedgerTx {
   markDelivered(tenantId: string, receiptIds: readonly string[], at: string): Promise<Map<string, string>>;
 }
 
+/** Pre-filters a backend may apply to claim candidates (the engine re-checks them all). */
+export interface ClaimFilter {
+  /** Only tasks eligible at this time (next_eligible_at ≤ now). */
+  now: number;
+  /** Only these task types. */
+  types?: readonly string[] | undefined;
+}
+
 /** Task and lease rows (src/tasks). Rows are read and written whole; the engine decides, the store persists. */
 export interface TaskTx {
   insertTask(row: TaskRow): Promise<void>;
@@ -70,15 +85,116 @@ export interface TaskTx {
    * The engine filters eligibility (time, type, capabilities) and pages on; on PostgreSQL rows come locked
    * FOR UPDATE SKIP LOCKED so concurrent claimers never see the same task.
    */
-  claimCandidates(tenantId: string, after: { priority: number; queue_seq: number } | undefined, limit: number): Promise<TaskRow[]>;
+  claimCandidates(tenantId: string, after: { priority: number; queue_seq: number } | undefined, limit: number, filter?: ClaimFilter): Promise<TaskRow[]>;
   insertLease(row: LeaseRow): Promise<void>;
   updateLease(row: LeaseRow): Promise<void>;
   leaseById(tenantId: string, leaseId: string): Promise<LeaseRow | undefined>;
-  /** Active leases whose expires_at ≤ now, across tenants, oldest expiry first. */
+  /**
+   * Active leases whose expires_at ≤ now, across tenants: the `limit` that expired longest ago. SQLite returns
+   * them by expiry; PostgreSQL locks their tenants in one global order first and may return them grouped by tenant.
+   */
   dueLeases(now: number, limit: number): Promise<LeaseRow[]>;
 }
 
-export interface Tx extends LedgerTx, TaskTx {
+/**
+ * Stamp rows and the deployment's signing keys (src/stamps). The engine decides; these persist. Conditional
+ * changes are checked by the engine on a row it read with stampForUpdate in the same transaction.
+ */
+export interface StampTx {
+  /** The key that signs new tokens. PostgreSQL: FOR SHARE, so a concurrent key rotation waits for this write. */
+  currentSigningKey(): Promise<SigningKeyRow | undefined>;
+  /** The key published ahead of use, promoted by the next rotation. */
+  nextSigningKey(): Promise<SigningKeyRow | undefined>;
+  /** Inserts a key; false (nothing written) when its role, current or next, is already taken. */
+  insertSigningKey(row: SigningKeyRow): Promise<boolean>;
+  setSigningKeyRole(kid: string, role: SigningKeyRole, retiredAt: string | null, verifyUntilMs: number | null): Promise<void>;
+  /** The latest expires_ms of active stamps whose current generation `kid` signed; null when there are none. */
+  lastActiveExpiry(kid: string): Promise<number | null>;
+  insertStamp(row: StampRow): Promise<void>;
+  /** The stamp, locked for the rest of this write (PostgreSQL: FOR UPDATE), so concurrent closers serialise. */
+  stampForUpdate(tenantId: string, stampId: string): Promise<StampRow | undefined>;
+  /** Writes the mutable part of a stamp row (state, generation, kid, tombstone and anomaly fields). */
+  updateStamp(row: StampRow): Promise<void>;
+}
+
+/**
+ * Sessions, their DAG nodes and the orphan-event queue (src/sessions). Rows are read and written whole; the
+ * engine decides, the store persists. Every lookup reconciliation makes by a correlation key is indexed.
+ */
+export interface SessionTx {
+  sessionById(tenantId: string, sessionId: string): Promise<SessionRow | undefined>;
+  insertSession(row: SessionRow): Promise<void>;
+  /** Writes the mutable part: correlation keys, state, closing and update receipts, times. */
+  updateSession(row: SessionRow): Promise<void>;
+  /** Open sessions whose `key` equals `value`: the candidates that key points at. */
+  openSessionsByKey(tenantId: string, key: SessionKey, value: string): Promise<SessionRow[]>;
+  sessionEventById(tenantId: string, eventId: string): Promise<SessionEventRow | undefined>;
+  insertSessionEvent(row: SessionEventRow): Promise<void>;
+  /** Writes the mutable part: deliveries, orphan_id and the DAG node fields. */
+  updateSessionEvent(row: SessionEventRow): Promise<void>;
+  insertOrphan(row: OrphanRow): Promise<void>;
+  /** Writes the mutable part: state, candidates, resolution fields and the latest document. */
+  updateOrphan(row: OrphanRow): Promise<void>;
+  orphanById(tenantId: string, orphanId: string): Promise<OrphanRow | undefined>;
+  /** Queued orphans whose `key` equals `value` and whose TTL has not passed (expires_at > nowMs), in queue order. */
+  queuedOrphansByKey(tenantId: string, key: OrphanKey, value: string, nowMs: number): Promise<OrphanRow[]>;
+  /**
+   * The orphan if it is still queued, held for the rest of this write so that one server resolves it exactly once
+   * (PostgreSQL: FOR UPDATE SKIP LOCKED, so a row another server is resolving is skipped, not waited for).
+   */
+  lockQueuedOrphan(tenantId: string, orphanId: string): Promise<OrphanRow | undefined>;
+}
+
+/** Which tenant holds which evidence blob (src/evidence); the bytes themselves are in Store.blobs. */
+export interface EvidenceTx {
+  /** Records that a tenant holds a blob; false, writing nothing, when it already did (the first row is kept). */
+  recordEvidence(row: EvidenceRow): Promise<boolean>;
+}
+
+/** Heads of runtime install chains (src/runtime): one row per runtime on a target. */
+export interface RuntimeInstallTx {
+  /** The head of a runtime's chain on a target, held for the rest of this write (PostgreSQL: FOR UPDATE). */
+  runtimeInstallByTarget(tenantId: string, runtimeRef: string, targetRef: string): Promise<RuntimeInstallRow | undefined>;
+  /** Inserts a new chain's head, or moves an existing one (same tenant and install_id). */
+  putRuntimeInstall(row: RuntimeInstallRow): Promise<void>;
+}
+
+/** Stored contracts (src/contracts/stored.ts): contract id → the contract.object receipt carrying the document. */
+export interface ContractTx {
+  contractById(tenantId: string, contractId: string): Promise<ContractRow | undefined>;
+  /** A second row for the same tenant and contract id is a bug of the caller, who checked first in this write. */
+  insertContract(row: ContractRow): Promise<void>;
+}
+
+/** Capabilities and their history (src/capabilities). The engine computes the effective state; these persist. */
+export interface CapabilityTx {
+  /** The capability, held for the rest of this write (PostgreSQL: FOR UPDATE), so reports on it serialise. */
+  capabilityForUpdate(tenantId: string, capabilityRef: string): Promise<CapabilityRow | undefined>;
+  insertCapability(row: CapabilityRow): Promise<void>;
+  /** Writes the mutable part: declaration, planes, effective state, record, receipt, event count, updated_at. */
+  updateCapability(row: CapabilityRow): Promise<void>;
+  insertCapabilityEvent(row: CapabilityEventRow): Promise<void>;
+}
+
+/**
+ * Browser automation sessions (src/automation). Every decision reads the row with automationSessionForUpdate in
+ * the write that records it, never a cache: that is what makes a revocation hold for the very next action.
+ */
+export interface AutomationTx {
+  /** The session, held for the rest of this write (PostgreSQL: FOR UPDATE), so a revoke and an action serialise. */
+  automationSessionForUpdate(tenantId: string, automationId: string): Promise<AutomationSessionRow | undefined>;
+  /** Every session (any state) started under a SourceOS sessionRef, oldest first: one session, one owner. */
+  automationSessionsByRef(tenantId: string, sessionRef: string): Promise<AutomationSessionRow[]>;
+  /** Active sessions running on a capability (ended by the gate when it leaves enabled). */
+  activeAutomationSessionsForCapability(tenantId: string, capabilityRef: string): Promise<AutomationSessionRow[]>;
+  insertAutomationSession(row: AutomationSessionRow): Promise<void>;
+  /** Writes the mutable part: state, document, end_receipt_id, ended_at. */
+  updateAutomationSession(row: AutomationSessionRow): Promise<void>;
+  /** Adds one to actions_executed or actions_denied. */
+  countAutomationAction(tenantId: string, automationId: string, outcome: 'executed' | 'denied'): Promise<void>;
+}
+
+export interface Tx extends LedgerTx, TaskTx, StampTx, SessionTx, EvidenceTx, RuntimeInstallTx, ContractTx, CapabilityTx, AutomationTx {
   /** Runs fn in a nested savepoint: if it throws, its writes are undone and the enclosing transaction goes on. */
   atomically<T>(fn: () => Promise<T>): Promise<T>;
 }
@@ -101,8 +217,83 @@ export interface OpenObligationFilter {
   limit: number;
 }
 
+/** Stamp reads (committed data only), kept together so the introspection hot path has one narrow seam. */
+export interface StampReads {
+  stamp(tenantId: string, stampId: string): Promise<StampRow | undefined>;
+  /** Receipts that name the stamp (stamp_id), by seq: ascending after `after_seq`, or the newest first. */
+  stampReceipts(tenantId: string, stampId: string, filter: { after_seq: number; limit: number; type?: string; newest_first?: boolean }): Promise<Receipt[]>;
+  /** Ambiguous stamps of a tenant in the order they were flagged (anomaly_seq > after_seq). */
+  ambiguousStamps(tenantId: string, filter: { after_seq: number; limit: number }): Promise<StampRow[]>;
+  /**
+   * Active stamps whose TTL has passed (expires_ms ≤ nowMs), across tenants: the `limit` that expired longest ago,
+   * grouped by tenant in the order tenants are locked (so sweeps on several servers cannot deadlock).
+   */
+  expiredActiveStamps(nowMs: number, limit: number): Promise<{ tenant_id: string; stamp_id: string }[]>;
+  /** A tenant's stamps whose TTL has not passed (expires_ms > nowMs): what the status list covers. */
+  liveStamps(tenantId: string, nowMs: number): Promise<LiveStampStatus[]>;
+  /** Keys a verifier may need: current, next, and retired ones whose verify_until_ms is after nowMs. */
+  verificationKeys(nowMs: number): Promise<VerificationKeyRow[]>;
+}
+
+/** Session and orphan reads (committed data only). */
+export interface SessionReads {
+  session(tenantId: string, sessionId: string): Promise<SessionRow | undefined>;
+  /** The session's DAG nodes in the order they were attached (node_seq > after_seq). */
+  sessionNodes(tenantId: string, sessionId: string, filter: { after_seq: number; limit: number }): Promise<SessionEventRow[]>;
+  /** The events among `eventIds` that exist (whatever their session), to resolve DAG edges. */
+  sessionEvents(tenantId: string, eventIds: readonly string[]): Promise<SessionEventRow[]>;
+  /** Orphans in queue order (seq > after_seq), optionally of one state. */
+  orphans(tenantId: string, filter: OrphanFilter): Promise<OrphanRow[]>;
+  /** Queued orphans whose TTL has passed (expires_at ≤ nowMs), across tenants, soonest expiry first. */
+  dueOrphans(nowMs: number, limit: number): Promise<{ tenant_id: string; orphan_id: string }[]>;
+}
+
+/** Evidence rows (committed data only). */
+export interface EvidenceReads {
+  /** The tenant's row for a blob; undefined when the tenant does not hold it (whoever else does). */
+  evidenceRow(tenantId: string, digest: string): Promise<EvidenceRow | undefined>;
+}
+
+/** Runtime install heads (committed data only). */
+export interface RuntimeInstallReads {
+  runtimeInstall(tenantId: string, installId: string): Promise<RuntimeInstallRow | undefined>;
+  runtimeInstallByTarget(tenantId: string, runtimeRef: string, targetRef: string): Promise<RuntimeInstallRow | undefined>;
+}
+
+/** Stored contracts with the receipts carrying them (committed data only). */
+export interface ContractReads {
+  contract(tenantId: string, contractId: string): Promise<StoredContract | undefined>;
+  /** By receipt seq, after `after_seq`, optionally of one document type. */
+  listContracts(tenantId: string, filter: ContractFilter): Promise<StoredContract[]>;
+}
+
+/** Capability reads (committed data only): one capability, its history, the matrix. */
+export interface CapabilityReads {
+  capability(tenantId: string, capabilityRef: string): Promise<CapabilityRow | undefined>;
+  /** By capability_ref, after `after_ref`, optionally of one effective state. */
+  listCapabilities(tenantId: string, filter: CapabilityListFilter): Promise<CapabilityRow[]>;
+  /** A capability's history in order (event_no > after_no). */
+  capabilityEvents(tenantId: string, capabilityRef: string, filter: { after_no: number; limit: number }): Promise<CapabilityEventRow[]>;
+}
+
+/** Automation session reads (committed data only). */
+export interface AutomationReads {
+  automationSession(tenantId: string, automationId: string): Promise<AutomationSessionRow | undefined>;
+  /** By start_seq, after `after_seq`, optionally of one state (active: what the user sees). */
+  listAutomationSessions(tenantId: string, filter: AutomationListFilter): Promise<AutomationSessionRow[]>;
+}
+
 export interface Store {
   readonly backend: 'sqlite' | 'postgres';
+  readonly stamps: StampReads;
+  readonly sessions: SessionReads;
+  readonly evidence: EvidenceReads;
+  /** The bytes of evidence, addressed by digest; tenant visibility is the evidence rows. */
+  readonly blobs: BlobStore;
+  readonly runtimeInstalls: RuntimeInstallReads;
+  readonly contracts: ContractReads;
+  readonly capabilities: CapabilityReads;
+  readonly automation: AutomationReads;
 
   write<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
 

@@ -70,6 +70,21 @@ export interface LeaseStamps {
   tombstoneForLease(tx: Tx, tenantId: string, stampId: string, outcome: 'completed' | 'crashed' | 'timeout' | 'revoked', closedBy: 'subject' | 'gate' | 'operator', reason: string): Promise<void>;
 }
 
+export interface Created {
+  status: 'created' | 'duplicate';
+  task: TaskRow;
+  receipt: Receipt;
+}
+
+interface PreparedCreate {
+  input: TaskCreateInput;
+  spec: { type: string; payload_digest: string | null; payload_ref: string | null; capabilities: string[]; priority: number; max_attempts: number; max_lease_expiries: number; retry_backoff_seconds: number; delay_seconds: number };
+  payload: Record<string, unknown> | null;
+  createdBy: Principal;
+  assignTo: Principal;
+  taskId: string;
+}
+
 /** An outcome of a lease-bound write: the result, or a refusal whose anomaly must still be committed. */
 type Fenced<T> = { ok: true; value: T } | { ok: false; error: QuittanceError };
 
@@ -108,7 +123,41 @@ export class TaskEngine {
 
   // ── creating ─────────────────────────────────────────────────────────────────────────────────────────
 
-  async create(tenantId: string, input: TaskCreateInput, defaultCreator: Principal): Promise<{ status: 'created' | 'duplicate'; task: TaskRow; receipt: Receipt }> {
+  async create(tenantId: string, input: TaskCreateInput, defaultCreator: Principal): Promise<Created> {
+    const prepared = this.prepareCreate(input, defaultCreator);
+    return this.store.write((tx) => this.createInTx(tx, tenantId, prepared));
+  }
+
+  /** Many tasks in one transaction; each is created (or found, or refused) on its own. */
+  async createBatch(tenantId: string, inputs: TaskCreateInput[], defaultCreator: Principal): Promise<({ ok: true; result: Created } | { ok: false; error: QuittanceError })[]> {
+    const prepared = inputs.map((input) => {
+      try {
+        return this.prepareCreate(input, defaultCreator);
+      } catch (e) {
+        if (isQuittanceError(e)) return e;
+        throw e;
+      }
+    });
+    return this.store.write(async (tx) => {
+      const out: ({ ok: true; result: Created } | { ok: false; error: QuittanceError })[] = [];
+      for (const p of prepared) {
+        if (p instanceof QuittanceError) {
+          out.push({ ok: false, error: p });
+          continue;
+        }
+        try {
+          out.push({ ok: true, result: await tx.atomically(() => this.createInTx(tx, tenantId, p)) });
+        } catch (e) {
+          if (!isQuittanceError(e)) throw e;
+          out.push({ ok: false, error: e });
+        }
+      }
+      return out;
+    });
+  }
+
+  /** Pure checks and normalisation of a create request (no clock, no store). */
+  private prepareCreate(input: TaskCreateInput, defaultCreator: Principal): PreparedCreate {
     const c = this.config;
     const payload = input.payload ?? null;
     if (payload !== null && input.payload_ref !== undefined) {
@@ -117,51 +166,49 @@ export class TaskEngine {
     const payloadText = payload === null ? null : canonicalize(payload);
     const payloadBytes = payloadText === null ? 0 : Buffer.byteLength(payloadText);
     if (payloadBytes > c.payloadMaxBytes) throw new QuittanceError('QUITTANCE_ERR_PAYLOAD_TOO_LARGE', [payloadBytes, c.payloadMaxBytes]);
-    const capabilities = Array.from(new Set(input.requirements?.capabilities ?? [])).sort();
     const spec = {
       type: input.type,
       payload_digest: payloadText === null ? null : `sha256:${sha256(payloadText)}`,
       payload_ref: input.payload_ref ?? null,
-      capabilities,
+      capabilities: Array.from(new Set(input.requirements?.capabilities ?? [])).sort(),
       priority: input.priority ?? 0,
       max_attempts: input.max_attempts ?? c.maxAttemptsDefault,
       max_lease_expiries: input.max_lease_expiries ?? c.maxLeaseExpiriesDefault,
       retry_backoff_seconds: input.retry_backoff_seconds ?? c.retryBackoffSecondsDefault,
       delay_seconds: input.delay_seconds ?? 0,
     };
-    const createdBy = input.created_by ?? defaultCreator;
-    const assignTo = input.assign_to ?? POOL;
-    const taskId = input.task_id ?? `task_${randomToken(12)}`;
+    return { input, spec, payload, createdBy: input.created_by ?? defaultCreator, assignTo: input.assign_to ?? POOL, taskId: input.task_id ?? `task_${randomToken(12)}` };
+  }
 
-    return this.store.write(async (tx) => {
-      const existing = input.idempotency_key !== undefined
-        ? await tx.taskByIdempotencyKey(tenantId, input.idempotency_key)
-        : input.task_id !== undefined ? await tx.taskById(tenantId, input.task_id) : undefined;
-      if (existing) {
-        const assigned = (await tx.receiptsByIds(tenantId, [existing.assigned_receipt_id]))[0]!;
-        // Idempotent only for the same request: same spec, same key.
-        const same = canonicalize(assigned.body['spec']) === canonicalize(spec) && existing.idempotency_key === (input.idempotency_key ?? null)
-          && (input.task_id === undefined || input.task_id === existing.task_id);
-        if (!same) throw new QuittanceError('QUITTANCE_ERR_TASK_EXISTS', [existing.task_id]);
-        return { status: 'duplicate' as const, task: existing, receipt: assigned };
-      }
-      const now = this.now();
-      const r = await this.ledger.appendInTx(tx, tenantId, {
-        type: 'task.assigned', from: createdBy, to: assignTo, task_id: taskId,
-        body: { spec }, idempotency_key: `task.assigned:${taskId}`,
-      }, { writer: 'tasks' });
-      if (r.status !== 'created') throw new QuittanceError('QUITTANCE_ERR_TASK_EXISTS', [taskId]);
-      const task: TaskRow = {
-        tenant_id: tenantId, task_id: taskId, type: input.type, payload, payload_ref: input.payload_ref ?? null, capabilities,
-        priority: spec.priority, status: 'queued', attempt: 1, max_attempts: spec.max_attempts, lease_expiries: 0,
-        max_lease_expiries: spec.max_lease_expiries, claims: 0, retry_backoff_seconds: spec.retry_backoff_seconds,
-        next_eligible_at: now + spec.delay_seconds * 1000, idempotency_key: input.idempotency_key ?? null,
-        created_by: createdBy, assigned_to: assignTo, assigned_receipt_id: r.receipt.receipt_id, queue_seq: r.receipt.seq,
-        lease_id: null, outcome: null, created_at: isoTime(now), updated_at: isoTime(now),
-      };
-      await tx.insertTask(task);
-      return { status: 'created' as const, task, receipt: r.receipt };
-    });
+  private async createInTx(tx: Tx, tenantId: string, p: PreparedCreate): Promise<Created> {
+    const { input, spec } = p;
+    const existing = input.idempotency_key !== undefined
+      ? await tx.taskByIdempotencyKey(tenantId, input.idempotency_key)
+      : input.task_id !== undefined ? await tx.taskById(tenantId, input.task_id) : undefined;
+    if (existing) {
+      const assigned = (await tx.receiptsByIds(tenantId, [existing.assigned_receipt_id]))[0]!;
+      // Idempotent only for the same request: same spec, same key.
+      const same = canonicalize(assigned.body['spec']) === canonicalize(spec) && existing.idempotency_key === (input.idempotency_key ?? null)
+        && (input.task_id === undefined || input.task_id === existing.task_id);
+      if (!same) throw new QuittanceError('QUITTANCE_ERR_TASK_EXISTS', [existing.task_id]);
+      return { status: 'duplicate', task: existing, receipt: assigned };
+    }
+    const now = this.now();
+    const r = await this.ledger.appendInTx(tx, tenantId, {
+      type: 'task.assigned', from: p.createdBy, to: p.assignTo, task_id: p.taskId,
+      body: { spec }, idempotency_key: `task.assigned:${p.taskId}`,
+    }, { writer: 'tasks' });
+    if (r.status !== 'created') throw new QuittanceError('QUITTANCE_ERR_TASK_EXISTS', [p.taskId]);
+    const task: TaskRow = {
+      tenant_id: tenantId, task_id: p.taskId, type: input.type, payload: p.payload, payload_ref: input.payload_ref ?? null,
+      capabilities: spec.capabilities, priority: spec.priority, status: 'queued', attempt: 1, max_attempts: spec.max_attempts,
+      lease_expiries: 0, max_lease_expiries: spec.max_lease_expiries, claims: 0, retry_backoff_seconds: spec.retry_backoff_seconds,
+      next_eligible_at: now + spec.delay_seconds * 1000, idempotency_key: input.idempotency_key ?? null,
+      created_by: p.createdBy, assigned_to: p.assignTo, assigned_receipt_id: r.receipt.receipt_id, queue_seq: r.receipt.seq,
+      lease_id: null, outcome: null, created_at: isoTime(now), updated_at: isoTime(now),
+    };
+    await tx.insertTask(task);
+    return { status: 'created', task, receipt: r.receipt };
   }
 
   // ── claiming ─────────────────────────────────────────────────────────────────────────────────────────
@@ -180,7 +227,7 @@ export class TaskEngine {
       const grants: Grant[] = [];
       let after: { priority: number; queue_seq: number } | undefined;
       for (let scanned = 0; grants.length < max && scanned < CLAIM_SCAN_MAX;) {
-        const page = await tx.claimCandidates(tenantId, after, CLAIM_PAGE);
+        const page = await tx.claimCandidates(tenantId, after, CLAIM_PAGE, { now, types });
         scanned += page.length;
         for (const task of page) {
           if (grants.length === max) break;

@@ -28,13 +28,9 @@ function callerPrincipal(request: FastifyRequest): Principal {
 export async function taskRoutes(app: FastifyInstance, s: Services): Promise<void> {
   const c = s.config.tasks;
 
-  app.post<{ Body: TaskCreateInput }>('/v1/tasks', {
-    config: { scope: 'write' },
-    schema: {
-      tags: ['tasks'], summary: 'Queue a task (appends task.assigned)',
-      body: {
-        type: 'object', required: ['type'], additionalProperties: false,
-        properties: {
+  const taskCreate = {
+    type: 'object', required: ['type'], additionalProperties: false,
+    properties: {
           task_id: { type: 'string', minLength: 1, maxLength: 256 },
           type: { type: 'string', minLength: 1, maxLength: 256 },
           payload: { type: 'object' },
@@ -48,12 +44,31 @@ export async function taskRoutes(app: FastifyInstance, s: Services): Promise<voi
           delay_seconds: { type: 'number', minimum: 0, maximum: 365 * 86400 },
           created_by: principalSchema,
           assign_to: principalSchema,
-        },
-      },
     },
+  } as const;
+
+  app.post<{ Body: TaskCreateInput }>('/v1/tasks', {
+    config: { scope: 'write' },
+    schema: { tags: ['tasks'], summary: 'Queue a task (appends task.assigned)', body: taskCreate },
   }, async (request, reply) => {
     const r = await s.tasks.create(request.caller.tenant_id, request.body, callerPrincipal(request));
     return reply.status(r.status === 'created' ? 201 : 200).send({ status: r.status, task: taskView(r.task), receipt: r.receipt });
+  });
+
+  app.post<{ Body: { tasks: TaskCreateInput[] } }>('/v1/tasks/batch', {
+    config: { scope: 'write' },
+    bodyLimit: s.config.limits.httpBatchBodyMaxBytes,
+    schema: {
+      tags: ['tasks'], summary: 'Queue many tasks in one transaction, a result per item',
+      body: { type: 'object', required: ['tasks'], additionalProperties: false, properties: { tasks: { type: 'array', minItems: 1, maxItems: 1000, items: taskCreate } } },
+    },
+  }, async (request) => {
+    const results = await s.tasks.createBatch(request.caller.tenant_id, request.body.tasks, callerPrincipal(request));
+    return {
+      results: results.map((r) => r.ok
+        ? { statusCode: r.result.status === 'created' ? 201 : 200, status: r.result.status, task: taskView(r.result.task), receipt: r.result.receipt }
+        : { statusCode: r.error.statusCode, error: r.error.toJSON() }),
+    };
   });
 
   app.get<{ Params: { id: string }; Querystring: { cursor?: string; limit?: number } }>('/v1/tasks/:id', {

@@ -1,5 +1,5 @@
 import BetterSqlite3, { type Database } from 'better-sqlite3';
-import { close, fsync, mkdirSync, open, openSync, fsyncSync, closeSync } from 'node:fs';
+import { fsync, mkdirSync, open, openSync, fsyncSync, closeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { GroupCommitter } from '../group-commit.js';
 import type { ApiKeyRow, ChainHead, ChainRow, ObligationState, OpenObligationFilter, ReceiptFilter, Store, TenantRow, Tx } from '../types.js';
@@ -7,7 +7,15 @@ import type { Receipt } from '../../ledger/types.js';
 import { migrateSqlite } from './migrate.js';
 import { SqliteLedgerReads, sqliteLedgerTx } from './ledger.js';
 import { SqliteTenants } from './tenants.js';
+import { SqliteSessionReads, sqliteSessionTx } from './sessions.js';
 import { SqliteTaskReads, sqliteTaskTx } from './tasks.js';
+import { SqliteStampReads, sqliteStampTx } from './stamps.js';
+import { SqliteEvidenceReads, sqliteEvidenceTx } from './evidence.js';
+import { SqliteRuntimeInstallReads, sqliteRuntimeTx } from './runtime.js';
+import { SqliteContractReads, sqliteContractTx } from './contracts.js';
+import { SqliteCapabilityReads, sqliteCapabilityTx } from './capabilities.js';
+import { SqliteAutomationReads, sqliteAutomationTx } from './automation.js';
+import { FileBlobStore } from './blobs.js';
 import type { LeaseRow, TaskFilter, TaskRow } from '../../tasks/types.js';
 
 export interface SqliteStoreOptions {
@@ -55,6 +63,15 @@ export class SqliteStore implements Store {
   private readonly reads: SqliteLedgerReads;
   private readonly tenants: SqliteTenants;
   private readonly taskReads: SqliteTaskReads;
+  readonly stamps: SqliteStampReads;
+  readonly sessions: SqliteSessionReads;
+  readonly evidence: SqliteEvidenceReads;
+  /** Evidence bytes: files under <data dir>/evidence, beside the database. */
+  readonly blobs: FileBlobStore;
+  readonly runtimeInstalls: SqliteRuntimeInstallReads;
+  readonly contracts: SqliteContractReads;
+  readonly capabilities: SqliteCapabilityReads;
+  readonly automation: SqliteAutomationReads;
   private readonly known: number;
   private closed = false;
 
@@ -84,7 +101,7 @@ export class SqliteStore implements Store {
         throw e;
       }
     };
-    this.tx = { ...sqliteLedgerTx(this.writer), ...sqliteTaskTx(this.writer), atomically: inSavepoint };
+    this.tx = { ...sqliteLedgerTx(this.writer), ...sqliteTaskTx(this.writer), ...sqliteStampTx(this.writer), ...sqliteSessionTx(this.writer), ...sqliteEvidenceTx(this.writer), ...sqliteRuntimeTx(this.writer), ...sqliteContractTx(this.writer), ...sqliteCapabilityTx(this.writer), ...sqliteAutomationTx(this.writer), atomically: inSavepoint };
 
     // BEGIN IMMEDIATE takes the write lock up front, so a transaction never fails half-way on a lock upgrade.
     const begin = this.writer.prepare('BEGIN IMMEDIATE');
@@ -110,17 +127,30 @@ export class SqliteStore implements Store {
     this.reads = new SqliteLedgerReads(this.reader);
     this.tenants = new SqliteTenants(this.writer, this.reader);
     this.taskReads = new SqliteTaskReads(this.reader);
+    this.stamps = new SqliteStampReads(this.reader);
+    this.sessions = new SqliteSessionReads(this.reader);
+    this.evidence = new SqliteEvidenceReads(this.reader);
+    this.blobs = new FileBlobStore(join(dirname(this.file), 'evidence'));
+    this.runtimeInstalls = new SqliteRuntimeInstallReads(this.reader);
+    this.contracts = new SqliteContractReads(this.reader);
+    this.capabilities = new SqliteCapabilityReads(this.reader);
+    this.automation = new SqliteAutomationReads(this.reader);
   }
 
   /**
-   * fsync of the WAL file (fsync covers the file, whichever descriptor asks), on libuv's thread pool. The file is
-   * opened per call because SQLite may recreate it; an absent WAL means everything is already in the database.
+   * fsync of the WAL file (fsync covers the file, whichever descriptor asks), on libuv's thread pool. The
+   * descriptor stays open: SQLite keeps the same WAL file (checkpoints rewind it, never replace it) for as long
+   * as this writer connection is open. An absent WAL means everything is already in the database.
    */
+  private walFd: number | undefined;
   private syncWal(): Promise<void> {
     return new Promise((resolve, reject) => {
+      const withFd = (fd: number) => fsync(fd, (syncErr) => (syncErr ? reject(syncErr) : resolve()));
+      if (this.walFd !== undefined) return withFd(this.walFd);
       open(this.file + '-wal', 'r', (err, fd) => {
         if (err) return err.code === 'ENOENT' ? resolve() : reject(err);
-        fsync(fd, (syncErr) => close(fd, () => (syncErr ? reject(syncErr) : resolve())));
+        this.walFd = fd;
+        withFd(fd);
       });
     });
   }
@@ -193,6 +223,7 @@ export class SqliteStore implements Store {
     if (this.closed) return;
     await this.committer.drain();
     this.closed = true;
+    if (this.walFd !== undefined) closeSync(this.walFd);
     this.reader.close();
     this.writer.close();
   }

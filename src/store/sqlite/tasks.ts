@@ -36,6 +36,7 @@ function leaseToRow(l: LeaseRow): unknown[] {
 }
 
 export function sqliteTaskTx(db: Database): TaskTx {
+  const claimStatements = new Map<string, Statement<unknown[], RawTask>>();
   const s = {
     insertTask: db.prepare(`INSERT INTO tasks (${TASK_COLUMNS}) VALUES (${marks(TASK_COLUMNS)})`),
     updateTask: db.prepare(
@@ -44,13 +45,6 @@ export function sqliteTaskTx(db: Database): TaskTx {
     ),
     taskById: db.prepare<[string, string], RawTask>(`SELECT ${TASK_COLUMNS} FROM tasks WHERE tenant_id = ? AND task_id = ?`),
     taskByKey: db.prepare<[string, string], RawTask>(`SELECT ${TASK_COLUMNS} FROM tasks WHERE tenant_id = ? AND idempotency_key = ?`),
-    candidates: db.prepare<[string, number], RawTask>(
-      `SELECT ${TASK_COLUMNS} FROM tasks WHERE tenant_id = ? AND status = 'queued' ORDER BY priority DESC, queue_seq LIMIT ?`,
-    ),
-    candidatesAfter: db.prepare<[string, number, number, number, number], RawTask>(
-      `SELECT ${TASK_COLUMNS} FROM tasks WHERE tenant_id = ? AND status = 'queued' AND (priority < ? OR (priority = ? AND queue_seq > ?))
-       ORDER BY priority DESC, queue_seq LIMIT ?`,
-    ),
     insertLease: db.prepare(`INSERT INTO leases (${LEASE_COLUMNS}) VALUES (${marks(LEASE_COLUMNS)})`),
     updateLease: db.prepare(
       'UPDATE leases SET state = ?, expires_at = ?, last_heartbeat_at = ?, renewals = ?, stamp_id = ?, ended_at = ? WHERE tenant_id = ? AND lease_id = ?',
@@ -74,11 +68,26 @@ export function sqliteTaskTx(db: Database): TaskTx {
       const r = s.taskByKey.get(tenantId, key);
       return r && rowToTask(r);
     },
-    async claimCandidates(tenantId, after, limit) {
-      const rows = after
-        ? s.candidatesAfter.all(tenantId, after.priority, after.priority, after.queue_seq, limit)
-        : s.candidates.all(tenantId, limit);
-      return rows.map(rowToTask);
+    async claimCandidates(tenantId, after, limit, filter) {
+      // Filtering time and type in SQL spares parsing rows the engine would drop. The queue index still gives
+      // the order; the filter is checked per index entry.
+      const types = filter?.types;
+      const sql = `SELECT ${TASK_COLUMNS} FROM tasks WHERE tenant_id = ? AND status = 'queued'`
+        + (after ? ' AND (priority < ? OR (priority = ? AND queue_seq > ?))' : '')
+        + (filter ? ' AND next_eligible_at <= ?' : '')
+        + (types ? ` AND type IN (${types.map(() => '?').join(', ')})` : '')
+        + ' ORDER BY priority DESC, queue_seq LIMIT ?';
+      let stmt = claimStatements.get(sql);
+      if (!stmt) {
+        stmt = db.prepare(sql) as Statement<unknown[], RawTask>;
+        claimStatements.set(sql, stmt);
+      }
+      const args: unknown[] = [tenantId];
+      if (after) args.push(after.priority, after.priority, after.queue_seq);
+      if (filter) args.push(filter.now);
+      if (types) args.push(...types);
+      args.push(limit);
+      return stmt.all(...args).map(rowToTask);
     },
     async insertLease(l) {
       s.insertLease.run(leaseToRow(l));

@@ -1,0 +1,42 @@
+/** A small JSON-over-HTTP client with Quittance's error shape. Uses the platform fetch (Node 20+). */
+export class QuittanceClientError extends Error {
+  constructor(readonly statusCode: number, readonly code: string, message: string, readonly body: unknown) {
+    super(message);
+    this.name = 'QuittanceClientError';
+  }
+}
+
+export interface HttpOptions {
+  url: string;
+  key: string;
+  /** Per-request timeout. */
+  timeoutMs?: number;
+}
+
+export interface HttpResult<T> {
+  status: number;
+  body: T;
+}
+
+export class Http {
+  private readonly base: string;
+  constructor(private readonly options: HttpOptions) {
+    this.base = options.url.replace(/\/+$/, '');
+  }
+
+  async call<T>(method: string, path: string, body?: unknown): Promise<HttpResult<T>> {
+    const res = await fetch(this.base + path, {
+      method,
+      headers: { authorization: `Bearer ${this.options.key}`, ...(body !== undefined && { 'content-type': 'application/json' }) },
+      ...(body !== undefined && { body: JSON.stringify(body) }),
+      signal: AbortSignal.timeout(this.options.timeoutMs ?? 30_000),
+    });
+    const text = await res.text();
+    const parsed = text ? (JSON.parse(text) as unknown) : undefined;
+    if (res.status >= 400) {
+      const e = (parsed ?? {}) as { code?: string; message?: string };
+      throw new QuittanceClientError(res.status, e.code ?? 'HTTP_ERROR', e.message ?? `${method} ${path} answered ${res.status}`, parsed);
+    }
+    return { status: res.status, body: parsed as T };
+  }
+}

@@ -1,0 +1,187 @@
+import { QuittanceClient, type Completion, type LeaseGrant } from './client.js';
+import { QuittanceClientError } from './http.js';
+
+export interface Job {
+  task_id: string;
+  type: string;
+  payload: Record<string, unknown> | null;
+  payload_ref: string | null;
+  attempt: number;
+  /** The task-scoped credential minted with the lease, when the server has stamps. */
+  stamp?: LeaseGrant['stamp'];
+  /** Aborted when the lease is lost (expired, canceled) or the worker stops: stop and drop the result. */
+  signal: AbortSignal;
+  /** Records a task.progress receipt (also counts as a heartbeat). */
+  progress(p: Record<string, unknown>): Promise<void>;
+}
+
+/** Throw one of these (or any error with `retryable: false`) to fail the task for good. */
+export class PermanentError extends Error {
+  readonly retryable = false;
+}
+
+export interface WorkerOptions {
+  url: string;
+  key: string;
+  /** How many tasks run at once; claims ask for the free slots in one call. */
+  concurrency?: number;
+  capabilities?: string[];
+  acceptTypes?: string[];
+  workerId?: string;
+  leaseTtlSeconds?: number;
+  /** Idle wait between empty claims (grows ×2 up to 1 s). */
+  pollMs?: number;
+  /** Release held leases and stop on SIGTERM/SIGINT (default true). */
+  handleSignals?: boolean;
+  handler: (job: Job) => Promise<Completion>;
+  onError?: (err: unknown, context: { task_id?: string; phase: string }) => void;
+}
+
+export interface Worker {
+  readonly workerId: string;
+  /** Stops claiming; releases (default) or finishes the leases held; resolves when nothing is held. */
+  stop(options?: { release?: boolean }): Promise<void>;
+  /** Resolves when the worker has stopped. */
+  readonly done: Promise<void>;
+  /** Tasks completed, failed and released so far. */
+  readonly stats: { completed: number; failed: number; released: number; lost: number };
+}
+
+interface Held {
+  grant: LeaseGrant;
+  controller: AbortController;
+  renewTimer: NodeJS.Timeout;
+}
+
+/**
+ * A worker: claims in batches, renews each lease at about a third of its TTL, completes with the artifacts the
+ * handler returns, fails (retryable unless the error says otherwise) when it throws, and on SIGTERM releases what
+ * it holds so nothing waits for a lease to run out.
+ */
+export function createWorker(options: WorkerOptions): Worker {
+  const client = new QuittanceClient({ url: options.url, key: options.key });
+  const concurrency = options.concurrency ?? 1;
+  const ttl = options.leaseTtlSeconds ?? 120;
+  const workerId = options.workerId ?? `worker-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  const held = new Map<string, Held>();
+  const stats = { completed: 0, failed: 0, released: 0, lost: 0 };
+  const report = options.onError ?? (() => undefined);
+  let stopping = false;
+  let releaseOnStop = true;
+  let wake: (() => void) | undefined;
+
+  const proofOf = (g: LeaseGrant) => ({ lease_id: g.lease_id, lease_token: g.lease_token });
+  const leaseLost = (e: unknown) => e instanceof QuittanceClientError && e.code === 'QUITTANCE_ERR_LEASE_LOST';
+
+  const finish = (g: LeaseGrant) => {
+    const h = held.get(g.lease_id);
+    if (h) clearInterval(h.renewTimer);
+    held.delete(g.lease_id);
+    wake?.();
+  };
+
+  const run = async (g: LeaseGrant) => {
+    const controller = new AbortController();
+    const renewTimer = setInterval(() => {
+      client.renew(proofOf(g), ttl).catch((e: unknown) => {
+        if (leaseLost(e)) {
+          stats.lost++;
+          controller.abort(new Error('lease lost'));
+        } else report(e, { task_id: g.task_id, phase: 'renew' });
+      });
+    }, Math.max(1000, (ttl * 1000) / 3));
+    held.set(g.lease_id, { grant: g, controller, renewTimer });
+    try {
+      await client.start(g.task_id, proofOf(g));
+      const completion = await options.handler({
+        task_id: g.task_id, type: g.type, payload: g.payload, payload_ref: g.payload_ref, attempt: g.attempt,
+        ...(g.stamp && { stamp: g.stamp }), signal: controller.signal,
+        progress: async (p) => void (await client.progress(g.task_id, proofOf(g), p)),
+      });
+      if (controller.signal.aborted) return;
+      await client.complete(g.task_id, proofOf(g), completion);
+      stats.completed++;
+    } catch (e) {
+      if (controller.signal.aborted || leaseLost(e)) return;
+      try {
+        const retryable = !(e && typeof e === 'object' && (e as { retryable?: unknown }).retryable === false);
+        await client.fail(g.task_id, proofOf(g), e instanceof Error ? e.message : String(e), retryable);
+        stats.failed++;
+      } catch (e2) {
+        if (!leaseLost(e2)) report(e2, { task_id: g.task_id, phase: 'fail' });
+      }
+    } finally {
+      finish(g);
+    }
+  };
+
+  const loop = async () => {
+    let idle = options.pollMs ?? 200;
+    while (!stopping) {
+      const free = concurrency - held.size;
+      if (free <= 0) {
+        await new Promise<void>((r) => (wake = r));
+        continue;
+      }
+      let grants: LeaseGrant[] = [];
+      try {
+        grants = await client.claim({
+          worker_id: workerId, max_tasks: free, lease_ttl_seconds: ttl,
+          ...(options.capabilities && { capabilities: options.capabilities }), ...(options.acceptTypes && { accept_types: options.acceptTypes }),
+        });
+      } catch (e) {
+        report(e, { phase: 'claim' });
+      }
+      if (stopping) {
+        for (const g of grants) await client.release(g.task_id, proofOf(g), 'worker stopping').catch(() => undefined);
+        break;
+      }
+      for (const g of grants) void run(g);
+      if (grants.length === 0) {
+        await new Promise<void>((r) => {
+          const t = setTimeout(r, idle);
+          wake = () => (clearTimeout(t), r());
+        });
+        idle = Math.min(idle * 2, 1000);
+      } else idle = options.pollMs ?? 200;
+    }
+    // Stopping: give back what is held (or let it finish), then wait until nothing is.
+    if (releaseOnStop) {
+      await Promise.all([...held.values()].map(async (h) => {
+        h.controller.abort(new Error('worker stopping'));
+        clearInterval(h.renewTimer);
+        try {
+          await client.release(h.grant.task_id, proofOf(h.grant), 'worker stopping');
+          stats.released++;
+        } catch (e) {
+          if (!leaseLost(e)) report(e, { task_id: h.grant.task_id, phase: 'release' });
+        }
+        held.delete(h.grant.lease_id);
+      }));
+    }
+    while (held.size > 0) await new Promise<void>((r) => (wake = r));
+  };
+
+  const onSignal = () => void worker.stop();
+  if (options.handleSignals !== false) {
+    process.once('SIGTERM', onSignal);
+    process.once('SIGINT', onSignal);
+  }
+  const done = loop().finally(() => {
+    process.removeListener('SIGTERM', onSignal);
+    process.removeListener('SIGINT', onSignal);
+  });
+
+  const worker: Worker = {
+    workerId,
+    stats,
+    done,
+    async stop(opts = {}) {
+      releaseOnStop = opts.release ?? true;
+      stopping = true;
+      wake?.();
+      await done;
+    },
+  };
+  return worker;
+}

@@ -1,0 +1,74 @@
+import { QuittanceError } from '../errors.js';
+import { isoTime, type Clock } from '../clock.js';
+import type { QuittanceConfig } from '../config.js';
+import type { Store } from '../store/types.js';
+import { normalizeDigest, sha256Digest } from './digest.js';
+import type { EvidenceRow, StoredBlob } from './types.js';
+
+export interface PutResult extends StoredBlob {
+  /** False when the tenant already held these bytes: nothing new was recorded. */
+  created: boolean;
+}
+
+/** Longest content type kept with a blob; a longer header is not a content type anyone relies on. */
+const CONTENT_TYPE_MAX_CHARS = 255;
+
+async function* once(bytes: Uint8Array): AsyncIterable<Uint8Array> {
+  yield bytes;
+}
+
+/**
+ * The evidence store: bytes in, `sha256:<hex>` out, deduplicated; bytes back only after they are verified against
+ * their digest. Which tenant may see which blob is a row in the store; the bytes sit in the store's blob store,
+ * shared by every tenant that put the same bytes. Another tenant's digest is missing, exactly like an unknown one.
+ */
+export class Evidence {
+  constructor(private readonly store: Store, private readonly config: Readonly<QuittanceConfig>, private readonly clock: Clock) {}
+
+  get maxBytes(): number {
+    return this.config.evidence.blobMaxBytes;
+  }
+
+  /** Stores bytes for a tenant. Durable (bytes and row) before it resolves. */
+  async put(tenantId: string, source: AsyncIterable<Uint8Array> | Uint8Array, contentType: string | null): Promise<PutResult> {
+    const blob = await this.storeBlob(source);
+    const created = await this.store.write((tx) => tx.recordEvidence(this.row(tenantId, blob, contentType)));
+    return { ...blob, created };
+  }
+
+  /**
+   * Only the bytes, not the tenant's row: for engines that record the row inside their own write transaction
+   * (see RuntimeInstalls), so a receipt and the evidence it points at become visible together.
+   */
+  storeBlob(source: AsyncIterable<Uint8Array> | Uint8Array): Promise<StoredBlob> {
+    return this.store.blobs.put(source instanceof Uint8Array ? once(source) : source, this.maxBytes);
+  }
+
+  row(tenantId: string, blob: StoredBlob, contentType: string | null): EvidenceRow {
+    const type = contentType?.trim().slice(0, CONTENT_TYPE_MAX_CHARS) || null;
+    return { tenant_id: tenantId, digest: blob.digest, size_bytes: blob.size_bytes, content_type: type, created_at: isoTime(this.clock.now()) };
+  }
+
+  /** The tenant's record of a blob, without its bytes. */
+  async describe(tenantId: string, digest: string): Promise<EvidenceRow> {
+    const d = normalizeDigest(digest);
+    const row = await this.store.evidence.evidenceRow(tenantId, d);
+    if (!row) throw new QuittanceError('QUITTANCE_ERR_EVIDENCE_NOT_FOUND', [d]);
+    return row;
+  }
+
+  /**
+   * The bytes of a blob the tenant holds, verified: size and digest are checked against what was put, and a blob
+   * that fails either (or has vanished) is refused with QUITTANCE_ERR_EVIDENCE_CORRUPT; wrong bytes never leave.
+   */
+  async get(tenantId: string, digest: string): Promise<{ row: EvidenceRow; bytes: Buffer }> {
+    const row = await this.describe(tenantId, digest);
+    const bytes = await this.store.blobs.read(row.digest);
+    if (bytes === undefined) throw new QuittanceError('QUITTANCE_ERR_EVIDENCE_CORRUPT', [row.digest, 'the stored bytes are missing']);
+    if (bytes.length !== row.size_bytes) {
+      throw new QuittanceError('QUITTANCE_ERR_EVIDENCE_CORRUPT', [row.digest, `${bytes.length} bytes stored, ${row.size_bytes} put`]);
+    }
+    if (sha256Digest(bytes) !== row.digest) throw new QuittanceError('QUITTANCE_ERR_EVIDENCE_CORRUPT', [row.digest, 'digest mismatch']);
+    return { row, bytes };
+  }
+}

@@ -1,0 +1,216 @@
+/**
+ * A gate for agent runtimes: checks a stamp token OFFLINE (signature against the JWKS, state against the signed
+ * status list), then records its decision in the ledger, so a trace shows "denied" where there would otherwise
+ * be silence. No dependencies beyond node: node:crypto verifies Ed25519, node:zlib unpacks the list.
+ *
+ *   const gate = new StampGate({ url, apiKey });
+ *   const d = await gate.decide(token, 'fs.write');   // verifies, records executed|denied, answers
+ *   if (!d.allowed) refuse(d.reason);
+ *
+ * Freshness: the status list is fetched again once it is `refreshMs` old (default 500 ms, never more than a
+ * second), so a tombstone reaches this gate within refreshMs + the server's statusListCacheMs (250 ms) + one
+ * round trip. A list older than `maxStalenessMs` (the server is unreachable) is not trusted: every check is denied.
+ * Ages are measured on this machine's clock from when a list was fetched, so clock skew does not matter.
+ */
+import type { KeyObject } from 'node:crypto';
+import { decodeJws, publicKeyFromJwk, verifyJws, type Ed25519Jwk } from './jws.js';
+import { STATUS_LIST_TYP, StatusBits, type StatusListPayload } from './status-list.js';
+import { readClaims, type StampClaims } from './token.js';
+
+export interface GatePrincipal {
+  kind: 'agent' | 'worker' | 'service' | 'system' | 'human';
+  id: string;
+  instance_id?: string;
+}
+
+export interface StampGateOptions {
+  /** Base URL of a Quittance server, e.g. http://127.0.0.1:7349. */
+  url: string;
+  /** An API key of the tenant whose stamps this gate checks: read (status list) and write (decisions). */
+  apiKey: string;
+  /** Refresh the status list once it is this old (ms). Default 500; at most 1000. */
+  refreshMs?: number;
+  /** Deny everything once the newest status list is this old (ms): the ledger is unreachable. Default 5000. */
+  maxStalenessMs?: number;
+  /** Who decides, as recorded in the stamp.event receipts; default the API key. */
+  principal?: GatePrincipal;
+  fetch?: typeof fetch;
+  /** This machine's clock in ms (token exp checks and list ages). Default Date.now. */
+  now?: () => number;
+}
+
+export type GateReason =
+  | 'invalid_token' | 'unknown_key' | 'unknown_stamp' | 'expired' | 'closed' | 'superseded_generation' | 'status_unavailable';
+
+export interface GateDecision {
+  allowed: boolean;
+  reason?: GateReason;
+  stamp_id?: string;
+  claims?: StampClaims;
+  /** The stamp.event receipt that recorded the decision (decide() only). */
+  event_receipt_id?: string;
+}
+
+interface LoadedList {
+  payload: StatusListPayload;
+  bits: StatusBits;
+  fetchedAt: number;
+  /** Local time after which the list must not be used (fetch time + the list's own exp − iat). */
+  usableUntil: number;
+}
+
+export class StampGate {
+  private readonly base: string;
+  private readonly refreshMs: number;
+  private readonly maxStalenessMs: number;
+  private readonly fetch: typeof fetch;
+  private readonly now: () => number;
+  private keys = new Map<string, KeyObject>();
+  private keysAt = -Infinity;
+  private list: LoadedList | undefined;
+  private loadingList: Promise<void> | undefined;
+  private loadingKeys: Promise<void> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly options: StampGateOptions) {
+    this.base = options.url.replace(/\/+$/, '');
+    this.refreshMs = Math.min(options.refreshMs ?? 500, 1000);
+    this.maxStalenessMs = options.maxStalenessMs ?? 5000;
+    this.fetch = options.fetch ?? globalThis.fetch;
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Keeps the status list warm in the background, so checks do not wait for a fetch. */
+  start(): this {
+    this.timer ??= setInterval(() => void this.refreshList().catch(() => undefined), this.refreshMs);
+    this.timer.unref();
+    return this;
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Verifies a token offline. Fetches the JWKS or status list only when they are missing or due. */
+  async verify(token: string): Promise<GateDecision> {
+    const decoded = decodeJws(token);
+    if (!decoded) return { allowed: false, reason: 'invalid_token' };
+    let key = this.keys.get(decoded.header.kid);
+    if (!key && this.now() - this.keysAt >= this.refreshMs) {
+      await this.refreshKeys();
+      key = this.keys.get(decoded.header.kid);
+    }
+    if (!key) return { allowed: false, reason: 'unknown_key' };
+    if (!verifyJws(decoded, key)) return { allowed: false, reason: 'invalid_token' };
+    const claims = readClaims(decoded.payload);
+    if (!claims) return { allowed: false, reason: 'invalid_token' };
+    const known = { stamp_id: claims.stamp_id, claims };
+    if (claims.exp * 1000 <= this.now()) return { allowed: false, reason: 'expired', ...known };
+
+    let list = await this.freshList();
+    if (!list) return { allowed: false, reason: 'status_unavailable', ...known };
+    if (claims.tenant !== list.payload.sub) return { allowed: false, reason: 'unknown_stamp', ...known };
+    let slot = list.bits.slot(claims.status.idx);
+    if (slot === 'after_list' && this.now() - list.fetchedAt >= 50) {
+      // Minted after our list was built: one early refresh, so a stamp minted and closed at once is caught.
+      await this.refreshList().catch(() => undefined);
+      list = this.list ?? list;
+      slot = list.bits.slot(claims.status.idx);
+    }
+    if (slot === 'closed') return { allowed: false, reason: 'closed', ...known };
+    if (slot === 'before_list') return { allowed: false, reason: 'expired', ...known };
+    const current = list.payload.generations[claims.stamp_id];
+    if (current !== undefined && current > claims.gen) return { allowed: false, reason: 'superseded_generation', ...known };
+    return { allowed: true, ...known };
+  }
+
+  /**
+   * Verifies offline and records the decision as a stamp.event (executed or denied). A token whose stamp this
+   * gate cannot name (malformed, forged, unknown key) is reported through introspection with record_action,
+   * which records the denial in the ledger.
+   */
+  async decide(token: string, action: string): Promise<GateDecision> {
+    const d = await this.verify(token);
+    // Another tenant's stamp cannot be reported on from here; introspection records that denial in ours.
+    if (d.stamp_id !== undefined && d.reason !== 'unknown_stamp') {
+      const body: Record<string, unknown> = { action, outcome: d.allowed ? 'executed' : 'denied' };
+      if (d.reason !== undefined) body['gate_reason'] = d.reason;
+      if (d.claims !== undefined) body['generation'] = d.claims.gen;
+      if (this.options.principal !== undefined) body['from'] = this.options.principal;
+      const r = await this.call('POST', `/v1/stamps/${encodeURIComponent(d.stamp_id)}/events`, body);
+      d.event_receipt_id = (r as { receipt: { receipt_id: string } }).receipt.receipt_id;
+    } else {
+      const body: Record<string, unknown> = { token, record_action: action };
+      if (this.options.principal !== undefined) body['from'] = this.options.principal;
+      const r = await this.call('POST', '/v1/stamps/introspect', body);
+      d.event_receipt_id = (r as { event_receipt_id?: string }).event_receipt_id;
+    }
+    return d;
+  }
+
+  /** Fetches the JWKS and the status list now. */
+  async refresh(): Promise<void> {
+    await Promise.all([this.refreshKeys(), this.refreshList()]);
+  }
+
+  private async freshList(): Promise<LoadedList | undefined> {
+    const l = this.list;
+    if (!l || this.now() - l.fetchedAt >= this.refreshMs) await this.refreshList().catch(() => undefined);
+    const now = this.now();
+    const cur = this.list;
+    if (!cur || now - cur.fetchedAt > this.maxStalenessMs || now > cur.usableUntil) return undefined;
+    return cur;
+  }
+
+  private refreshKeys(): Promise<void> {
+    this.loadingKeys ??= (async () => {
+      try {
+        const doc = (await this.call('GET', '/.well-known/jwks.json')) as { keys: Ed25519Jwk[] };
+        const next = new Map<string, KeyObject>();
+        for (const jwk of doc.keys) {
+          if (jwk.kid === undefined || jwk.kty !== 'OKP' || jwk.crv !== 'Ed25519') continue;
+          next.set(jwk.kid, this.keys.get(jwk.kid) ?? publicKeyFromJwk(jwk));
+        }
+        this.keys = next;
+        this.keysAt = this.now();
+      } finally {
+        this.loadingKeys = undefined;
+      }
+    })();
+    return this.loadingKeys;
+  }
+
+  private refreshList(): Promise<void> {
+    this.loadingList ??= (async () => {
+      try {
+        const fetchedAt = this.now();
+        const jws = (await this.call('GET', '/v1/stamps/status', undefined, 'text')) as string;
+        const decoded = decodeJws(jws);
+        if (!decoded || decoded.header.typ !== STATUS_LIST_TYP) throw new Error('the status list is not a statuslist+jwt');
+        let key = this.keys.get(decoded.header.kid);
+        if (!key) {
+          await this.refreshKeys();
+          key = this.keys.get(decoded.header.kid);
+        }
+        if (!key || !verifyJws(decoded, key)) throw new Error('the status list signature does not verify');
+        const payload = decoded.payload as unknown as StatusListPayload;
+        if (this.list && payload.iat_ms < this.list.payload.iat_ms) return; // never go back to an older list
+        const lifetimeMs = (payload.exp - payload.iat) * 1000;
+        this.list = { payload, bits: new StatusBits(payload.status_list), fetchedAt, usableUntil: fetchedAt + lifetimeMs };
+      } finally {
+        this.loadingList = undefined;
+      }
+    })();
+    return this.loadingList;
+  }
+
+  private async call(method: 'GET' | 'POST', path: string, body?: unknown, as: 'json' | 'text' = 'json'): Promise<unknown> {
+    const headers: Record<string, string> = { authorization: `Bearer ${this.options.apiKey}` };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    const res = await this.fetch(this.base + path, { method, headers, ...(body !== undefined && { body: JSON.stringify(body) }) });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`quittance ${method} ${path}: ${res.status} ${text.slice(0, 300)}`);
+    return as === 'text' ? text : JSON.parse(text);
+  }
+}

@@ -1,0 +1,42 @@
+/**
+ * Stamps bound to leases (DESIGN §5–6): the tasks engine mints one with every lease and has the gate tombstone it
+ * when the lease ends — complete → completed, worker-reported failure → crashed, lease expiry → timeout,
+ * cancel → revoked. This adapts the Stamps engine to the plug the tasks engine offers (TaskEngine.stamps).
+ */
+import { isQuittanceError } from '../errors.js';
+import type { QuittanceConfig } from '../config.js';
+import type { LeaseStamps } from '../tasks/engine.js';
+import type { Stamps } from './stamps.js';
+
+/** Scope tokens a lease stamp carries: the task's required capabilities (those that are valid scope tokens). */
+const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]{1,128}$/;
+
+export function leaseStamps(stamps: Stamps, config: Readonly<QuittanceConfig>): LeaseStamps {
+  // A lease may be renewed up to its lifetime limit; the stamp's TTL (the safety net) must not run out before the
+  // lease can, or a healthy, renewed lease would leave an ambiguous stamp. The gate closes it when the lease ends.
+  const ttlSeconds = Math.min(config.tasks.leaseLifetimeSecondsMax, config.stamps.ttlSecondsMax);
+  return {
+    async mintForLease(tx, tenantId, task, lease, worker, leaseTtlSeconds) {
+      const r = await stamps.mintInTx(tx, tenantId, {
+        subject: worker,
+        task_ref: task.task_id,
+        scope: task.capabilities.filter((c) => SCOPE_TOKEN.test(c)).slice(0, config.stamps.scopeEntriesMax),
+        ttl_seconds: Math.max(ttlSeconds, leaseTtlSeconds),
+        task_id: task.task_id,
+        lease_id: lease.lease_id,
+        worker: worker.id,
+        parents: [lease.granted_receipt_id],
+      });
+      return { stamp_id: r.stamp.stamp_id, token: r.token, expires_at: r.stamp.expires_at };
+    },
+    async tombstoneForLease(tx, tenantId, stampId, outcome, closedBy, reason) {
+      try {
+        await stamps.tombstoneInTx(tx, tenantId, stampId, { outcome, closed_by: closedBy, reason });
+      } catch (e) {
+        // The subject closed its stamp itself with another outcome first: a stamp has exactly one tombstone, and
+        // the lease must still end. The refusal happens before any write, so the transaction goes on unharmed.
+        if (!isQuittanceError(e) || e.code !== 'QUITTANCE_ERR_STAMP_TOMBSTONED') throw e;
+      }
+    },
+  };
+}

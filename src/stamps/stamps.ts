@@ -1,0 +1,508 @@
+/**
+ * The stamps engine (DESIGN §6). Every change is a receipt appended in the same transaction as the stamp row
+ * change, so a trace reads: stamp.minted ← stamp.rotated ← stamp.event … ← stamp.tombstoned (or, when nobody closed
+ * it, a missing_tombstone anomaly). The in-transaction functions (mintInTx, tombstoneInTx, rotateInTx,
+ * recordEventInTx) are what the tasks engine calls; the rest wraps them in their own write or reads.
+ */
+import { performance } from 'node:perf_hooks';
+import { QuittanceError } from '../errors.js';
+import { isoTime } from '../clock.js';
+import { createUuidV7 } from '../ids.js';
+import { appendAnomaly } from '../ledger/append.js';
+import { decodeCursor, encodeCursor } from '../ledger/cursor.js';
+import type { Ledger, Page } from '../ledger/ledger.js';
+import { LEDGER_PRINCIPAL, PRINCIPAL_KINDS, type Principal, type Receipt } from '../ledger/types.js';
+import type { Tx } from '../store/types.js';
+import { StampStates, VerifiedTokens, type StampSnapshot } from './cache.js';
+import { decodeJws, signJws, signJwsAsync, verifyJws } from './jws.js';
+import { KeyRing, ensureSigningKeysInTx, publishedJwk, rotateSigningKeysInTx, type KeyRotation } from './keys.js';
+import { STATUS_LIST_TYP, buildStatusBits, type StatusListPayload } from './status-list.js';
+import { readClaims, stampClaims, type StampClaims } from './token.js';
+import {
+  CLOSERS, EVENT_OUTCOMES, TOMBSTONE_OUTCOMES, stampView,
+  type MintInput, type MintResult, type PublicJwk, type RotateResult, type SigningKeyRow, type StampEventInput, type StampRow,
+  type StampState, type StampView, type Tombstone, type TombstoneInput, type TombstoneResult,
+} from './types.js';
+
+/** Why a token is not active. Only reasons about the caller's own, validly signed stamps are ever shown. */
+export type InactiveReason =
+  | 'invalid_token' | 'unknown_key' | 'unknown_stamp'
+  | 'tombstoned' | 'ambiguous' | 'expired' | 'superseded_generation' | 'unknown_generation';
+
+/** RFC 7662-shaped answer. Inactive answers about tokens that are not the caller's own valid stamps are exactly {active: false}. */
+export type Introspection =
+  | ({ active: true; token_type: 'stamp'; state: 'active' } & StampClaims & { event_receipt_id?: string })
+  | { active: false; stamp_id?: string; state?: StampState; outcome?: string; inactive_reason?: InactiveReason; event_receipt_id?: string };
+
+export interface Investigation {
+  stamp: StampView;
+  anomaly_receipt_id: string | null;
+  flagged_at: string | null;
+  /** The newest receipts about the stamp before and after it was flagged (newest first), anomaly excluded. */
+  last_events: Receipt[];
+}
+
+/** Scope tokens as RFC 6749 §3.3 allows them: printable ASCII without space, quote or backslash. */
+const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]{1,128}$/;
+
+interface Verdict {
+  active: boolean;
+  reason?: InactiveReason;
+  state: StampState;
+}
+
+/** TTL passed with no tombstone is ambiguous, whether or not the sweep has written it down yet. */
+export function effectiveState(s: { state: StampState; expires_ms: number }, nowMs: number): StampState {
+  return s.state === 'active' && nowMs >= s.expires_ms ? 'ambiguous' : s.state;
+}
+
+function judge(claims: StampClaims, s: Pick<StampSnapshot, 'state' | 'generation' | 'expires_ms'>, nowMs: number): Verdict {
+  const state = effectiveState(s, nowMs);
+  if (s.state === 'tombstoned') return { active: false, reason: 'tombstoned', state };
+  if (s.state === 'ambiguous') return { active: false, reason: 'ambiguous', state };
+  if (state !== 'active') return { active: false, reason: 'expired', state };
+  if (claims.gen < s.generation) return { active: false, reason: 'superseded_generation', state };
+  if (claims.gen > s.generation) return { active: false, reason: 'unknown_generation', state };
+  if (claims.exp * 1000 <= nowMs) return { active: false, reason: 'expired', state };
+  return { active: true, state };
+}
+
+export class Stamps {
+  private readonly keyRing: KeyRing;
+  private readonly tokens: VerifiedTokens;
+  private readonly states: StampStates;
+  private readonly newId: () => string;
+  private readonly monotonic: () => number;
+  private readonly statusLists = new Map<string, { jws: string; builtAt: number; version: number }>();
+  private readonly statusVersions = new Map<string, number>();
+  private jwksCache: { body: { keys: Required<PublicJwk>[] }; builtAt: number } | undefined;
+  private listSigner: { row: SigningKeyRow; at: number } | undefined;
+
+  constructor(private readonly ledger: Ledger, options: { monotonic?: () => number } = {}) {
+    // Cache ages are measured on a monotonic clock: they are about this process, not about ledger time.
+    this.monotonic = options.monotonic ?? (() => performance.now());
+    const c = ledger.config.stamps;
+    this.keyRing = new KeyRing(ledger.store.stamps, () => ledger.clock.now(), this.monotonic, c.jwksCacheMs);
+    this.tokens = new VerifiedTokens(c.cacheEntriesMax);
+    this.states = new StampStates(c.cacheEntriesMax, c.stateCacheMs, this.monotonic);
+    this.newId = createUuidV7(ledger.clock);
+  }
+
+  private get store() {
+    return this.ledger.store;
+  }
+  private get config() {
+    return this.ledger.config.stamps;
+  }
+  private now(): number {
+    return this.ledger.clock.now();
+  }
+
+  // ── in-transaction API (the tasks engine calls these) ────────────────────────────────────────────────
+
+  /** Mints a stamp: appends `stamp.minted` (the obligation its tombstone will close) and signs generation 1. */
+  async mintInTx(tx: Tx, tenantId: string, input: MintInput): Promise<MintResult> {
+    const m = await this.mintRowInTx(tx, tenantId, input);
+    return { stamp: this.view(m.row, m.now), token: this.sign(m.row, m.key, m.now), receipt: m.receipt };
+  }
+
+  private async mintRowInTx(tx: Tx, tenantId: string, input: MintInput): Promise<{ row: StampRow; key: SigningKeyRow; receipt: Receipt; now: number }> {
+    this.checkMint(input);
+    const now = this.now();
+    const key = (await tx.currentSigningKey()) ?? (await ensureSigningKeysInTx(tx, now));
+    const stampId = this.newId();
+    const expiresMs = now + input.ttl_seconds * 1000;
+    const subject = principal(input.subject);
+    const scope = [...input.scope];
+    const body: Record<string, unknown> = {
+      // Issued at the receipt's created_at.
+      stamp_id: stampId, subject, task_ref: input.task_ref, scope, generation: 1, kid: key.kid,
+      expires_at: isoTime(expiresMs), ttl_seconds: input.ttl_seconds,
+    };
+    if (input.worker !== undefined) body['worker'] = input.worker;
+    const r = await this.ledger.appendInTx(tx, tenantId, {
+      type: 'stamp.minted', from: LEDGER_PRINCIPAL, to: subject, stamp_id: stampId,
+      ...(input.task_id !== undefined && { task_id: input.task_id }),
+      ...(input.lease_id !== undefined && { lease_id: input.lease_id }),
+      parents: [...(input.parents ?? [])],
+      body,
+    }, { writer: 'stamps' });
+    const row: StampRow = {
+      tenant_id: tenantId, stamp_id: stampId, subject, task_ref: input.task_ref, scope,
+      task_id: input.task_id ?? null, lease_id: input.lease_id ?? null, worker: input.worker ?? null,
+      minted_receipt_id: r.receipt.receipt_id, status_idx: r.receipt.seq, generation: 1, kid: key.kid,
+      issued_at: isoTime(now), expires_at: isoTime(expiresMs), expires_ms: expiresMs, state: 'active',
+      outcome: null, closed_by: null, closed_reason: null, tombstoned_at: null, tombstone_receipt_id: null, late: false,
+      ambiguous_at: null, anomaly_receipt_id: null, anomaly_seq: null,
+    };
+    await tx.insertStamp(row);
+    return { row, key, receipt: r.receipt, now };
+  }
+
+  /**
+   * Closes a stamp with its one tombstone: appends `stamp.tombstoned` (body: the task_tombstone event) closing
+   * `stamp.minted`. The same outcome again answers the stored tombstone; a different one is 409. After the TTL
+   * (ambiguous, or not yet swept) the tombstone still closes it, marked `late: true`; an anomaly already written
+   * stays in the history.
+   */
+  async tombstoneInTx(tx: Tx, tenantId: string, stampId: string, input: TombstoneInput): Promise<TombstoneResult> {
+    if (!TOMBSTONE_OUTCOMES.includes(input.outcome)) throw new QuittanceError('QUITTANCE_ERR_VALIDATION', [`outcome must be one of ${TOMBSTONE_OUTCOMES.join(', ')}`]);
+    if (!CLOSERS.includes(input.closed_by)) throw new QuittanceError('QUITTANCE_ERR_VALIDATION', [`closed_by must be one of ${CLOSERS.join(', ')}`]);
+    const row = await tx.stampForUpdate(tenantId, stampId);
+    if (!row) throw new QuittanceError('QUITTANCE_ERR_STAMP_NOT_FOUND', [stampId]);
+    if (row.state === 'tombstoned') {
+      const [stored] = await tx.receiptsByIds(tenantId, [row.tombstone_receipt_id!]);
+      if (!stored) throw new Error(`tombstone receipt of stamp ${stampId} is missing`);
+      if (row.outcome === input.outcome) return { status: 'duplicate', tombstone: stored.body as unknown as Tombstone, receipt: stored };
+      throw new QuittanceError('QUITTANCE_ERR_STAMP_TOMBSTONED', [stampId, row.outcome, row.closed_by], {
+        details: { tombstone: stored.body, tombstone_receipt_id: stored.receipt_id },
+      });
+    }
+    const now = this.now();
+    const late = row.state === 'ambiguous' || now >= row.expires_ms;
+    const tombstone: Tombstone = { stamp_id: stampId, outcome: input.outcome, timestamp: isoTime(now), closed_by: input.closed_by };
+    if (input.reason !== undefined) tombstone.reason = input.reason;
+    if (late) tombstone.late = true;
+    const bySubject = input.closed_by === 'subject';
+    const r = await this.ledger.appendInTx(tx, tenantId, {
+      type: 'stamp.tombstoned',
+      from: input.by ?? (bySubject ? row.subject : LEDGER_PRINCIPAL),
+      to: bySubject ? LEDGER_PRINCIPAL : row.subject,
+      stamp_id: stampId,
+      ...(row.task_id !== null && { task_id: row.task_id }),
+      ...(row.lease_id !== null && { lease_id: row.lease_id }),
+      parents: [row.minted_receipt_id],
+      body: tombstone as unknown as Record<string, unknown>,
+    }, { writer: 'stamps' });
+    this.changing(tenantId, stampId, { state: 'tombstoned', generation: row.generation });
+    Object.assign(row, {
+      state: 'tombstoned', outcome: input.outcome, closed_by: input.closed_by, closed_reason: input.reason ?? null,
+      tombstoned_at: tombstone.timestamp, tombstone_receipt_id: r.receipt.receipt_id, late,
+    } satisfies Partial<StampRow>);
+    await tx.updateStamp(row);
+    return { status: 'created', tombstone, receipt: r.receipt };
+  }
+
+  /**
+   * The next generation of the stamp's credential. The previous generation stops being valid in this same
+   * transaction: there is no instant at which two generations introspect active.
+   */
+  async rotateInTx(tx: Tx, tenantId: string, stampId: string, by?: Principal): Promise<RotateResult> {
+    const row = await tx.stampForUpdate(tenantId, stampId);
+    if (!row) throw new QuittanceError('QUITTANCE_ERR_STAMP_NOT_FOUND', [stampId]);
+    const now = this.now();
+    const state = effectiveState(row, now);
+    if (state !== 'active') throw new QuittanceError('QUITTANCE_ERR_STAMP_NOT_ACTIVE', [stampId, state, 'be rotated']);
+    const key = (await tx.currentSigningKey()) ?? (await ensureSigningKeysInTx(tx, now));
+    const previous = row.generation;
+    row.generation = previous + 1;
+    row.kid = key.kid;
+    const r = await this.ledger.appendInTx(tx, tenantId, {
+      type: 'stamp.rotated', from: by ?? LEDGER_PRINCIPAL, to: row.subject, stamp_id: stampId,
+      ...(row.task_id !== null && { task_id: row.task_id }),
+      ...(row.lease_id !== null && { lease_id: row.lease_id }),
+      parents: [row.minted_receipt_id],
+      body: { stamp_id: stampId, generation: row.generation, previous_generation: previous, kid: key.kid, rotated_at: isoTime(now) },
+    }, { writer: 'stamps' });
+    this.changing(tenantId, stampId, { state: 'active', generation: row.generation });
+    await tx.updateStamp(row);
+    return { stamp: this.view(row, now), token: this.sign(row, key, now), receipt: r.receipt };
+  }
+
+  /** A gate decision about an action under the stamp (`stamp.event`): executed, denied or error. */
+  async recordEventInTx(tx: Tx, tenantId: string, stampId: string, input: StampEventInput): Promise<{ status: 'created' | 'duplicate'; receipt: Receipt }> {
+    const row = await tx.stampForUpdate(tenantId, stampId);
+    if (!row) throw new QuittanceError('QUITTANCE_ERR_STAMP_NOT_FOUND', [stampId]);
+    return this.appendEvent(tx, tenantId, row, input, undefined);
+  }
+
+  // ── own-transaction wrappers ─────────────────────────────────────────────────────────────────────────
+
+  /** A standalone mint in its own write; the token is signed after the commit, off the event loop. */
+  async mint(tenantId: string, input: MintInput): Promise<MintResult> {
+    const m = await this.store.write((tx) => this.mintRowInTx(tx, tenantId, input));
+    const claims = stampClaims(m.row, this.config.issuer, m.now);
+    const token = await signJwsAsync({ alg: 'EdDSA', kid: m.key.kid, typ: 'JWT' }, claims as unknown as Record<string, unknown>, this.keyRing.privateKey(m.key));
+    this.tokens.set(token, claims);
+    return { stamp: this.view(m.row, m.now), token, receipt: m.receipt };
+  }
+
+  async tombstone(tenantId: string, stampId: string, input: TombstoneInput): Promise<TombstoneResult> {
+    const r = await this.store.write((tx) => this.tombstoneInTx(tx, tenantId, stampId, input));
+    this.bumpStatus(tenantId);
+    return r;
+  }
+
+  async rotate(tenantId: string, stampId: string, by?: Principal): Promise<RotateResult> {
+    const r = await this.store.write((tx) => this.rotateInTx(tx, tenantId, stampId, by));
+    this.bumpStatus(tenantId);
+    return r;
+  }
+
+  recordEvent(tenantId: string, stampId: string, input: StampEventInput): Promise<{ status: 'created' | 'duplicate'; receipt: Receipt }> {
+    return this.store.write((tx) => this.recordEventInTx(tx, tenantId, stampId, input));
+  }
+
+  // ── introspection ────────────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * RFC 7662 introspection of a stamp token for the caller's tenant. With `record`, the decision is recorded as a
+   * `stamp.event` (executed when active, denied otherwise) in one transaction that re-reads the stamp, so a
+   * recorded "executed" never follows a committed tombstone.
+   */
+  async introspect(tenantId: string, token: string, record?: { action: string; by: Principal }): Promise<Introspection> {
+    const verified = await this.verifiedClaims(token);
+    const claims = verified.claims;
+    const own = claims !== undefined && claims.tenant === tenantId ? claims : undefined;
+    if (!record) {
+      if (!own) return { active: false };
+      const now = this.now();
+      const key = StampStates.key(tenantId, own.stamp_id);
+      let snap = this.states.usable(key, own.gen);
+      if (!snap) {
+        const row = await this.store.stamps.stamp(tenantId, own.stamp_id);
+        if (!row) return { active: false };
+        snap = this.states.observe(key, row);
+      }
+      return this.answer(own, snap, judge(own, snap, now));
+    }
+
+    // Recording: decide inside the write, on the row as it is now.
+    const claimed = claims?.stamp_id ?? verified.claimedStampId;
+    return this.store.write(async (tx) => {
+      const row = claimed === undefined ? undefined : await tx.stampForUpdate(tenantId, claimed);
+      const now = this.now();
+      if (own && row) {
+        const verdict = judge(own, row, now);
+        const ev = await this.appendEvent(tx, tenantId, row, {
+          action: record.action, outcome: verdict.active ? 'executed' : 'denied', by: record.by, generation: own.gen,
+          ...(verdict.reason !== undefined && { gate_reason: verdict.reason }),
+        }, undefined);
+        return { ...this.answer(own, row, verdict), event_receipt_id: ev.receipt.receipt_id } as Introspection;
+      }
+      // Not a valid token of this tenant: denied, recorded against the stamp it names if this tenant has one.
+      const reason: InactiveReason = claims === undefined ? verified.reason ?? 'invalid_token' : 'unknown_stamp';
+      const ev = row
+        ? await this.appendEvent(tx, tenantId, row, { action: record.action, outcome: 'denied', gate_reason: reason, by: record.by }, undefined)
+        : await this.appendEvent(tx, tenantId, undefined, { action: record.action, outcome: 'denied', gate_reason: reason, by: record.by }, claimed);
+      return { active: false, event_receipt_id: ev.receipt.receipt_id };
+    });
+  }
+
+  private answer(claims: StampClaims, s: Pick<StampSnapshot, 'outcome'>, v: Verdict): Introspection {
+    if (v.active) return { active: true, token_type: 'stamp', state: 'active', ...claims };
+    const a: Introspection = { active: false, stamp_id: claims.stamp_id, state: v.state };
+    if (s.outcome !== null) a.outcome = s.outcome;
+    if (v.reason !== undefined) a.inactive_reason = v.reason;
+    return a;
+  }
+
+  /** Signature check, remembered per token: an Ed25519 verification costs more than the rest of a request. */
+  private async verifiedClaims(token: string): Promise<{ claims?: StampClaims; claimedStampId?: string; reason?: InactiveReason }> {
+    const hit = this.tokens.get(token);
+    if (hit) return { claims: hit };
+    const decoded = decodeJws(token);
+    if (!decoded) return { reason: 'invalid_token' };
+    const claimed = typeof decoded.payload['stamp_id'] === 'string' ? (decoded.payload['stamp_id'] as string).slice(0, 128) : undefined;
+    const partial = claimed === undefined ? {} : { claimedStampId: claimed };
+    const key = await this.keyRing.publicKey(decoded.header.kid);
+    if (!key) return { ...partial, reason: 'unknown_key' };
+    if (!verifyJws(decoded, key)) return { ...partial, reason: 'invalid_token' };
+    const claims = readClaims(decoded.payload);
+    if (!claims) return { ...partial, reason: 'invalid_token' };
+    this.tokens.set(token, claims);
+    return { claims };
+  }
+
+  // ── reads ────────────────────────────────────────────────────────────────────────────────────────────
+
+  async get(tenantId: string, stampId: string, q: { cursor?: string | undefined; limit?: number | undefined } = {}): Promise<{ stamp: StampView; history: Receipt[]; cursor: string | null }> {
+    const row = await this.store.stamps.stamp(tenantId, stampId);
+    if (!row) throw new QuittanceError('QUITTANCE_ERR_STAMP_NOT_FOUND', [stampId]);
+    const limit = Math.min(q.limit ?? this.ledger.config.obligations.pageSizeDefault, this.ledger.config.obligations.pageSizeMax);
+    const history = await this.store.stamps.stampReceipts(tenantId, stampId, { after_seq: decodeCursor(q.cursor), limit });
+    return { stamp: this.view(row, this.now()), history, cursor: history.length === limit ? encodeCursor(history[history.length - 1]!.seq) : null };
+  }
+
+  /** Ambiguous stamps (TTL passed, no tombstone) in the order they were flagged, with their last known events. */
+  async investigations(tenantId: string, q: { cursor?: string | undefined; limit?: number | undefined } = {}): Promise<Page<Investigation>> {
+    const limit = Math.min(q.limit ?? this.ledger.config.obligations.pageSizeDefault, this.ledger.config.obligations.pageSizeMax);
+    const rows = await this.store.stamps.ambiguousStamps(tenantId, { after_seq: decodeCursor(q.cursor), limit });
+    const now = this.now();
+    const n = this.config.investigationEventsMax;
+    const items: Investigation[] = [];
+    for (const row of rows) {
+      const recent = await this.store.stamps.stampReceipts(tenantId, row.stamp_id, { after_seq: 0, limit: n + 1, newest_first: true });
+      items.push({
+        stamp: this.view(row, now),
+        anomaly_receipt_id: row.anomaly_receipt_id,
+        flagged_at: row.ambiguous_at,
+        last_events: recent.filter((r) => r.receipt_id !== row.anomaly_receipt_id).slice(0, n),
+      });
+    }
+    return { items, cursor: rows.length === limit ? encodeCursor(rows[rows.length - 1]!.anomaly_seq!) : null };
+  }
+
+  // ── keys, JWKS, status list ──────────────────────────────────────────────────────────────────────────
+
+  /** Creates the first signing keys if there are none (every server may call this at start). */
+  async ensureKeys(): Promise<void> {
+    await this.store.write((tx) => ensureSigningKeysInTx(tx, this.now()));
+  }
+
+  /** `quittance keys rotate`: new tokens use the next key at once; the old one verifies until its stamps end. */
+  async rotateSigningKeys(): Promise<KeyRotation> {
+    // A retired key must also outlive every status list it signed and every cached copy of itself.
+    const minVerifyMs = this.config.statusListTtlSeconds * 1000 + 2 * this.config.jwksCacheMs;
+    const r = await this.store.write((tx) => rotateSigningKeysInTx(tx, this.now(), minVerifyMs));
+    this.keyRing.invalidate();
+    this.jwksCache = undefined;
+    this.listSigner = undefined;
+    return r;
+  }
+
+  /** The public JWKS: next, current and still-needed retired keys. */
+  async jwks(): Promise<{ keys: Required<PublicJwk>[] }> {
+    const c = this.jwksCache;
+    if (c && this.monotonic() - c.builtAt < this.config.jwksCacheMs) return c.body;
+    const builtAt = this.monotonic();
+    let rows = await this.store.stamps.verificationKeys(this.now());
+    if (rows.length === 0) {
+      await this.ensureKeys();
+      rows = await this.store.stamps.verificationKeys(this.now());
+    }
+    const body = { keys: rows.map(publishedJwk) };
+    this.jwksCache = { body, builtAt };
+    return body;
+  }
+
+  /** The tenant's signed status list (format: status-list.ts), rebuilt at most every statusListCacheMs. */
+  async statusList(tenantId: string): Promise<string> {
+    const version = this.statusVersions.get(tenantId) ?? 0;
+    const hit = this.statusLists.get(tenantId);
+    if (hit && hit.version === version && this.monotonic() - hit.builtAt < this.config.statusListCacheMs) return hit.jws;
+    const builtAt = this.monotonic();
+    const now = this.now();
+    const signer = await this.statusListSigner();
+    const live = await this.store.stamps.liveStamps(tenantId, now);
+    const { status_list, generations } = buildStatusBits(live);
+    const iat = Math.floor(now / 1000);
+    const payload: StatusListPayload = {
+      iss: this.config.issuer, sub: tenantId, iat, iat_ms: now, exp: iat + this.config.statusListTtlSeconds, ttl: 1, status_list, generations,
+    };
+    const jws = signJws({ alg: 'EdDSA', kid: signer.kid, typ: STATUS_LIST_TYP }, payload as unknown as Record<string, unknown>, this.keyRing.privateKey(signer));
+    if ((this.statusVersions.get(tenantId) ?? 0) === version) this.statusLists.set(tenantId, { jws, builtAt, version });
+    return jws;
+  }
+
+  private async statusListSigner(): Promise<SigningKeyRow> {
+    const s = this.listSigner;
+    if (s && this.monotonic() - s.at < this.config.jwksCacheMs) return s.row;
+    const row = await this.store.write((tx) => ensureSigningKeysInTx(tx, this.now()));
+    this.listSigner = { row, at: this.monotonic() };
+    return row;
+  }
+
+  // ── TTL sweep ────────────────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * TTL is only the safety net: an active stamp whose TTL has passed with no tombstone becomes `ambiguous` and gets
+   * a `missing_tombstone` anomaly. Never `timeout` — that would erase the forensic signal. Idempotent per stamp
+   * (the row is re-read and locked in the write), so every server may run it. Returns how many were flagged.
+   */
+  async sweepStamps(nowMs: number = this.now()): Promise<number> {
+    const batch = this.config.sweepBatchSize;
+    let flagged = 0;
+    for (let round = 0; round < 20; round++) {
+      const due = await this.store.stamps.expiredActiveStamps(nowMs, batch);
+      if (due.length === 0) break;
+      flagged += await this.store.write(async (tx) => {
+        let n = 0;
+        for (const d of due) if (await this.flagAmbiguousInTx(tx, d.tenant_id, d.stamp_id, nowMs)) n++;
+        return n;
+      });
+      for (const d of due) this.bumpStatus(d.tenant_id);
+      if (due.length < batch) break;
+    }
+    return flagged;
+  }
+
+  private async flagAmbiguousInTx(tx: Tx, tenantId: string, stampId: string, nowMs: number): Promise<boolean> {
+    const row = await tx.stampForUpdate(tenantId, stampId);
+    if (!row || row.state !== 'active' || row.expires_ms > nowMs) return false;
+    const anomaly = await appendAnomaly(tx, this.ledger.ctx, tenantId, 'missing_tombstone', {
+      to: row.subject,
+      parents: [row.minted_receipt_id],
+      body: {
+        stamp_id: stampId, subject: row.subject, task_ref: row.task_ref, generation: row.generation, expires_at: row.expires_at,
+        message: 'The stamp TTL passed with no tombstone: completed, crashed or still running is unknown. Investigate; a late tombstone resolves it.',
+      },
+      task_id: row.task_id ?? undefined, lease_id: row.lease_id ?? undefined, stamp_id: stampId,
+    });
+    this.changing(tenantId, stampId, { state: 'ambiguous', generation: row.generation });
+    Object.assign(row, { state: 'ambiguous', ambiguous_at: isoTime(nowMs), anomaly_receipt_id: anomaly.receipt_id, anomaly_seq: anomaly.seq } satisfies Partial<StampRow>);
+    await tx.updateStamp(row);
+    return true;
+  }
+
+  // ── small steps ──────────────────────────────────────────────────────────────────────────────────────
+
+  private async appendEvent(tx: Tx, tenantId: string, row: StampRow | undefined, input: StampEventInput, claimedStampId: string | undefined): Promise<{ status: 'created' | 'duplicate'; receipt: Receipt }> {
+    if (!EVENT_OUTCOMES.includes(input.outcome)) throw new QuittanceError('QUITTANCE_ERR_VALIDATION', [`outcome must be one of ${EVENT_OUTCOMES.join(', ')}`]);
+    const body: Record<string, unknown> = { stamp_id: row?.stamp_id ?? null, event_id: input.event_id ?? this.newId(), action: input.action, outcome: input.outcome };
+    if (input.gate_reason !== undefined) body['gate_reason'] = input.gate_reason;
+    if (input.generation !== undefined) body['generation'] = input.generation;
+    if (!row && claimedStampId !== undefined) body['claimed_stamp_id'] = claimedStampId;
+    const r = await this.ledger.appendInTx(tx, tenantId, {
+      type: 'stamp.event', from: input.by ?? LEDGER_PRINCIPAL, to: row?.subject ?? LEDGER_PRINCIPAL,
+      ...(row && { stamp_id: row.stamp_id, parents: [row.minted_receipt_id] }),
+      ...(row?.task_id != null && { task_id: row.task_id }),
+      ...(row?.lease_id != null && { lease_id: row.lease_id }),
+      body,
+    }, { writer: 'stamps' });
+    return { status: r.status === 'duplicate' ? 'duplicate' : 'created', receipt: r.receipt };
+  }
+
+  private checkMint(input: MintInput): void {
+    const c = this.config;
+    if (!Number.isInteger(input.ttl_seconds) || input.ttl_seconds < c.ttlSecondsMin || input.ttl_seconds > c.ttlSecondsMax) {
+      throw new QuittanceError('QUITTANCE_ERR_STAMP_TTL', [input.ttl_seconds, c.ttlSecondsMin, c.ttlSecondsMax]);
+    }
+    if (typeof input.task_ref !== 'string' || input.task_ref.length === 0 || input.task_ref.length > 256) {
+      throw new QuittanceError('QUITTANCE_ERR_VALIDATION', ['task_ref must be a string of 1 to 256 characters']);
+    }
+    if (!Array.isArray(input.scope) || input.scope.length > c.scopeEntriesMax || !input.scope.every((s) => typeof s === 'string' && SCOPE_TOKEN.test(s))) {
+      throw new QuittanceError('QUITTANCE_ERR_VALIDATION', [`scope must be at most ${c.scopeEntriesMax} scope tokens (printable ASCII, no spaces, quotes or backslashes)`]);
+    }
+    if (!input.subject || !PRINCIPAL_KINDS.includes(input.subject.kind) || typeof input.subject.id !== 'string' || input.subject.id.length === 0) {
+      throw new QuittanceError('QUITTANCE_ERR_VALIDATION', ['subject must be a principal {kind, id}']);
+    }
+  }
+
+  private sign(row: StampRow, key: SigningKeyRow, nowMs: number): string {
+    const claims = stampClaims(row, this.config.issuer, nowMs);
+    const token = signJws({ alg: 'EdDSA', kid: key.kid, typ: 'JWT' }, claims as unknown as Record<string, unknown>, this.keyRing.privateKey(key));
+    // The ledger signed it a moment ago: no need to verify it again when it comes back.
+    this.tokens.set(token, claims);
+    return token;
+  }
+
+  private view(row: StampRow, nowMs: number): StampView {
+    const v = stampView(row);
+    v.state = effectiveState(row, nowMs);
+    return v;
+  }
+
+  private changing(tenantId: string, stampId: string, expect: { state: StampState; generation: number }): void {
+    this.states.changing(StampStates.key(tenantId, stampId), expect);
+    this.bumpStatus(tenantId);
+  }
+
+  private bumpStatus(tenantId: string): void {
+    this.statusVersions.set(tenantId, (this.statusVersions.get(tenantId) ?? 0) + 1);
+  }
+}
+
+function principal(p: Principal): Principal {
+  return p.instance_id === undefined ? { kind: p.kind, id: p.id } : { kind: p.kind, id: p.id, instance_id: p.instance_id };
+}

@@ -1,0 +1,347 @@
+import pg from 'pg';
+import type { PoolClient, QueryResult, QueryResultRow } from 'pg';
+import { QuittanceError } from '../../errors.js';
+import { GENESIS_HASH } from '../../ledger/types.js';
+import type { ChainHead } from '../types.js';
+
+/**
+ * A later write in a batch met a chain head that another transaction holds. Waiting for it while this transaction
+ * holds other tenants' heads could deadlock with a server doing the same in the other order, so the write is
+ * undone and runs again first in the next batch, where it holds nothing while it waits. Domain code must let it
+ * propagate (catch coded QuittanceErrors only).
+ */
+export class ChainHeadBusy extends Error {
+  constructor(readonly tenantId: string) {
+    super(`chain head of tenant ${tenantId} is held by another transaction`);
+    this.name = 'ChainHeadBusy';
+  }
+}
+
+interface HeadEntry {
+  head: ChainHead;
+  /** Advanced in this transaction and not yet written back. */
+  dirty: boolean;
+}
+
+/** A write waiting for the next flush: SQL with its values inlined, and the row count it must report, if checked. */
+interface PendingWrite {
+  sql: string;
+  expectRows?: number;
+  what?: string;
+}
+
+const HEAD_WAIT = 'SELECT seq, chain_hash FROM chain_heads WHERE tenant_id = $1 FOR UPDATE';
+const HEAD_TRY = 'SELECT seq, chain_hash FROM chain_heads WHERE tenant_id = $1 FOR UPDATE SKIP LOCKED';
+const HEAD_EXISTS = 'SELECT 1 FROM chain_heads WHERE tenant_id = $1';
+const HEAD_CREATE = 'INSERT INTO chain_heads (tenant_id, seq, chain_hash) VALUES ($1, 0, $2) ON CONFLICT (tenant_id) DO NOTHING';
+
+/**
+ * One group-committed batch on one pooled connection. Two ideas keep PostgreSQL correct with writers on several
+ * servers, and fast although every statement is a network round trip:
+ *
+ * The sequencer. The first time the batch touches a tenant it locks the tenant's chain_heads row
+ * (SELECT ... FOR UPDATE) and keeps the head in memory, to COMMIT. Everything the batch then reads about the tenant
+ * stays true until it commits; other servers' batches for the tenant wait, then (READ COMMITTED: a fresh snapshot
+ * per statement) see what it committed. Receipts advance the head in memory; the row is written once per tenant,
+ * before COMMIT. Only the batch's first write may wait for a head; a later one, which may hold other tenants'
+ * heads, only tries (SKIP LOCKED) and is deferred to the next batch when it is busy: no lock cycles.
+ *
+ * Buffered writes. Writes are not sent one by one: they wait, values inlined, and go in one round trip (a simple
+ * query of several statements) at the end of the write, or before any statement that must see them. That round
+ * trip also opens the write's savepoint, so a write costs its reads plus one round trip. Reads that the append
+ * rules make on every receipt (by hash, idempotency key, ids; obligation states) answer from the buffer and from
+ * what the transaction already knows instead of flushing. A write that reads and writes nothing never opens a
+ * savepoint at all: undoing it means forgetting its buffer.
+ *
+ * Savepoints undo a failed write alone. PostgreSQL also releases the locks taken inside a savepoint it rolls back,
+ * so the in-memory heads are journalled per savepoint and restored with it (a tenant first locked by an undone
+ * write is locked again when next touched), and cached obligation states are dropped.
+ */
+export class PgBatch {
+  private heads = new Map<string, HeadEntry>();
+  /** Heads as they were when the current write and each open nested savepoint began (innermost last). */
+  private readonly journal: Map<string, HeadEntry>[] = [];
+  private opsStarted = 0;
+  private inOp = false;
+  /** Whether the current write has opened its savepoint (it does so with its first flush). */
+  private opSavepoint = false;
+  /** The previous write's savepoint, not yet released: released by the next SAVEPOINT op, or by COMMIT. */
+  private releasePending = false;
+  private pending: PendingWrite[] = [];
+  /** Buffered rows to insert, by INSERT head (`INSERT INTO t (cols)`), then by key: sent as one multi-row INSERT each. */
+  private readonly pendingRows = new Map<string, Map<string, unknown[]>>();
+  /**
+   * Per-domain answers about rows that are buffered and not yet sent (e.g. the ledger's pending receipts by hash).
+   * Emptied whenever the buffer is: flushed (the rows are in the database now) or forgotten (the write was undone).
+   */
+  private readonly pendingViews = new Map<string, Map<string, unknown>>();
+  /** Receipts this batch wrote (see PostgresStore.keepStatisticsFresh). */
+  rowsInserted = 0;
+  /**
+   * Per-domain state that lives for the transaction and is dropped whenever a savepoint is rolled back (e.g. the
+   * ledger's cache of obligation states). Its consistency rests on the tenant locks the batch holds.
+   */
+  readonly caches = new Map<string, Map<string, unknown>>();
+
+  constructor(readonly client: PoolClient) {}
+
+  // ── statements ──
+
+  /**
+   * A read that must see every write made so far in this transaction: flushes the buffer first. A parameter that
+   * PostgreSQL text cannot hold (U+0000) cannot equal any stored value: such a read finds nothing, as on SQLite.
+   */
+  async read<R extends QueryResultRow>(name: string, text: string, values: unknown[]): Promise<R[]> {
+    await this.flush();
+    return this.readBuffered<R>(name, text, values);
+  }
+
+  /** A read whose caller merges the buffered writes into its answer itself: no flush. */
+  async readBuffered<R extends QueryResultRow>(name: string, text: string, values: unknown[]): Promise<R[]> {
+    const safe = readableParams(values);
+    if (!safe) return [];
+    return (await this.client.query<R>({ name, text, values: safe })).rows;
+  }
+
+  /**
+   * Buffers a write until the next flush. `sql` takes its values from `literal`. When `expectRows` is given, the
+   * flush fails (undoing the write) unless the statement reports exactly that many rows.
+   */
+  buffer(sql: string, options: { expectRows?: number; what?: string } = {}): void {
+    const w: PendingWrite = { sql };
+    if (options.expectRows !== undefined) w.expectRows = options.expectRows;
+    if (options.what !== undefined) w.what = options.what;
+    this.pending.push(w);
+  }
+
+  /**
+   * Buffers one row for a multi-row INSERT. Buffered rows go before the other buffered writes of the same flush:
+   * use it only for tables whose other writes in this batch go through pendingRow.
+   */
+  bufferRow(insertHead: string, key: string, values: unknown[]): void {
+    assertStorable(values);
+    let rows = this.pendingRows.get(insertHead);
+    if (!rows) this.pendingRows.set(insertHead, (rows = new Map()));
+    // The key is the table's primary key: a second row with it is what the database would refuse.
+    if (rows.has(key)) throw new Error(`quittance: ${insertHead} twice for the same key ${JSON.stringify(key)}`);
+    rows.set(key, values);
+  }
+
+  /** The values of a buffered row, to change before it is sent (undefined once it was sent). */
+  pendingRow(insertHead: string, key: string): unknown[] | undefined {
+    return this.pendingRows.get(insertHead)?.get(key);
+  }
+
+  /** A view of buffered rows, by key (see pendingViews). */
+  pendingView<V>(name: string): Map<string, V> {
+    let v = this.pendingViews.get(name);
+    if (!v) this.pendingViews.set(name, (v = new Map()));
+    return v as Map<string, V>;
+  }
+
+  /** A transaction-long cache (see caches). */
+  cache<V>(name: string): Map<string, V> {
+    let v = this.caches.get(name);
+    if (!v) this.caches.set(name, (v = new Map()));
+    return v as Map<string, V>;
+  }
+
+  /** A write that runs at once (after the buffer), parameterised, inside the current write's savepoint. */
+  async writeNow(name: string, text: string, values: unknown[]): Promise<QueryResult> {
+    assertStorable(values);
+    await this.flush();
+    await this.openSavepoint();
+    return this.client.query({ name, text, values });
+  }
+
+  /** Sends every buffered write in one round trip, opening the current write's savepoint first if needed. */
+  async flush(suffix = ''): Promise<void> {
+    if (this.pending.length === 0 && this.pendingRows.size === 0 && !suffix) return;
+    const writes: PendingWrite[] = [];
+    for (const [head, rows] of this.pendingRows) {
+      writes.push({ sql: `${head} VALUES ${[...rows.values()].map(tuple).join(', ')}`, expectRows: rows.size, what: head });
+    }
+    writes.push(...this.pending);
+    this.pending = [];
+    this.pendingRows.clear();
+    for (const v of this.pendingViews.values()) v.clear();
+    const prefix = this.savepointSql();
+    const statements = [...prefix, ...writes.map((w) => w.sql), ...(suffix ? [suffix] : [])];
+    if (statements.length === 0) return;
+    const out = await this.client.query(statements.join(';\n'));
+    const results = (Array.isArray(out) ? out : [out]) as QueryResult[];
+    writes.forEach((w, i) => {
+      const r = results[prefix.length + i];
+      if (w.expectRows !== undefined && r?.rowCount !== w.expectRows) {
+        throw new Error(`quittance: ${w.what ?? 'write'} changed ${r?.rowCount} rows, expected ${w.expectRows}`);
+      }
+    });
+  }
+
+  private savepointSql(): string[] {
+    if (this.opSavepoint || !this.inOp) return [];
+    this.opSavepoint = true;
+    const sql = this.releasePending ? ['RELEASE SAVEPOINT op', 'SAVEPOINT op'] : ['SAVEPOINT op'];
+    this.releasePending = false;
+    return sql;
+  }
+
+  private async openSavepoint(): Promise<void> {
+    const sql = this.savepointSql();
+    if (sql.length) await this.client.query(sql.join('; '));
+  }
+
+  // ── savepoints ──
+
+  /** The group committer's per-write savepoint: one failing write is undone alone. */
+  async op<T>(fn: () => Promise<T>): Promise<T> {
+    this.opsStarted++;
+    this.inOp = true;
+    this.opSavepoint = false;
+    this.journal.push(new Map(this.heads));
+    let value: T;
+    try {
+      value = await fn();
+      await this.flush();
+    } catch (e) {
+      this.forgetPending();
+      this.heads = this.journal.pop()!;
+      this.caches.clear();
+      this.inOp = false;
+      if (this.opSavepoint) {
+        this.opSavepoint = false;
+        await this.client.query('ROLLBACK TO SAVEPOINT op; RELEASE SAVEPOINT op');
+      }
+      throw e;
+    }
+    this.journal.pop();
+    this.inOp = false;
+    if (this.opSavepoint) this.releasePending = true;
+    return value;
+  }
+
+  /** Tx.atomically: a nested savepoint inside the current write. */
+  async atomically<T>(fn: () => Promise<T>): Promise<T> {
+    const name = `nested_${this.journal.length}`;
+    await this.flush(`SAVEPOINT ${name}`);
+    this.journal.push(new Map(this.heads));
+    let value: T;
+    try {
+      value = await fn();
+      await this.flush(`RELEASE SAVEPOINT ${name}`);
+    } catch (e) {
+      this.forgetPending();
+      this.heads = this.journal.pop()!;
+      this.caches.clear();
+      await this.client.query(`ROLLBACK TO SAVEPOINT ${name}; RELEASE SAVEPOINT ${name}`);
+      throw e;
+    }
+    this.journal.pop();
+    return value;
+  }
+
+  private forgetPending(): void {
+    this.pending = [];
+    this.pendingRows.clear();
+    for (const v of this.pendingViews.values()) v.clear();
+  }
+
+  /** Writes back every head this batch advanced (and anything still buffered). Runs once, right before COMMIT. */
+  async finish(): Promise<void> {
+    for (const [tenantId, e] of this.heads) {
+      if (e.dirty) {
+        this.buffer(`UPDATE chain_heads SET seq = ${literal(e.head.seq)}, chain_hash = ${literal(e.head.chain_hash)} WHERE tenant_id = ${literal(tenantId)}`, {
+          expectRows: 1, what: `chain head of ${tenantId}`,
+        });
+      }
+    }
+    await this.flush();
+  }
+
+  // ── the sequencer ──
+
+  /** Locks the tenant for the rest of the transaction (once per batch) and returns its chain head. */
+  async lockTenant(tenantId: string): Promise<ChainHead> {
+    const held = this.heads.get(tenantId);
+    if (held) return held.head;
+    assertStorable([tenantId]);
+    // The batch's first write holds no other lock yet, so waiting cannot close a cycle; a later one must not wait.
+    const wait = this.opsStarted <= 1;
+    let row = await this.selectHead(tenantId, wait);
+    if (!row) {
+      // Tenants get their head row when created; this covers tenants written to before that.
+      await this.writeNow('q_head_create', HEAD_CREATE, [tenantId, GENESIS_HASH]);
+      row = await this.selectHead(tenantId, wait);
+      if (!row) throw new Error(`chain head of tenant ${tenantId} vanished`);
+    }
+    const head = { seq: row.seq, chain_hash: row.chain_hash };
+    this.heads.set(tenantId, { head, dirty: false });
+    return head;
+  }
+
+  /** Locks several tenants in a fixed order (so two servers locking overlapping sets cannot wait on each other). */
+  async lockTenants(tenantIds: Iterable<string>): Promise<void> {
+    for (const t of [...new Set(tenantIds)].sort()) await this.lockTenant(t);
+  }
+
+  setHead(tenantId: string, head: ChainHead): void {
+    if (!this.heads.has(tenantId)) throw new Error(`chain head of tenant ${tenantId} set without holding it`);
+    this.heads.set(tenantId, { head: { seq: head.seq, chain_hash: head.chain_hash }, dirty: true });
+  }
+
+  private async selectHead(tenantId: string, wait: boolean): Promise<{ seq: number; chain_hash: string } | undefined> {
+    type Head = { seq: number; chain_hash: string };
+    if (wait) {
+      // A wait can end in a deadlock error (only with writes that lock tenants in other orders): undo this write only.
+      await this.flush();
+      await this.openSavepoint();
+      return (await this.client.query<Head>({ name: 'q_head_wait', text: HEAD_WAIT, values: [tenantId] })).rows[0];
+    }
+    // SKIP LOCKED rather than NOWAIT: a busy head is an empty answer, not an error that would abort the transaction.
+    const row = (await this.client.query<Head>({ name: 'q_head_try', text: HEAD_TRY, values: [tenantId] })).rows[0];
+    if (row) return row;
+    const exists = (await this.client.query({ name: 'q_head_exists', text: HEAD_EXISTS, values: [tenantId] })).rowCount;
+    if (exists) throw new ChainHeadBusy(tenantId);
+    return undefined;
+  }
+}
+
+// ── values ──
+
+const hasNul = (v: unknown): boolean => typeof v === 'string' && v.includes('\u0000');
+
+/** Read parameters without U+0000 (PostgreSQL text cannot hold it): dropped from lists, or undefined (no match). */
+export function readableParams(values: unknown[]): unknown[] | undefined {
+  if (!values.some((v) => hasNul(v) || (Array.isArray(v) && v.some(hasNul)))) return values;
+  if (values.some(hasNul)) return undefined;
+  return values.map((v) => (Array.isArray(v) ? v.filter((x) => !hasNul(x)) : v));
+}
+
+/** Writes refuse U+0000 with a coded 400: PostgreSQL text cannot store it (SQLite can; see the store notes). */
+export function assertStorable(values: readonly unknown[]): void {
+  for (const v of values) {
+    if (hasNul(v) || (Array.isArray(v) && v.some(hasNul))) {
+      throw new QuittanceError('QUITTANCE_ERR_VALIDATION', ['text fields cannot contain the character U+0000']);
+    }
+  }
+}
+
+/** A value as an SQL literal, for buffered writes (sent with the simple protocol, so values are inlined). */
+export function literal(v: unknown): string {
+  if (v === null || v === undefined) return 'NULL';
+  if (typeof v === 'boolean') return v ? 'TRUE' : 'FALSE';
+  if (typeof v === 'number') {
+    if (!Number.isFinite(v)) throw new Error(`quittance: cannot store the number ${v}`);
+    return String(v);
+  }
+  if (typeof v === 'string') {
+    if (hasNul(v)) assertStorable([v]);
+    return pg.escapeLiteral(v);
+  }
+  throw new Error(`quittance: cannot store a ${typeof v} as an SQL literal`);
+}
+
+/** `(v1, v2, ...)`: one row of literals. */
+export function tuple(values: readonly unknown[]): string {
+  return `(${values.map(literal).join(', ')})`;
+}

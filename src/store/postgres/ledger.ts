@@ -1,0 +1,229 @@
+import type { Pool, QueryResultRow } from 'pg';
+import type { Receipt } from '../../ledger/types.js';
+import { GENESIS_HASH } from '../../ledger/types.js';
+import type { ChainHead, ChainRow, LedgerTx, ObligationState, OpenObligationFilter, ReceiptFilter } from '../types.js';
+import { literal, readableParams, type PgBatch } from './batch.js';
+import {
+  RECEIPT_COLUMNS, receiptColumnsOf, receiptToRow, rowToChainRow, rowToObligationState, rowToReceipt,
+  type PgObligationRow, type PgReceiptRow,
+} from './rows.js';
+
+const GENESIS: ChainHead = Object.freeze({ seq: 0, chain_hash: GENESIS_HASH });
+const R_COLS = receiptColumnsOf('r');
+
+const SQL = {
+  byHash: `SELECT ${RECEIPT_COLUMNS} FROM receipts WHERE hash = $2 AND tenant_id = $1`,
+  byKey: `SELECT ${RECEIPT_COLUMNS} FROM receipts WHERE tenant_id = $1 AND idempotency_key = $2`,
+  // With each receipt its obligation state, if it is one: the append rules ask for both about the same parents.
+  byIds: `SELECT ${R_COLS}, o.type AS ob_type, o.closed_by AS ob_closed_by, o.closed_at AS ob_closed_at
+          FROM receipts r LEFT JOIN obligations o ON o.tenant_id = r.tenant_id AND o.receipt_id = r.receipt_id
+          WHERE r.tenant_id = $1 AND r.receipt_id = ANY($2::text[])`,
+  obligations: 'SELECT receipt_id, type, closed_by, closed_at FROM obligations WHERE tenant_id = $1 AND receipt_id = ANY($2::text[])',
+  delivered: 'UPDATE receipts SET delivered_at = $3 WHERE tenant_id = $1 AND receipt_id = ANY($2::text[]) AND delivered_at IS NULL',
+  deliveredAt: 'SELECT receipt_id, delivered_at FROM receipts WHERE tenant_id = $1 AND receipt_id = ANY($2::text[])',
+} as const;
+
+const INSERT_RECEIPT = `INSERT INTO receipts (${RECEIPT_COLUMNS})`;
+const INSERT_OBLIGATION = 'INSERT INTO obligations (tenant_id, receipt_id, seq, type, to_kind, to_id, closed_by, closed_at)';
+const OB_CLOSED_BY = 6;
+const OB_CLOSED_AT = 7;
+
+type ByIdRow = PgReceiptRow & { ob_type: string | null; ob_closed_by: string | null; ob_closed_at: string | null };
+
+/**
+ * Receipt operations of one batch (see PgBatch). Every read of a tenant's ledger state takes the tenant first: what
+ * the append rules then read (duplicates, idempotency keys, parents, open obligations) cannot change under them
+ * until COMMIT, on this server or any other. Receipts and obligations are buffered; the lookups the append rules
+ * make answer from the buffer plus the database, and obligation states are cached for the transaction (the tenant
+ * lock makes this batch their only writer).
+ */
+export function pgLedgerTx(b: PgBatch): LedgerTx {
+  const run = <R extends QueryResultRow>(name: keyof typeof SQL, values: unknown[]) => b.readBuffered<R>(`q_${name}`, SQL[name], values);
+  const k = (tenantId: string, id: string) => `${tenantId}\n${id}`;
+  const pendingByHash = () => b.pendingView<Receipt>('receipts.hash');
+  const pendingByKey = () => b.pendingView<Receipt>('receipts.key');
+  const pendingById = () => b.pendingView<Receipt>('receipts.id');
+  /** Obligation states known to this transaction; null: the receipt exists and is no obligation. */
+  const states = () => b.cache<ObligationState | null>('obligations');
+
+  const obligationStates = async (tenantId: string, ids: readonly string[]): Promise<ObligationState[]> => {
+    if (ids.length === 0) return [];
+    await b.lockTenant(tenantId);
+    const known = states();
+    const unknown = ids.filter((id) => !known.has(k(tenantId, id)));
+    if (unknown.length) {
+      const rows = await run<PgObligationRow>('obligations', [tenantId, unknown]);
+      for (const row of rows) known.set(k(tenantId, row.receipt_id), rowToObligationState(row));
+      // Ids that are no obligation are not cached: a receipt may still be written with one of them later.
+    }
+    return ids.flatMap((id) => {
+      const st = known.get(k(tenantId, id));
+      return st ? [{ ...st }] : [];
+    });
+  };
+
+  return {
+    chainHead: (tenantId) => b.lockTenant(tenantId),
+    async setChainHead(tenantId, head) {
+      await b.lockTenant(tenantId);
+      b.setHead(tenantId, head);
+    },
+    async receiptByHash(tenantId, hash) {
+      await b.lockTenant(tenantId);
+      const p = pendingByHash().get(k(tenantId, hash));
+      if (p) return structuredClone(p);
+      const row = (await run<PgReceiptRow>('byHash', [tenantId, hash]))[0];
+      return row && rowToReceipt(row);
+    },
+    async receiptByIdempotencyKey(tenantId, key) {
+      await b.lockTenant(tenantId);
+      const p = pendingByKey().get(k(tenantId, key));
+      if (p) return structuredClone(p);
+      const row = (await run<PgReceiptRow>('byKey', [tenantId, key]))[0];
+      return row && rowToReceipt(row);
+    },
+    async receiptsByIds(tenantId, ids) {
+      if (ids.length === 0) return [];
+      await b.lockTenant(tenantId);
+      const found = new Map<string, Receipt>();
+      const stored: string[] = [];
+      for (const id of ids) {
+        const p = pendingById().get(k(tenantId, id));
+        if (p) found.set(id, structuredClone(p));
+        else stored.push(id);
+      }
+      if (stored.length) {
+        const known = states();
+        for (const row of await run<ByIdRow>('byIds', [tenantId, stored])) {
+          found.set(row.receipt_id, rowToReceipt(row));
+          if (!known.has(k(tenantId, row.receipt_id))) {
+            known.set(k(tenantId, row.receipt_id), row.ob_type === null ? null
+              : rowToObligationState({ receipt_id: row.receipt_id, type: row.ob_type, closed_by: row.ob_closed_by, closed_at: row.ob_closed_at }));
+          }
+        }
+      }
+      return ids.flatMap((id) => found.get(id) ?? []);
+    },
+    obligationStates,
+    async insertReceipt(r) {
+      await b.lockTenant(r.tenant_id);
+      b.bufferRow(INSERT_RECEIPT, k(r.tenant_id, r.receipt_id), receiptToRow(r));
+      const copy = structuredClone(r);
+      pendingById().set(k(r.tenant_id, r.receipt_id), copy);
+      pendingByHash().set(k(r.tenant_id, r.hash), copy);
+      if (r.idempotency_key !== undefined) pendingByKey().set(k(r.tenant_id, r.idempotency_key), copy);
+      b.rowsInserted++;
+    },
+    async openObligation(r) {
+      await b.lockTenant(r.tenant_id);
+      b.bufferRow(INSERT_OBLIGATION, k(r.tenant_id, r.receipt_id), [r.tenant_id, r.receipt_id, r.seq, r.type, r.to.kind, r.to.id, null, null]);
+      states().set(k(r.tenant_id, r.receipt_id), { receipt_id: r.receipt_id, type: r.type, open: true });
+    },
+    async closeObligation(tenantId, obligationId, closedBy, closedAt) {
+      const [st] = await obligationStates(tenantId, [obligationId]);
+      // The append rules checked the obligation was open in this same transaction; anything else is a bug.
+      if (!st?.open) throw new Error(`obligation ${obligationId} was not open`);
+      const row = b.pendingRow(INSERT_OBLIGATION, k(tenantId, obligationId));
+      if (row) {
+        row[OB_CLOSED_BY] = closedBy;
+        row[OB_CLOSED_AT] = closedAt;
+      } else {
+        b.buffer(
+          `UPDATE obligations SET closed_by = ${literal(closedBy)}, closed_at = ${literal(closedAt)}
+           WHERE tenant_id = ${literal(tenantId)} AND receipt_id = ${literal(obligationId)} AND closed_by IS NULL`,
+          { expectRows: 1, what: `closing obligation ${obligationId}` },
+        );
+      }
+      states().set(k(tenantId, obligationId), { receipt_id: obligationId, type: st.type, open: false, closed_by: closedBy, closed_at: closedAt });
+    },
+    // Telemetry only, so it takes no tenant: two servers stamping the same receipts agree on the first value.
+    async markDelivered(tenantId, ids, at) {
+      const out = new Map<string, string>();
+      if (ids.length === 0) return out;
+      await b.writeNow('q_delivered', SQL.delivered, [tenantId, ids.filter((id) => !id.includes('\u0000')), at]);
+      // A separate statement, so it sees a value another server committed while this UPDATE waited for the row.
+      for (const row of await b.read<{ receipt_id: string; delivered_at: string | null }>('q_deliveredAt', SQL.deliveredAt, [tenantId, ids])) {
+        if (row.delivered_at !== null) out.set(row.receipt_id, row.delivered_at);
+      }
+      return out;
+    },
+  };
+}
+
+/** Reads through the pool: each sees committed data only. */
+export class PgLedgerReads {
+  constructor(private readonly pool: Pool) {}
+
+  private async rows<R extends QueryResultRow>(name: string, text: string, values: unknown[]): Promise<R[]> {
+    const safe = readableParams(values);
+    return safe ? (await this.pool.query<R>({ name, text, values: safe })).rows : [];
+  }
+
+  async receipt(tenantId: string, id: string): Promise<Receipt | undefined> {
+    const row = (await this.rows<PgReceiptRow>('r_receipt', `SELECT ${RECEIPT_COLUMNS} FROM receipts WHERE receipt_id = $1 AND tenant_id = $2`, [id, tenantId]))[0];
+    return row && rowToReceipt(row);
+  }
+
+  async obligationState(tenantId: string, id: string): Promise<ObligationState | undefined> {
+    const row = (await this.rows<PgObligationRow>(
+      'r_obligation', 'SELECT receipt_id, type, closed_by, closed_at FROM obligations WHERE tenant_id = $1 AND receipt_id = $2', [tenantId, id],
+    ))[0];
+    return row && rowToObligationState(row);
+  }
+
+  async openObligations(tenantId: string, f: OpenObligationFilter): Promise<Receipt[]> {
+    const rows = f.principal
+      ? await this.rows<PgReceiptRow>(
+        'r_open_to',
+        `SELECT ${R_COLS} FROM obligations o JOIN receipts r ON r.receipt_id = o.receipt_id AND r.tenant_id = o.tenant_id
+         WHERE o.tenant_id = $1 AND o.to_kind = $2 AND o.to_id = $3 AND o.closed_by IS NULL AND o.seq > $4 ORDER BY o.seq LIMIT $5`,
+        [tenantId, f.principal.kind, f.principal.id, f.after_seq, f.limit],
+      )
+      : await this.rows<PgReceiptRow>(
+        'r_open_all',
+        `SELECT ${R_COLS} FROM obligations o JOIN receipts r ON r.receipt_id = o.receipt_id AND r.tenant_id = o.tenant_id
+         WHERE o.tenant_id = $1 AND o.closed_by IS NULL AND o.seq > $2 ORDER BY o.seq LIMIT $3`,
+        [tenantId, f.after_seq, f.limit],
+      );
+    return rows.map(rowToReceipt);
+  }
+
+  async listReceipts(tenantId: string, f: ReceiptFilter): Promise<Receipt[]> {
+    const where = ['tenant_id = $1', 'seq > $2'];
+    const args: unknown[] = [tenantId, f.after_seq];
+    let shape = 'r_list';
+    const add = (sql: (n: number) => string, ...values: unknown[]) => {
+      where.push(sql(args.length + 1));
+      args.push(...values);
+    };
+    if (f.type !== undefined) (add((n) => `type = $${n}`, f.type), (shape += '_type'));
+    if (f.task_id !== undefined) (add((n) => `task_id = $${n}`, f.task_id), (shape += '_task'));
+    if (f.since !== undefined) (add((n) => `created_at >= $${n}`, f.since), (shape += '_since'));
+    if (f.principal !== undefined) {
+      add((n) => `((from_kind = $${n} AND from_id = $${n + 1}) OR (to_kind = $${n} AND to_id = $${n + 1}))`, f.principal.kind, f.principal.id);
+      shape += '_principal';
+    }
+    args.push(f.limit);
+    const sql = `SELECT ${RECEIPT_COLUMNS} FROM receipts WHERE ${where.join(' AND ')} ORDER BY seq LIMIT $${args.length}`;
+    return (await this.rows<PgReceiptRow>(shape, sql, args)).map(rowToReceipt);
+  }
+
+  async chainSegment(tenantId: string, fromSeq: number, limit: number): Promise<ChainRow[]> {
+    const rows = await this.rows<PgReceiptRow>(
+      'r_segment', `SELECT ${RECEIPT_COLUMNS} FROM receipts WHERE tenant_id = $1 AND seq >= $2 ORDER BY seq LIMIT $3`, [tenantId, fromSeq, limit],
+    );
+    return rows.map(rowToChainRow);
+  }
+
+  async chainHead(tenantId: string): Promise<ChainHead> {
+    const row = (await this.rows<{ seq: number; chain_hash: string }>('r_head', 'SELECT seq, chain_hash FROM chain_heads WHERE tenant_id = $1', [tenantId]))[0];
+    return row ? { seq: row.seq, chain_hash: row.chain_hash } : GENESIS;
+  }
+
+  async countReceipts(tenantId?: string): Promise<number> {
+    const rows = tenantId === undefined
+      ? await this.rows<{ n: number }>('r_count_all', 'SELECT count(*) AS n FROM receipts', [])
+      : await this.rows<{ n: number }>('r_count', 'SELECT count(*) AS n FROM receipts WHERE tenant_id = $1', [tenantId]);
+    return rows[0]!.n;
+  }
+}

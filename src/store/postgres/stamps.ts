@@ -1,0 +1,291 @@
+import type { Pool, QueryResult, QueryResultRow } from 'pg';
+import type { Receipt } from '../../ledger/types.js';
+import { canonicalize } from '../../ledger/canonical.js';
+import type { LiveStampStatus, SigningKeyRole, SigningKeyRow, StampRow, VerificationKeyRow } from '../../stamps/types.js';
+import type { StampReads, StampTx } from '../types.js';
+import { literal, readableParams, tuple, type PgBatch } from './batch.js';
+import { RECEIPT_COLUMNS, rowToReceipt, type PgReceiptRow } from './rows.js';
+
+/**
+ * A write could not have a signing key now: its lock was not granted within KEY_LOCK_WAIT_MS, PostgreSQL found the
+ * wait in a lock cycle, or another rotation has the turn. Its savepoint is rolled back and the group committer runs
+ * it again first in the next batch (ChainHeadBusy's deferral, for the one lock that is not a tenant's). Domain code
+ * must let it propagate.
+ */
+export class SigningKeysBusy extends Error {
+  /** `what`: the key (or role) that was busy. */
+  constructor(readonly what: string, options?: { cause?: unknown }) {
+    super(`signing key ${what} is being changed by another transaction`, options);
+    this.name = 'SigningKeysBusy';
+  }
+}
+
+/**
+ * How long a write that changes signing keys waits for one. Well under PostgreSQL's default deadlock_timeout (1 s):
+ * when such a wait is part of a lock cycle (a rotation batched after writes holding tenants, and a mint holding the
+ * key FOR SHARE while it waits for one of those tenants), the key change gives up first and is deferred, instead
+ * of the deadlock detector failing a user's write. Waits that end normally take one batch of the writers holding it.
+ */
+const KEY_LOCK_WAIT_MS = 250;
+
+/** A stamps row as the store's pool returns it (bigint as a number: see PG_TYPES). */
+interface StampDbRow {
+  tenant_id: string;
+  stamp_id: string;
+  subject: string;
+  task_ref: string;
+  scope: string;
+  task_id: string | null;
+  lease_id: string | null;
+  worker: string | null;
+  minted_receipt_id: string;
+  status_idx: number;
+  generation: number;
+  kid: string;
+  issued_at: string;
+  expires_at: string;
+  expires_ms: number;
+  state: string;
+  outcome: string | null;
+  closed_by: string | null;
+  closed_reason: string | null;
+  tombstoned_at: string | null;
+  tombstone_receipt_id: string | null;
+  late: boolean;
+  ambiguous_at: string | null;
+  anomaly_receipt_id: string | null;
+  anomaly_seq: number | null;
+}
+
+interface KeyDbRow {
+  kid: string;
+  alg: string;
+  public_jwk: string;
+  private_pkcs8: string;
+  role: string;
+  created_at: string;
+  retired_at: string | null;
+  verify_until_ms: number | null;
+}
+
+const STAMP_COLUMNS =
+  'tenant_id, stamp_id, subject, task_ref, scope, task_id, lease_id, worker, minted_receipt_id, status_idx, generation, kid, issued_at, expires_at, expires_ms, state, outcome, closed_by, closed_reason, tombstoned_at, tombstone_receipt_id, late, ambiguous_at, anomaly_receipt_id, anomaly_seq';
+const KEY_COLUMNS = 'kid, alg, public_jwk, private_pkcs8, role, created_at, retired_at, verify_until_ms';
+/** What verifiers may see: the private key is never selected by the reads. */
+const PUBLIC_KEY_COLUMNS = 'kid, alg, public_jwk, role, created_at, retired_at, verify_until_ms';
+
+function rowToStamp(r: StampDbRow): StampRow {
+  return {
+    ...r,
+    subject: JSON.parse(r.subject) as StampRow['subject'],
+    scope: JSON.parse(r.scope) as string[],
+    state: r.state as StampRow['state'],
+    outcome: r.outcome as StampRow['outcome'],
+    closed_by: r.closed_by as StampRow['closed_by'],
+  };
+}
+
+/** Every column in STAMP_COLUMNS order. */
+function stampToRow(s: StampRow): unknown[] {
+  return [
+    s.tenant_id, s.stamp_id, canonicalize(s.subject), s.task_ref, JSON.stringify(s.scope), s.task_id, s.lease_id, s.worker,
+    s.minted_receipt_id, s.status_idx, s.generation, s.kid, s.issued_at, s.expires_at, s.expires_ms, s.state, s.outcome,
+    s.closed_by, s.closed_reason, s.tombstoned_at, s.tombstone_receipt_id, s.late, s.ambiguous_at, s.anomaly_receipt_id,
+    s.anomaly_seq,
+  ];
+}
+
+function rowToKey(r: KeyDbRow): SigningKeyRow {
+  return { ...r, alg: 'EdDSA', public_jwk: JSON.parse(r.public_jwk) as SigningKeyRow['public_jwk'], role: r.role as SigningKeyRole };
+}
+
+function rowToVerificationKey(r: Omit<KeyDbRow, 'private_pkcs8'>): VerificationKeyRow {
+  return { ...r, alg: 'EdDSA', public_jwk: JSON.parse(r.public_jwk) as SigningKeyRow['public_jwk'], role: r.role as SigningKeyRole };
+}
+
+const SQL = {
+  stamp: `SELECT ${STAMP_COLUMNS} FROM stamps WHERE tenant_id = $1 AND stamp_id = $2`,
+  // FOR UPDATE, held to COMMIT: the interface's promise that closers serialise. The tenant, taken first, already
+  // orders every writer of its stamps (so this never waits); the row lock states the rule where it applies.
+  stampForUpdate: `SELECT ${STAMP_COLUMNS} FROM stamps WHERE tenant_id = $1 AND stamp_id = $2 FOR UPDATE`,
+  // FOR SHARE: writes signing with the key hold it together; a rotation's FOR UPDATE waits until they commit.
+  currentKey: `SELECT ${KEY_COLUMNS} FROM signing_keys WHERE role = 'current' FOR SHARE`,
+  anyCurrent: "SELECT EXISTS (SELECT 1 FROM signing_keys WHERE role = 'current') AS e",
+  nextKey: `SELECT ${KEY_COLUMNS} FROM signing_keys WHERE role = 'next'`,
+  // The loser of two writers creating the same role writes nothing (and waits, at most KEY_LOCK_WAIT_MS, only
+  // while the winner has not committed yet).
+  insertKey: `INSERT INTO signing_keys (${KEY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (role) WHERE role <> 'retired' DO NOTHING`,
+  setRole: 'UPDATE signing_keys SET role = $2, retired_at = $3, verify_until_ms = $4 WHERE kid = $1',
+  // Keys are per deployment, and a deployment is a schema: one turn per schema.
+  keyChangeTurn: "SELECT pg_try_advisory_xact_lock(hashtext('quittance.signing_keys:' || current_schema())) AS ok",
+  lockKey: 'SELECT kid FROM signing_keys WHERE kid = $1 FOR UPDATE',
+  lastExpiry: "SELECT max(expires_ms) AS m FROM stamps WHERE state = 'active' AND kid = $1",
+  history: `SELECT ${RECEIPT_COLUMNS} FROM receipts WHERE tenant_id = $1 AND stamp_id = $2 AND seq > $3 ORDER BY seq LIMIT $4`,
+  historyOfType: `SELECT ${RECEIPT_COLUMNS} FROM receipts WHERE tenant_id = $1 AND stamp_id = $2 AND type = $3 AND seq > $4 ORDER BY seq LIMIT $5`,
+  newest: `SELECT ${RECEIPT_COLUMNS} FROM receipts WHERE tenant_id = $1 AND stamp_id = $2 ORDER BY seq DESC LIMIT $3`,
+  newestOfType: `SELECT ${RECEIPT_COLUMNS} FROM receipts WHERE tenant_id = $1 AND stamp_id = $2 AND type = $3 ORDER BY seq DESC LIMIT $4`,
+  ambiguous: `SELECT ${STAMP_COLUMNS} FROM stamps WHERE tenant_id = $1 AND state = 'ambiguous' AND anomaly_seq > $2 ORDER BY anomaly_seq LIMIT $3`,
+  expired: "SELECT tenant_id, stamp_id FROM stamps WHERE state = 'active' AND expires_ms <= $1 ORDER BY expires_ms, tenant_id, stamp_id LIMIT $2",
+  // status_idx order: the status list's generations come out in mint order, whatever the plan.
+  live: 'SELECT stamp_id, status_idx, state, generation FROM stamps WHERE tenant_id = $1 AND expires_ms > $2 ORDER BY status_idx',
+  // kid is COLLATE "C": byte order for the tie-break, as SQLite compares.
+  keys: `SELECT ${PUBLIC_KEY_COLUMNS} FROM signing_keys WHERE role <> 'retired' OR verify_until_ms > $1 ORDER BY created_at, kid`,
+} as const;
+
+/**
+ * Runs one statement that changes or locks a signing key, waiting at most KEY_LOCK_WAIT_MS for the lock. The wait
+ * runs inside the write's savepoint (opened, with anything buffered, in the round trip that sets the timeout), so
+ * giving up undoes this write alone; lock_timeout is put back right after, for the rest of the batch.
+ */
+async function withKeyLockWait(b: PgBatch, what: string, statement: () => Promise<QueryResult>): Promise<QueryResult> {
+  await b.flush(`SET LOCAL lock_timeout = '${KEY_LOCK_WAIT_MS}ms'`);
+  let result: QueryResult;
+  try {
+    result = await statement();
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    // 55P03: lock_timeout; 40P01: this wait closed a cycle. Either way the write runs again in the next batch.
+    if (code === '55P03' || code === '40P01') throw new SigningKeysBusy(what, { cause: e });
+    throw e;
+  }
+  await b.flush('SET LOCAL lock_timeout = DEFAULT');
+  return result;
+}
+
+/**
+ * Stamp rows and signing keys of one batch (see PgBatch). Stamps: like every per-tenant row, each method takes the
+ * tenant first, so what the engine reads (the stamp's state and generation) cannot change under it until COMMIT, on
+ * this server or any other; stamp writes are buffered and every read flushes first.
+ *
+ * Signing keys belong to the deployment, so there is no tenant to take. Writes that sign hold the current key
+ * FOR SHARE (kept for the batch, so one lookup serves every mint in it); a rotation locks it FOR UPDATE before
+ * counting the stamps it signed, so it waits for signers in flight and sees their stamps, and signers after it find
+ * the new current key. Every wait for a key a rotation or key creation makes is bounded (withKeyLockWait).
+ */
+export function pgStampTx(b: PgBatch): StampTx {
+  /** The current key this transaction holds FOR SHARE; PgBatch drops it with any undone write (and its lock). */
+  const heldKey = () => b.cache<SigningKeyRow>('signing_keys.current');
+  return {
+    async currentSigningKey() {
+      const held = heldKey().get('current');
+      if (held) return structuredClone(held);
+      // The key a statement finds current may be retired by the rotation its FOR SHARE waited for; READ COMMITTED
+      // then leaves the row out. Look again (each statement sees what committed before it) until a key is held or
+      // there is none at all: "none" must mean no key, not "rotated meanwhile".
+      for (let attempt = 0; attempt < 10; attempt++) {
+        const r = (await b.read<KeyDbRow>('q_stamp_currentKey', SQL.currentKey, []))[0];
+        if (r) {
+          const key = rowToKey(r);
+          heldKey().set('current', key);
+          return structuredClone(key);
+        }
+        if (!(await b.read<{ e: boolean }>('q_stamp_anyCurrent', SQL.anyCurrent, []))[0]?.e) return undefined;
+      }
+      throw new SigningKeysBusy('current');
+    },
+    async nextSigningKey() {
+      const r = (await b.read<KeyDbRow>('q_stamp_nextKey', SQL.nextKey, []))[0];
+      return r && rowToKey(r);
+    },
+    async insertSigningKey(k) {
+      heldKey().clear();
+      const values = [k.kid, k.alg, JSON.stringify(k.public_jwk), k.private_pkcs8, k.role, k.created_at, k.retired_at, k.verify_until_ms];
+      const r = await withKeyLockWait(b, `role ${k.role}`, () => b.writeNow('q_stamp_insertKey', SQL.insertKey, values));
+      return r.rowCount === 1;
+    },
+    async setSigningKeyRole(kid, role, retiredAt, verifyUntilMs) {
+      heldKey().clear();
+      const r = await withKeyLockWait(b, kid, () => b.writeNow('q_stamp_setRole', SQL.setRole, [kid, role, retiredAt, verifyUntilMs]));
+      if (r.rowCount !== 1) throw new Error(`signing key ${kid} does not exist`);
+    },
+    /**
+     * Locks the key FOR UPDATE first: every write signing with it holds it FOR SHARE, so once this lock is granted
+     * their stamps have committed and are counted, and no new stamp can name the key until this write ends.
+     *
+     * A rotation holds the key FOR SHARE already (it read it with currentSigningKey), so two rotations asking for
+     * it FOR UPDATE would each wait for the other. They take turns on a transaction advisory lock instead, tried,
+     * not waited for: the others are deferred at once, and their batches, committing, let go of the key.
+     */
+    async lastActiveExpiry(kid) {
+      const turn = await b.writeNow('q_stamp_keyChangeTurn', SQL.keyChangeTurn, []);
+      if ((turn.rows[0] as { ok: boolean } | undefined)?.ok !== true) throw new SigningKeysBusy(kid);
+      await withKeyLockWait(b, kid, () => b.writeNow('q_stamp_lockKey', SQL.lockKey, [kid]));
+      const r = (await b.read<{ m: number | null }>('q_stamp_lastExpiry', SQL.lastExpiry, [kid]))[0];
+      return r?.m ?? null;
+    },
+    async insertStamp(s) {
+      await b.lockTenant(s.tenant_id);
+      b.buffer(`INSERT INTO stamps (${STAMP_COLUMNS}) VALUES ${tuple(stampToRow(s))}`, { expectRows: 1, what: `inserting stamp ${s.stamp_id}` });
+    },
+    async stampForUpdate(tenantId, stampId) {
+      await b.lockTenant(tenantId);
+      const r = (await b.read<StampDbRow>('q_stamp_forUpdate', SQL.stampForUpdate, [tenantId, stampId]))[0];
+      return r && rowToStamp(r);
+    },
+    async updateStamp(s) {
+      await b.lockTenant(s.tenant_id);
+      // A stamp that does not exist is a bug of the caller: the flush fails and undoes the write.
+      b.buffer(
+        `UPDATE stamps SET generation = ${literal(s.generation)}, kid = ${literal(s.kid)}, state = ${literal(s.state)}, outcome = ${literal(s.outcome)},
+         closed_by = ${literal(s.closed_by)}, closed_reason = ${literal(s.closed_reason)}, tombstoned_at = ${literal(s.tombstoned_at)},
+         tombstone_receipt_id = ${literal(s.tombstone_receipt_id)}, late = ${literal(s.late)}, ambiguous_at = ${literal(s.ambiguous_at)},
+         anomaly_receipt_id = ${literal(s.anomaly_receipt_id)}, anomaly_seq = ${literal(s.anomaly_seq)}
+         WHERE tenant_id = ${literal(s.tenant_id)} AND stamp_id = ${literal(s.stamp_id)}`,
+        { expectRows: 1, what: `updating stamp ${s.stamp_id}` },
+      );
+    },
+  };
+}
+
+/** Stamp reads through the pool (committed data only); each waits for the store's migrations. */
+export class PgStampReads implements StampReads {
+  constructor(private readonly pool: Pool, private readonly ready: Promise<unknown>) {}
+
+  async stamp(tenantId: string, stampId: string): Promise<StampRow | undefined> {
+    const r = (await this.rows<StampDbRow>('r_stamp', SQL.stamp, [tenantId, stampId]))[0];
+    return r && rowToStamp(r);
+  }
+
+  async stampReceipts(tenantId: string, stampId: string, f: { after_seq: number; limit: number; type?: string; newest_first?: boolean }): Promise<Receipt[]> {
+    const rows = f.newest_first
+      ? f.type === undefined
+        ? await this.rows<PgReceiptRow>('r_stamp_newest', SQL.newest, [tenantId, stampId, f.limit])
+        : await this.rows<PgReceiptRow>('r_stamp_newestOfType', SQL.newestOfType, [tenantId, stampId, f.type, f.limit])
+      : f.type === undefined
+        ? await this.rows<PgReceiptRow>('r_stamp_history', SQL.history, [tenantId, stampId, f.after_seq, f.limit])
+        : await this.rows<PgReceiptRow>('r_stamp_historyOfType', SQL.historyOfType, [tenantId, stampId, f.type, f.after_seq, f.limit]);
+    return rows.map(rowToReceipt);
+  }
+
+  async ambiguousStamps(tenantId: string, f: { after_seq: number; limit: number }): Promise<StampRow[]> {
+    return (await this.rows<StampDbRow>('r_stamp_ambiguous', SQL.ambiguous, [tenantId, f.after_seq, f.limit])).map(rowToStamp);
+  }
+
+  /**
+   * The `limit` stamps whose TTL passed longest ago, handed back grouped by tenant, tenants in the order
+   * PgBatch.lockTenants takes them (oldest expiry first within a tenant). The sweep locks each stamp's tenant as it
+   * goes, in one write: in this order every server's sweep (and dueLeases) takes tenants in one global order, so
+   * sweeps on several servers wait for each other but never in a cycle. Anomalies of one tenant still come in
+   * expiry order; the order across tenants is not visible (each has its own chain).
+   */
+  async expiredActiveStamps(nowMs: number, limit: number): Promise<{ tenant_id: string; stamp_id: string }[]> {
+    const due = await this.rows<{ tenant_id: string; stamp_id: string }>('r_stamp_expired', SQL.expired, [nowMs, limit]);
+    // Stable: expiry order is kept within a tenant. `<` on strings is the comparison Array.prototype.sort uses.
+    return due.sort((a, b) => (a.tenant_id < b.tenant_id ? -1 : a.tenant_id > b.tenant_id ? 1 : 0));
+  }
+
+  async liveStamps(tenantId: string, nowMs: number): Promise<LiveStampStatus[]> {
+    return (await this.rows<{ stamp_id: string; status_idx: number; state: string; generation: number }>('r_stamp_live', SQL.live, [tenantId, nowMs]))
+      .map((r) => ({ ...r, state: r.state as LiveStampStatus['state'] }));
+  }
+
+  async verificationKeys(nowMs: number): Promise<VerificationKeyRow[]> {
+    return (await this.rows<Omit<KeyDbRow, 'private_pkcs8'>>('r_stamp_keys', SQL.keys, [nowMs])).map(rowToVerificationKey);
+  }
+
+  private async rows<R extends QueryResultRow>(name: string, text: string, values: unknown[]): Promise<R[]> {
+    await this.ready;
+    const safe = readableParams(values);
+    return safe ? (await this.pool.query<R>({ name, text, values: safe })).rows : [];
+  }
+}

@@ -1,0 +1,149 @@
+import type { Pool, QueryResultRow } from 'pg';
+import type { TaskTx } from '../types.js';
+import type { LeaseRow, TaskFilter, TaskRow } from '../../tasks/types.js';
+import { canonicalize } from '../../ledger/canonical.js';
+import { literal, readableParams, tuple, type PgBatch } from './batch.js';
+
+const TASK_COLUMNS = 'tenant_id, task_id, type, payload, payload_ref, capabilities, priority, status, attempt, max_attempts, lease_expiries, max_lease_expiries, claims, retry_backoff_seconds, next_eligible_at, idempotency_key, created_by, assigned_to, assigned_receipt_id, queue_seq, lease_id, outcome, created_at, updated_at';
+const LEASE_COLUMNS = 'tenant_id, lease_id, task_id, worker_id, token_hash, granted_receipt_id, attempt, state, granted_at, expires_at, last_heartbeat_at, renewals, stamp_id, ended_at';
+
+type RawTask = Omit<TaskRow, 'payload' | 'capabilities' | 'created_by' | 'assigned_to' | 'outcome'> & {
+  payload: string | null; capabilities: string; created_by: string; assigned_to: string; outcome: string | null;
+};
+
+function taskToRow(t: TaskRow): unknown[] {
+  return [
+    t.tenant_id, t.task_id, t.type, t.payload === null ? null : canonicalize(t.payload), t.payload_ref, JSON.stringify(t.capabilities),
+    t.priority, t.status, t.attempt, t.max_attempts, t.lease_expiries, t.max_lease_expiries, t.claims, t.retry_backoff_seconds,
+    t.next_eligible_at, t.idempotency_key, JSON.stringify(t.created_by), JSON.stringify(t.assigned_to), t.assigned_receipt_id,
+    t.queue_seq, t.lease_id, t.outcome === null ? null : JSON.stringify(t.outcome), t.created_at, t.updated_at,
+  ];
+}
+
+function rowToTask(r: RawTask): TaskRow {
+  return {
+    ...r,
+    payload: r.payload === null ? null : (JSON.parse(r.payload) as Record<string, unknown>),
+    capabilities: JSON.parse(r.capabilities) as string[],
+    created_by: JSON.parse(r.created_by) as TaskRow['created_by'],
+    assigned_to: JSON.parse(r.assigned_to) as TaskRow['assigned_to'],
+    outcome: r.outcome === null ? null : (JSON.parse(r.outcome) as Record<string, unknown>),
+  };
+}
+
+function leaseToRow(l: LeaseRow): unknown[] {
+  return [l.tenant_id, l.lease_id, l.task_id, l.worker_id, l.token_hash, l.granted_receipt_id, l.attempt, l.state, l.granted_at, l.expires_at, l.last_heartbeat_at, l.renewals, l.stamp_id, l.ended_at];
+}
+
+const SQL = {
+  taskById: `SELECT ${TASK_COLUMNS} FROM tasks WHERE tenant_id = $1 AND task_id = $2`,
+  taskByKey: `SELECT ${TASK_COLUMNS} FROM tasks WHERE tenant_id = $1 AND idempotency_key = $2`,
+  // SKIP LOCKED: a claimer never waits on (or hands out) a task row another transaction holds. Claims of one tenant
+  // already take turns on its chain head (each grant appends lease.granted), so this is the second line of defence.
+  candidates: `SELECT ${TASK_COLUMNS} FROM tasks WHERE tenant_id = $1 AND status = 'queued' ORDER BY priority DESC, queue_seq LIMIT $2
+               FOR UPDATE SKIP LOCKED`,
+  candidatesAfter: `SELECT ${TASK_COLUMNS} FROM tasks WHERE tenant_id = $1 AND status = 'queued' AND (priority < $2 OR (priority = $2 AND queue_seq > $3))
+                    ORDER BY priority DESC, queue_seq LIMIT $4 FOR UPDATE SKIP LOCKED`,
+  leaseById: `SELECT ${LEASE_COLUMNS} FROM leases WHERE tenant_id = $1 AND lease_id = $2`,
+  dueCandidates: `SELECT tenant_id, lease_id FROM leases WHERE state = 'active' AND expires_at <= $1 ORDER BY expires_at LIMIT $2`,
+  dueFresh: `SELECT ${LEASE_COLUMNS} FROM leases WHERE state = 'active' AND expires_at <= $1
+             AND (tenant_id, lease_id) IN (SELECT * FROM unnest($2::text[], $3::text[])) ORDER BY expires_at`,
+} as const;
+
+/**
+ * Task and lease rows of one batch (see PgBatch). Like the ledger's, every read takes the tenant first: the engine
+ * reads rows whole and writes them back whole, which is safe only while no other server can change them in between.
+ * Writes are buffered; every read here flushes first, so it sees them.
+ */
+export function pgTaskTx(b: PgBatch): TaskTx {
+  const run = <R extends QueryResultRow>(name: keyof typeof SQL, values: unknown[]) => b.read<R>(`q_${name}`, SQL[name], values);
+  return {
+    async insertTask(t) {
+      await b.lockTenant(t.tenant_id);
+      b.buffer(`INSERT INTO tasks (${TASK_COLUMNS}) VALUES ${tuple(taskToRow(t))}`, { expectRows: 1, what: `inserting task ${t.task_id}` });
+    },
+    async updateTask(t) {
+      await b.lockTenant(t.tenant_id);
+      b.buffer(
+        `UPDATE tasks SET status = ${literal(t.status)}, attempt = ${literal(t.attempt)}, lease_expiries = ${literal(t.lease_expiries)},
+         claims = ${literal(t.claims)}, next_eligible_at = ${literal(t.next_eligible_at)}, lease_id = ${literal(t.lease_id)},
+         outcome = ${literal(t.outcome === null ? null : JSON.stringify(t.outcome))}, updated_at = ${literal(t.updated_at)}
+         WHERE tenant_id = ${literal(t.tenant_id)} AND task_id = ${literal(t.task_id)}`,
+      );
+    },
+    async taskById(tenantId, taskId) {
+      await b.lockTenant(tenantId);
+      const r = (await run<RawTask>('taskById', [tenantId, taskId]))[0];
+      return r && rowToTask(r);
+    },
+    async taskByIdempotencyKey(tenantId, key) {
+      await b.lockTenant(tenantId);
+      const r = (await run<RawTask>('taskByKey', [tenantId, key]))[0];
+      return r && rowToTask(r);
+    },
+    async claimCandidates(tenantId, after, limit) {
+      await b.lockTenant(tenantId);
+      const rows = after
+        ? await run<RawTask>('candidatesAfter', [tenantId, after.priority, after.queue_seq, limit])
+        : await run<RawTask>('candidates', [tenantId, limit]);
+      return rows.map(rowToTask);
+    },
+    async insertLease(l) {
+      await b.lockTenant(l.tenant_id);
+      b.buffer(`INSERT INTO leases (${LEASE_COLUMNS}) VALUES ${tuple(leaseToRow(l))}`, { expectRows: 1, what: `inserting lease ${l.lease_id}` });
+    },
+    async updateLease(l) {
+      await b.lockTenant(l.tenant_id);
+      b.buffer(
+        `UPDATE leases SET state = ${literal(l.state)}, expires_at = ${literal(l.expires_at)}, last_heartbeat_at = ${literal(l.last_heartbeat_at)},
+         renewals = ${literal(l.renewals)}, stamp_id = ${literal(l.stamp_id)}, ended_at = ${literal(l.ended_at)}
+         WHERE tenant_id = ${literal(l.tenant_id)} AND lease_id = ${literal(l.lease_id)}`,
+      );
+    },
+    async leaseById(tenantId, leaseId) {
+      await b.lockTenant(tenantId);
+      return (await run<LeaseRow>('leaseById', [tenantId, leaseId]))[0];
+    },
+    /**
+     * Safe on every node at once: the due leases are found without locks, their tenants are taken (in a fixed
+     * order), and the leases are read again under those locks, so a lease another server expired, renewed or ended
+     * meanwhile is left out and nothing is expired twice.
+     */
+    async dueLeases(now, limit) {
+      const due = await run<{ tenant_id: string; lease_id: string }>('dueCandidates', [now, limit]);
+      if (due.length === 0) return [];
+      await b.lockTenants(due.map((d) => d.tenant_id));
+      return run<LeaseRow>('dueFresh', [now, due.map((d) => d.tenant_id), due.map((d) => d.lease_id)]);
+    },
+  };
+}
+
+/** Task reads through the pool (committed data only). */
+export class PgTaskReads {
+  constructor(private readonly pool: Pool) {}
+
+  async task(tenantId: string, taskId: string): Promise<TaskRow | undefined> {
+    const r = (await this.rows<RawTask>('r_task', SQL.taskById, [tenantId, taskId]))[0];
+    return r && rowToTask(r);
+  }
+
+  async leaseById(tenantId: string, leaseId: string): Promise<LeaseRow | undefined> {
+    return (await this.rows<LeaseRow>('r_lease', SQL.leaseById, [tenantId, leaseId]))[0];
+  }
+
+  async listTasks(tenantId: string, f: TaskFilter): Promise<TaskRow[]> {
+    const where = ['tenant_id = $1', 'queue_seq > $2'];
+    const args: unknown[] = [tenantId, f.after_seq];
+    let shape = 'r_tasks';
+    if (f.status !== undefined) (args.push(f.status), where.push(`status = $${args.length}`), (shape += '_status'));
+    if (f.type !== undefined) (args.push(f.type), where.push(`type = $${args.length}`), (shape += '_type'));
+    args.push(f.limit);
+    const text = `SELECT ${TASK_COLUMNS} FROM tasks WHERE ${where.join(' AND ')} ORDER BY queue_seq LIMIT $${args.length}`;
+    return (await this.rows<RawTask>(shape, text, args)).map(rowToTask);
+  }
+
+  private async rows<R extends QueryResultRow>(name: string, text: string, values: unknown[]): Promise<R[]> {
+    const safe = readableParams(values);
+    return safe ? (await this.pool.query<R>({ name, text, values: safe })).rows : [];
+  }
+}
