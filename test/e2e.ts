@@ -18,10 +18,11 @@ export interface ServerProcess {
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
-/** Starts `quittance serve` as a real child process and waits until it listens. */
+/** Starts `quittance serve` as a real child process and waits until it listens. `dataDir` may be a postgres:// URL. */
 export async function spawnServer(dataDir: string, extraArgs: string[] = [], env: Record<string, string> = {}): Promise<ServerProcess> {
   const port = await freePort();
-  const child = spawn(process.execPath, [BIN, 'serve', '--data', dataDir, '--port', String(port), ...extraArgs], {
+  const where = /^postgres(ql)?:\/\//.test(dataDir) ? ['--db', dataDir] : ['--data', dataDir];
+  const child = spawn(process.execPath, [BIN, 'serve', ...where, '--port', String(port), ...extraArgs], {
     env: { ...process.env, QUITTANCE_LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -8,9 +8,7 @@ import type { ConfigInput } from '../src/config.js';
 import { buildApp, createServices, type Services } from '../src/server/index.js';
 import type { Principal } from '../src/ledger/types.js';
 import type { Store } from '../src/store/types.js';
-
-/** Set by the PostgreSQL backend's test support (test/pg.ts) once that backend exists. */
-const openTestPostgresStore: (() => Promise<Store>) | undefined = undefined;
+import { openTestPostgresStore } from './pg.js';
 
 export function tempDir(prefix = 'quittance-test-'): { dir: string; cleanup(): void } {
   const dir = mkdtempSync(join(tmpdir(), prefix));
@@ -42,15 +40,15 @@ export type Backend = 'sqlite' | 'postgres';
 
 /**
  * The backends every store- and API-level test runs against: SQLite always, PostgreSQL when scripts/run-tests.js
- * found it reachable (QUITTANCE_TEST_PG=1) and the backend exists.
+ * found it reachable (QUITTANCE_TEST_PG=1).
  */
-export const BACKENDS: Backend[] = ['sqlite', ...(process.env['QUITTANCE_TEST_PG'] === '1' && openTestPostgresStore ? ['postgres' as const] : [])];
+export const BACKENDS: Backend[] = ['sqlite', ...(process.env['QUITTANCE_TEST_PG'] === '1' ? ['postgres' as const] : [])];
 
 /** A real app on a fresh store (SQLite in a temp folder, or a fresh PostgreSQL schema), driven through inject. */
 export async function harness(options: { config?: ConfigInput; clock?: Clock; backend?: Backend } = {}): Promise<Harness> {
   const tmp = tempDir();
   const clock = (options.clock as ManualClock | undefined) ?? new ManualClock('2026-03-01T12:00:00.000Z');
-  const store = options.backend === 'postgres' ? await openTestPostgresStore!() : undefined;
+  const store = options.backend === 'postgres' ? await openTestPostgresStore() : undefined;
   const services = createServices({ dataDir: tmp.dir, clock, ...(store && { store }), ...(options.config && { config: options.config }) });
   const app = await buildApp(services);
   const newTenant = async (name: string, scopes: ('read' | 'write' | 'admin')[] = ['admin']) => {
