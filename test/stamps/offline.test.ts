@@ -1,0 +1,180 @@
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { inflateSync } from 'node:zlib';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { compactVerify, createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
+import type { FastifyInstance } from 'fastify';
+import { buildApp, createServices, type Services } from '../../src/server/index.js';
+import { StampGate } from '../../src/stamps/gate.js';
+import { harness, type Harness } from '../helpers.js';
+import { claimsOf, mint, stampEvents, tamper } from './helpers.js';
+
+/** An offline verifier written only against the documented formats, with jose for the signatures. */
+class JoseVerifier {
+  jwks: JSONWebKeySet = { keys: [] };
+  list: { sub: string; status_list: { base: number; size: number; lst: string }; generations: Record<string, number> } | undefined;
+  bits = Buffer.alloc(0);
+
+  constructor(private readonly url: string, private readonly key: string) {}
+
+  async refresh(): Promise<void> {
+    this.jwks = (await (await fetch(`${this.url}/.well-known/jwks.json`)).json()) as JSONWebKeySet;
+    const res = await fetch(`${this.url}/v1/stamps/status`, { headers: { authorization: `Bearer ${this.key}` } });
+    assert.equal(res.headers.get('content-type'), 'application/statuslist+jwt');
+    const jws = await res.text();
+    const { payload, protectedHeader } = await compactVerify(jws, createLocalJWKSet(this.jwks));
+    assert.equal(protectedHeader.typ, 'statuslist+jwt');
+    this.list = JSON.parse(new TextDecoder().decode(payload));
+    this.bits = this.list!.status_list.size === 0 ? Buffer.alloc(0) : inflateSync(Buffer.from(this.list!.status_list.lst, 'base64url'));
+  }
+
+  /** true = the token is valid and its stamp is not closed, per the last list fetched. */
+  async valid(token: string, now: Date): Promise<boolean> {
+    try {
+      const { payload } = await jwtVerify(token, createLocalJWKSet(this.jwks), { algorithms: ['EdDSA'], currentDate: now });
+      const l = this.list!;
+      if (payload['tenant'] !== l.sub) return false;
+      const idx = (payload['status'] as { idx: number }).idx;
+      const p = idx - l.status_list.base;
+      if (p < 0) return false;
+      if (p < l.status_list.size && (this.bits[p >> 3]! >> (p & 7)) & 1) return false;
+      const gen = l.generations[payload['stamp_id'] as string];
+      return gen === undefined || gen <= (payload['gen'] as number);
+    } catch {
+      return false;
+    }
+  }
+}
+
+describe('offline verification: JWKS + the signed status list, with jose', () => {
+  let h: Harness;
+  let a: FastifyInstance;
+  let b: { services: Services; app: FastifyInstance };
+  let urlA: string;
+  let urlB: string;
+  before(async () => {
+    h = await harness();
+    a = h.app;
+    urlA = await a.listen({ port: 0, host: '127.0.0.1' });
+    // A second server on the same ledger (another process in production): revocations written there must
+    // reach verifiers that fetch from server A within a second.
+    const services = createServices({ dataDir: h.dir, clock: h.clock });
+    b = { services, app: await buildApp(services) };
+    urlB = await b.app.listen({ port: 0, host: '127.0.0.1' });
+  });
+  after(async () => {
+    await b.app.close();
+    await b.services.store.close();
+    await h.close();
+  });
+
+  test('a revocation written on another server reaches an offline jose verifier within 1 s', async () => {
+    const m = await mint(h, { ttl_seconds: 3600 });
+    const keep = await mint(h, { ttl_seconds: 3600 });
+    const v = new JoseVerifier(urlA, h.key);
+    await v.refresh();
+    const now = new Date(h.clock.now());
+    assert.equal(await v.valid(m.token, now), true);
+    assert.equal(await v.valid(keep.token, now), true);
+    assert.equal(await v.valid(tamper(m.token), now), false);
+
+    const res = await fetch(`${urlB}/v1/stamps/${m.stamp_id}/tombstone`, {
+      method: 'POST', headers: { authorization: `Bearer ${h.key}`, 'content-type': 'application/json' }, body: JSON.stringify({ outcome: 'revoked' }),
+    });
+    assert.equal(res.status, 201);
+    const t0 = Date.now();
+    // The verifier refreshes every 200 ms, as a gate would.
+    while (await v.valid(m.token, now)) {
+      assert.ok(Date.now() - t0 < 1000, 'revocation not visible within 1 s');
+      await sleep(200);
+      await v.refresh();
+    }
+    const seenAfter = Date.now() - t0;
+    assert.ok(seenAfter < 1000, `seen after ${seenAfter} ms`);
+    assert.equal(await v.valid(keep.token, now), true, 'other stamps are unaffected');
+  });
+
+  test('rotation is in the list: the previous generation fails offline, the new one passes', async () => {
+    const m = await mint(h);
+    const r = await h.req('POST', `/v1/stamps/${m.stamp_id}/rotate`);
+    const v = new JoseVerifier(urlA, h.key);
+    await v.refresh();
+    assert.equal(v.list!.generations[m.stamp_id], 2);
+    const now = new Date(h.clock.now());
+    assert.equal(await v.valid(r.json.token, now), true);
+    assert.equal(await v.valid(m.token, now), false);
+  });
+
+  test("the list is per tenant: another tenant's valid token does not pass this tenant's verifier", async () => {
+    const other = await h.newTenant(`o-${Date.now()}`);
+    const theirs = await mint(h, {}, other.key);
+    const v = new JoseVerifier(urlA, h.key);
+    await v.refresh();
+    assert.equal(v.list!.sub, h.tenantId);
+    assert.equal(await v.valid(theirs.token, new Date(h.clock.now())), false);
+  });
+
+  test('StampGate: offline decisions recorded in the ledger; a tombstone on another server is seen within 1 s', async () => {
+    const gate = new StampGate({ url: urlA, apiKey: h.key, refreshMs: 200, now: () => h.clock.now() + (Date.now() - started) });
+    const started = Date.now();
+    const m = await mint(h);
+    const ok = await gate.decide(m.token, 'fs.write');
+    assert.equal(ok.allowed, true);
+    assert.equal(ok.stamp_id, m.stamp_id);
+    assert.ok(ok.event_receipt_id);
+
+    await fetch(`${urlB}/v1/stamps/${m.stamp_id}/tombstone`, {
+      method: 'POST', headers: { authorization: `Bearer ${h.key}`, 'content-type': 'application/json' }, body: JSON.stringify({ outcome: 'completed' }),
+    });
+    const t0 = Date.now();
+    let d = await gate.verify(m.token);
+    while (d.allowed && Date.now() - t0 < 1500) {
+      await sleep(20);
+      d = await gate.verify(m.token);
+    }
+    assert.equal(d.allowed, false);
+    assert.equal(d.reason, 'closed');
+    assert.ok(Date.now() - t0 < 1000, `the gate saw the tombstone after ${Date.now() - t0} ms`);
+
+    const denied = await gate.decide(m.token, 'fs.write');
+    assert.equal(denied.allowed, false);
+    const forged = await gate.decide(tamper(m.token), 'fs.write');
+    assert.equal(forged.allowed, false);
+    assert.equal(forged.reason, 'invalid_token');
+
+    const other = await h.newTenant(`g-${Date.now()}`);
+    const theirs = await mint(h, {}, other.key);
+    const foreign = await gate.decide(theirs.token, 'fs.write');
+    assert.deepEqual([foreign.allowed, foreign.reason], [false, 'unknown_stamp']);
+
+    const events = await stampEvents(h);
+    const byId = new Map(events.map((e) => [e.receipt_id, e]));
+    assert.equal(byId.get(foreign.event_receipt_id)!.body.outcome, 'denied');
+    assert.equal(byId.get(foreign.event_receipt_id)!.stamp_id, undefined);
+    assert.equal(byId.get(ok.event_receipt_id)!.body.outcome, 'executed');
+    assert.equal(byId.get(denied.event_receipt_id)!.body.outcome, 'denied');
+    assert.equal(byId.get(denied.event_receipt_id)!.body.gate_reason, 'closed');
+    assert.equal(byId.get(forged.event_receipt_id)!.body.outcome, 'denied');
+    assert.equal(byId.get(forged.event_receipt_id)!.stamp_id, m.stamp_id);
+    gate.stop();
+  });
+
+  test('StampGate fails closed when it cannot get a fresh status list', async () => {
+    const m = await mint(h);
+    let up = true;
+    const realFetch = globalThis.fetch;
+    let clock = h.clock.now();
+    const gate = new StampGate({
+      url: urlA, apiKey: h.key, refreshMs: 100, maxStalenessMs: 1000, now: () => clock,
+      fetch: ((input: string | URL | Request, init?: RequestInit) => (up ? realFetch(input, init) : Promise.reject(new Error('down')))) as typeof fetch,
+    });
+    assert.equal((await gate.verify(m.token)).allowed, true);
+    up = false;
+    clock += 500;
+    assert.equal((await gate.verify(m.token)).allowed, true, 'a list younger than maxStalenessMs is still used');
+    clock += 1000;
+    const d = await gate.verify(m.token);
+    assert.deepEqual([d.allowed, d.reason], [false, 'status_unavailable']);
+    assert.equal(claimsOf(m.token).stamp_id, d.stamp_id);
+  });
+});
