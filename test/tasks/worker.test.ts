@@ -1,0 +1,116 @@
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { tempDir } from '../helpers.js';
+import { spawnServer, ROOT, type ServerProcess } from '../e2e.js';
+import { QuittanceClient, createWorker, PermanentError } from '../../src/client/index.js';
+
+describe('worker SDK against a real server', () => {
+  const tmp = tempDir();
+  let server: ServerProcess;
+  let client: QuittanceClient;
+  before(async () => {
+    server = await spawnServer(tmp.dir);
+    client = new QuittanceClient({ url: server.url, key: server.adminKey! });
+  });
+  after(async () => {
+    await server.kill();
+    tmp.cleanup();
+  });
+
+  test('createWorker claims in batches, completes with artifacts, fails for good on PermanentError', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 12; i++) ids.push((await client.createTask({ type: 'sdk', payload: { i } })).task.task_id);
+    const bad = (await client.createTask({ type: 'sdk', payload: { i: -1 }, max_attempts: 5 })).task.task_id;
+    const seen = new Set<string>();
+    const worker = createWorker({
+      url: server.url, key: server.adminKey!, concurrency: 4, acceptTypes: ['sdk'], pollMs: 20, handleSignals: false,
+      handler: async (job) => {
+        seen.add(job.task_id);
+        if ((job.payload as { i: number }).i < 0) throw new PermanentError('bad input');
+        await job.progress({ step: 1 });
+        return { artifacts: [{ kind: 'blob', uri: `blob:${job.task_id}` }], result_summary: `did ${(job.payload as { i: number }).i}` };
+      },
+    });
+    for (const id of ids) assert.equal((await client.waitForTask(id, { timeoutMs: 15_000 })).status, 'succeeded');
+    const failed = await client.waitForTask(bad, { timeoutMs: 15_000 });
+    assert.equal(failed.status, 'failed');
+    assert.equal(failed.attempt, 1, 'a permanent error does not retry');
+    await worker.stop();
+    assert.equal(worker.stats.completed, 12);
+    assert.equal(worker.stats.failed, 1);
+    const trace = await client.task(ids[0]!);
+    // The task's own chain (stamp receipts, when stamps are on, are checked in the stamps suite).
+    const taskTypes = trace.receipts.map((r) => r.type).filter((t) => !t.startsWith('stamp.'));
+    assert.deepEqual(taskTypes, ['task.assigned', 'lease.granted', 'task.started', 'task.progress', 'task.completed']);
+  });
+
+  test('stop() releases held leases at once: requeued with no attempt burned', async () => {
+    const id = (await client.createTask({ type: 'slow' })).task.task_id;
+    let started!: () => void;
+    const running = new Promise<void>((r) => (started = r));
+    const worker = createWorker({
+      url: server.url, key: server.adminKey!, acceptTypes: ['slow'], pollMs: 20, handleSignals: false,
+      handler: (job) => {
+        started();
+        return new Promise((_, reject) => job.signal.addEventListener('abort', () => reject(job.signal.reason)));
+      },
+    });
+    await running;
+    await worker.stop();
+    assert.equal(worker.stats.released, 1);
+    const { task, receipts } = await client.task(id);
+    assert.equal(task.status, 'queued');
+    assert.equal(task.attempt, 1);
+    assert.ok(receipts.some((r) => r.type === 'lease.released'));
+  });
+
+  test('a worker killed with SIGKILL mid-task: requeued within lease TTL + 1 s, attempt unchanged, finished by another worker', async () => {
+    const ttl = 5;
+    const id = (await client.createTask({ type: 'victim' })).task.task_id;
+    const child = spawn(process.execPath, [join(ROOT, 'dist', 'test', 'fixtures', 'hang-worker.js')], {
+      env: { ...process.env, QUITTANCE_URL: server.url, QUITTANCE_KEY: server.adminKey!, LEASE_TTL: String(ttl), ACCEPT_TYPE: 'victim' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('the worker process never picked up the task')), 15_000);
+      child.stdout!.on('data', (d: Buffer) => d.toString().includes(id) && (clearTimeout(timer), resolve()));
+    });
+    const exited = new Promise((r) => child.once('exit', r));
+    const { receipts: before } = await client.task(id);
+    const granted = before.find((r) => r.type === 'lease.granted')!;
+    child.kill('SIGKILL');
+    const killedAt = Date.now();
+    await exited;
+
+    let expiredAt = 0;
+    for (;;) {
+      const { task, receipts } = await client.task(id);
+      if (receipts.some((r) => r.type === 'lease.expired')) {
+        expiredAt = Date.now();
+        assert.equal(task.status, 'queued');
+        assert.equal(task.attempt, 1, 'the crash burned no attempt');
+        assert.equal(task.lease_expiries, 1);
+        break;
+      }
+      assert.ok(Date.now() - killedAt < (ttl + 3) * 1000, 'lease.expired within TTL + a margin');
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    // From the grant, the lease can last at most TTL; detection adds at most the sweep interval.
+    const fromGrant = expiredAt - Date.parse(granted.created_at);
+    assert.ok(fromGrant <= (ttl + 1) * 1000, `requeued ${fromGrant} ms after the grant (TTL ${ttl} s)`);
+
+    const rescuer = createWorker({
+      url: server.url, key: server.adminKey!, acceptTypes: ['victim'], pollMs: 20, handleSignals: false,
+      handler: async () => ({ artifacts: [{ kind: 'url', uri: 'https://results.example/victim' }] }),
+    });
+    const done = await client.waitForTask(id, { timeoutMs: 10_000 });
+    await rescuer.stop();
+    assert.equal(done.status, 'succeeded');
+    assert.equal(done.attempt, 1);
+    const types = (await client.task(id)).receipts.map((r) => r.type);
+    assert.ok(types.includes('lease.expired'));
+    assert.ok(!types.includes('task.failed') && !types.includes('task.retry_scheduled'), types.join(','));
+  });
+});
