@@ -2,10 +2,13 @@ import { load, spawnServer, tempDir, round, type Figures } from './lib.js';
 
 const principal = (kind: string, id: string) => ({ kind, id });
 
-/** Durable appends over HTTP against `quittance serve` in its own process, load generated from this one. */
-export async function benchAppend(seconds = 10): Promise<Figures> {
-  const tmp = tempDir('quittance-bench-');
-  const server = await spawnServer(tmp.dir);
+/**
+ * Durable appends over HTTP against `quittance serve` in its own process, load generated from this one. `location`:
+ * where the ledger lives, a fresh data folder (SQLite, the default) or an empty PostgreSQL database or schema URL.
+ */
+export async function benchAppend(seconds = 10, location?: string): Promise<Figures> {
+  const tmp = location === undefined ? tempDir('quittance-bench-') : undefined;
+  const server = await spawnServer(location ?? tmp!.dir);
   try {
     const key = server.adminKey!;
     // Warm up (JIT, page cache) before measuring.
@@ -25,7 +28,7 @@ export async function benchAppend(seconds = 10): Promise<Figures> {
     };
   } finally {
     await server.kill();
-    tmp.cleanup();
+    tmp?.cleanup();
   }
 }
 

@@ -11,8 +11,8 @@ const CHUNK = 1000;
  * Grows one tenant's ledger to `target` receipts through the real append pipeline: `open` task.assigned
  * obligations left open, the rest task.assigned + task.completed pairs (closed obligations).
  */
-async function grow(dataDir: string, tenantName: string, from: number, target: number, open: number, openSoFar: number): Promise<number> {
-  const s = createServices({ dataDir });
+async function grow(location: string, tenantName: string, from: number, target: number, open: number, openSoFar: number): Promise<number> {
+  const s = createServices(/^postgres(ql)?:\/\//.test(location) ? { databaseUrl: location } : { dataDir: location });
   try {
     const t = (await s.store.tenantByName(tenantName))!;
     let n = from;
@@ -51,25 +51,29 @@ function rssMb(pid: number): number {
   return m ? round(Number(m[1]) / 1024, 0) : -1;
 }
 
-/** Open-obligations latency at 100k and 1M receipts (10k open), server RSS, and restart time. */
-export async function benchObligations(): Promise<Figures> {
-  const tmp = tempDir('quittance-bench-');
+/**
+ * Open-obligations latency at 100k and 1M receipts (10k open), server RSS, and restart time. `location` is where
+ * the ledger lives: a fresh data folder (SQLite, the default) or an empty PostgreSQL database or schema URL.
+ */
+export async function benchObligations(options: { location?: string; sizes?: number[] } = {}): Promise<Figures> {
+  const tmp = options.location === undefined ? tempDir('quittance-bench-') : undefined;
+  const location = options.location ?? tmp!.dir;
   const figures: Figures = {};
   try {
     // First start creates the tenant and key; stop it, grow the ledger offline, then measure.
-    const first = await spawnServer(tmp.dir);
+    const first = await spawnServer(location);
     const key = first.adminKey!;
     await first.kill();
     let open = 0;
     let size = 0;
-    for (const target of [100_000, 1_000_000]) {
+    for (const target of options.sizes ?? [100_000, 1_000_000]) {
       const t0 = Date.now();
-      open = await grow(tmp.dir, 'default', size, target, 10_000, open);
+      open = await grow(location, 'default', size, target, 10_000, open);
       size = target;
       figures[`seed to ${target / 1000}k receipts (s)`] = round((Date.now() - t0) / 1000, 1);
 
       const started = Date.now();
-      const server = await spawnServer(tmp.dir);
+      const server = await spawnServer(location);
       figures[`restart at ${target / 1000}k receipts (s)`] = round((Date.now() - started) / 1000, 2);
       try {
         // Pages across all 10k open obligations; the first pass also stamps delivered_at (a write).
@@ -101,6 +105,6 @@ export async function benchObligations(): Promise<Figures> {
     }
     return figures;
   } finally {
-    tmp.cleanup();
+    tmp?.cleanup();
   }
 }

@@ -4,15 +4,22 @@
  */
 import { benchAppend } from './append.js';
 import { benchObligations } from './obligations.js';
+import { benchTasks } from './tasks.js';
 import { benchWorkspace } from './workspace.js';
 import { benchContracts } from './contracts.js';
+import { benchCapabilities } from './capabilities.js';
+import { benchStamps } from './stamps.js';
 import type { Figures } from './lib.js';
 
 const SUITES: Record<string, () => Promise<Figures>> = {
+  stamps: () => benchStamps(),
   append: () => benchAppend(),
   obligations: () => benchObligations(),
+  tasks: () => benchTasks(),
   workspace: () => benchWorkspace(),
   contracts: () => benchContracts(),
+  capabilities: () => benchCapabilities(),
+  postgres: () => import('./postgres.js').then((m) => m.benchPostgres()),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
