@@ -47,21 +47,14 @@ function rate(fn: () => void, opts: { callsPerRound: number; minMs: number; warm
   return Math.round(((calls * unitsPerCall) / elapsed) * 1000);
 }
 
-function timeCli(dir: string): { ms: number; viaBin: boolean } {
-  const bin = join(ROOT, 'bin', 'quittance.js');
-  // Once src/cli/main.ts routes `validate`, measure the real command; until then, the module behind it.
-  const probe = spawnSync(process.execPath, [bin, 'validate', '--help'], { encoding: 'utf8' });
-  const viaBin = probe.status === 0 && probe.stdout.startsWith('Usage: quittance validate');
-  const module = pathToFileURL(join(ROOT, 'dist', 'src', 'cli', 'validate.js')).href;
-  const script = `import { runValidate } from ${JSON.stringify(module)};
-process.exitCode = await runValidate(process.argv.slice(1), { stdout: process.stdout, stderr: process.stderr, isTTY: false });`;
-  const args = viaBin ? [bin, 'validate', dir] : ['--input-type=module', '-e', script, dir];
+function timeCli(dir: string): { ms: number } {
+  const args = [join(ROOT, 'bin', 'quittance.js'), 'validate', dir];
   const start = performance.now();
   const r = spawnSync(process.execPath, args, { encoding: 'utf8' });
   const ms = performance.now() - start;
   if (r.status !== 0) throw new Error(`quittance validate exited ${String(r.status)}: ${r.stdout.slice(-500)}${r.stderr.slice(-500)}`);
   if (!r.stdout.includes('10000 documents in 10000 files: 10000 valid, 0 invalid')) throw new Error(`unexpected output: ${r.stdout.slice(-300)}`);
-  return { ms: Math.round(ms), viaBin };
+  return { ms: Math.round(ms) };
 }
 
 export async function benchContracts(): Promise<Record<string, number>> {
@@ -91,7 +84,6 @@ export async function benchContracts(): Promise<Record<string, number>> {
       contracts_validate_invalid_per_s: invalid,
       contracts_validate_set_docs_per_s: setRate,
       contracts_cli_10k_docs_ms: cli.ms,
-      contracts_cli_via_bin: cli.viaBin ? 1 : 0,
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });

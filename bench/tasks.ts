@@ -5,7 +5,7 @@ import { ROOT } from '../test/e2e.js';
 import { spawnServer, tempDir, round, type Figures } from './lib.js';
 
 /** A keep-alive JSON poster for load loops (lighter than fetch, so the load generator steals less CPU). */
-function poster(url: string, key: string, sockets: number) {
+export function poster(url: string, key: string, sockets: number) {
   const u = new URL(url);
   const agent = new Agent({ keepAlive: true, maxSockets: sockets });
   const call = (method: string, path: string, body?: unknown) => new Promise<{ status: number; json: any }>((resolve, reject) => {

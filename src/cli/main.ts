@@ -33,6 +33,9 @@ Environment: QUITTANCE_DATA_DIR, QUITTANCE_DATABASE_URL, QUITTANCE_HOST, QUITTAN
 
 type Command = (args: string[], io: CliIo) => Promise<number>;
 
+/** Commands that answer --help with their own, more detailed usage. */
+const OWN_HELP = new Set(['validate', 'git-state']);
+
 const COMMANDS: Record<string, Command> = {
   serve,
   'tenant create': tenantCreate,
@@ -47,9 +50,17 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
   const [a, b] = argv;
   const two = `${a} ${b}`;
   const command = COMMANDS[two] ? two : a && COMMANDS[a] ? a : undefined;
-  if (!command || argv.includes('--help') || argv.includes('-h')) {
-    (command || a === undefined || argv.includes('--help') ? io.stdout : io.stderr).write(USAGE);
-    return command || a === undefined || argv.includes('--help') || argv.includes('-h') ? 0 : 2;
+  const help = argv.includes('--help') || argv.includes('-h');
+  if (!command) {
+    // No command: the overview, on stdout when asked for (or when there are no arguments), else as a usage error.
+    const asked = help || a === undefined;
+    (asked ? io.stdout : io.stderr).write(USAGE);
+    return asked ? 0 : 2;
+  }
+  // Commands with a usage of their own print it; the others answer --help with the overview.
+  if (help && !OWN_HELP.has(command)) {
+    io.stdout.write(USAGE);
+    return 0;
   }
   const rest = argv.slice(command.split(' ').length);
   try {

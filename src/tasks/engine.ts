@@ -226,15 +226,17 @@ export class TaskEngine {
       const now = this.now();
       const grants: Grant[] = [];
       let after: { priority: number; queue_seq: number } | undefined;
+      // Pages sized to the claim: a claim for one task reads a few rows, not a whole page of the queue.
+      const pageSize = Math.min(CLAIM_PAGE, Math.max(8, max * 2));
       for (let scanned = 0; grants.length < max && scanned < CLAIM_SCAN_MAX;) {
-        const page = await tx.claimCandidates(tenantId, after, CLAIM_PAGE, { now, types });
+        const page = await tx.claimCandidates(tenantId, after, pageSize, { now, types });
         scanned += page.length;
         for (const task of page) {
           if (grants.length === max) break;
           if (task.next_eligible_at > now || (types && !types.includes(task.type)) || !hasCapabilities(task.capabilities, have)) continue;
           grants.push(await this.grant(tx, task, input.worker_id, ttl, now));
         }
-        if (page.length < CLAIM_PAGE) break;
+        if (page.length < pageSize) break;
         const last = page[page.length - 1]!;
         after = { priority: last.priority, queue_seq: last.queue_seq };
       }
