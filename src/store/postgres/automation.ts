@@ -1,43 +1,18 @@
 import type { Pool, QueryResultRow } from 'pg';
 import type { AutomationReads, AutomationTx } from '../types.js';
 import type { AutomationListFilter, AutomationSessionRow } from '../../automation/types.js';
+import { AUTOMATION_SESSION_COLUMNS, automationSessionFromRaw, automationSessionValues, type RawAutomationSession } from '../codecs/automation.js';
 import { literal, readableParams, tuple, type PgBatch } from './batch.js';
 
-const COLUMNS =
-  'tenant_id, automation_id, session_ref, owner_ref, capability_ref, state, permission_scope, document, start_receipt_id, start_seq, end_receipt_id, actions_executed, actions_denied, started_at, ended_at';
-
-/** An automation_sessions row as PostgreSQL returns it: JSON columns as text. */
-interface Raw extends Omit<AutomationSessionRow, 'permission_scope' | 'document' | 'state'> {
-  state: string;
-  permission_scope: string;
-  document: string;
-}
-
-function fromRaw(r: Raw): AutomationSessionRow {
-  return {
-    ...r,
-    state: r.state as AutomationSessionRow['state'],
-    permission_scope: JSON.parse(r.permission_scope),
-    document: JSON.parse(r.document),
-  };
-}
-
-function toRow(r: AutomationSessionRow): unknown[] {
-  return [
-    r.tenant_id, r.automation_id, r.session_ref, r.owner_ref, r.capability_ref, r.state, JSON.stringify(r.permission_scope),
-    JSON.stringify(r.document), r.start_receipt_id, r.start_seq, r.end_receipt_id, r.actions_executed, r.actions_denied, r.started_at, r.ended_at,
-  ];
-}
-
 const SQL = {
-  byId: `SELECT ${COLUMNS} FROM automation_sessions WHERE tenant_id = $1 AND automation_id = $2`,
+  byId: `SELECT ${AUTOMATION_SESSION_COLUMNS} FROM automation_sessions WHERE tenant_id = $1 AND automation_id = $2`,
   // FOR UPDATE, held to COMMIT: a revocation and an action on the same session, on any two servers, serialise, and
   // the later one reads what the earlier one committed. No window in which a revoked session still executes.
-  forUpdate: `SELECT ${COLUMNS} FROM automation_sessions WHERE tenant_id = $1 AND automation_id = $2 FOR UPDATE`,
-  byRef: `SELECT ${COLUMNS} FROM automation_sessions WHERE tenant_id = $1 AND session_ref = $2 ORDER BY start_seq`,
-  activeFor: `SELECT ${COLUMNS} FROM automation_sessions WHERE tenant_id = $1 AND capability_ref = $2 AND state = 'active' ORDER BY start_seq`,
-  all: `SELECT ${COLUMNS} FROM automation_sessions WHERE tenant_id = $1 AND start_seq > $2 ORDER BY start_seq LIMIT $3`,
-  ofState: `SELECT ${COLUMNS} FROM automation_sessions WHERE tenant_id = $1 AND state = $2 AND start_seq > $3 ORDER BY start_seq LIMIT $4`,
+  forUpdate: `SELECT ${AUTOMATION_SESSION_COLUMNS} FROM automation_sessions WHERE tenant_id = $1 AND automation_id = $2 FOR UPDATE`,
+  byRef: `SELECT ${AUTOMATION_SESSION_COLUMNS} FROM automation_sessions WHERE tenant_id = $1 AND session_ref = $2 ORDER BY start_seq`,
+  activeFor: `SELECT ${AUTOMATION_SESSION_COLUMNS} FROM automation_sessions WHERE tenant_id = $1 AND capability_ref = $2 AND state = 'active' ORDER BY start_seq`,
+  all: `SELECT ${AUTOMATION_SESSION_COLUMNS} FROM automation_sessions WHERE tenant_id = $1 AND start_seq > $2 ORDER BY start_seq LIMIT $3`,
+  ofState: `SELECT ${AUTOMATION_SESSION_COLUMNS} FROM automation_sessions WHERE tenant_id = $1 AND state = $2 AND start_seq > $3 ORDER BY start_seq LIMIT $4`,
 } as const;
 
 /**
@@ -51,20 +26,20 @@ export function pgAutomationTx(b: PgBatch): AutomationTx {
   return {
     async automationSessionForUpdate(tenantId, id) {
       await b.lockTenant(tenantId);
-      const r = (await read<Raw>('forUpdate', [tenantId, id]))[0];
-      return r && fromRaw(r);
+      const r = (await read<RawAutomationSession>('forUpdate', [tenantId, id]))[0];
+      return r && automationSessionFromRaw(r);
     },
     async automationSessionsByRef(tenantId, sessionRef) {
       await b.lockTenant(tenantId);
-      return (await read<Raw>('byRef', [tenantId, sessionRef])).map(fromRaw);
+      return (await read<RawAutomationSession>('byRef', [tenantId, sessionRef])).map(automationSessionFromRaw);
     },
     async activeAutomationSessionsForCapability(tenantId, capabilityRef) {
       await b.lockTenant(tenantId);
-      return (await read<Raw>('activeFor', [tenantId, capabilityRef])).map(fromRaw);
+      return (await read<RawAutomationSession>('activeFor', [tenantId, capabilityRef])).map(automationSessionFromRaw);
     },
     async insertAutomationSession(r) {
       await b.lockTenant(r.tenant_id);
-      b.buffer(`INSERT INTO automation_sessions (${COLUMNS}) VALUES ${tuple(toRow(r))}`, { expectRows: 1, what: `inserting automation session ${r.automation_id}` });
+      b.buffer(`INSERT INTO automation_sessions (${AUTOMATION_SESSION_COLUMNS}) VALUES ${tuple(automationSessionValues(r))}`, { expectRows: 1, what: `inserting automation session ${r.automation_id}` });
     },
     async updateAutomationSession(r) {
       await b.lockTenant(r.tenant_id);
@@ -89,15 +64,15 @@ export class PgAutomationReads implements AutomationReads {
   constructor(private readonly pool: Pool, private readonly ready: Promise<unknown>) {}
 
   async automationSession(tenantId: string, id: string): Promise<AutomationSessionRow | undefined> {
-    const r = (await this.rows<Raw>('r_auto_byId', SQL.byId, [tenantId, id]))[0];
-    return r && fromRaw(r);
+    const r = (await this.rows<RawAutomationSession>('r_auto_byId', SQL.byId, [tenantId, id]))[0];
+    return r && automationSessionFromRaw(r);
   }
 
   async listAutomationSessions(tenantId: string, f: AutomationListFilter): Promise<AutomationSessionRow[]> {
     const rows = f.state === undefined
-      ? await this.rows<Raw>('r_auto_all', SQL.all, [tenantId, f.after_seq, f.limit])
-      : await this.rows<Raw>('r_auto_ofState', SQL.ofState, [tenantId, f.state, f.after_seq, f.limit]);
-    return rows.map(fromRaw);
+      ? await this.rows<RawAutomationSession>('r_auto_all', SQL.all, [tenantId, f.after_seq, f.limit])
+      : await this.rows<RawAutomationSession>('r_auto_ofState', SQL.ofState, [tenantId, f.state, f.after_seq, f.limit]);
+    return rows.map(automationSessionFromRaw);
   }
 
   private async rows<R extends QueryResultRow>(name: string, text: string, values: unknown[]): Promise<R[]> {

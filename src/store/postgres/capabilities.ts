@@ -1,83 +1,22 @@
 import type { Pool, QueryResultRow } from 'pg';
 import type { CapabilityReads, CapabilityTx } from '../types.js';
 import type { CapabilityEventRow, CapabilityListFilter, CapabilityRow } from '../../capabilities/types.js';
+import {
+  CAPABILITY_COLUMNS, CAPABILITY_EVENT_COLUMNS, capabilityEventFromRaw, capabilityEventValues, capabilityFromRaw, capabilityValues,
+  type RawCapability, type RawCapabilityEvent,
+} from '../codecs/capabilities.js';
 import { literal, readableParams, tuple, type PgBatch } from './batch.js';
 
-const COLUMNS = 'tenant_id, capability_ref, declared_by, required_planes, optional_planes, session_ref, planes, effective_state, state_reason, record, receipt_id, events, declared_at, updated_at';
-const EVENT_COLUMNS = 'tenant_id, capability_ref, event_no, kind, plane, detail, effective_state, receipt_id, anomaly_receipt_id, at';
-
-/** A capabilities row as PostgreSQL returns it: JSON columns as text. */
-interface Raw {
-  tenant_id: string;
-  capability_ref: string;
-  declared_by: string;
-  required_planes: string;
-  optional_planes: string;
-  session_ref: string | null;
-  planes: string;
-  effective_state: string;
-  state_reason: string;
-  record: string;
-  receipt_id: string;
-  events: number;
-  declared_at: string;
-  updated_at: string;
-}
-
-interface RawEvent {
-  tenant_id: string;
-  capability_ref: string;
-  event_no: number;
-  kind: string;
-  plane: string | null;
-  detail: string;
-  effective_state: string;
-  receipt_id: string | null;
-  anomaly_receipt_id: string | null;
-  at: string;
-}
-
-function fromRaw(r: Raw): CapabilityRow {
-  return {
-    ...r,
-    declared_by: JSON.parse(r.declared_by),
-    required_planes: JSON.parse(r.required_planes),
-    optional_planes: JSON.parse(r.optional_planes),
-    planes: JSON.parse(r.planes),
-    effective_state: r.effective_state as CapabilityRow['effective_state'],
-    record: JSON.parse(r.record),
-  };
-}
-
-function eventFromRaw(r: RawEvent): CapabilityEventRow {
-  return {
-    ...r,
-    kind: r.kind as CapabilityEventRow['kind'],
-    plane: r.plane as CapabilityEventRow['plane'],
-    detail: JSON.parse(r.detail),
-    effective_state: r.effective_state as CapabilityEventRow['effective_state'],
-  };
-}
-
-/** Every column in COLUMNS order. */
-function toRow(r: CapabilityRow): unknown[] {
-  return [
-    r.tenant_id, r.capability_ref, JSON.stringify(r.declared_by), JSON.stringify(r.required_planes), JSON.stringify(r.optional_planes),
-    r.session_ref, JSON.stringify(r.planes), r.effective_state, r.state_reason, JSON.stringify(r.record), r.receipt_id, r.events,
-    r.declared_at, r.updated_at,
-  ];
-}
-
 const SQL = {
-  byRef: `SELECT ${COLUMNS} FROM capabilities WHERE tenant_id = $1 AND capability_ref = $2`,
+  byRef: `SELECT ${CAPABILITY_COLUMNS} FROM capabilities WHERE tenant_id = $1 AND capability_ref = $2`,
   // FOR UPDATE: the interface's promise that reports on one capability serialise, held to COMMIT. The tenant's
   // chain head, taken first, already orders every writer of the tenant; the row lock states the rule where it
   // applies, so it holds whatever else one day writes a capability.
-  forUpdate: `SELECT ${COLUMNS} FROM capabilities WHERE tenant_id = $1 AND capability_ref = $2 FOR UPDATE`,
+  forUpdate: `SELECT ${CAPABILITY_COLUMNS} FROM capabilities WHERE tenant_id = $1 AND capability_ref = $2 FOR UPDATE`,
   // capability_ref is COLLATE "C": byte order, as SQLite compares, for the order and the cursor.
-  all: `SELECT ${COLUMNS} FROM capabilities WHERE tenant_id = $1 AND capability_ref > $2 ORDER BY capability_ref LIMIT $3`,
-  ofState: `SELECT ${COLUMNS} FROM capabilities WHERE tenant_id = $1 AND effective_state = $2 AND capability_ref > $3 ORDER BY capability_ref LIMIT $4`,
-  events: `SELECT ${EVENT_COLUMNS} FROM capability_events WHERE tenant_id = $1 AND capability_ref = $2 AND event_no > $3 ORDER BY event_no LIMIT $4`,
+  all: `SELECT ${CAPABILITY_COLUMNS} FROM capabilities WHERE tenant_id = $1 AND capability_ref > $2 ORDER BY capability_ref LIMIT $3`,
+  ofState: `SELECT ${CAPABILITY_COLUMNS} FROM capabilities WHERE tenant_id = $1 AND effective_state = $2 AND capability_ref > $3 ORDER BY capability_ref LIMIT $4`,
+  events: `SELECT ${CAPABILITY_EVENT_COLUMNS} FROM capability_events WHERE tenant_id = $1 AND capability_ref = $2 AND event_no > $3 ORDER BY event_no LIMIT $4`,
 } as const;
 
 /**
@@ -89,12 +28,12 @@ export function pgCapabilityTx(b: PgBatch): CapabilityTx {
   return {
     async capabilityForUpdate(tenantId, ref) {
       await b.lockTenant(tenantId);
-      const r = (await b.read<Raw>('q_cap_forUpdate', SQL.forUpdate, [tenantId, ref]))[0];
-      return r && fromRaw(r);
+      const r = (await b.read<RawCapability>('q_cap_forUpdate', SQL.forUpdate, [tenantId, ref]))[0];
+      return r && capabilityFromRaw(r);
     },
     async insertCapability(r) {
       await b.lockTenant(r.tenant_id);
-      b.buffer(`INSERT INTO capabilities (${COLUMNS}) VALUES ${tuple(toRow(r))}`, { expectRows: 1, what: `inserting capability ${r.capability_ref}` });
+      b.buffer(`INSERT INTO capabilities (${CAPABILITY_COLUMNS}) VALUES ${tuple(capabilityValues(r))}`, { expectRows: 1, what: `inserting capability ${r.capability_ref}` });
     },
     async updateCapability(r) {
       await b.lockTenant(r.tenant_id);
@@ -110,8 +49,7 @@ export function pgCapabilityTx(b: PgBatch): CapabilityTx {
     },
     async insertCapabilityEvent(e) {
       await b.lockTenant(e.tenant_id);
-      const row = [e.tenant_id, e.capability_ref, e.event_no, e.kind, e.plane, JSON.stringify(e.detail), e.effective_state, e.receipt_id, e.anomaly_receipt_id, e.at];
-      b.buffer(`INSERT INTO capability_events (${EVENT_COLUMNS}) VALUES ${tuple(row)}`, { expectRows: 1, what: `inserting event ${e.event_no} of ${e.capability_ref}` });
+      b.buffer(`INSERT INTO capability_events (${CAPABILITY_EVENT_COLUMNS}) VALUES ${tuple(capabilityEventValues(e))}`, { expectRows: 1, what: `inserting event ${e.event_no} of ${e.capability_ref}` });
     },
   };
 }
@@ -121,20 +59,20 @@ export class PgCapabilityReads implements CapabilityReads {
   constructor(private readonly pool: Pool, private readonly ready: Promise<unknown>) {}
 
   async capability(tenantId: string, ref: string): Promise<CapabilityRow | undefined> {
-    const r = (await this.rows<Raw>('r_cap_byRef', SQL.byRef, [tenantId, ref]))[0];
-    return r && fromRaw(r);
+    const r = (await this.rows<RawCapability>('r_cap_byRef', SQL.byRef, [tenantId, ref]))[0];
+    return r && capabilityFromRaw(r);
   }
 
   async listCapabilities(tenantId: string, f: CapabilityListFilter): Promise<CapabilityRow[]> {
     const after = f.after_ref ?? '';
     const rows = f.state === undefined
-      ? await this.rows<Raw>('r_cap_all', SQL.all, [tenantId, after, f.limit])
-      : await this.rows<Raw>('r_cap_ofState', SQL.ofState, [tenantId, f.state, after, f.limit]);
-    return rows.map(fromRaw);
+      ? await this.rows<RawCapability>('r_cap_all', SQL.all, [tenantId, after, f.limit])
+      : await this.rows<RawCapability>('r_cap_ofState', SQL.ofState, [tenantId, f.state, after, f.limit]);
+    return rows.map(capabilityFromRaw);
   }
 
   async capabilityEvents(tenantId: string, ref: string, f: { after_no: number; limit: number }): Promise<CapabilityEventRow[]> {
-    return (await this.rows<RawEvent>('r_cap_events', SQL.events, [tenantId, ref, f.after_no, f.limit])).map(eventFromRaw);
+    return (await this.rows<RawCapabilityEvent>('r_cap_events', SQL.events, [tenantId, ref, f.after_no, f.limit])).map(capabilityEventFromRaw);
   }
 
   private async rows<R extends QueryResultRow>(name: string, text: string, values: unknown[]): Promise<R[]> {

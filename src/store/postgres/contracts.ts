@@ -1,27 +1,23 @@
 import type { Pool, QueryResultRow } from 'pg';
 import type { ContractReads, ContractTx } from '../types.js';
 import type { ContractFilter, ContractRow, StoredContract } from '../../contracts/stored.js';
+import { CONTRACT_COLUMNS, CONTRACT_JOIN, CONTRACT_JOIN_COLUMNS, contractToRow, storedContract, type ContractJoinedRow } from '../codecs/contracts.js';
 import { readableParams, tuple, type PgBatch } from './batch.js';
 import { receiptColumnsOf, rowToReceipt, type PgReceiptRow } from './rows.js';
 
-const COLUMNS = 'tenant_id, contract_id, type, content_hash, receipt_id, seq';
-const JOINED = `${COLUMNS.split(', ').map((c) => `c.${c} AS c_${c}`).join(', ')}, ${receiptColumnsOf('r')}`;
-const FROM = 'contracts c JOIN receipts r ON r.tenant_id = c.tenant_id AND r.seq = c.seq';
+const JOINED = `${CONTRACT_JOIN_COLUMNS}, ${receiptColumnsOf('r')}`;
 
-type JoinedRow = PgReceiptRow & { c_tenant_id: string; c_contract_id: string; c_type: string; c_content_hash: string; c_receipt_id: string; c_seq: number };
+type JoinedRow = ContractJoinedRow<PgReceiptRow>;
 
 function stored(j: JoinedRow): StoredContract {
-  return {
-    row: { tenant_id: j.c_tenant_id, contract_id: j.c_contract_id, type: j.c_type, content_hash: j.c_content_hash, receipt_id: j.c_receipt_id, seq: j.c_seq },
-    receipt: rowToReceipt(j),
-  };
+  return storedContract(j, rowToReceipt);
 }
 
 const SQL = {
-  byId: `SELECT ${COLUMNS} FROM contracts WHERE tenant_id = $1 AND contract_id = $2`,
-  joinedById: `SELECT ${JOINED} FROM ${FROM} WHERE c.tenant_id = $1 AND c.contract_id = $2`,
-  all: `SELECT ${JOINED} FROM ${FROM} WHERE c.tenant_id = $1 AND c.seq > $2 ORDER BY c.seq LIMIT $3`,
-  ofType: `SELECT ${JOINED} FROM ${FROM} WHERE c.tenant_id = $1 AND c.type = $2 AND c.seq > $3 ORDER BY c.seq LIMIT $4`,
+  byId: `SELECT ${CONTRACT_COLUMNS} FROM contracts WHERE tenant_id = $1 AND contract_id = $2`,
+  joinedById: `SELECT ${JOINED} FROM ${CONTRACT_JOIN} WHERE c.tenant_id = $1 AND c.contract_id = $2`,
+  all: `SELECT ${JOINED} FROM ${CONTRACT_JOIN} WHERE c.tenant_id = $1 AND c.seq > $2 ORDER BY c.seq LIMIT $3`,
+  ofType: `SELECT ${JOINED} FROM ${CONTRACT_JOIN} WHERE c.tenant_id = $1 AND c.type = $2 AND c.seq > $3 ORDER BY c.seq LIMIT $4`,
 } as const;
 
 /**
@@ -37,8 +33,7 @@ export function pgContractTx(b: PgBatch): ContractTx {
     },
     async insertContract(r) {
       await b.lockTenant(r.tenant_id);
-      const row = [r.tenant_id, r.contract_id, r.type, r.content_hash, r.receipt_id, r.seq];
-      b.buffer(`INSERT INTO contracts (${COLUMNS}) VALUES ${tuple(row)}`, { expectRows: 1, what: `inserting contract ${r.contract_id}` });
+      b.buffer(`INSERT INTO contracts (${CONTRACT_COLUMNS}) VALUES ${tuple(contractToRow(r))}`, { expectRows: 1, what: `inserting contract ${r.contract_id}` });
     },
   };
 }

@@ -1,12 +1,11 @@
 import type { Pool } from 'pg';
 import type { EvidenceReads, EvidenceTx } from '../types.js';
 import type { EvidenceRow } from '../../evidence/types.js';
+import { EVIDENCE_COLUMNS, evidenceToRow } from '../codecs/evidence.js';
 import { readableParams, type PgBatch } from './batch.js';
 
-const COLUMNS = 'tenant_id, digest, size_bytes, content_type, created_at';
-
 // DO NOTHING: a tenant putting bytes it already holds keeps its first row (and its first content type).
-const INSERT = `INSERT INTO evidence (${COLUMNS}) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tenant_id, digest) DO NOTHING`;
+const INSERT = `INSERT INTO evidence (${EVIDENCE_COLUMNS}) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tenant_id, digest) DO NOTHING`;
 
 /**
  * Evidence rows of one batch (see PgBatch). The tenant is taken first, like every tenant-scoped write, so the
@@ -17,7 +16,7 @@ export function pgEvidenceTx(b: PgBatch): EvidenceTx {
   return {
     async recordEvidence(r) {
       await b.lockTenant(r.tenant_id);
-      const done = await b.writeNow('q_evi_insert', INSERT, [r.tenant_id, r.digest, r.size_bytes, r.content_type, r.created_at]);
+      const done = await b.writeNow('q_evi_insert', INSERT, evidenceToRow(r));
       return done.rowCount === 1;
     },
   };
@@ -31,7 +30,7 @@ export class PgEvidenceReads implements EvidenceReads {
     await this.ready;
     const values = readableParams([tenantId, digest]);
     if (!values) return undefined;
-    const text = `SELECT ${COLUMNS} FROM evidence WHERE tenant_id = $1 AND digest = $2`;
+    const text = `SELECT ${EVIDENCE_COLUMNS} FROM evidence WHERE tenant_id = $1 AND digest = $2`;
     return (await this.pool.query<EvidenceRow>({ name: 'r_evi_row', text, values })).rows[0];
   }
 }

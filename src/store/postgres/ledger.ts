@@ -3,10 +3,8 @@ import type { Receipt } from '../../ledger/types.js';
 import { GENESIS_HASH } from '../../ledger/types.js';
 import type { ChainHead, ChainRow, LedgerTx, ObligationState, OpenObligationFilter, ReceiptFilter } from '../types.js';
 import { literal, readableParams, type PgBatch } from './batch.js';
-import {
-  RECEIPT_COLUMNS, receiptColumnsOf, receiptToRow, rowToChainRow, rowToObligationState, rowToReceipt,
-  type PgObligationRow, type PgReceiptRow,
-} from './rows.js';
+import { rowToObligationState, type ObligationRow } from '../codecs/receipts.js';
+import { RECEIPT_COLUMNS, receiptColumnsOf, receiptToRow, rowToChainRow, rowToReceipt, type PgReceiptRow } from './rows.js';
 
 const GENESIS: ChainHead = Object.freeze({ seq: 0, chain_hash: GENESIS_HASH });
 const R_COLS = receiptColumnsOf('r');
@@ -52,7 +50,7 @@ export function pgLedgerTx(b: PgBatch): LedgerTx {
     const known = states();
     const unknown = ids.filter((id) => !known.has(k(tenantId, id)));
     if (unknown.length) {
-      const rows = await run<PgObligationRow>('obligations', [tenantId, unknown]);
+      const rows = await run<ObligationRow>('obligations', [tenantId, unknown]);
       for (const row of rows) known.set(k(tenantId, row.receipt_id), rowToObligationState(row));
       // Ids that are no obligation are not cached: a receipt may still be written with one of them later.
     }
@@ -165,7 +163,7 @@ export class PgLedgerReads {
   }
 
   async obligationState(tenantId: string, id: string): Promise<ObligationState | undefined> {
-    const row = (await this.rows<PgObligationRow>(
+    const row = (await this.rows<ObligationRow>(
       'r_obligation', 'SELECT receipt_id, type, closed_by, closed_at FROM obligations WHERE tenant_id = $1 AND receipt_id = $2', [tenantId, id],
     ))[0];
     return row && rowToObligationState(row);

@@ -1,23 +1,14 @@
 import type { Pool, QueryResultRow } from 'pg';
 import type { RuntimeInstallReads, RuntimeInstallTx } from '../types.js';
 import type { RuntimeInstallRow } from '../../runtime/types.js';
+import { RUNTIME_INSTALL_COLUMNS, runtimeInstallToRow } from '../codecs/runtime.js';
 import { readableParams, tuple, type PgBatch } from './batch.js';
 
-const COLUMNS =
-  'tenant_id, install_id, runtime_ref, target_ref, head_receipt_id, head_document_id, install_state, manifest_digest, started_at, links, updated_at';
-
-function toRow(r: RuntimeInstallRow): unknown[] {
-  return [
-    r.tenant_id, r.install_id, r.runtime_ref, r.target_ref, r.head_receipt_id, r.head_document_id, r.install_state,
-    r.manifest_digest, r.started_at, r.links, r.updated_at,
-  ];
-}
-
 const SQL = {
-  byId: `SELECT ${COLUMNS} FROM runtime_installs WHERE tenant_id = $1 AND install_id = $2`,
-  byTarget: `SELECT ${COLUMNS} FROM runtime_installs WHERE tenant_id = $1 AND runtime_ref = $2 AND target_ref = $3`,
+  byId: `SELECT ${RUNTIME_INSTALL_COLUMNS} FROM runtime_installs WHERE tenant_id = $1 AND install_id = $2`,
+  byTarget: `SELECT ${RUNTIME_INSTALL_COLUMNS} FROM runtime_installs WHERE tenant_id = $1 AND runtime_ref = $2 AND target_ref = $3`,
   // FOR UPDATE, held to COMMIT: the head a write extends is the head when it commits, so a chain never forks.
-  byTargetForUpdate: `SELECT ${COLUMNS} FROM runtime_installs WHERE tenant_id = $1 AND runtime_ref = $2 AND target_ref = $3 FOR UPDATE`,
+  byTargetForUpdate: `SELECT ${RUNTIME_INSTALL_COLUMNS} FROM runtime_installs WHERE tenant_id = $1 AND runtime_ref = $2 AND target_ref = $3 FOR UPDATE`,
 } as const;
 
 /**
@@ -34,7 +25,7 @@ export function pgRuntimeTx(b: PgBatch): RuntimeInstallTx {
     async putRuntimeInstall(r) {
       await b.lockTenant(r.tenant_id);
       b.buffer(
-        `INSERT INTO runtime_installs (${COLUMNS}) VALUES ${tuple(toRow(r))}
+        `INSERT INTO runtime_installs (${RUNTIME_INSTALL_COLUMNS}) VALUES ${tuple(runtimeInstallToRow(r))}
          ON CONFLICT (tenant_id, install_id) DO UPDATE SET head_receipt_id = excluded.head_receipt_id,
            head_document_id = excluded.head_document_id, install_state = excluded.install_state,
            manifest_digest = excluded.manifest_digest, started_at = excluded.started_at, links = excluded.links,

@@ -1,58 +1,21 @@
 import type { Pool, QueryResultRow } from 'pg';
 import type { SessionReads, SessionTx } from '../types.js';
-import type { OrphanFilter, OrphanKey, OrphanRow, SessionEventRow, SessionKey, SessionRow } from '../../sessions/types.js';
+import type { OrphanFilter, OrphanRow, SessionEventRow, SessionRow } from '../../sessions/types.js';
 import { canonicalize } from '../../ledger/canonical.js';
+import {
+  ORPHAN_COLUMNS, ORPHAN_KEY_COLUMNS, SESSION_COLUMNS, SESSION_EVENT_COLUMNS, SESSION_KEY_COLUMNS,
+  orphanToRow, rowToOrphan, rowToSession, sessionEventToRow, sessionToRow, type RawOrphan, type RawSession,
+} from '../codecs/sessions.js';
 import { literal, readableParams, tuple, type PgBatch } from './batch.js';
-
-const SESSION_COLUMNS = 'tenant_id, session_id, owner, owner_kind, owner_id, conversation_id, workspace_ref, task_ref, parent_session_id, state, opened_receipt_id, closed_receipt_id, last_update_receipt_id, opened_at, updated_at, closed_at';
-const EVENT_COLUMNS = 'tenant_id, event_id, event_class, session_id, parent_id, conversation_id, workspace_ref, task_ref, payload_digest, fingerprint, raw_digest, observed_at, deliveries, orphan_id, node_session_id, node_receipt_id, node_seq, attached_at';
-const ORPHAN_COLUMNS = 'tenant_id, orphan_id, seq, queued_receipt_id, event_id, event_class, session_id, parent_id, conversation_id, workspace_ref, task_ref, payload_digest, raw_digest, state, candidates, observed_at, expires_at, resolved_at, resolution_receipt_id, node_receipt_id, recovered_session_id, duplicate_of, document';
-
-type RawSession = Omit<SessionRow, 'owner'> & { owner: string; owner_kind: string; owner_id: string };
-type RawOrphan = Omit<OrphanRow, 'candidates' | 'document'> & { candidates: string; document: string };
-
-function sessionToRow(r: SessionRow): unknown[] {
-  return [
-    r.tenant_id, r.session_id, JSON.stringify(r.owner), r.owner.kind, r.owner.id, r.conversation_id, r.workspace_ref, r.task_ref,
-    r.parent_session_id, r.state, r.opened_receipt_id, r.closed_receipt_id, r.last_update_receipt_id, r.opened_at, r.updated_at, r.closed_at,
-  ];
-}
-
-function rowToSession(raw: RawSession): SessionRow {
-  const { owner_kind: _k, owner_id: _i, ...rest } = raw;
-  return { ...rest, owner: JSON.parse(raw.owner) as SessionRow['owner'] };
-}
-
-function eventToRow(e: SessionEventRow): unknown[] {
-  return [
-    e.tenant_id, e.event_id, e.event_class, e.session_id, e.parent_id, e.conversation_id, e.workspace_ref, e.task_ref, e.payload_digest,
-    e.fingerprint, e.raw_digest, e.observed_at, e.deliveries, e.orphan_id, e.node_session_id, e.node_receipt_id, e.node_seq, e.attached_at,
-  ];
-}
-
-function orphanToRow(o: OrphanRow): unknown[] {
-  return [
-    o.tenant_id, o.orphan_id, o.seq, o.queued_receipt_id, o.event_id, o.event_class, o.session_id, o.parent_id, o.conversation_id,
-    o.workspace_ref, o.task_ref, o.payload_digest, o.raw_digest, o.state, JSON.stringify(o.candidates), o.observed_at, o.expires_at,
-    o.resolved_at, o.resolution_receipt_id, o.node_receipt_id, o.recovered_session_id, o.duplicate_of, canonicalize(o.document),
-  ];
-}
-
-function rowToOrphan(raw: RawOrphan): OrphanRow {
-  return { ...raw, candidates: JSON.parse(raw.candidates) as string[], document: JSON.parse(raw.document) as OrphanRow['document'] };
-}
 
 /** One statement per key column (a column name cannot be a parameter), each matching a partial index of 0004. */
 function perKey<K extends string>(keys: readonly K[], make: (column: K) => string): Record<K, string> {
   return Object.fromEntries(keys.map((k) => [k, make(k)])) as Record<K, string>;
 }
 
-const SESSION_KEY_COLUMNS: readonly SessionKey[] = ['conversation_id', 'workspace_ref', 'task_ref'];
-const ORPHAN_KEY_COLUMNS: readonly OrphanKey[] = ['session_id', 'parent_id', 'conversation_id', 'workspace_ref', 'task_ref'];
-
 const SQL = {
   sessionById: `SELECT ${SESSION_COLUMNS} FROM sessions WHERE tenant_id = $1 AND session_id = $2`,
-  eventById: `SELECT ${EVENT_COLUMNS} FROM session_events WHERE tenant_id = $1 AND event_id = $2`,
+  eventById: `SELECT ${SESSION_EVENT_COLUMNS} FROM session_events WHERE tenant_id = $1 AND event_id = $2`,
   orphanById: `SELECT ${ORPHAN_COLUMNS} FROM orphans WHERE tenant_id = $1 AND orphan_id = $2`,
   // SKIP LOCKED: a sweeper never waits for (or resolves a second time) an orphan another transaction is resolving.
   lockQueued: `SELECT ${ORPHAN_COLUMNS} FROM orphans WHERE tenant_id = $1 AND orphan_id = $2 AND state = 'queued' FOR UPDATE SKIP LOCKED`,
@@ -61,8 +24,8 @@ const SQL = {
     `SELECT ${SESSION_COLUMNS} FROM sessions WHERE tenant_id = $1 AND ${c} = $2 AND state = 'open' AND ${c} IS NOT NULL ORDER BY session_id`),
   queuedByKey: perKey(ORPHAN_KEY_COLUMNS, (c) =>
     `SELECT ${ORPHAN_COLUMNS} FROM orphans WHERE tenant_id = $1 AND ${c} = $2 AND state = 'queued' AND ${c} IS NOT NULL AND expires_at > $3 ORDER BY seq`),
-  nodes: `SELECT ${EVENT_COLUMNS} FROM session_events WHERE tenant_id = $1 AND node_session_id = $2 AND node_seq > $3 ORDER BY node_seq LIMIT $4`,
-  events: `SELECT ${EVENT_COLUMNS} FROM session_events WHERE tenant_id = $1 AND event_id = ANY($2::text[])`,
+  nodes: `SELECT ${SESSION_EVENT_COLUMNS} FROM session_events WHERE tenant_id = $1 AND node_session_id = $2 AND node_seq > $3 ORDER BY node_seq LIMIT $4`,
+  events: `SELECT ${SESSION_EVENT_COLUMNS} FROM session_events WHERE tenant_id = $1 AND event_id = ANY($2::text[])`,
   orphansAll: `SELECT ${ORPHAN_COLUMNS} FROM orphans WHERE tenant_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`,
   orphansIn: `SELECT ${ORPHAN_COLUMNS} FROM orphans WHERE tenant_id = $1 AND state = $2 AND seq > $3 ORDER BY seq LIMIT $4`,
   // Ties in expiry come in key order, as from SQLite's index.
@@ -108,7 +71,7 @@ export function pgSessionTx(b: PgBatch): SessionTx {
     },
     async insertSessionEvent(row) {
       await b.lockTenant(row.tenant_id);
-      b.buffer(`INSERT INTO session_events (${EVENT_COLUMNS}) VALUES ${tuple(eventToRow(row))}`, { expectRows: 1, what: `inserting event ${row.event_id}` });
+      b.buffer(`INSERT INTO session_events (${SESSION_EVENT_COLUMNS}) VALUES ${tuple(sessionEventToRow(row))}`, { expectRows: 1, what: `inserting event ${row.event_id}` });
     },
     async updateSessionEvent(e) {
       await b.lockTenant(e.tenant_id);

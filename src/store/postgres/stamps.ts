@@ -1,8 +1,10 @@
 import type { Pool, QueryResult, QueryResultRow } from 'pg';
 import type { Receipt } from '../../ledger/types.js';
-import { canonicalize } from '../../ledger/canonical.js';
 import type { LiveStampStatus, SigningKeyRole, SigningKeyRow, StampRow, VerificationKeyRow } from '../../stamps/types.js';
 import type { StampReads, StampTx } from '../types.js';
+import {
+  SIGNING_KEY_COLUMNS, STAMP_COLUMNS, rowToSigningKey, signingKeyToRow, stampFromColumns, stampToRow, type SigningKeyDbRow, type StampColumns,
+} from '../codecs/stamps.js';
 import { literal, readableParams, tuple, type PgBatch } from './batch.js';
 import { RECEIPT_COLUMNS, rowToReceipt, type PgReceiptRow } from './rows.js';
 
@@ -28,78 +30,17 @@ export class SigningKeysBusy extends Error {
  */
 const KEY_LOCK_WAIT_MS = 250;
 
-/** A stamps row as the store's pool returns it (bigint as a number: see PG_TYPES). */
-interface StampDbRow {
-  tenant_id: string;
-  stamp_id: string;
-  subject: string;
-  task_ref: string;
-  scope: string;
-  task_id: string | null;
-  lease_id: string | null;
-  worker: string | null;
-  minted_receipt_id: string;
-  status_idx: number;
-  generation: number;
-  kid: string;
-  issued_at: string;
-  expires_at: string;
-  expires_ms: number;
-  state: string;
-  outcome: string | null;
-  closed_by: string | null;
-  closed_reason: string | null;
-  tombstoned_at: string | null;
-  tombstone_receipt_id: string | null;
-  late: boolean;
-  ambiguous_at: string | null;
-  anomaly_receipt_id: string | null;
-  anomaly_seq: number | null;
-}
+/** A stamps row as the store's pool returns it (bigint as a number: see PG_TYPES; `late` a PostgreSQL boolean). */
+type StampDbRow = StampColumns<boolean>;
 
-interface KeyDbRow {
-  kid: string;
-  alg: string;
-  public_jwk: string;
-  private_pkcs8: string;
-  role: string;
-  created_at: string;
-  retired_at: string | null;
-  verify_until_ms: number | null;
-}
-
-const STAMP_COLUMNS =
-  'tenant_id, stamp_id, subject, task_ref, scope, task_id, lease_id, worker, minted_receipt_id, status_idx, generation, kid, issued_at, expires_at, expires_ms, state, outcome, closed_by, closed_reason, tombstoned_at, tombstone_receipt_id, late, ambiguous_at, anomaly_receipt_id, anomaly_seq';
-const KEY_COLUMNS = 'kid, alg, public_jwk, private_pkcs8, role, created_at, retired_at, verify_until_ms';
 /** What verifiers may see: the private key is never selected by the reads. */
 const PUBLIC_KEY_COLUMNS = 'kid, alg, public_jwk, role, created_at, retired_at, verify_until_ms';
 
 function rowToStamp(r: StampDbRow): StampRow {
-  return {
-    ...r,
-    subject: JSON.parse(r.subject) as StampRow['subject'],
-    scope: JSON.parse(r.scope) as string[],
-    state: r.state as StampRow['state'],
-    outcome: r.outcome as StampRow['outcome'],
-    closed_by: r.closed_by as StampRow['closed_by'],
-  };
+  return stampFromColumns(r, r.late);
 }
 
-/** Every column in STAMP_COLUMNS order. */
-function stampToRow(s: StampRow): unknown[] {
-  return [
-    s.tenant_id, s.stamp_id, canonicalize(s.subject), s.task_ref, JSON.stringify(s.scope), s.task_id, s.lease_id, s.worker,
-    s.minted_receipt_id, s.status_idx, s.generation, s.kid, s.issued_at, s.expires_at, s.expires_ms, s.state, s.outcome,
-    s.closed_by, s.closed_reason, s.tombstoned_at, s.tombstone_receipt_id, s.late, s.ambiguous_at, s.anomaly_receipt_id,
-    s.anomaly_seq,
-  ];
-}
-
-function rowToKey(r: KeyDbRow): SigningKeyRow {
-  return { ...r, alg: 'EdDSA', public_jwk: JSON.parse(r.public_jwk) as SigningKeyRow['public_jwk'], role: r.role as SigningKeyRole };
-}
-
-function rowToVerificationKey(r: Omit<KeyDbRow, 'private_pkcs8'>): VerificationKeyRow {
+function rowToVerificationKey(r: Omit<SigningKeyDbRow, 'private_pkcs8'>): VerificationKeyRow {
   return { ...r, alg: 'EdDSA', public_jwk: JSON.parse(r.public_jwk) as SigningKeyRow['public_jwk'], role: r.role as SigningKeyRole };
 }
 
@@ -109,12 +50,12 @@ const SQL = {
   // orders every writer of its stamps (so this never waits); the row lock states the rule where it applies.
   stampForUpdate: `SELECT ${STAMP_COLUMNS} FROM stamps WHERE tenant_id = $1 AND stamp_id = $2 FOR UPDATE`,
   // FOR SHARE: writes signing with the key hold it together; a rotation's FOR UPDATE waits until they commit.
-  currentKey: `SELECT ${KEY_COLUMNS} FROM signing_keys WHERE role = 'current' FOR SHARE`,
+  currentKey: `SELECT ${SIGNING_KEY_COLUMNS} FROM signing_keys WHERE role = 'current' FOR SHARE`,
   anyCurrent: "SELECT EXISTS (SELECT 1 FROM signing_keys WHERE role = 'current') AS e",
-  nextKey: `SELECT ${KEY_COLUMNS} FROM signing_keys WHERE role = 'next'`,
+  nextKey: `SELECT ${SIGNING_KEY_COLUMNS} FROM signing_keys WHERE role = 'next'`,
   // The loser of two writers creating the same role writes nothing (and waits, at most KEY_LOCK_WAIT_MS, only
   // while the winner has not committed yet).
-  insertKey: `INSERT INTO signing_keys (${KEY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (role) WHERE role <> 'retired' DO NOTHING`,
+  insertKey: `INSERT INTO signing_keys (${SIGNING_KEY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (role) WHERE role <> 'retired' DO NOTHING`,
   setRole: 'UPDATE signing_keys SET role = $2, retired_at = $3, verify_until_ms = $4 WHERE kid = $1',
   // Keys are per deployment, and a deployment is a schema: one turn per schema.
   keyChangeTurn: "SELECT pg_try_advisory_xact_lock(hashtext('quittance.signing_keys:' || current_schema())) AS ok",
@@ -173,9 +114,9 @@ export function pgStampTx(b: PgBatch): StampTx {
       // then leaves the row out. Look again (each statement sees what committed before it) until a key is held or
       // there is none at all: "none" must mean no key, not "rotated meanwhile".
       for (let attempt = 0; attempt < 10; attempt++) {
-        const r = (await b.read<KeyDbRow>('q_stamp_currentKey', SQL.currentKey, []))[0];
+        const r = (await b.read<SigningKeyDbRow>('q_stamp_currentKey', SQL.currentKey, []))[0];
         if (r) {
-          const key = rowToKey(r);
+          const key = rowToSigningKey(r);
           heldKey().set('current', key);
           return structuredClone(key);
         }
@@ -184,13 +125,12 @@ export function pgStampTx(b: PgBatch): StampTx {
       throw new SigningKeysBusy('current');
     },
     async nextSigningKey() {
-      const r = (await b.read<KeyDbRow>('q_stamp_nextKey', SQL.nextKey, []))[0];
-      return r && rowToKey(r);
+      const r = (await b.read<SigningKeyDbRow>('q_stamp_nextKey', SQL.nextKey, []))[0];
+      return r && rowToSigningKey(r);
     },
     async insertSigningKey(k) {
       heldKey().clear();
-      const values = [k.kid, k.alg, JSON.stringify(k.public_jwk), k.private_pkcs8, k.role, k.created_at, k.retired_at, k.verify_until_ms];
-      const r = await withKeyLockWait(b, `role ${k.role}`, () => b.writeNow('q_stamp_insertKey', SQL.insertKey, values));
+      const r = await withKeyLockWait(b, `role ${k.role}`, () => b.writeNow('q_stamp_insertKey', SQL.insertKey, signingKeyToRow(k)));
       return r.rowCount === 1;
     },
     async setSigningKeyRole(kid, role, retiredAt, verifyUntilMs) {
@@ -215,7 +155,7 @@ export function pgStampTx(b: PgBatch): StampTx {
     },
     async insertStamp(s) {
       await b.lockTenant(s.tenant_id);
-      b.buffer(`INSERT INTO stamps (${STAMP_COLUMNS}) VALUES ${tuple(stampToRow(s))}`, { expectRows: 1, what: `inserting stamp ${s.stamp_id}` });
+      b.buffer(`INSERT INTO stamps (${STAMP_COLUMNS}) VALUES ${tuple(stampToRow(s, s.late))}`, { expectRows: 1, what: `inserting stamp ${s.stamp_id}` });
     },
     async stampForUpdate(tenantId, stampId) {
       await b.lockTenant(tenantId);
@@ -280,7 +220,7 @@ export class PgStampReads implements StampReads {
   }
 
   async verificationKeys(nowMs: number): Promise<VerificationKeyRow[]> {
-    return (await this.rows<Omit<KeyDbRow, 'private_pkcs8'>>('r_stamp_keys', SQL.keys, [nowMs])).map(rowToVerificationKey);
+    return (await this.rows<Omit<SigningKeyDbRow, 'private_pkcs8'>>('r_stamp_keys', SQL.keys, [nowMs])).map(rowToVerificationKey);
   }
 
   private async rows<R extends QueryResultRow>(name: string, text: string, values: unknown[]): Promise<R[]> {

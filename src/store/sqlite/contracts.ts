@@ -1,31 +1,27 @@
 import type { Database, Statement } from 'better-sqlite3';
 import type { ContractReads, ContractTx } from '../types.js';
 import type { ContractFilter, ContractRow, StoredContract } from '../../contracts/stored.js';
+import { CONTRACT_COLUMNS, CONTRACT_JOIN, CONTRACT_JOIN_COLUMNS, contractToRow, storedContract, type ContractJoinedRow } from '../codecs/contracts.js';
 import { RECEIPT_COLUMNS, rowToReceipt, type ReceiptRow } from './rows.js';
 
-const COLUMNS = 'tenant_id, contract_id, type, content_hash, receipt_id, seq';
-const JOINED = `${COLUMNS.split(', ').map((c) => `c.${c} AS c_${c}`).join(', ')}, ${RECEIPT_COLUMNS.split(', ').map((c) => 'r.' + c).join(', ')}`;
-const FROM = 'contracts c JOIN receipts r ON r.tenant_id = c.tenant_id AND r.seq = c.seq';
+const JOINED = `${CONTRACT_JOIN_COLUMNS}, ${RECEIPT_COLUMNS.split(', ').map((c) => 'r.' + c).join(', ')}`;
 
-type JoinedRow = ReceiptRow & { c_tenant_id: string; c_contract_id: string; c_type: string; c_content_hash: string; c_receipt_id: string; c_seq: number };
+type JoinedRow = ContractJoinedRow<ReceiptRow>;
 
 function stored(j: JoinedRow): StoredContract {
-  return {
-    row: { tenant_id: j.c_tenant_id, contract_id: j.c_contract_id, type: j.c_type, content_hash: j.c_content_hash, receipt_id: j.c_receipt_id, seq: j.c_seq },
-    receipt: rowToReceipt(j),
-  };
+  return storedContract(j, rowToReceipt);
 }
 
 /** The contract index on the writer connection, inside the group-committed transaction. */
 export function sqliteContractTx(db: Database): ContractTx {
-  const byId = db.prepare<[string, string], ContractRow>(`SELECT ${COLUMNS} FROM contracts WHERE tenant_id = ? AND contract_id = ?`);
-  const insert = db.prepare(`INSERT INTO contracts (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)`);
+  const byId = db.prepare<[string, string], ContractRow>(`SELECT ${CONTRACT_COLUMNS} FROM contracts WHERE tenant_id = ? AND contract_id = ?`);
+  const insert = db.prepare(`INSERT INTO contracts (${CONTRACT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)`);
   return {
     async contractById(tenantId, contractId) {
       return byId.get(tenantId, contractId);
     },
     async insertContract(r) {
-      insert.run(r.tenant_id, r.contract_id, r.type, r.content_hash, r.receipt_id, r.seq);
+      insert.run(...contractToRow(r));
     },
   };
 }
@@ -37,9 +33,9 @@ export class SqliteContractReads implements ContractReads {
   private readonly ofType: Statement<[string, string, number, number], JoinedRow>;
 
   constructor(db: Database) {
-    this.byId = db.prepare(`SELECT ${JOINED} FROM ${FROM} WHERE c.tenant_id = ? AND c.contract_id = ?`);
-    this.all = db.prepare(`SELECT ${JOINED} FROM ${FROM} WHERE c.tenant_id = ? AND c.seq > ? ORDER BY c.seq LIMIT ?`);
-    this.ofType = db.prepare(`SELECT ${JOINED} FROM ${FROM} WHERE c.tenant_id = ? AND c.type = ? AND c.seq > ? ORDER BY c.seq LIMIT ?`);
+    this.byId = db.prepare(`SELECT ${JOINED} FROM ${CONTRACT_JOIN} WHERE c.tenant_id = ? AND c.contract_id = ?`);
+    this.all = db.prepare(`SELECT ${JOINED} FROM ${CONTRACT_JOIN} WHERE c.tenant_id = ? AND c.seq > ? ORDER BY c.seq LIMIT ?`);
+    this.ofType = db.prepare(`SELECT ${JOINED} FROM ${CONTRACT_JOIN} WHERE c.tenant_id = ? AND c.type = ? AND c.seq > ? ORDER BY c.seq LIMIT ?`);
   }
 
   async contract(tenantId: string, contractId: string): Promise<StoredContract | undefined> {

@@ -1,16 +1,15 @@
 import type { Database, Statement } from 'better-sqlite3';
 import type { EvidenceReads, EvidenceTx } from '../types.js';
 import type { EvidenceRow } from '../../evidence/types.js';
-
-const COLUMNS = 'tenant_id, digest, size_bytes, content_type, created_at';
+import { EVIDENCE_COLUMNS, evidenceToRow } from '../codecs/evidence.js';
 
 /** Evidence rows on the writer connection, inside the group-committed transaction. */
 export function sqliteEvidenceTx(db: Database): EvidenceTx {
   // OR IGNORE: a tenant putting bytes it already holds keeps its first row (and its first content type).
-  const insert = db.prepare(`INSERT OR IGNORE INTO evidence (${COLUMNS}) VALUES (?, ?, ?, ?, ?)`);
+  const insert = db.prepare(`INSERT OR IGNORE INTO evidence (${EVIDENCE_COLUMNS}) VALUES (?, ?, ?, ?, ?)`);
   return {
     async recordEvidence(r) {
-      return insert.run(r.tenant_id, r.digest, r.size_bytes, r.content_type, r.created_at).changes === 1;
+      return insert.run(...evidenceToRow(r)).changes === 1;
     },
   };
 }
@@ -20,7 +19,7 @@ export class SqliteEvidenceReads implements EvidenceReads {
   private readonly byDigest: Statement<[string, string], EvidenceRow>;
 
   constructor(db: Database) {
-    this.byDigest = db.prepare(`SELECT ${COLUMNS} FROM evidence WHERE tenant_id = ? AND digest = ?`);
+    this.byDigest = db.prepare(`SELECT ${EVIDENCE_COLUMNS} FROM evidence WHERE tenant_id = ? AND digest = ?`);
   }
 
   async evidenceRow(tenantId: string, digest: string): Promise<EvidenceRow | undefined> {

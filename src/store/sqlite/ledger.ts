@@ -2,6 +2,7 @@ import type { Database, Statement } from 'better-sqlite3';
 import type { Receipt } from '../../ledger/types.js';
 import type { ChainHead, ChainRow, LedgerTx, ObligationState, OpenObligationFilter, ReceiptFilter } from '../types.js';
 import { GENESIS_HASH } from '../../ledger/types.js';
+import { rowToObligationState, type ObligationRow } from '../codecs/receipts.js';
 import { RECEIPT_COLUMNS, hashKey, receiptToRow, rowToChainRow, rowToReceipt, type ReceiptRow } from './rows.js';
 
 const GENESIS: ChainHead = Object.freeze({ seq: 0, chain_hash: GENESIS_HASH });
@@ -18,7 +19,7 @@ export function sqliteLedgerTx(db: Database): LedgerTx {
     byHash: db.prepare<[number, string, string], ReceiptRow>(`SELECT ${RECEIPT_COLUMNS} FROM receipts WHERE hash_key = ? AND tenant_id = ? AND hash = ?`),
     byKey: db.prepare<[string, string], ReceiptRow>(`SELECT ${RECEIPT_COLUMNS} FROM receipts WHERE tenant_id = ? AND idempotency_key = ?`),
     byId: db.prepare<[string, string], ReceiptRow>(`SELECT ${RECEIPT_COLUMNS} FROM receipts WHERE receipt_id = ? AND tenant_id = ?`),
-    obligation: db.prepare<[string, string], { receipt_id: string; type: string; closed_by: string | null; closed_at: string | null }>(
+    obligation: db.prepare<[string, string], ObligationRow>(
       'SELECT receipt_id, type, closed_by, closed_at FROM obligations WHERE tenant_id = ? AND receipt_id = ?',
     ),
     insert: db.prepare(`INSERT INTO receipts (${RECEIPT_COLUMNS}) VALUES (${PLACEHOLDERS})`),
@@ -54,7 +55,7 @@ export function sqliteLedgerTx(db: Database): LedgerTx {
       const out: ObligationState[] = [];
       for (const id of ids) {
         const row = s.obligation.get(tenantId, id);
-        if (row) out.push(obligationState(row));
+        if (row) out.push(rowToObligationState(row));
       }
       return out;
     },
@@ -81,17 +82,10 @@ export function sqliteLedgerTx(db: Database): LedgerTx {
   };
 }
 
-function obligationState(row: { receipt_id: string; type: string; closed_by: string | null; closed_at: string | null }): ObligationState {
-  const st: ObligationState = { receipt_id: row.receipt_id, type: row.type, open: row.closed_by === null };
-  if (row.closed_by !== null) st.closed_by = row.closed_by;
-  if (row.closed_at !== null) st.closed_at = row.closed_at;
-  return st;
-}
-
 /** Reads on the reader connection (WAL: sees committed data only, never blocks the writer). */
 export class SqliteLedgerReads {
   private readonly byId: Statement<[string, string], ReceiptRow>;
-  private readonly obligation: Statement<[string, string], { receipt_id: string; type: string; closed_by: string | null; closed_at: string | null }>;
+  private readonly obligation: Statement<[string, string], ObligationRow>;
   private readonly openAll: Statement<[string, number, number], ReceiptRow>;
   private readonly openTo: Statement<[string, string, string, number, number], ReceiptRow>;
   private readonly segment: Statement<[string, number, number], ReceiptRow>;
@@ -120,7 +114,7 @@ export class SqliteLedgerReads {
 
   obligationState(tenantId: string, id: string): ObligationState | undefined {
     const row = this.obligation.get(tenantId, id);
-    return row && obligationState(row);
+    return row && rowToObligationState(row);
   }
 
   openObligations(tenantId: string, f: OpenObligationFilter): Receipt[] {

@@ -1,51 +1,20 @@
 import type { Receipt } from '../../ledger/types.js';
-import { canonicalize } from '../../ledger/canonical.js';
+import type { ChainRow } from '../types.js';
+import { RECEIPT_COLUMNS_TO_HASH, receiptChainRow, receiptFromColumns, receiptValuesToHash, type ReceiptColumns } from '../codecs/receipts.js';
 
-/** A receipts row as SQLite returns it. */
-export interface ReceiptRow {
-  tenant_id: string;
-  seq: number;
-  receipt_id: string;
-  type: string;
-  from_kind: string;
-  from_id: string;
-  from_instance_id: string | null;
-  to_kind: string;
-  to_id: string;
-  to_instance_id: string | null;
-  task_id: string | null;
-  lease_id: string | null;
-  stamp_id: string | null;
-  session_id: string | null;
-  parents: string;
-  body: string;
-  artifacts: string | null;
-  delivery_proof: string | null;
-  idempotency_key: string | null;
-  created_at: string;
-  hash: string;
+/**
+ * A receipts row as SQLite returns it: the shared columns, `discharges` as 0 or 1 (SQLite has no boolean), and
+ * hash_key, the key of the compact dedupe index.
+ */
+export interface ReceiptRow extends ReceiptColumns<number> {
   hash_key: number;
-  prev_hash: string;
-  chain_hash: string;
-  discharges: number;
-  delivered_at: string | null;
 }
 
-export const RECEIPT_COLUMNS =
-  'tenant_id, seq, receipt_id, type, from_kind, from_id, from_instance_id, to_kind, to_id, to_instance_id, task_id, lease_id, stamp_id, session_id, parents, body, artifacts, delivery_proof, idempotency_key, created_at, hash, hash_key, prev_hash, chain_hash, discharges, delivered_at';
+export const RECEIPT_COLUMNS = [...RECEIPT_COLUMNS_TO_HASH, 'hash_key', 'prev_hash', 'chain_hash', 'discharges', 'delivered_at'].join(', ');
 
+/** Every column in RECEIPT_COLUMNS order. */
 export function receiptToRow(r: Receipt): unknown[] {
-  return [
-    r.tenant_id, r.seq, r.receipt_id, r.type,
-    r.from.kind, r.from.id, r.from.instance_id ?? null,
-    r.to.kind, r.to.id, r.to.instance_id ?? null,
-    r.task_id ?? null, r.lease_id ?? null, r.stamp_id ?? null, r.session_id ?? null,
-    JSON.stringify(r.parents), canonicalize(r.body),
-    r.artifacts === undefined ? null : canonicalize(r.artifacts),
-    r.delivery_proof === undefined ? null : canonicalize(r.delivery_proof),
-    r.idempotency_key ?? null, r.created_at, r.hash, hashKey(r.hash), r.prev_hash, r.chain_hash, r.discharges ? 1 : 0,
-    r.delivered_at ?? null,
-  ];
+  return [...receiptValuesToHash(r), hashKey(r.hash), r.prev_hash, r.chain_hash, r.discharges ? 1 : 0, r.delivered_at ?? null];
 }
 
 /** The first 13 hex digits (52 bits: a safe integer) of a content hash, for the compact dedupe index. */
@@ -54,48 +23,16 @@ export function hashKey(hash: string): number {
 }
 
 export function rowToReceipt(row: ReceiptRow): Receipt {
-  const r: Receipt = {
-    receipt_id: row.receipt_id,
-    tenant_id: row.tenant_id,
-    seq: row.seq,
-    type: row.type,
-    from: principal(row.from_kind, row.from_id, row.from_instance_id),
-    to: principal(row.to_kind, row.to_id, row.to_instance_id),
-    parents: JSON.parse(row.parents) as string[],
-    body: JSON.parse(row.body) as Record<string, unknown>,
-    created_at: row.created_at,
-    hash: row.hash,
-    prev_hash: row.prev_hash,
-    chain_hash: row.chain_hash,
-    discharges: row.discharges === 1,
-  };
-  if (row.task_id !== null) r.task_id = row.task_id;
-  if (row.lease_id !== null) r.lease_id = row.lease_id;
-  if (row.stamp_id !== null) r.stamp_id = row.stamp_id;
-  if (row.session_id !== null) r.session_id = row.session_id;
-  if (row.artifacts !== null) r.artifacts = JSON.parse(row.artifacts) as Receipt['artifacts'] & object;
-  if (row.delivery_proof !== null) r.delivery_proof = JSON.parse(row.delivery_proof) as Receipt['delivery_proof'] & object;
-  if (row.idempotency_key !== null) r.idempotency_key = row.idempotency_key;
-  if (row.delivered_at !== null) r.delivered_at = row.delivered_at;
-  return r;
+  return receiptFromColumns(row, row.discharges === 1);
 }
 
-function principal(kind: string, id: string, instance: string | null): Receipt['from'] {
-  return instance === null ? { kind: kind as Receipt['from']['kind'], id } : { kind: kind as Receipt['from']['kind'], id, instance_id: instance };
+/** Reads a row back for verification (see receiptChainRow), with SQLite's own columns: hash_key and the 0/1 flag. */
+export function rowToChainRow(row: ReceiptRow): ChainRow {
+  return receiptChainRow(row, rowToReceipt, sqliteColumnDefect);
 }
 
-/** Reads a row back for verification: every JSON column must parse and be exactly in the canonical form written. */
-export function rowToChainRow(row: ReceiptRow): { seq: number; receipt?: Receipt; defect?: string } {
-  try {
-    const r = rowToReceipt(row);
-    if (row.body !== canonicalize(r.body)) return { seq: row.seq, defect: 'stored body is not the canonical JSON the ledger wrote' };
-    if (row.parents !== JSON.stringify(r.parents)) return { seq: row.seq, defect: 'stored parents are not in the form the ledger wrote' };
-    if (row.artifacts !== null && row.artifacts !== canonicalize(r.artifacts)) return { seq: row.seq, defect: 'stored artifacts are not canonical JSON' };
-    if (row.delivery_proof !== null && row.delivery_proof !== canonicalize(r.delivery_proof)) return { seq: row.seq, defect: 'stored delivery_proof is not canonical JSON' };
-    if (row.hash_key !== hashKey(row.hash)) return { seq: row.seq, defect: 'stored hash_key does not match the hash' };
-    if (row.discharges !== 0 && row.discharges !== 1) return { seq: row.seq, defect: 'stored discharges flag is not 0 or 1' };
-    return { seq: row.seq, receipt: r };
-  } catch (e) {
-    return { seq: row.seq, defect: `stored fields cannot be read: ${(e as Error).message}` };
-  }
+function sqliteColumnDefect(row: ReceiptRow): string | undefined {
+  if (row.hash_key !== hashKey(row.hash)) return 'stored hash_key does not match the hash';
+  if (row.discharges !== 0 && row.discharges !== 1) return 'stored discharges flag is not 0 or 1';
+  return undefined;
 }

@@ -1,24 +1,15 @@
 import type { Database, Statement } from 'better-sqlite3';
 import type { RuntimeInstallReads, RuntimeInstallTx } from '../types.js';
 import type { RuntimeInstallRow } from '../../runtime/types.js';
-
-const COLUMNS =
-  'tenant_id, install_id, runtime_ref, target_ref, head_receipt_id, head_document_id, install_state, manifest_digest, started_at, links, updated_at';
-
-function toRow(r: RuntimeInstallRow): unknown[] {
-  return [
-    r.tenant_id, r.install_id, r.runtime_ref, r.target_ref, r.head_receipt_id, r.head_document_id, r.install_state,
-    r.manifest_digest, r.started_at, r.links, r.updated_at,
-  ];
-}
+import { RUNTIME_INSTALL_COLUMNS, runtimeInstallToRow } from '../codecs/runtime.js';
 
 /** Runtime install heads on the writer connection. The single SQLite writer already serialises every write. */
 export function sqliteRuntimeTx(db: Database): RuntimeInstallTx {
   const byTarget = db.prepare<[string, string, string], RuntimeInstallRow>(
-    `SELECT ${COLUMNS} FROM runtime_installs WHERE tenant_id = ? AND runtime_ref = ? AND target_ref = ?`,
+    `SELECT ${RUNTIME_INSTALL_COLUMNS} FROM runtime_installs WHERE tenant_id = ? AND runtime_ref = ? AND target_ref = ?`,
   );
   const put = db.prepare(
-    `INSERT INTO runtime_installs (${COLUMNS}) VALUES (${COLUMNS.split(',').map(() => '?').join(', ')})
+    `INSERT INTO runtime_installs (${RUNTIME_INSTALL_COLUMNS}) VALUES (${RUNTIME_INSTALL_COLUMNS.split(',').map(() => '?').join(', ')})
      ON CONFLICT (tenant_id, install_id) DO UPDATE SET head_receipt_id = excluded.head_receipt_id,
        head_document_id = excluded.head_document_id, install_state = excluded.install_state,
        manifest_digest = excluded.manifest_digest, started_at = excluded.started_at, links = excluded.links,
@@ -29,7 +20,7 @@ export function sqliteRuntimeTx(db: Database): RuntimeInstallTx {
       return byTarget.get(tenantId, runtimeRef, targetRef);
     },
     async putRuntimeInstall(row) {
-      put.run(...toRow(row));
+      put.run(...runtimeInstallToRow(row));
     },
   };
 }
@@ -40,8 +31,8 @@ export class SqliteRuntimeInstallReads implements RuntimeInstallReads {
   private readonly byTarget: Statement<[string, string, string], RuntimeInstallRow>;
 
   constructor(db: Database) {
-    this.byId = db.prepare(`SELECT ${COLUMNS} FROM runtime_installs WHERE tenant_id = ? AND install_id = ?`);
-    this.byTarget = db.prepare(`SELECT ${COLUMNS} FROM runtime_installs WHERE tenant_id = ? AND runtime_ref = ? AND target_ref = ?`);
+    this.byId = db.prepare(`SELECT ${RUNTIME_INSTALL_COLUMNS} FROM runtime_installs WHERE tenant_id = ? AND install_id = ?`);
+    this.byTarget = db.prepare(`SELECT ${RUNTIME_INSTALL_COLUMNS} FROM runtime_installs WHERE tenant_id = ? AND runtime_ref = ? AND target_ref = ?`);
   }
 
   async runtimeInstall(tenantId: string, installId: string): Promise<RuntimeInstallRow | undefined> {

@@ -2,53 +2,18 @@ import type { Database, Statement } from 'better-sqlite3';
 import type { SessionReads, SessionTx } from '../types.js';
 import type { OrphanKey, OrphanRow, SessionEventRow, SessionKey, SessionRow } from '../../sessions/types.js';
 import { canonicalize } from '../../ledger/canonical.js';
+import {
+  ORPHAN_COLUMNS, ORPHAN_KEY_COLUMNS, SESSION_COLUMNS, SESSION_EVENT_COLUMNS, SESSION_KEY_COLUMNS,
+  orphanToRow, rowToOrphan, rowToSession, sessionEventToRow, sessionToRow, type RawOrphan, type RawSession,
+} from '../codecs/sessions.js';
 
-const SESSION_COLUMNS = 'tenant_id, session_id, owner, owner_kind, owner_id, conversation_id, workspace_ref, task_ref, parent_session_id, state, opened_receipt_id, closed_receipt_id, last_update_receipt_id, opened_at, updated_at, closed_at';
-const EVENT_COLUMNS = 'tenant_id, event_id, event_class, session_id, parent_id, conversation_id, workspace_ref, task_ref, payload_digest, fingerprint, raw_digest, observed_at, deliveries, orphan_id, node_session_id, node_receipt_id, node_seq, attached_at';
-const ORPHAN_COLUMNS = 'tenant_id, orphan_id, seq, queued_receipt_id, event_id, event_class, session_id, parent_id, conversation_id, workspace_ref, task_ref, payload_digest, raw_digest, state, candidates, observed_at, expires_at, resolved_at, resolution_receipt_id, node_receipt_id, recovered_session_id, duplicate_of, document';
 const marks = (cols: string) => cols.split(',').map(() => '?').join(', ');
-
-type RawSession = Omit<SessionRow, 'owner'> & { owner: string; owner_kind: string; owner_id: string };
-type RawOrphan = Omit<OrphanRow, 'candidates' | 'document'> & { candidates: string; document: string };
-
-function sessionToRow(r: SessionRow): unknown[] {
-  return [
-    r.tenant_id, r.session_id, JSON.stringify(r.owner), r.owner.kind, r.owner.id, r.conversation_id, r.workspace_ref, r.task_ref,
-    r.parent_session_id, r.state, r.opened_receipt_id, r.closed_receipt_id, r.last_update_receipt_id, r.opened_at, r.updated_at, r.closed_at,
-  ];
-}
-
-function rowToSession(raw: RawSession): SessionRow {
-  const { owner_kind: _k, owner_id: _i, ...rest } = raw;
-  return { ...rest, owner: JSON.parse(raw.owner) as SessionRow['owner'] };
-}
-
-function eventToRow(e: SessionEventRow): unknown[] {
-  return [
-    e.tenant_id, e.event_id, e.event_class, e.session_id, e.parent_id, e.conversation_id, e.workspace_ref, e.task_ref, e.payload_digest,
-    e.fingerprint, e.raw_digest, e.observed_at, e.deliveries, e.orphan_id, e.node_session_id, e.node_receipt_id, e.node_seq, e.attached_at,
-  ];
-}
-
-function orphanToRow(o: OrphanRow): unknown[] {
-  return [
-    o.tenant_id, o.orphan_id, o.seq, o.queued_receipt_id, o.event_id, o.event_class, o.session_id, o.parent_id, o.conversation_id,
-    o.workspace_ref, o.task_ref, o.payload_digest, o.raw_digest, o.state, JSON.stringify(o.candidates), o.observed_at, o.expires_at,
-    o.resolved_at, o.resolution_receipt_id, o.node_receipt_id, o.recovered_session_id, o.duplicate_of, canonicalize(o.document),
-  ];
-}
-
-function rowToOrphan(raw: RawOrphan): OrphanRow {
-  return { ...raw, candidates: JSON.parse(raw.candidates) as string[], document: JSON.parse(raw.document) as OrphanRow['document'] };
-}
 
 /** One prepared statement per key column: a column name cannot be a bound parameter. */
 function perKey<K extends string, A extends unknown[], R>(keys: readonly K[], make: (column: K) => Statement<A, R>): Record<K, Statement<A, R>> {
   return Object.fromEntries(keys.map((k) => [k, make(k)])) as Record<K, Statement<A, R>>;
 }
 
-const SESSION_KEY_COLUMNS: readonly SessionKey[] = ['conversation_id', 'workspace_ref', 'task_ref'];
-const ORPHAN_KEY_COLUMNS: readonly OrphanKey[] = ['session_id', 'parent_id', 'conversation_id', 'workspace_ref', 'task_ref'];
 /**
  * The partial indexes of 0004_sessions.sql, named explicitly: without statistics the planner ties them with the
  * broader (tenant_id, state) and primary-key indexes and may scan a whole tenant instead.
@@ -72,8 +37,8 @@ export function sqliteSessionTx(db: Database): SessionTx {
     ),
     openByKey: perKey(SESSION_KEY_COLUMNS, (c) =>
       db.prepare<[string, string], RawSession>(`SELECT ${SESSION_COLUMNS} FROM sessions INDEXED BY ${SESSION_KEY_INDEX[c]} WHERE tenant_id = ? AND ${c} = ? AND state = 'open' AND ${c} IS NOT NULL`)),
-    eventById: db.prepare<[string, string], SessionEventRow>(`SELECT ${EVENT_COLUMNS} FROM session_events WHERE tenant_id = ? AND event_id = ?`),
-    insertEvent: db.prepare(`INSERT INTO session_events (${EVENT_COLUMNS}) VALUES (${marks(EVENT_COLUMNS)})`),
+    eventById: db.prepare<[string, string], SessionEventRow>(`SELECT ${SESSION_EVENT_COLUMNS} FROM session_events WHERE tenant_id = ? AND event_id = ?`),
+    insertEvent: db.prepare(`INSERT INTO session_events (${SESSION_EVENT_COLUMNS}) VALUES (${marks(SESSION_EVENT_COLUMNS)})`),
     updateEvent: db.prepare(
       `UPDATE session_events SET deliveries = ?, orphan_id = ?, node_session_id = ?, node_receipt_id = ?, node_seq = ?, attached_at = ?
        WHERE tenant_id = ? AND event_id = ?`,
@@ -110,7 +75,7 @@ export function sqliteSessionTx(db: Database): SessionTx {
       return s.eventById.get(tenantId, eventId);
     },
     async insertSessionEvent(row) {
-      s.insertEvent.run(eventToRow(row));
+      s.insertEvent.run(sessionEventToRow(row));
     },
     async updateSessionEvent(e) {
       s.updateEvent.run(e.deliveries, e.orphan_id, e.node_session_id, e.node_receipt_id, e.node_seq, e.attached_at, e.tenant_id, e.event_id);
@@ -145,9 +110,9 @@ export class SqliteSessionReads implements SessionReads {
     this.s = {
       session: db.prepare<[string, string], RawSession>(`SELECT ${SESSION_COLUMNS} FROM sessions WHERE tenant_id = ? AND session_id = ?`),
       nodes: db.prepare<[string, string, number, number], SessionEventRow>(
-        `SELECT ${EVENT_COLUMNS} FROM session_events WHERE tenant_id = ? AND node_session_id = ? AND node_seq > ? ORDER BY node_seq LIMIT ?`,
+        `SELECT ${SESSION_EVENT_COLUMNS} FROM session_events WHERE tenant_id = ? AND node_session_id = ? AND node_seq > ? ORDER BY node_seq LIMIT ?`,
       ),
-      event: db.prepare<[string, string], SessionEventRow>(`SELECT ${EVENT_COLUMNS} FROM session_events WHERE tenant_id = ? AND event_id = ?`),
+      event: db.prepare<[string, string], SessionEventRow>(`SELECT ${SESSION_EVENT_COLUMNS} FROM session_events WHERE tenant_id = ? AND event_id = ?`),
       orphansAll: db.prepare<[string, number, number], RawOrphan>(`SELECT ${ORPHAN_COLUMNS} FROM orphans WHERE tenant_id = ? AND seq > ? ORDER BY seq LIMIT ?`),
       orphansIn: db.prepare<[string, string, number, number], RawOrphan>(
         `SELECT ${ORPHAN_COLUMNS} FROM orphans WHERE tenant_id = ? AND state = ? AND seq > ? ORDER BY seq LIMIT ?`,

@@ -1,113 +1,27 @@
 import type { Database, Statement } from 'better-sqlite3';
 import type { Receipt } from '../../ledger/types.js';
-import { canonicalize } from '../../ledger/canonical.js';
-import type { LiveStampStatus, SigningKeyRole, SigningKeyRow, StampRow, VerificationKeyRow } from '../../stamps/types.js';
+import type { LiveStampStatus, StampRow, VerificationKeyRow } from '../../stamps/types.js';
 import type { StampReads, StampTx } from '../types.js';
+import {
+  SIGNING_KEY_COLUMNS, STAMP_COLUMNS, rowToSigningKey, signingKeyToRow, stampFromColumns, stampToRow, type SigningKeyDbRow, type StampColumns,
+} from '../codecs/stamps.js';
 import { RECEIPT_COLUMNS, rowToReceipt, type ReceiptRow } from './rows.js';
 
-/** A stamps row as SQLite returns it. */
-interface StampDbRow {
-  tenant_id: string;
-  stamp_id: string;
-  subject: string;
-  task_ref: string;
-  scope: string;
-  task_id: string | null;
-  lease_id: string | null;
-  worker: string | null;
-  minted_receipt_id: string;
-  status_idx: number;
-  generation: number;
-  kid: string;
-  issued_at: string;
-  expires_at: string;
-  expires_ms: number;
-  state: string;
-  outcome: string | null;
-  closed_by: string | null;
-  closed_reason: string | null;
-  tombstoned_at: string | null;
-  tombstone_receipt_id: string | null;
-  late: number;
-  ambiguous_at: string | null;
-  anomaly_receipt_id: string | null;
-  anomaly_seq: number | null;
-}
+/** A stamps row as SQLite returns it: SQLite has no boolean, so `late` is 0 or 1. */
+type StampDbRow = StampColumns<number>;
 
-interface KeyDbRow {
-  kid: string;
-  alg: string;
-  public_jwk: string;
-  private_pkcs8: string;
-  role: string;
-  created_at: string;
-  retired_at: string | null;
-  verify_until_ms: number | null;
-}
-
-const STAMP_COLUMNS =
-  'tenant_id, stamp_id, subject, task_ref, scope, task_id, lease_id, worker, minted_receipt_id, status_idx, generation, kid, issued_at, expires_at, expires_ms, state, outcome, closed_by, closed_reason, tombstoned_at, tombstone_receipt_id, late, ambiguous_at, anomaly_receipt_id, anomaly_seq';
 const STAMP_PLACEHOLDERS = STAMP_COLUMNS.split(', ').map(() => '?').join(', ');
-const KEY_COLUMNS = 'kid, alg, public_jwk, private_pkcs8, role, created_at, retired_at, verify_until_ms';
 
 function rowToStamp(r: StampDbRow): StampRow {
-  return {
-    tenant_id: r.tenant_id,
-    stamp_id: r.stamp_id,
-    subject: JSON.parse(r.subject) as StampRow['subject'],
-    task_ref: r.task_ref,
-    scope: JSON.parse(r.scope) as string[],
-    task_id: r.task_id,
-    lease_id: r.lease_id,
-    worker: r.worker,
-    minted_receipt_id: r.minted_receipt_id,
-    status_idx: r.status_idx,
-    generation: r.generation,
-    kid: r.kid,
-    issued_at: r.issued_at,
-    expires_at: r.expires_at,
-    expires_ms: r.expires_ms,
-    state: r.state as StampRow['state'],
-    outcome: r.outcome as StampRow['outcome'],
-    closed_by: r.closed_by as StampRow['closed_by'],
-    closed_reason: r.closed_reason,
-    tombstoned_at: r.tombstoned_at,
-    tombstone_receipt_id: r.tombstone_receipt_id,
-    late: r.late === 1,
-    ambiguous_at: r.ambiguous_at,
-    anomaly_receipt_id: r.anomaly_receipt_id,
-    anomaly_seq: r.anomaly_seq,
-  };
-}
-
-function stampToRow(s: StampRow): unknown[] {
-  return [
-    s.tenant_id, s.stamp_id, canonicalize(s.subject), s.task_ref, JSON.stringify(s.scope), s.task_id, s.lease_id, s.worker,
-    s.minted_receipt_id, s.status_idx, s.generation, s.kid, s.issued_at, s.expires_at, s.expires_ms, s.state, s.outcome,
-    s.closed_by, s.closed_reason, s.tombstoned_at, s.tombstone_receipt_id, s.late ? 1 : 0, s.ambiguous_at,
-    s.anomaly_receipt_id, s.anomaly_seq,
-  ];
-}
-
-function rowToKey(r: KeyDbRow): SigningKeyRow {
-  return {
-    kid: r.kid,
-    alg: 'EdDSA',
-    public_jwk: JSON.parse(r.public_jwk) as SigningKeyRow['public_jwk'],
-    private_pkcs8: r.private_pkcs8,
-    role: r.role as SigningKeyRole,
-    created_at: r.created_at,
-    retired_at: r.retired_at,
-    verify_until_ms: r.verify_until_ms,
-  };
+  return stampFromColumns(r, r.late === 1);
 }
 
 /** Stamp and signing-key writes on the writer connection, inside the group-committed transaction. */
 export function sqliteStampTx(db: Database): StampTx {
   const s = {
-    keyByRole: db.prepare<[string], KeyDbRow>(`SELECT ${KEY_COLUMNS} FROM signing_keys WHERE role = ?`),
+    keyByRole: db.prepare<[string], SigningKeyDbRow>(`SELECT ${SIGNING_KEY_COLUMNS} FROM signing_keys WHERE role = ?`),
     // OR IGNORE: the partial unique index on role makes a second current (or next) key a no-op, not an error.
-    insertKey: db.prepare(`INSERT OR IGNORE INTO signing_keys (${KEY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
+    insertKey: db.prepare(`INSERT OR IGNORE INTO signing_keys (${SIGNING_KEY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
     setRole: db.prepare('UPDATE signing_keys SET role = ?, retired_at = ?, verify_until_ms = ? WHERE kid = ?'),
     lastExpiry: db.prepare<[string], { m: number | null }>("SELECT max(expires_ms) AS m FROM stamps WHERE state = 'active' AND kid = ?"),
     insertStamp: db.prepare(`INSERT INTO stamps (${STAMP_COLUMNS}) VALUES (${STAMP_PLACEHOLDERS})`),
@@ -120,14 +34,14 @@ export function sqliteStampTx(db: Database): StampTx {
   return {
     async currentSigningKey() {
       const r = s.keyByRole.get('current');
-      return r && rowToKey(r);
+      return r && rowToSigningKey(r);
     },
     async nextSigningKey() {
       const r = s.keyByRole.get('next');
-      return r && rowToKey(r);
+      return r && rowToSigningKey(r);
     },
     async insertSigningKey(k) {
-      const info = s.insertKey.run(k.kid, k.alg, JSON.stringify(k.public_jwk), k.private_pkcs8, k.role, k.created_at, k.retired_at, k.verify_until_ms);
+      const info = s.insertKey.run(...signingKeyToRow(k));
       return info.changes === 1;
     },
     async setSigningKeyRole(kid, role, retiredAt, verifyUntilMs) {
@@ -137,7 +51,7 @@ export function sqliteStampTx(db: Database): StampTx {
       return s.lastExpiry.get(kid)?.m ?? null;
     },
     async insertStamp(row) {
-      s.insertStamp.run(stampToRow(row));
+      s.insertStamp.run(stampToRow(row, row.late ? 1 : 0));
     },
     async stampForUpdate(tenantId, stampId) {
       // SQLite has one writer (BEGIN IMMEDIATE): the row cannot change under this transaction.
@@ -166,7 +80,7 @@ export class SqliteStampReads implements StampReads {
     ambiguous: Statement<[string, number, number], StampDbRow>;
     expired: Statement<[number, number], { tenant_id: string; stamp_id: string }>;
     live: Statement<[string, number], LiveStampStatus>;
-    keys: Statement<[number], KeyDbRow>;
+    keys: Statement<[number], SigningKeyDbRow>;
   };
 
   constructor(db: Database) {
@@ -179,7 +93,7 @@ export class SqliteStampReads implements StampReads {
       ambiguous: db.prepare(`SELECT ${STAMP_COLUMNS} FROM stamps WHERE tenant_id = ? AND state = 'ambiguous' AND anomaly_seq > ? ORDER BY anomaly_seq LIMIT ?`),
       expired: db.prepare("SELECT tenant_id, stamp_id FROM stamps WHERE state = 'active' AND expires_ms <= ? ORDER BY expires_ms LIMIT ?"),
       live: db.prepare('SELECT stamp_id, status_idx, state, generation FROM stamps WHERE tenant_id = ? AND expires_ms > ?'),
-      keys: db.prepare(`SELECT ${KEY_COLUMNS} FROM signing_keys WHERE role <> 'retired' OR verify_until_ms > ? ORDER BY created_at, kid`),
+      keys: db.prepare(`SELECT ${SIGNING_KEY_COLUMNS} FROM signing_keys WHERE role <> 'retired' OR verify_until_ms > ? ORDER BY created_at, kid`),
     };
   }
 
@@ -209,7 +123,7 @@ export class SqliteStampReads implements StampReads {
 
   async verificationKeys(nowMs: number): Promise<VerificationKeyRow[]> {
     return this.s.keys.all(nowMs).map((r) => {
-      const { private_pkcs8: _secret, ...pub } = rowToKey(r);
+      const { private_pkcs8: _secret, ...pub } = rowToSigningKey(r);
       return pub;
     });
   }
