@@ -1,6 +1,4 @@
-import { load, spawnServer, tempDir, round, type Figures } from './lib.js';
-
-const principal = (kind: string, id: string) => ({ kind, id });
+import { load, spawnServer, tempDir, round, UNIQUE_ID, type Figures } from './lib.js';
 
 /**
  * Durable appends over HTTP against `quittance serve` in its own process, load generated from this one. `location`:
@@ -12,12 +10,15 @@ export async function benchAppend(seconds = 10, location?: string): Promise<Figu
   try {
     const key = server.adminKey!;
     // Warm up (JIT, page cache) before measuring.
-    await load({ url: server.url, key, path: '/v1/receipts', connections: 32, seconds: 2, body: (i) => receipt(-1, i) });
-    const single = await load({ url: server.url, key, path: '/v1/receipts', connections: 32, seconds, body: (i) => receipt(0, i) });
+    const warm = await load({ url: server.url, key, path: '/v1/receipts', connections: 32, seconds: 2, body: { template: receiptTemplate('warm') } });
+    const single = await load({ url: server.url, key, path: '/v1/receipts', connections: 32, seconds, body: { template: receiptTemplate('single') } });
     const batch = await load({
       url: server.url, key, path: '/v1/receipts/batch', connections: 8, seconds,
-      body: (i) => ({ receipts: Array.from({ length: 100 }, (_, j) => receipt(1, i * 100 + j)) }),
+      body: { template: `{"receipts":[${Array.from({ length: 100 }, (_, j) => receiptTemplate(`batch-${j}`)).join(',')}]}` },
     });
+    // Every acknowledged append must have been a new receipt (no idempotent repeats inflating the figure).
+    const verify = await fetch(`${server.url}/v1/ledger/verify`, { headers: { authorization: `Bearer ${key}` } }).then((r) => r.json()) as { ok: boolean; receipts: number };
+    const acknowledged = warm.total - warm.non2xx + single.total - single.non2xx + (batch.total - batch.non2xx) * 100;
     return {
       'append single, 32 clients (receipts/s)': round(single.requestsPerSec, 0),
       'append single p99 (ms)': single.p99,
@@ -25,6 +26,7 @@ export async function benchAppend(seconds = 10, location?: string): Promise<Figu
       'append batch of 100, 8 clients (receipts/s)': round(batch.requestsPerSec * 100, 0),
       'append batch p99 (ms)': batch.p99,
       'append batch non-2xx': batch.non2xx + batch.errors,
+      'receipts in the ledger / acknowledged appends': `${verify.receipts} / ${acknowledged}${verify.ok ? ', chain verifies' : ', CHAIN BROKEN'}`,
     };
   } finally {
     await server.kill();
@@ -32,12 +34,13 @@ export async function benchAppend(seconds = 10, location?: string): Promise<Figu
   }
 }
 
-function receipt(run: number, i: number) {
-  return {
+/** A receipt as JSON text; autocannon puts a fresh unique id wherever UNIQUE_ID stands, once per request. */
+function receiptTemplate(run: string): string {
+  return JSON.stringify({
     type: 'task.assigned',
-    from: principal('agent', 'bench-agent'),
-    to: principal('worker', `w${i % 64}`),
-    task_id: `r${run}-t${i}`,
-    body: { goal: 'summarise the quarterly report', priority: i % 5, input: { uri: `s3://inputs/${i}.json` } },
-  };
+    from: { kind: 'agent', id: 'bench-agent' },
+    to: { kind: 'worker', id: `w-${UNIQUE_ID}` },
+    task_id: `${run}-${UNIQUE_ID}`,
+    body: { goal: 'summarise the quarterly report', priority: 2, input: { uri: `s3://inputs/${UNIQUE_ID}.json` } },
+  });
 }
