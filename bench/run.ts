@@ -1,6 +1,6 @@
 /**
- * `npm run bench [-- NAME ...]`: prints figures, never gates anything. Names: append, obligations, restart,
- * and any other suite listed below. Without names, all run.
+ * `npm run bench [-- NAME ...]`: prints figures, never gates anything. NAME is a key of SUITES below; without names
+ * every suite but `compare` runs. `npm run bench -- --compare` runs the comparison with graphile-worker and pg-boss.
  */
 import { benchAppend } from './append.js';
 import { benchObligations } from './obligations.js';
