@@ -1,5 +1,6 @@
 import { Http, type HttpOptions } from './http.js';
 import type { Principal, Receipt, ReceiptInput, Artifact, DeliveryProof } from '../ledger/types.js';
+import type { TaskCreateInput } from '../tasks/types.js';
 import type { EventAnswer, EventBatchItem, EventInput, OrphanState, OrphanView, SessionAnswer, SessionDag, SessionOpenInput } from './sessions.js';
 import type {
   AutomationAnswer, AutomationEndAnswer, AutomationSessionView, CapabilityAnswer, CapabilityEventView, CapabilityMatrixRow, CapabilityView,
@@ -38,21 +39,8 @@ export interface LeaseGrant {
   stamp?: { stamp_id: string; token: string; expires_at: string };
 }
 
-export interface CreateTask {
-  type: string;
-  task_id?: string;
-  payload?: Record<string, unknown>;
-  payload_ref?: string;
-  requirements?: { capabilities?: string[] };
-  priority?: number;
-  idempotency_key?: string;
-  max_attempts?: number;
-  max_lease_expiries?: number;
-  retry_backoff_seconds?: number;
-  delay_seconds?: number;
-  created_by?: Principal;
-  assign_to?: Principal;
-}
+/** What creating a task takes: the server's own request type. */
+export type CreateTask = TaskCreateInput;
 
 export interface LeaseProof {
   lease_id: string;

@@ -1,25 +1,12 @@
 /** Shapes of the sessions and orphan-event API (DESIGN §7), as the client sees them. */
 import type { OrphanEventReceipt } from '../contracts/types.js';
 import type { Principal, Receipt } from '../ledger/types.js';
-import type { EventInput, OrphanState, SessionOpenInput } from '../sessions/types.js';
+import type { EventInput, OrphanState, SessionOpenInput, SessionRow } from '../sessions/types.js';
 
 export type { EventInput, OrphanState, SessionOpenInput };
 
-export interface SessionView {
-  session_id: string;
-  owner: Principal;
-  conversation_id: string | null;
-  workspace_ref: string | null;
-  task_ref: string | null;
-  parent_session_id: string | null;
-  state: 'open' | 'closed';
-  opened_receipt_id: string;
-  closed_receipt_id: string | null;
-  last_update_receipt_id: string | null;
-  opened_at: string;
-  updated_at: string;
-  closed_at: string | null;
-}
+/** A session as the API shows it: the stored session without its tenant (src/sessions/view.ts). */
+export type SessionView = Omit<SessionRow, 'tenant_id'>;
 
 /** What reconciliation did while a session opened, changed or closed, or an event attached. */
 export interface Reconciliation {

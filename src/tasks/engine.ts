@@ -8,25 +8,9 @@ import type { Ledger } from '../ledger/ledger.js';
 import { LEDGER_PRINCIPAL, type Artifact, type DeliveryProof, type Principal, type Receipt } from '../ledger/types.js';
 import type { Tx } from '../store/types.js';
 import { afterFailure, afterLeaseExpiry, canTransition, expiryJitterMs, hasCapabilities, retryDelayMs } from './policy.js';
-import { FINAL_STATUSES, type LeaseRow, type LeaseState, type TaskRow, type TaskStatus } from './types.js';
+import { FINAL_STATUSES, type LeaseRow, type LeaseState, type TaskCreateInput, type TaskRow, type TaskStatus } from './types.js';
 
-export interface TaskCreateInput {
-  task_id?: string;
-  type: string;
-  payload?: Record<string, unknown>;
-  payload_ref?: string;
-  requirements?: { capabilities?: string[] };
-  priority?: number;
-  idempotency_key?: string;
-  max_attempts?: number;
-  max_lease_expiries?: number;
-  retry_backoff_seconds?: number;
-  delay_seconds?: number;
-  /** Who hands the work over (defaults to the API key). */
-  created_by?: Principal;
-  /** Who the task.assigned obligation is addressed to (defaults to the worker pool). */
-  assign_to?: Principal;
-}
+export type { TaskCreateInput };
 
 export interface ClaimInput {
   worker_id: string;

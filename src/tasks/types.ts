@@ -57,3 +57,22 @@ export interface TaskFilter {
   after_seq: number;
   limit: number;
 }
+
+/** What creating a task takes (POST /v1/tasks); shared by the engine and the client. */
+export interface TaskCreateInput {
+  task_id?: string;
+  type: string;
+  payload?: Record<string, unknown>;
+  payload_ref?: string;
+  requirements?: { capabilities?: string[] };
+  priority?: number;
+  idempotency_key?: string;
+  max_attempts?: number;
+  max_lease_expiries?: number;
+  retry_backoff_seconds?: number;
+  delay_seconds?: number;
+  /** Who hands the work over (defaults to the API key). */
+  created_by?: Principal;
+  /** Who the task.assigned obligation is addressed to (defaults to the worker pool). */
+  assign_to?: Principal;
+}
