@@ -1,6 +1,6 @@
 import { Http, type HttpOptions } from './http.js';
 import type { Principal, Receipt, ReceiptInput, Artifact, DeliveryProof } from '../ledger/types.js';
-import type { TaskCreateInput } from '../tasks/types.js';
+import type { Grant, TaskCreateInput } from '../tasks/types.js';
 import type { EventAnswer, EventBatchItem, EventInput, OrphanState, OrphanView, SessionAnswer, SessionDag, SessionOpenInput } from './sessions.js';
 import type {
   AutomationAnswer, AutomationEndAnswer, AutomationSessionView, CapabilityAnswer, CapabilityEventView, CapabilityMatrixRow, CapabilityView,
@@ -27,17 +27,8 @@ export interface TaskView {
   [field: string]: unknown;
 }
 
-export interface LeaseGrant {
-  task_id: string;
-  type: string;
-  lease_id: string;
-  lease_token: string;
-  payload: Record<string, unknown> | null;
-  payload_ref: string | null;
-  attempt: number;
-  expires_at: string;
-  stamp?: { stamp_id: string; token: string; expires_at: string };
-}
+/** One task handed to a worker by a claim: the server's own type. */
+export type LeaseGrant = Grant;
 
 /** What creating a task takes: the server's own request type. */
 export type CreateTask = TaskCreateInput;

@@ -8,9 +8,9 @@ import type { Ledger } from '../ledger/ledger.js';
 import { LEDGER_PRINCIPAL, type Artifact, type DeliveryProof, type Principal, type Receipt } from '../ledger/types.js';
 import type { Tx } from '../store/types.js';
 import { afterFailure, afterLeaseExpiry, canTransition, expiryJitterMs, hasCapabilities, retryDelayMs } from './policy.js';
-import { FINAL_STATUSES, type LeaseRow, type LeaseState, type TaskCreateInput, type TaskRow, type TaskStatus } from './types.js';
+import { FINAL_STATUSES, type LeaseRow, type Grant, type LeaseState, type TaskCreateInput, type TaskRow, type TaskStatus } from './types.js';
 
-export type { TaskCreateInput };
+export type { Grant, TaskCreateInput };
 
 export interface ClaimInput {
   worker_id: string;
@@ -23,18 +23,6 @@ export interface ClaimInput {
 export interface LeaseProof {
   lease_id: string;
   lease_token: string;
-}
-
-export interface Grant {
-  task_id: string;
-  type: string;
-  lease_id: string;
-  lease_token: string;
-  payload: Record<string, unknown> | null;
-  payload_ref: string | null;
-  attempt: number;
-  expires_at: string;
-  stamp?: { stamp_id: string; token: string; expires_at: string };
 }
 
 export interface CompleteInput extends LeaseProof {

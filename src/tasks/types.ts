@@ -76,3 +76,16 @@ export interface TaskCreateInput {
   /** Who the task.assigned obligation is addressed to (defaults to the worker pool). */
   assign_to?: Principal;
 }
+
+/** One task handed to a worker by a claim (POST /v1/leases/claim); shared by the engine and the client. */
+export interface Grant {
+  task_id: string;
+  type: string;
+  lease_id: string;
+  lease_token: string;
+  payload: Record<string, unknown> | null;
+  payload_ref: string | null;
+  attempt: number;
+  expires_at: string;
+  stamp?: { stamp_id: string; token: string; expires_at: string };
+}
