@@ -33,6 +33,18 @@ export interface Answer {
 
 export type EventItemResult = { ok: true; answer: Answer } | { ok: false; error: QuittanceError };
 
+/**
+ * The due orphans grouped by tenant, tenants in ascending order (stable: expiry order stays within a tenant). The
+ * sweep's write locks each orphan's tenant when it first meets it, so this is the order it takes tenants in: the
+ * one global order of every sweep that spans tenants (PgBatch.lockTenants for leases, expiredActiveStamps for
+ * stamps). In expiry order, two servers' sweeps could each hold a tenant the other waits for (their due lists
+ * differ as soon as one was read before an orphan was recovered or a page was taken): a deadlock. In this order
+ * they wait for each other, never in a cycle. `<` on strings is the comparison Array.prototype.sort uses.
+ */
+function inTenantOrder<T extends { tenant_id: string }>(due: T[]): T[] {
+  return due.sort((a, b) => (a.tenant_id < b.tenant_id ? -1 : a.tenant_id > b.tenant_id ? 1 : 0));
+}
+
 const NO_RECONCILIATION: Reconciliation = Object.freeze({ recovered: [], ambiguous: [] }) as Reconciliation;
 
 export class Sessions {
@@ -282,7 +294,7 @@ export class Sessions {
     const batch = this.config.orphanSweepBatchMax;
     let total = 0;
     for (;;) {
-      const due = await this.ledger.store.sessions.dueOrphans(now, batch);
+      const due = inTenantOrder(await this.ledger.store.sessions.dueOrphans(now, batch));
       if (due.length === 0) return total;
       const done = await this.ledger.store.write(async (tx) => {
         let n = 0;
