@@ -1,3 +1,4 @@
+import { isAbsolute } from 'node:path';
 import { QuittanceError } from './errors.js';
 
 /** Every tunable in one place, units in the names. Validated and frozen by resolveConfig(). */
@@ -98,6 +99,14 @@ export const DEFAULTS = {
     /** Most recent events GET /v1/investigations shows per ambiguous stamp. */
     investigationEventsMax: 5,
   },
+  workspace: {
+    /**
+     * Folders (absolute) under which POST /v1/workspace/git-state may classify paths, resolved with realpath when
+     * the server starts. Empty: the route refuses every path, so no API key can probe the server's filesystem.
+     * The local `quittance git-state PATH` needs none.
+     */
+    allowedRoots: [] as string[],
+  },
   /** Most receipts one group commit writes in one transaction. */
   groupCommitMaxOps: 2000,
   /** How long a positive API-key lookup is cached in memory (new keys are never cached as missing). */
@@ -106,12 +115,13 @@ export const DEFAULTS = {
 
 export type QuittanceConfig = typeof DEFAULTS;
 
-type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]> : T[K] };
+type DeepPartial<T> = { [K in keyof T]?: T[K] extends readonly unknown[] ? T[K] : T[K] extends object ? DeepPartial<T[K]> : T[K] };
 export type ConfigInput = DeepPartial<QuittanceConfig>;
 
 function merge<T>(base: T, over: unknown): T {
   if (over === undefined) return base;
-  if (typeof base !== 'object' || base === null) return over as T;
+  // Lists are replaced whole, not merged index by index.
+  if (typeof base !== 'object' || base === null || Array.isArray(base)) return over as T;
   const out: Record<string, unknown> = { ...(base as Record<string, unknown>) };
   for (const [k, v] of Object.entries(over as Record<string, unknown>)) {
     if (!(k in out)) throw new QuittanceError('QUITTANCE_ERR_CONFIG', [`unknown setting ${k}`]);
@@ -149,6 +159,10 @@ export function resolveConfig(input: ConfigInput = {}): Readonly<QuittanceConfig
   }
   positiveInt('evidence.blobMaxBytes', c.evidence.blobMaxBytes);
   positiveInt('contracts.validateMaxDocuments', c.contracts.validateMaxDocuments);
+  const roots: unknown = c.workspace.allowedRoots;
+  if (!Array.isArray(roots) || !roots.every((r) => typeof r === 'string' && isAbsolute(r) && !r.includes('\0'))) {
+    throw new QuittanceError('QUITTANCE_ERR_CONFIG', ['workspace.allowedRoots must be a list of absolute folder paths']);
+  }
   if (c.locatability !== 'lenient' && c.locatability !== 'strict') {
     throw new QuittanceError('QUITTANCE_ERR_CONFIG', ['locatability must be lenient or strict']);
   }

@@ -125,6 +125,12 @@ export const ERRORS = {
   },
   QUITTANCE_ERR_AUTOMATION_ACTION_DENIED: { status: 403, message: 'Action %s denied in automation session %s: %s. The attempt is recorded' },
 
+  // ── Git workspaces (DESIGN §8) ──
+  QUITTANCE_ERR_WORKSPACE_PATH_NOT_ALLOWED: {
+    status: 403,
+    message: 'Path refused: %s. POST /v1/workspace/git-state classifies only existing paths under the workspace roots the server was started with (quittance serve --workspace-root DIR, QUITTANCE_WORKSPACE_ROOTS, or the setting workspace.allowedRoots)',
+  },
+
   // ── stamps ──
   QUITTANCE_ERR_STAMP_NOT_FOUND: { status: 404, message: 'Stamp %s does not exist' },
   QUITTANCE_ERR_STAMP_TOMBSTONED: {

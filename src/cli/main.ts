@@ -1,3 +1,4 @@
+import { delimiter, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { QuittanceError } from '../errors.js';
 import { createServices, startServer } from '../server/index.js';
@@ -7,13 +8,17 @@ import { processIo, progress, type CliIo } from './io.js';
 import { runGitState } from './git-state.js';
 import { runKeysRotate } from '../stamps/cli.js';
 import { runValidate } from './validate.js';
+import { WorkspaceRoots } from '../workspace/roots.js';
 
 const USAGE = `Usage: quittance <command> [options]
 
 Commands:
   serve [--host 127.0.0.1] [--port 7349] [--data DIR | --db URL] [--locatability lenient|strict]
+        [--workspace-root DIR ...]
                                       run the HTTP server (SQLite under DIR, default ./.quittance;
-                                      or PostgreSQL at URL, postgres://..., shared by any number of servers)
+                                      or PostgreSQL at URL, postgres://..., shared by any number of servers);
+                                      POST /v1/workspace/git-state classifies only paths under a
+                                      --workspace-root (repeat it for several; none: the route is off)
   tenant create NAME [--data DIR | --db URL] [--json]
                                       create a tenant and print its first admin API key
   key create --tenant NAME --scopes read,write[,admin] [--label TEXT] [--data DIR | --db URL] [--json]
@@ -28,7 +33,8 @@ Commands:
   git-state PATH [--operation OP] [--command-class C] [--no-git] [--json]
                                       classify a path before running Git there (no git process is spawned)
 
-Environment: QUITTANCE_DATA_DIR, QUITTANCE_DATABASE_URL, QUITTANCE_HOST, QUITTANCE_PORT, QUITTANCE_LOCATABILITY.
+Environment: QUITTANCE_DATA_DIR, QUITTANCE_DATABASE_URL, QUITTANCE_HOST, QUITTANCE_PORT, QUITTANCE_LOCATABILITY,
+QUITTANCE_WORKSPACE_ROOTS (folders separated by "${delimiter}", like PATH).
 `;
 
 type Command = (args: string[], io: CliIo) => Promise<number>;
@@ -94,6 +100,16 @@ function storage(v: { data?: string | undefined; db?: string | undefined }, io: 
   return { databaseUrl: url };
 }
 
+/**
+ * Folders POST /v1/workspace/git-state may classify under: every --workspace-root (one folder each, so any folder
+ * name works), else QUITTANCE_WORKSPACE_ROOTS split like PATH; a flag beats the environment. Relative folders are
+ * taken from the working folder the server starts in.
+ */
+function workspaceRoots(flags: string[] | undefined, io: CliIo): string[] {
+  const given = flags ?? (io.env['QUITTANCE_WORKSPACE_ROOTS'] ?? '').split(delimiter).filter((r) => r !== '');
+  return given.map((r) => resolve(r));
+}
+
 function describeStorage(s: Storage): string {
   return 'databaseUrl' in s ? `postgres: ${redactDatabaseUrl(s.databaseUrl)}` : `sqlite: ${s.dataDir}`;
 }
@@ -101,12 +117,15 @@ function describeStorage(s: Storage): string {
 async function serve(argv: string[], io: CliIo): Promise<number> {
   const { values } = args(argv, {
     host: { type: 'string' }, port: { type: 'string' }, data: { type: 'string' }, db: { type: 'string' }, locatability: { type: 'string' },
+    'workspace-root': { type: 'string', multiple: true },
   });
   const host = values.host ?? io.env['QUITTANCE_HOST'] ?? '127.0.0.1';
   const port = Number(values.port ?? io.env['QUITTANCE_PORT'] ?? 7349);
   const locatability = (values.locatability ?? io.env['QUITTANCE_LOCATABILITY'] ?? 'lenient') as 'lenient' | 'strict';
+  const allowedRoots = workspaceRoots(values['workspace-root'], io);
+  new WorkspaceRoots(allowedRoots); // a root that is not a folder stops the start here, before anything is created
   const where = storage(values, io);
-  const services = createServices({ ...where, config: { locatability } });
+  const services = createServices({ ...where, config: { locatability, workspace: { allowedRoots } } });
 
   try {
     if ((await services.store.listTenants()).length === 0) {
@@ -121,6 +140,7 @@ async function serve(argv: string[], io: CliIo): Promise<number> {
       throw e;
     }
   }
+  if (allowedRoots.length > 0) io.stdout.write(`POST /v1/workspace/git-state classifies paths under: ${allowedRoots.join(', ')}\n`);
   const server = await startServer({ services, host, port, logger: { level: io.env['QUITTANCE_LOG_LEVEL'] ?? 'info' } });
   io.stdout.write(`Quittance listening on ${server.url} (${describeStorage(where)})\n`);
 

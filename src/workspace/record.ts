@@ -1,7 +1,8 @@
 /**
  * Recording a classification in the ledger (POST /v1/workspace/git-state): classify a path on this machine, then
  * append a `workspace.git_state` receipt carrying a valid GitWorkspaceState document. Only the document's facts
- * reach the receipt (digests and a redacted hint), never the path itself.
+ * reach the receipt (digests and a redacted hint), never the path itself. Only paths under the configured
+ * workspace roots are classified (roots.ts); every other path gets one indistinguishable refusal.
  */
 import { isAbsolute } from 'node:path';
 import { QuittanceError } from '../errors.js';
@@ -12,6 +13,7 @@ import type { GitWorkspaceState } from '../contracts/types.js';
 import type { Ledger } from '../ledger/ledger.js';
 import { LEDGER_PRINCIPAL, type Principal, type Receipt } from '../ledger/types.js';
 import type { WorkspaceClassifier } from './classifier.js';
+import type { WorkspaceRoots } from './roots.js';
 import { buildGitWorkspaceState } from './document.js';
 import type { CommandClass, WorkspaceOperation } from './types.js';
 
@@ -44,16 +46,24 @@ export interface GitStateBody {
 export class GitStateRecorder {
   private readonly newId: () => string;
 
-  constructor(private readonly ledger: Ledger, private readonly classifier: WorkspaceClassifier, private readonly clock: Clock) {
+  constructor(
+    private readonly ledger: Ledger,
+    private readonly classifier: WorkspaceClassifier,
+    private readonly clock: Clock,
+    /** Where a caller's path may lead; anything else is refused before the classifier looks at it. */
+    private readonly roots: WorkspaceRoots,
+  ) {
     this.newId = createUuidV7(clock);
   }
 
   async record(tenantId: string, by: Principal, req: GitStateRequest): Promise<RecordedGitState> {
+    this.roots.assertEnabled();
     // A relative path would be resolved against the server's working folder, which no client can know.
     if (typeof req.path !== 'string' || !isAbsolute(req.path)) {
       throw new QuittanceError('QUITTANCE_ERR_VALIDATION', ['path must be absolute: it is classified on the machine the ledger runs on']);
     }
-    const classified = this.classifier.classify(req.path, {
+    // The canonical path (no `..`, no symlinks) under a root: the classifier resolves it to itself.
+    const classified = this.classifier.classify(this.roots.admit(req.path), {
       ...(req.operation !== undefined && { operation: req.operation }),
       ...(req.commandClass !== undefined && { commandClass: req.commandClass }),
       ...(req.runsGit !== undefined && { runsGit: req.runsGit }),

@@ -12,9 +12,9 @@ for (const backend of BACKENDS) {
     let root: string;
     let repo: string;
     before(async () => {
-      h = await harness({ backend });
       root = tempRoot();
       repo = initRepo(join(root, 'private-client-project'));
+      h = await harness({ backend, config: { workspace: { allowedRoots: [root] } } });
     });
     after(async () => {
       await h.close();
