@@ -13,6 +13,10 @@ export const ERRORS = {
     status: 400,
     message: 'Duplicate JSON key %s: a document with duplicate keys has no single meaning and is refused',
   },
+  QUITTANCE_ERR_NUL_CHARACTER: {
+    status: 400,
+    message: 'Request contains the character U+0000 at %s: no string of a request may hold it (identifiers and bodies alike), so every backend stores the same',
+  },
   QUITTANCE_ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Unsupported content type %s' },
   QUITTANCE_ERR_REQUEST_TOO_LARGE: { status: 413, message: `Request body is over this route's limit of %s bytes. ${CONTRACTS_NOT_CHAT}` },
   QUITTANCE_ERR_INVALID_CURSOR: { status: 400, message: 'Cursor is not one this server issued' },

@@ -4,7 +4,7 @@ import type { Services } from './services.js';
 import { installErrorHandling } from './errors.js';
 import { installStrictJson } from './json.js';
 import { installAuth } from './auth.js';
-import { installValidation } from './validation.js';
+import { installNulRefusal, installValidation } from './validation.js';
 import { receiptRoutes } from './routes/receipts.js';
 import { obligationRoutes } from './routes/obligations.js';
 import { ledgerRoutes } from './routes/ledger.js';
@@ -38,6 +38,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   installErrorHandling(app);
   installStrictJson(app);
   installAuth(app, services.tenants);
+  installNulRefusal(app);
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',

@@ -1,6 +1,7 @@
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import type { FastifyInstance } from 'fastify';
+import { QuittanceError } from '../errors.js';
 
 // ajv-formats is CommonJS; under NodeNext its default import is the module object.
 const addFormats = ((addFormatsModule as unknown as { default?: typeof addFormatsModule }).default ?? addFormatsModule) as unknown as (ajv: Ajv2020) => Ajv2020;
@@ -17,4 +18,48 @@ export function installValidation(app: FastifyInstance): void {
     const ajv = httpPart === 'body' ? body : text;
     return ajv.compile(schema);
   });
+}
+
+/**
+ * U+0000 is refused in every string of a request (body, path parameters, query), keys included, with one coded 400
+ * before any handler runs. PostgreSQL text cannot hold it while SQLite can, so without this rule an id with a NUL
+ * was stored on one backend and refused on the other; refused here, both answer alike. Free-form JSON (receipt
+ * bodies, task payloads) is stored as canonical JSON text, where a NUL is the escape `\u0000`, so both backends
+ * could keep it; it is refused all the same: one rule with no list of "id-like" fields to keep up to date, and no
+ * string that a NUL-terminated consumer, a jsonb column or a log line would cut short. Binary content belongs in
+ * the evidence store (POST /v1/evidence takes raw bytes and is not JSON-parsed).
+ */
+export function installNulRefusal(app: FastifyInstance): void {
+  app.addHook('preValidation', async (request) => {
+    // Parameters and query arrive percent-encoded: no `%00` in the URL, no NUL in them.
+    if (!request.url.includes('%00') && !request.url.includes('\0')) return;
+    const where = nulLocation(request.params, 'params') ?? nulLocation(request.query, 'querystring');
+    if (where !== undefined) throw new QuittanceError('QUITTANCE_ERR_NUL_CHARACTER', [where]);
+  });
+}
+
+/** Shows a NUL as the visible text `\u0000` in a location, so an error message never carries the character itself. */
+function segment(name: string): string {
+  return name.replace(/~/g, '~0').replace(/\//g, '~1').replace(/\0/g, '\\u0000');
+}
+
+/**
+ * Where the first string (or object key) holding U+0000 is in `value`, as `root` followed by a JSON pointer
+ * (`body/from/id`), or undefined. Iterative: a deeply nested body cannot overflow the stack.
+ */
+export function nulLocation(value: unknown, root: string): string | undefined {
+  const stack: [unknown, string][] = [[value, root]];
+  while (stack.length > 0) {
+    const [v, path] = stack.pop()!;
+    if (typeof v === 'string') {
+      if (v.includes('\0')) return path;
+    } else if (Array.isArray(v)) {
+      for (let i = v.length - 1; i >= 0; i--) stack.push([v[i], `${path}/${i}`]);
+    } else if (typeof v === 'object' && v !== null) {
+      const entries = Object.entries(v);
+      for (const [k] of entries) if (k.includes('\0')) return `${path}/${segment(k)}`;
+      for (let i = entries.length - 1; i >= 0; i--) stack.push([entries[i]![1], `${path}/${segment(entries[i]![0])}`]);
+    }
+  }
+  return undefined;
 }
