@@ -1,7 +1,7 @@
 import { QuittanceError } from '../errors.js';
 import { isoTime, type Clock } from '../clock.js';
 import type { Tx } from '../store/types.js';
-import { chainHash, contentHash } from './hashing.js';
+import { chainHash, contentHash, receiptTexts, type ReceiptTexts } from './hashing.js';
 import { canTerminate, legalTerminators } from './registry.js';
 import type { PreparedReceipt } from './normalize.js';
 import { LEDGER_PRINCIPAL, type Receipt, type ReceiptContent } from './types.js';
@@ -30,7 +30,7 @@ export interface AppendContext {
  * failure and aborts the whole enclosing write.
  */
 export async function appendInTx(tx: Tx, prepared: PreparedReceipt, ctx: AppendContext): Promise<AppendResult> {
-  const { content, hash, spec } = prepared;
+  const { content, hash, spec, texts } = prepared;
   const tenantId = content.tenant_id;
 
   // Rule 2: idempotency. Same content ⇒ same hash ⇒ the stored receipt, nothing new written.
@@ -86,7 +86,7 @@ export async function appendInTx(tx: Tx, prepared: PreparedReceipt, ctx: AppendC
   const discharges = isTerminator && !unlocatable;
 
   // Rule 5: chain, write, projections.
-  const receipt = await chainAndInsert(tx, content, hash, discharges, ctx);
+  const receipt = await chainAndInsert(tx, content, hash, texts, discharges, ctx);
   if (spec.role === 'obligation') await tx.openObligation(receipt);
   if (discharges) {
     for (const parentId of content.parents) await tx.closeObligation(tenantId, parentId, receipt.receipt_id, receipt.created_at);
@@ -112,7 +112,7 @@ function isUndischargedSuccess(r: Receipt, success: boolean | undefined): boolea
 }
 
 async function chainAndInsert(
-  tx: Tx, content: ReceiptContent, hash: string, discharges: boolean, ctx: AppendContext,
+  tx: Tx, content: ReceiptContent, hash: string, texts: ReceiptTexts, discharges: boolean, ctx: AppendContext,
 ): Promise<Receipt> {
   const head = await tx.chainHead(content.tenant_id);
   const seq = head.seq + 1;
@@ -128,7 +128,7 @@ async function chainAndInsert(
     chain_hash: chainHash(head.chain_hash, receipt_id, seq, created_at, hash),
     discharges,
   };
-  await tx.insertReceipt(receipt);
+  await tx.insertReceipt(receipt, texts);
   await tx.setChainHead(content.tenant_id, { seq, chain_hash: receipt.chain_hash });
   return receipt;
 }
@@ -153,10 +153,11 @@ export async function appendAnomaly(
   if (fields.lease_id !== undefined) content.lease_id = fields.lease_id;
   if (fields.stamp_id !== undefined) content.stamp_id = fields.stamp_id;
   if (fields.session_id !== undefined) content.session_id = fields.session_id;
-  const hash = contentHash(content);
+  const texts = receiptTexts(content);
+  const hash = contentHash(content, texts);
   const same = await tx.receiptByHash(tenantId, hash);
   if (same) return same;
-  return chainAndInsert(tx, content, hash, false, ctx);
+  return chainAndInsert(tx, content, hash, texts, false, ctx);
 }
 
 /** Exposed for verification: the canonical text a stored receipt's hash covers. */

@@ -1,7 +1,7 @@
 import { QuittanceError } from '../errors.js';
 import type { QuittanceConfig } from '../config.js';
 import { canonicalize } from './canonical.js';
-import { sha256Hex } from './hashing.js';
+import { contentHash, type ReceiptTexts } from './hashing.js';
 import { receiptTypeSpec, type ReceiptTypeSpec } from './registry.js';
 import type { ReceiptContent, ReceiptInput } from './types.js';
 
@@ -9,6 +9,8 @@ export interface PreparedReceipt {
   content: ReceiptContent;
   hash: string;
   spec: ReceiptTypeSpec;
+  /** Canonical texts of body, artifacts and delivery_proof: hashed here, stored as they are. */
+  texts: ReceiptTexts;
 }
 
 export interface PrepareOptions {
@@ -64,7 +66,12 @@ export function prepareReceipt(
   if (input.delivery_proof !== undefined) content.delivery_proof = input.delivery_proof;
   if (input.idempotency_key !== undefined) content.idempotency_key = input.idempotency_key;
 
-  return { content, hash: sha256Hex(canonicalize(content)), spec };
+  const texts: ReceiptTexts = {
+    body: bodyText,
+    artifacts: content.artifacts === undefined ? undefined : canonicalize(content.artifacts),
+    delivery_proof: content.delivery_proof === undefined ? undefined : canonicalize(content.delivery_proof),
+  };
+  return { content, hash: contentHash(content, texts), spec, texts };
 }
 
 function principal(p: ReceiptInput['from']): ReceiptContent['from'] {

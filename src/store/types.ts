@@ -14,6 +14,7 @@ import type { RuntimeInstallRow } from '../runtime/types.js';
 import type { ContractFilter, ContractRow, StoredContract } from '../contracts/stored.js';
 import type { CapabilityEventRow, CapabilityListFilter, CapabilityRow } from '../capabilities/types.js';
 import type { AutomationListFilter, AutomationSessionRow } from '../automation/types.js';
+import type { ReceiptTexts } from '../ledger/hashing.js';
 
 export interface ChainRow {
   seq: number;
@@ -58,7 +59,8 @@ export interface LedgerTx {
   receiptByIdempotencyKey(tenantId: string, key: string): Promise<Receipt | undefined>;
   receiptsByIds(tenantId: string, ids: readonly string[]): Promise<Receipt[]>;
   obligationStates(tenantId: string, ids: readonly string[]): Promise<ObligationState[]>;
-  insertReceipt(receipt: Receipt): Promise<void>;
+  /** `texts`: the canonical body/artifacts/delivery_proof the append path already computed (else recomputed). */
+  insertReceipt(receipt: Receipt, texts?: ReceiptTexts): Promise<void>;
   /** Record `receipt` (an obligation type) as open, addressed to its `to` principal. */
   openObligation(receipt: Receipt): Promise<void>;
   closeObligation(tenantId: string, obligationId: string, closedBy: string, closedAt: string): Promise<void>;

@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { canonicalize } from '../../src/ledger/canonical.js';
 import { parseStrictJson, DuplicateKeyError } from '../../src/ledger/strict-json.js';
+import { canonicalContent, contentHash, receiptTexts, sha256Hex } from '../../src/ledger/hashing.js';
+import type { ReceiptContent } from '../../src/ledger/types.js';
 
 test('JCS: keys sorted by UTF-16 code units, no whitespace, ES number forms (RFC 8785 examples)', () => {
   assert.equal(canonicalize({ b: 1, a: [true, null, 'x'], c: {} }), '{"a":[true,null,"x"],"b":1,"c":{}}');
@@ -48,4 +50,22 @@ test('strict JSON: escaped spellings of the same key are the same key; path says
   assert.throws(() => parseStrictJson('{"list":[{"x":1,"x":2}]}'), (e: unknown) => e instanceof DuplicateKeyError && e.path === '/list/*');
   assert.doesNotThrow(() => parseStrictJson('{"a":{"x":1},"b":{"x":1},"c":[{"x":1},{"x":1}],"s":"\\"x\\":1,\\"x\\":"}'));
   assert.throws(() => parseStrictJson('{"a":1,'), SyntaxError);
+});
+
+test('canonicalContent: the hand-ordered receipt content form is exactly canonicalize(content)', () => {
+  const str = fc.string({ unit: 'binary', maxLength: 12 });
+  const principal = fc.record({ kind: fc.constantFrom('agent', 'worker', 'system'), id: str, instance_id: str }, { requiredKeys: ['kind', 'id'] });
+  const json = fc.dictionary(str, fc.jsonValue({ maxDepth: 3 }), { maxKeys: 5 });
+  const content = fc.record({
+    tenant_id: str, type: str, from: principal, to: principal, parents: fc.array(str, { maxLength: 3 }), body: json,
+    task_id: str, lease_id: str, stamp_id: str, session_id: str, idempotency_key: str,
+    artifacts: fc.array(fc.record({ kind: fc.constant('blob'), uri: str, size_bytes: fc.nat() }), { minLength: 1, maxLength: 2 }),
+    delivery_proof: fc.record({ mode: fc.constant('push'), target: json, status: fc.constant('succeeded'), at: str, proof: json }),
+  }, { requiredKeys: ['tenant_id', 'type', 'from', 'to', 'parents', 'body'] });
+  fc.assert(fc.property(content, (c) => {
+    const expected = canonicalize(c);
+    assert.equal(canonicalContent(c as ReceiptContent), expected);
+    assert.equal(canonicalContent(c as ReceiptContent, receiptTexts(c as ReceiptContent)), expected);
+    assert.equal(contentHash(c as ReceiptContent), sha256Hex(expected));
+  }), { numRuns: 1000 });
 });

@@ -1,5 +1,6 @@
 import type { Receipt } from '../../ledger/types.js';
 import { canonicalize } from '../../ledger/canonical.js';
+import type { ReceiptTexts } from '../../ledger/hashing.js';
 import type { ChainRow, ObligationState } from '../types.js';
 
 /**
@@ -45,15 +46,15 @@ export interface ReceiptColumns<Flag> {
 }
 
 /** The values of RECEIPT_COLUMNS_TO_HASH, in that order. */
-export function receiptValuesToHash(r: Receipt): unknown[] {
+export function receiptValuesToHash(r: Receipt, texts?: ReceiptTexts): unknown[] {
   return [
     r.tenant_id, r.seq, r.receipt_id, r.type,
     r.from.kind, r.from.id, r.from.instance_id ?? null,
     r.to.kind, r.to.id, r.to.instance_id ?? null,
     r.task_id ?? null, r.lease_id ?? null, r.stamp_id ?? null, r.session_id ?? null,
-    JSON.stringify(r.parents), canonicalize(r.body),
-    r.artifacts === undefined ? null : canonicalize(r.artifacts),
-    r.delivery_proof === undefined ? null : canonicalize(r.delivery_proof),
+    JSON.stringify(r.parents), texts ? texts.body : canonicalize(r.body),
+    (texts ? texts.artifacts : r.artifacts === undefined ? undefined : canonicalize(r.artifacts)) ?? null,
+    (texts ? texts.delivery_proof : r.delivery_proof === undefined ? undefined : canonicalize(r.delivery_proof)) ?? null,
     r.idempotency_key ?? null, r.created_at, r.hash,
   ];
 }

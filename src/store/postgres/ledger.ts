@@ -103,9 +103,9 @@ export function pgLedgerTx(b: PgBatch): LedgerTx {
       return ids.flatMap((id) => found.get(id) ?? []);
     },
     obligationStates,
-    async insertReceipt(r) {
+    async insertReceipt(r, texts) {
       await b.lockTenant(r.tenant_id);
-      b.bufferRow(INSERT_RECEIPT, k(r.tenant_id, r.receipt_id), receiptToRow(r));
+      b.bufferRow(INSERT_RECEIPT, k(r.tenant_id, r.receipt_id), receiptToRow(r, texts));
       const copy = structuredClone(r);
       pendingById().set(k(r.tenant_id, r.receipt_id), copy);
       pendingByHash().set(k(r.tenant_id, r.hash), copy);

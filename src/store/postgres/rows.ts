@@ -1,3 +1,4 @@
+import type { ReceiptTexts } from '../../ledger/hashing.js';
 import pg from 'pg';
 import type { Receipt } from '../../ledger/types.js';
 import type { ChainRow } from '../types.js';
@@ -32,8 +33,8 @@ function parseBigint(text: string): number {
 }
 
 /** Every column in RECEIPT_COLUMNS order. */
-export function receiptToRow(r: Receipt): unknown[] {
-  return [...receiptValuesToHash(r), r.prev_hash, r.chain_hash, r.discharges, r.delivered_at ?? null];
+export function receiptToRow(r: Receipt, texts?: ReceiptTexts): unknown[] {
+  return [...receiptValuesToHash(r, texts), r.prev_hash, r.chain_hash, r.discharges, r.delivered_at ?? null];
 }
 
 export function rowToReceipt(row: PgReceiptRow): Receipt {

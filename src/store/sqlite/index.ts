@@ -5,7 +5,7 @@ import { GroupCommitter } from '../group-commit.js';
 import type { ApiKeyRow, ChainHead, ChainRow, ObligationState, OpenObligationFilter, ReceiptFilter, Store, TenantRow, Tx } from '../types.js';
 import type { Receipt } from '../../ledger/types.js';
 import { migrateSqlite } from './migrate.js';
-import { SqliteLedgerReads, sqliteLedgerTx } from './ledger.js';
+import { SqliteLedgerReads, TxChainHeads, sqliteLedgerTx } from './ledger.js';
 import { SqliteTenants } from './tenants.js';
 import { SqliteSessionReads, sqliteSessionTx } from './sessions.js';
 import { SqliteTaskReads, sqliteTaskTx } from './tasks.js';
@@ -89,8 +89,10 @@ export class SqliteStore implements Store {
     const savepoint = this.writer.prepare('SAVEPOINT q');
     const release = this.writer.prepare('RELEASE q');
     const rollbackTo = this.writer.prepare('ROLLBACK TO q');
+    const heads = new TxChainHeads(this.writer);
     const inSavepoint = async <T>(fn: () => Promise<T>): Promise<T> => {
       savepoint.run();
+      const before = heads.snapshot();
       try {
         const v = await fn();
         release.run();
@@ -98,10 +100,11 @@ export class SqliteStore implements Store {
       } catch (e) {
         rollbackTo.run();
         release.run();
+        heads.restore(before);
         throw e;
       }
     };
-    this.tx = { ...sqliteLedgerTx(this.writer), ...sqliteTaskTx(this.writer), ...sqliteStampTx(this.writer), ...sqliteSessionTx(this.writer), ...sqliteEvidenceTx(this.writer), ...sqliteRuntimeTx(this.writer), ...sqliteContractTx(this.writer), ...sqliteCapabilityTx(this.writer), ...sqliteAutomationTx(this.writer), atomically: inSavepoint };
+    this.tx = { ...sqliteLedgerTx(this.writer, heads), ...sqliteTaskTx(this.writer), ...sqliteStampTx(this.writer), ...sqliteSessionTx(this.writer), ...sqliteEvidenceTx(this.writer), ...sqliteRuntimeTx(this.writer), ...sqliteContractTx(this.writer), ...sqliteCapabilityTx(this.writer), ...sqliteAutomationTx(this.writer), atomically: inSavepoint };
 
     // BEGIN IMMEDIATE takes the write lock up front, so a transaction never fails half-way on a lock upgrade.
     const begin = this.writer.prepare('BEGIN IMMEDIATE');
@@ -113,8 +116,10 @@ export class SqliteStore implements Store {
           begin.run();
           try {
             await body(this.tx);
+            heads.flush();
             commit.run();
           } catch (e) {
+            heads.discard();
             if (this.writer.inTransaction) rollback.run();
             throw e;
           }

@@ -9,13 +9,67 @@ const GENESIS: ChainHead = Object.freeze({ seq: 0, chain_hash: GENESIS_HASH });
 const PLACEHOLDERS = RECEIPT_COLUMNS.split(',').map(() => '?').join(', ');
 const R_COLS = RECEIPT_COLUMNS.split(', ').map((c) => 'r.' + c).join(', ');
 
-/** Receipt writes on the writer connection, used inside the group-committed transaction. */
-export function sqliteLedgerTx(db: Database): LedgerTx {
-  const s = {
-    head: db.prepare<[string], ChainHead>('SELECT seq, chain_hash FROM chain_heads WHERE tenant_id = ?'),
-    setHead: db.prepare(
+/**
+ * The chain heads of the open write transaction, kept in memory: an append reads and advances its tenant's head
+ * without a query, and each head changed is written once, just before COMMIT. BEGIN IMMEDIATE holds the database's
+ * write lock for the whole transaction, so no other connection can move a head meanwhile. Savepoints snapshot
+ * the map (a handful of tenants at most) so a rolled-back write rolls its head back too.
+ */
+interface CachedHead {
+  readonly head: ChainHead;
+  readonly dirty: boolean;
+}
+
+export class TxChainHeads {
+  // Entries are replaced, never mutated, so a shallow copy of the map is a snapshot.
+  private heads = new Map<string, CachedHead>();
+  private readonly read: Statement<[string], ChainHead>;
+  private readonly write: Statement;
+
+  constructor(db: Database) {
+    this.read = db.prepare('SELECT seq, chain_hash FROM chain_heads WHERE tenant_id = ?');
+    this.write = db.prepare(
       'INSERT INTO chain_heads (tenant_id, seq, chain_hash) VALUES (?, ?, ?) ON CONFLICT (tenant_id) DO UPDATE SET seq = excluded.seq, chain_hash = excluded.chain_hash',
-    ),
+    );
+  }
+
+  get(tenantId: string): ChainHead {
+    const cached = this.heads.get(tenantId);
+    if (cached) return cached.head;
+    const head = this.read.get(tenantId) ?? GENESIS;
+    this.heads.set(tenantId, { head, dirty: false });
+    return head;
+  }
+
+  set(tenantId: string, head: ChainHead): void {
+    this.heads.set(tenantId, { head: { seq: head.seq, chain_hash: head.chain_hash }, dirty: true });
+  }
+
+  snapshot(): ReadonlyMap<string, CachedHead> {
+    return new Map(this.heads);
+  }
+
+  restore(snapshot: ReadonlyMap<string, CachedHead>): void {
+    this.heads = new Map(snapshot);
+  }
+
+  /** Writes the changed heads; call inside the transaction, right before COMMIT. */
+  flush(): void {
+    for (const [tenantId, { head, dirty }] of this.heads) {
+      if (dirty) this.write.run(tenantId, head.seq, head.chain_hash);
+    }
+    this.heads.clear();
+  }
+
+  /** The transaction ended without committing: forget everything it read or moved. */
+  discard(): void {
+    this.heads.clear();
+  }
+}
+
+/** Receipt writes on the writer connection, used inside the group-committed transaction. */
+export function sqliteLedgerTx(db: Database, heads: TxChainHeads): LedgerTx {
+  const s = {
     byHash: db.prepare<[number, string, string], ReceiptRow>(`SELECT ${RECEIPT_COLUMNS} FROM receipts WHERE hash_key = ? AND tenant_id = ? AND hash = ?`),
     byKey: db.prepare<[string, string], ReceiptRow>(`SELECT ${RECEIPT_COLUMNS} FROM receipts WHERE tenant_id = ? AND idempotency_key = ?`),
     byId: db.prepare<[string, string], ReceiptRow>(`SELECT ${RECEIPT_COLUMNS} FROM receipts WHERE receipt_id = ? AND tenant_id = ?`),
@@ -30,10 +84,10 @@ export function sqliteLedgerTx(db: Database): LedgerTx {
   };
   return {
     async chainHead(tenantId) {
-      return s.head.get(tenantId) ?? GENESIS;
+      return heads.get(tenantId);
     },
     async setChainHead(tenantId, head) {
-      s.setHead.run(tenantId, head.seq, head.chain_hash);
+      heads.set(tenantId, head);
     },
     async receiptByHash(tenantId, hash) {
       const row = s.byHash.get(hashKey(hash), tenantId, hash);
@@ -59,8 +113,8 @@ export function sqliteLedgerTx(db: Database): LedgerTx {
       }
       return out;
     },
-    async insertReceipt(r) {
-      s.insert.run(receiptToRow(r));
+    async insertReceipt(r, texts) {
+      s.insert.run(receiptToRow(r, texts));
     },
     async openObligation(r) {
       s.open.run(r.tenant_id, r.receipt_id, r.seq, r.type, r.to.kind, r.to.id);

@@ -1,3 +1,4 @@
+import type { ReceiptTexts } from '../../ledger/hashing.js';
 import type { Receipt } from '../../ledger/types.js';
 import type { ChainRow } from '../types.js';
 import { RECEIPT_COLUMNS_TO_HASH, receiptChainRow, receiptFromColumns, receiptValuesToHash, type ReceiptColumns } from '../codecs/receipts.js';
@@ -13,8 +14,8 @@ export interface ReceiptRow extends ReceiptColumns<number> {
 export const RECEIPT_COLUMNS = [...RECEIPT_COLUMNS_TO_HASH, 'hash_key', 'prev_hash', 'chain_hash', 'discharges', 'delivered_at'].join(', ');
 
 /** Every column in RECEIPT_COLUMNS order. */
-export function receiptToRow(r: Receipt): unknown[] {
-  return [...receiptValuesToHash(r), hashKey(r.hash), r.prev_hash, r.chain_hash, r.discharges ? 1 : 0, r.delivered_at ?? null];
+export function receiptToRow(r: Receipt, texts?: ReceiptTexts): unknown[] {
+  return [...receiptValuesToHash(r, texts), hashKey(r.hash), r.prev_hash, r.chain_hash, r.discharges ? 1 : 0, r.delivered_at ?? null];
 }
 
 /** The first 13 hex digits (52 bits: a safe integer) of a content hash, for the compact dedupe index. */
