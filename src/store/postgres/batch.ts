@@ -292,7 +292,6 @@ export class PgBatch {
    * Answers the command PostgreSQL reports for the COMMIT: ROLLBACK when an error had aborted the transaction.
    */
   async commit(): Promise<string> {
-    const after: string[] = [];
     for (const [tenantId, e] of this.heads) {
       if (e.dirty) {
         this.buffer(`UPDATE chain_heads SET seq = ${literal(e.head.seq)}, chain_hash = ${literal(e.head.chain_hash)} WHERE tenant_id = ${literal(tenantId)}`, {
@@ -302,7 +301,7 @@ export class PgBatch {
     }
     // A batch that never sent anything has no transaction to commit.
     if (this.prefix.length > 0 && !this.hasBuffered()) return 'COMMIT';
-    return (await this.send(after, 'COMMIT', false))!.command;
+    return (await this.send([], 'COMMIT', false))!.command;
   }
 
   // ── the sequencer ──
