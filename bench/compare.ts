@@ -11,6 +11,9 @@ import { poster } from './tasks.js';
 
 const JOBS = Number(process.env['QUITTANCE_COMPARE_JOBS'] ?? 4000);
 const CONCURRENCY = 16;
+/** Comma-separated names of the systems to run (e.g. `quittance postgres,graphile-worker`); all by default. */
+const ONLY = process.env['QUITTANCE_COMPARE_ONLY']?.split(',').map((s) => s.trim());
+const wanted = (name: string) => !ONLY || ONLY.includes(name);
 
 async function quittance(location: string): Promise<number> {
   const server = await spawnServer(location);
@@ -94,13 +97,16 @@ async function pgBoss(url: string, schema: string): Promise<number> {
 export async function benchCompare(): Promise<Figures> {
   const url = process.env['QUITTANCE_BENCH_PG_URL'] ?? TEST_PG_URL;
   const rates: Record<string, number> = {};
-  const tmp = tempDir('quittance-compare-');
-  try {
-    rates['quittance sqlite'] = await quittance(tmp.dir);
-  } finally {
-    tmp.cleanup();
+  if (wanted('quittance sqlite')) {
+    const tmp = tempDir('quittance-compare-');
+    try {
+      rates['quittance sqlite'] = await quittance(tmp.dir);
+    } finally {
+      tmp.cleanup();
+    }
   }
   const onSchema = async (name: string, fn: (schemaUrl: string, schema: string) => Promise<number>) => {
+    if (!wanted(name)) return;
     const s = testSchema(url);
     await s.create();
     try {
@@ -112,13 +118,13 @@ export async function benchCompare(): Promise<Figures> {
   await onSchema('quittance postgres', (schemaUrl) => quittance(schemaUrl));
   await onSchema('graphile-worker', (_u, schema) => graphileWorker(url, schema));
   await onSchema('pg-boss', (_u, schema) => pgBoss(url, schema));
-  const gw = rates['graphile-worker']!;
+  const gw = rates['graphile-worker'];
   const figures: Figures = {};
   for (const [name, rate] of Object.entries(rates)) {
     figures[`${name}: claim + complete, ${CONCURRENCY} concurrent (jobs/s)`] = round(rate, 0);
   }
   for (const [name, rate] of Object.entries(rates)) {
-    if (name !== 'graphile-worker') figures[`${name} ÷ graphile-worker`] = `${round(rate / gw, 2)}×`;
+    if (name !== 'graphile-worker' && gw !== undefined) figures[`${name} ÷ graphile-worker`] = `${round(rate / gw, 2)}×`;
   }
   return figures;
 }

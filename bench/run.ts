@@ -20,12 +20,14 @@ const SUITES: Record<string, () => Promise<Figures>> = {
   contracts: () => benchContracts(),
   capabilities: () => benchCapabilities(),
   postgres: () => import('./postgres.js').then((m) => m.benchPostgres()),
+  // Needs PostgreSQL: round trips per claim and per complete.
+  roundtrips: () => import('./pg-roundtrips.js').then((m) => m.benchRoundTrips()),
   // Needs PostgreSQL and the graphile-worker / pg-boss devDependencies: run it with `npm run bench -- --compare`.
   compare: () => import('./compare.js').then((m) => m.benchCompare()),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
-const names = process.argv.includes('--compare') ? ['compare', ...wanted] : wanted.length ? wanted : Object.keys(SUITES).filter((n) => n !== 'compare');
+const names = process.argv.includes('--compare') ? ['compare', ...wanted] : wanted.length ? wanted : Object.keys(SUITES).filter((n) => n !== 'compare' && n !== 'roundtrips');
 console.log(`Quittance benchmarks on ${process.version}, ${(await import('node:os')).cpus().length} cores\n`);
 for (const name of names) {
   const suite = SUITES[name];

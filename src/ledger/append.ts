@@ -33,6 +33,7 @@ export async function appendInTx(tx: Tx, prepared: PreparedReceipt, ctx: AppendC
   const { content, hash, spec, texts } = prepared;
   const tenantId = content.tenant_id;
 
+  await tx.prefetchForAppend?.(tenantId, { hash, idempotency_key: content.idempotency_key, parents: content.parents });
   // Rule 2: idempotency. Same content ⇒ same hash ⇒ the stored receipt, nothing new written.
   const same = await tx.receiptByHash(tenantId, hash);
   if (same) return { status: isUndischargedSuccess(same, spec.success) ? 'not_discharged' : 'duplicate', receipt: same };

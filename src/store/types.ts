@@ -58,6 +58,11 @@ export interface LedgerTx {
   receiptByHash(tenantId: string, hash: string): Promise<Receipt | undefined>;
   receiptByIdempotencyKey(tenantId: string, key: string): Promise<Receipt | undefined>;
   receiptsByIds(tenantId: string, ids: readonly string[]): Promise<Receipt[]>;
+  /**
+   * Optional hint, given before the append rules look up one receipt's hash, idempotency key and parents (with
+   * their obligation states): a backend whose every lookup is a network round trip may fetch them in one.
+   */
+  prefetchForAppend?(tenantId: string, lookups: { hash: string; idempotency_key: string | undefined; parents: readonly string[] }): Promise<void>;
   obligationStates(tenantId: string, ids: readonly string[]): Promise<ObligationState[]>;
   /** `texts`: the canonical body/artifacts/delivery_proof the append path already computed (else recomputed). */
   insertReceipt(receipt: Receipt, texts?: ReceiptTexts): Promise<void>;

@@ -68,6 +68,8 @@ export class PgBatch {
   /** The previous write's savepoint, not yet released: released by the next SAVEPOINT op, or by COMMIT. */
   private releasePending = false;
   private pending: PendingWrite[] = [];
+  /** Statements owed before anything else: BEGIN, sent with the batch's first statement (see PostgresStore). */
+  private prefix: string[] = ['BEGIN'];
   /** Buffered rows to insert, by INSERT head (`INSERT INTO t (cols)`), then by key: sent as one multi-row INSERT each. */
   private readonly pendingRows = new Map<string, Map<string, unknown[]>>();
   /**
@@ -88,19 +90,41 @@ export class PgBatch {
   // ── statements ──
 
   /**
-   * A read that must see every write made so far in this transaction: flushes the buffer first. A parameter that
-   * PostgreSQL text cannot hold (U+0000) cannot equal any stored value: such a read finds nothing, as on SQLite.
+   * A read that must see every write made so far in this transaction. Buffered writes travel in the same round
+   * trip, ahead of it (a simple query with the read's values inlined); with nothing buffered it runs as a named
+   * prepared statement. A parameter that PostgreSQL text cannot hold (U+0000) cannot equal any stored value: such a
+   * read finds nothing, as on SQLite.
    */
   async read<R extends QueryResultRow>(name: string, text: string, values: unknown[]): Promise<R[]> {
-    await this.flush();
-    return this.readBuffered<R>(name, text, values);
+    const safe = readableParams(values);
+    if (!safe) {
+      await this.flush();
+      return [];
+    }
+    return (await this.run<R>(name, text, safe, false)).rows;
   }
 
-  /** A read whose caller merges the buffered writes into its answer itself: no flush. */
+  /**
+   * A read whose caller merges the buffered writes into its answer itself. It still carries them along when there
+   * are any: the round trip is paid anyway, and the end-of-write flush gets smaller.
+   */
   async readBuffered<R extends QueryResultRow>(name: string, text: string, values: unknown[]): Promise<R[]> {
-    const safe = readableParams(values);
-    if (!safe) return [];
-    return (await this.client.query<R>({ name, text, values: safe })).rows;
+    return this.read<R>(name, text, values);
+  }
+
+  /**
+   * One parameterised statement after whatever is buffered, in one round trip: alone as a named prepared statement
+   * when nothing is, else inlined at the end of the simple query that sends the buffer. A write opens the current
+   * write's savepoint first.
+   */
+  private async run<R extends QueryResultRow>(name: string, text: string, values: unknown[], isWrite: boolean): Promise<QueryResult<R>> {
+    const inlined = this.hasBuffered() || this.prefix.length > 0 || (isWrite && this.needsSavepoint()) ? inlineParams(text, values) : undefined;
+    if (inlined === undefined) {
+      await this.flush();
+      if (isWrite) await this.openSavepoint();
+      return this.client.query<R>({ name, text, values });
+    }
+    return (await this.send([], inlined, isWrite)) as QueryResult<R>;
   }
 
   /**
@@ -146,28 +170,39 @@ export class PgBatch {
     return v as Map<string, V>;
   }
 
-  /** A write that runs at once (after the buffer), parameterised, inside the current write's savepoint. */
+  /** A write that runs at once (after the buffer, in the same round trip), inside the current write's savepoint. */
   async writeNow(name: string, text: string, values: unknown[]): Promise<QueryResult> {
     assertStorable(values);
-    await this.flush();
-    await this.openSavepoint();
-    return this.client.query({ name, text, values });
+    return this.run(name, text, values, true);
   }
 
   /** Sends every buffered write in one round trip, opening the current write's savepoint first if needed. */
   async flush(suffix = ''): Promise<void> {
-    if (this.pending.length === 0 && this.pendingRows.size === 0 && !suffix) return;
+    await this.send(suffix ? [suffix] : [], undefined, false);
+  }
+
+  private hasBuffered(): boolean {
+    return this.pending.length > 0 || this.pendingRows.size > 0;
+  }
+
+  /**
+   * One round trip: the statements still owed from the start of the transaction (BEGIN), the current write's
+   * savepoint when anything in it writes, every buffered write, `after`, and `last`, whose result is returned.
+   */
+  private async send(after: string[], last: string | undefined, lastWrites: boolean): Promise<QueryResult | undefined> {
     const writes: PendingWrite[] = [];
     for (const [head, rows] of this.pendingRows) {
       writes.push({ sql: `${head} VALUES ${[...rows.values()].map(tuple).join(', ')}`, expectRows: rows.size, what: head });
     }
     writes.push(...this.pending);
+    if (writes.length === 0 && after.length === 0 && last === undefined) return undefined;
     this.pending = [];
     this.pendingRows.clear();
     for (const v of this.pendingViews.values()) v.clear();
-    const prefix = this.savepointSql();
-    const statements = [...prefix, ...writes.map((w) => w.sql), ...(suffix ? [suffix] : [])];
-    if (statements.length === 0) return;
+    const prefix = [...this.prefix, ...(writes.length > 0 || after.length > 0 || lastWrites ? this.savepointSql() : [])];
+    this.prefix = [];
+    const statements = [...prefix, ...writes.map((w) => w.sql), ...after, ...(last !== undefined ? [last] : [])];
+    if (statements.length === 0) return undefined;
     const out = await this.client.query(statements.join(';\n'));
     const results = (Array.isArray(out) ? out : [out]) as QueryResult[];
     writes.forEach((w, i) => {
@@ -176,10 +211,15 @@ export class PgBatch {
         throw new Error(`quittance: ${w.what ?? 'write'} changed ${r?.rowCount} rows, expected ${w.expectRows}`);
       }
     });
+    return last !== undefined ? results[results.length - 1] : undefined;
+  }
+
+  private needsSavepoint(): boolean {
+    return !this.opSavepoint && this.inOp;
   }
 
   private savepointSql(): string[] {
-    if (this.opSavepoint || !this.inOp) return [];
+    if (!this.needsSavepoint()) return [];
     this.opSavepoint = true;
     const sql = this.releasePending ? ['RELEASE SAVEPOINT op', 'SAVEPOINT op'] : ['SAVEPOINT op'];
     this.releasePending = false;
@@ -187,7 +227,8 @@ export class PgBatch {
   }
 
   private async openSavepoint(): Promise<void> {
-    const sql = this.savepointSql();
+    const sql = [...this.prefix, ...this.savepointSql()];
+    this.prefix = [];
     if (sql.length) await this.client.query(sql.join('; '));
   }
 
@@ -246,8 +287,11 @@ export class PgBatch {
     for (const v of this.pendingViews.values()) v.clear();
   }
 
-  /** Writes back every head this batch advanced (and anything still buffered). Runs once, right before COMMIT. */
-  async finish(): Promise<void> {
+  /**
+   * Writes back every head this batch advanced (and anything still buffered) and commits, in one round trip.
+   * Answers the command PostgreSQL reports for the COMMIT: ROLLBACK when an error had aborted the transaction.
+   */
+  async commit(): Promise<string> {
     for (const [tenantId, e] of this.heads) {
       if (e.dirty) {
         this.buffer(`UPDATE chain_heads SET seq = ${literal(e.head.seq)}, chain_hash = ${literal(e.head.chain_hash)} WHERE tenant_id = ${literal(tenantId)}`, {
@@ -255,7 +299,9 @@ export class PgBatch {
         });
       }
     }
-    await this.flush();
+    // A batch that never sent anything has no transaction to commit.
+    if (this.prefix.length > 0 && !this.hasBuffered()) return 'COMMIT';
+    return (await this.send([], 'COMMIT', false))!.command;
   }
 
   // ── the sequencer ──
@@ -293,14 +339,13 @@ export class PgBatch {
     type Head = { seq: number; chain_hash: string };
     if (wait) {
       // A wait can end in a deadlock error (only with writes that lock tenants in other orders): undo this write only.
-      await this.flush();
-      await this.openSavepoint();
-      return (await this.client.query<Head>({ name: 'q_head_wait', text: HEAD_WAIT, values: [tenantId] })).rows[0];
+      // With its savepoint (and the batch's BEGIN) in the same round trip.
+      return (await this.run<Head>('q_head_wait', HEAD_WAIT, [tenantId], true)).rows[0];
     }
     // SKIP LOCKED rather than NOWAIT: a busy head is an empty answer, not an error that would abort the transaction.
-    const row = (await this.client.query<Head>({ name: 'q_head_try', text: HEAD_TRY, values: [tenantId] })).rows[0];
+    const row = (await this.run<Head>('q_head_try', HEAD_TRY, [tenantId], false)).rows[0];
     if (row) return row;
-    const exists = (await this.client.query({ name: 'q_head_exists', text: HEAD_EXISTS, values: [tenantId] })).rowCount;
+    const exists = (await this.run('q_head_exists', HEAD_EXISTS, [tenantId], false)).rowCount;
     if (exists) throw new ChainHeadBusy(tenantId);
     return undefined;
   }
@@ -339,6 +384,23 @@ export function literal(v: unknown): string {
     return pg.escapeLiteral(v);
   }
   throw new Error(`quittance: cannot store a ${typeof v} as an SQL literal`);
+}
+
+/**
+ * A parameterised statement with its values inlined as literals, for the simple query that also carries the
+ * buffered writes. Undefined when a value has no literal form here (the caller then sends it on its own).
+ */
+export function inlineParams(text: string, values: readonly unknown[]): string | undefined {
+  try {
+    return text.replace(/\$(\d+)/g, (_, n: string) => {
+      const v = values[Number(n) - 1];
+      if (!Array.isArray(v)) return literal(v);
+      // Every array parameter here is cast where it is used ($n::text[]), which types an empty ARRAY[] too.
+      return v.length === 0 ? "'{}'" : `ARRAY[${v.map(literal).join(', ')}]`;
+    });
+  } catch {
+    return undefined;
+  }
 }
 
 /** `(v1, v2, ...)`: one row of literals. */

@@ -106,14 +106,13 @@ export class PostgresStore implements Store {
     const client = await this.pool.connect();
     let broken: Error | undefined;
     try {
-      await client.query('BEGIN');
       try {
+        // BEGIN travels with the batch's first statement, and the chain-head write-back with COMMIT (PgBatch).
         const batch = new PgBatch(client);
         await body(batchTx(batch));
-        await batch.finish();
-        const done = await client.query('COMMIT');
+        const done = await batch.commit();
         // COMMIT of a transaction that an error aborted answers ROLLBACK instead of failing: never acknowledge that.
-        if (done.command !== 'COMMIT') throw new Error(`quittance: transaction was rolled back (${done.command})`);
+        if (done !== 'COMMIT') throw new Error(`quittance: transaction was rolled back (${done})`);
         this.keepStatisticsFresh(batch.rowsInserted);
       } catch (e) {
         await client.query('ROLLBACK').catch((re: Error) => (broken = re));

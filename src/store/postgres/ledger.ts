@@ -19,6 +19,16 @@ const SQL = {
   obligations: 'SELECT receipt_id, type, closed_by, closed_at FROM obligations WHERE tenant_id = $1 AND receipt_id = ANY($2::text[])',
   delivered: 'UPDATE receipts SET delivered_at = $3 WHERE tenant_id = $1 AND receipt_id = ANY($2::text[]) AND delivered_at IS NULL',
   deliveredAt: 'SELECT receipt_id, delivered_at FROM receipts WHERE tenant_id = $1 AND receipt_id = ANY($2::text[])',
+  // Everything the append rules will ask about one receipt, in one round trip: the stored receipt with its hash, the
+  // one with its idempotency key, and its parents with their obligation states. One branch per index.
+  forAppend: `SELECT 'h' AS via, ${R_COLS}, NULL AS ob_type, NULL AS ob_closed_by, NULL AS ob_closed_at
+               FROM receipts r WHERE r.hash = $2 AND r.tenant_id = $1
+              UNION ALL
+              SELECT 'k', ${R_COLS}, NULL, NULL, NULL FROM receipts r WHERE r.tenant_id = $1 AND r.idempotency_key = $3
+              UNION ALL
+              SELECT 'i', ${R_COLS}, o.type, o.closed_by, o.closed_at
+               FROM receipts r LEFT JOIN obligations o ON o.tenant_id = r.tenant_id AND o.receipt_id = r.receipt_id
+               WHERE r.tenant_id = $1 AND r.receipt_id = ANY($4::text[])`,
 } as const;
 
 const INSERT_RECEIPT = `INSERT INTO receipts (${RECEIPT_COLUMNS})`;
@@ -28,21 +38,45 @@ const OB_CLOSED_AT = 7;
 
 type ByIdRow = PgReceiptRow & { ob_type: string | null; ob_closed_by: string | null; ob_closed_at: string | null };
 
+/** What a prefetch found absent: answered once, by the lookup that follows it (see prefetchForAppend). */
+interface Absent {
+  tenantId: string;
+  hash?: string;
+  key?: string;
+}
+
 /**
  * Receipt operations of one batch (see PgBatch). Every read of a tenant's ledger state takes the tenant first: what
  * the append rules then read (duplicates, idempotency keys, parents, open obligations) cannot change under them
- * until COMMIT, on this server or any other. Receipts and obligations are buffered; the lookups the append rules
- * make answer from the buffer plus the database, and obligation states are cached for the transaction (the tenant
- * lock makes this batch their only writer).
+ * until COMMIT, on this server or any other. Receipts and obligations are buffered. Receipts are immutable, so every
+ * receipt the transaction wrote or read is remembered (by id, hash and idempotency key) until COMMIT or until a
+ * savepoint is rolled back (PgBatch drops its caches then); obligation states are cached likewise (the tenant lock
+ * makes this batch their only writer). prefetchForAppend asks the database everything else an append will ask, in
+ * one round trip.
  */
 export function pgLedgerTx(b: PgBatch): LedgerTx {
   const run = <R extends QueryResultRow>(name: keyof typeof SQL, values: unknown[]) => b.readBuffered<R>(`q_${name}`, SQL[name], values);
   const k = (tenantId: string, id: string) => `${tenantId}\n${id}`;
-  const pendingByHash = () => b.pendingView<Receipt>('receipts.hash');
-  const pendingByKey = () => b.pendingView<Receipt>('receipts.key');
-  const pendingById = () => b.pendingView<Receipt>('receipts.id');
+  // Receipts written or read in this transaction (see above); clones go out, so callers cannot change them.
+  const knownByHash = () => b.cache<Receipt>('receipts.hash');
+  const knownByKey = () => b.cache<Receipt>('receipts.key');
+  const knownById = () => b.cache<Receipt>('receipts.id');
+  const remember = (r: Receipt) => {
+    knownById().set(k(r.tenant_id, r.receipt_id), r);
+    knownByHash().set(k(r.tenant_id, r.hash), r);
+    if (r.idempotency_key !== undefined) knownByKey().set(k(r.tenant_id, r.idempotency_key), r);
+  };
+  let absent: Absent | undefined;
   /** Obligation states known to this transaction; null: the receipt exists and is no obligation. */
   const states = () => b.cache<ObligationState | null>('obligations');
+
+  /** A receipt's obligation state as a join found it, unless this transaction already knows better. */
+  const noteState = (tenantId: string, row: ByIdRow) => {
+    const known = states();
+    if (known.has(k(tenantId, row.receipt_id))) return;
+    known.set(k(tenantId, row.receipt_id), row.ob_type === null ? null
+      : rowToObligationState({ receipt_id: row.receipt_id, type: row.ob_type, closed_by: row.ob_closed_by, closed_at: row.ob_closed_at }));
+  };
 
   const obligationStates = async (tenantId: string, ids: readonly string[]): Promise<ObligationState[]> => {
     if (ids.length === 0) return [];
@@ -66,19 +100,53 @@ export function pgLedgerTx(b: PgBatch): LedgerTx {
       await b.lockTenant(tenantId);
       b.setHead(tenantId, head);
     },
+    async prefetchForAppend(tenantId, lookups) {
+      absent = undefined;
+      await b.lockTenant(tenantId);
+      const hash = knownByHash().has(k(tenantId, lookups.hash)) ? undefined : lookups.hash;
+      const key = lookups.idempotency_key === undefined || knownByKey().has(k(tenantId, lookups.idempotency_key)) ? undefined : lookups.idempotency_key;
+      const ids = lookups.parents.filter((id) => !knownById().has(k(tenantId, id)) || !states().has(k(tenantId, id)));
+      if (hash === undefined && key === undefined && ids.length === 0) return;
+      // A value PostgreSQL text cannot hold matches nothing: leave such lookups to the methods below.
+      if ([tenantId, hash, key, ...ids].some((v) => v?.includes('\u0000'))) return;
+      const rows = await run<ByIdRow & { via: 'h' | 'k' | 'i' }>('forAppend', [tenantId, hash ?? null, key ?? null, ids]);
+      let hashFound = false;
+      let keyFound = false;
+      for (const row of rows) {
+        remember(rowToReceipt(row));
+        if (row.via === 'h') hashFound = true;
+        else if (row.via === 'k') keyFound = true;
+        else noteState(tenantId, row);
+      }
+      absent = { tenantId, ...(hash !== undefined && !hashFound && { hash }), ...(key !== undefined && !keyFound && { key }) };
+    },
     async receiptByHash(tenantId, hash) {
       await b.lockTenant(tenantId);
-      const p = pendingByHash().get(k(tenantId, hash));
-      if (p) return structuredClone(p);
+      const known = knownByHash().get(k(tenantId, hash));
+      if (known) return structuredClone(known);
+      if (absent?.tenantId === tenantId && absent.hash === hash) {
+        delete absent.hash;
+        return undefined;
+      }
       const row = (await run<PgReceiptRow>('byHash', [tenantId, hash]))[0];
-      return row && rowToReceipt(row);
+      if (!row) return undefined;
+      const r = rowToReceipt(row);
+      remember(r);
+      return structuredClone(r);
     },
     async receiptByIdempotencyKey(tenantId, key) {
       await b.lockTenant(tenantId);
-      const p = pendingByKey().get(k(tenantId, key));
-      if (p) return structuredClone(p);
+      const known = knownByKey().get(k(tenantId, key));
+      if (known) return structuredClone(known);
+      if (absent?.tenantId === tenantId && absent.key === key) {
+        delete absent.key;
+        return undefined;
+      }
       const row = (await run<PgReceiptRow>('byKey', [tenantId, key]))[0];
-      return row && rowToReceipt(row);
+      if (!row) return undefined;
+      const r = rowToReceipt(row);
+      remember(r);
+      return structuredClone(r);
     },
     async receiptsByIds(tenantId, ids) {
       if (ids.length === 0) return [];
@@ -86,30 +154,31 @@ export function pgLedgerTx(b: PgBatch): LedgerTx {
       const found = new Map<string, Receipt>();
       const stored: string[] = [];
       for (const id of ids) {
-        const p = pendingById().get(k(tenantId, id));
-        if (p) found.set(id, structuredClone(p));
+        const p = knownById().get(k(tenantId, id));
+        if (p) found.set(id, p);
         else stored.push(id);
       }
       if (stored.length) {
-        const known = states();
         for (const row of await run<ByIdRow>('byIds', [tenantId, stored])) {
-          found.set(row.receipt_id, rowToReceipt(row));
-          if (!known.has(k(tenantId, row.receipt_id))) {
-            known.set(k(tenantId, row.receipt_id), row.ob_type === null ? null
-              : rowToObligationState({ receipt_id: row.receipt_id, type: row.ob_type, closed_by: row.ob_closed_by, closed_at: row.ob_closed_at }));
-          }
+          const r = rowToReceipt(row);
+          remember(r);
+          found.set(row.receipt_id, r);
+          noteState(tenantId, row);
         }
       }
-      return ids.flatMap((id) => found.get(id) ?? []);
+      return ids.flatMap((id) => {
+        const r = found.get(id);
+        return r ? [structuredClone(r)] : [];
+      });
     },
     obligationStates,
     async insertReceipt(r, texts) {
       await b.lockTenant(r.tenant_id);
       b.bufferRow(INSERT_RECEIPT, k(r.tenant_id, r.receipt_id), receiptToRow(r, texts));
-      const copy = structuredClone(r);
-      pendingById().set(k(r.tenant_id, r.receipt_id), copy);
-      pendingByHash().set(k(r.tenant_id, r.hash), copy);
-      if (r.idempotency_key !== undefined) pendingByKey().set(k(r.tenant_id, r.idempotency_key), copy);
+      remember(structuredClone(r));
+      // No obligation unless openObligation says so next: spares a lookup of its state when it becomes a parent.
+      if (!states().has(k(r.tenant_id, r.receipt_id))) states().set(k(r.tenant_id, r.receipt_id), null);
+      absent = undefined;
       b.rowsInserted++;
     },
     async openObligation(r) {
@@ -138,6 +207,8 @@ export function pgLedgerTx(b: PgBatch): LedgerTx {
     async markDelivered(tenantId, ids, at) {
       const out = new Map<string, string>();
       if (ids.length === 0) return out;
+      // Remembered copies would not show the new value.
+      for (const known of [knownById(), knownByHash(), knownByKey()]) known.clear();
       await b.writeNow('q_delivered', SQL.delivered, [tenantId, ids.filter((id) => !id.includes('\u0000')), at]);
       // A separate statement, so it sees a value another server committed while this UPDATE waited for the row.
       for (const row of await b.read<{ receipt_id: string; delivered_at: string | null }>('q_deliveredAt', SQL.deliveredAt, [tenantId, ids])) {
