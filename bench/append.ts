@@ -1,4 +1,4 @@
-import { load, spawnServer, tempDir, round, UNIQUE_ID, type Figures } from './lib.js';
+import { cpuMicros, cpuPer, load, spawnServer, tempDir, round, UNIQUE_ID, type Figures } from './lib.js';
 
 /**
  * Durable appends over HTTP against `quittance serve` in its own process, load generated from this one. `location`:
@@ -11,11 +11,15 @@ export async function benchAppend(seconds = 10, location?: string): Promise<Figu
     const key = server.adminKey!;
     // Warm up (JIT, page cache) before measuring.
     const warm = await load({ url: server.url, key, path: '/v1/receipts', connections: 32, seconds: 2, body: { template: receiptTemplate('warm') } });
+    const pid = server.child.pid;
+    const c0 = cpuMicros(pid);
     const single = await load({ url: server.url, key, path: '/v1/receipts', connections: 32, seconds, body: { template: receiptTemplate('single') } });
+    const c1 = cpuMicros(pid);
     const batch = await load({
       url: server.url, key, path: '/v1/receipts/batch', connections: 8, seconds,
       body: { template: `{"receipts":[${Array.from({ length: 100 }, (_, j) => receiptTemplate(`batch-${j}`)).join(',')}]}` },
     });
+    const c2 = cpuMicros(pid);
     // Every acknowledged append must have been a new receipt (no idempotent repeats inflating the figure).
     const verify = await fetch(`${server.url}/v1/ledger/verify`, { headers: { authorization: `Bearer ${key}` } }).then((r) => r.json()) as { ok: boolean; receipts: number };
     const acknowledged = warm.total - warm.non2xx + single.total - single.non2xx + (batch.total - batch.non2xx) * 100;
@@ -23,9 +27,11 @@ export async function benchAppend(seconds = 10, location?: string): Promise<Figu
       'append single, 32 clients (receipts/s)': round(single.requestsPerSec, 0),
       'append single p99 (ms)': single.p99,
       'append single non-2xx': single.non2xx + single.errors,
+      'append single, server CPU per receipt (us)': cpuPer(c0, c1, single.total),
       'append batch of 100, 8 clients (receipts/s)': round(batch.requestsPerSec * 100, 0),
       'append batch p99 (ms)': batch.p99,
       'append batch non-2xx': batch.non2xx + batch.errors,
+      'append batch, server CPU per receipt (us)': cpuPer(c1, c2, batch.total * 100),
       'receipts in the ledger / acknowledged appends': `${verify.receipts} / ${acknowledged}${verify.ok ? ', chain verifies' : ', CHAIN BROKEN'}`,
     };
   } finally {

@@ -1,5 +1,6 @@
 import autocannon from 'autocannon';
 import { request, Agent } from 'node:http';
+import { readFileSync } from 'node:fs';
 import { tempDir } from '../test/helpers.js';
 import { spawnServer, type ServerProcess } from '../test/e2e.js';
 
@@ -72,4 +73,28 @@ export async function latency(url: string, key: string, paths: (i: number) => st
 export function round(n: number, digits = 2): number {
   const f = 10 ** digits;
   return Math.round(n * f) / f;
+}
+
+/**
+ * CPU time (user + system, in microseconds) a process has used so far, from /proc (Linux). Dividing its growth
+ * over a run by the work done gives the server's CPU cost per operation, a figure that stays meaningful when the
+ * load generator or anything else competes for the same cores. Undefined where /proc is missing.
+ */
+export function cpuMicros(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15 (1-based), in clock ticks.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLOCK_TICKS;
+  } catch {
+    return undefined;
+  }
+}
+// USER_HZ: 100 on every Linux architecture Node runs on.
+const CLOCK_TICKS = 100;
+
+/** Server CPU microseconds per operation between two cpuMicros readings, or 'n/a'. */
+export function cpuPer(before: number | undefined, after: number | undefined, ops: number): number | string {
+  return before === undefined || after === undefined || ops === 0 ? 'n/a' : round((after - before) / ops, 1);
 }
