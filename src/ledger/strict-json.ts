@@ -26,46 +26,37 @@ function isWs(c: number): boolean {
 export function assertNoDuplicateKeys(text: string): void {
   // Fast path: no object can repeat a key if there are fewer than two keys in the whole document.
   if (text.indexOf(':') === text.lastIndexOf(':')) return;
-  // One frame per open container: a Set of keys for objects, null for arrays; plus a parallel path for messages.
-  const frames: (Set<string> | null)[] = [];
+  // One frame per open container: the keys seen so far for objects, null for arrays; plus the key (or '*') each
+  // container sits under, for the error message only.
+  const frames: (string[] | Set<string> | null)[] = [];
   const path: string[] = [];
   const n = text.length;
   let i = 0;
   while (i < n) {
     const c = text.charCodeAt(i);
     if (c === QUOTE) {
+      // Jump between quotes natively; a quote preceded by an odd run of backslashes is escaped.
       const start = i;
-      let escaped = false;
-      i++;
-      while (i < n) {
-        const d = text.charCodeAt(i);
-        if (d === BACKSLASH) {
-          escaped = true;
-          i += 2;
-          continue;
-        }
-        if (d === QUOTE) break;
-        i++;
-      }
-      const end = i; // index of closing quote
-      i++;
+      let end = text.indexOf('"', i + 1);
+      while (end !== -1 && isEscaped(text, end)) end = text.indexOf('"', end + 1);
+      if (end === -1) return; // unterminated: not JSON, and JSON.parse has refused it already
+      i = end + 1;
       const top = frames.length > 0 ? frames[frames.length - 1] : undefined;
       if (top) {
         let j = i;
         while (j < n && isWs(text.charCodeAt(j))) j++;
         if (text.charCodeAt(j) === COLON) {
-          const raw = text.slice(start, end + 1);
-          const key = escaped ? (JSON.parse(raw) as string) : raw.slice(1, -1);
-          if (top.has(key)) throw new DuplicateKeyError(key, '/' + path.slice(0, frames.length - 1).join('/'));
-          top.add(key);
-          path[frames.length - 1] = key.replace(/~/g, '~0').replace(/\//g, '~1');
+          const bs = text.indexOf('\\', start);
+          const key = bs !== -1 && bs < end ? (JSON.parse(text.slice(start, end + 1)) as string) : text.slice(start + 1, end);
+          if (!addKey(frames, top, key)) throw new DuplicateKeyError(key, pointer(path, frames.length - 1));
+          path[frames.length - 1] = key;
           i = j + 1;
         }
       }
       continue;
     }
     if (c === LBRACE) {
-      frames.push(new Set());
+      frames.push([]);
     } else if (c === LBRACKET) {
       frames.push(null);
       path[frames.length - 1] = '*';
@@ -74,4 +65,30 @@ export function assertNoDuplicateKeys(text: string): void {
     }
     i++;
   }
+}
+
+function isEscaped(text: string, quote: number): boolean {
+  let k = quote - 1;
+  while (text.charCodeAt(k) === BACKSLASH) k--;
+  return (quote - 1 - k) % 2 === 1;
+}
+
+// Most objects have a handful of keys: a linear scan of a small array beats allocating a Set; big objects switch.
+const SMALL_OBJECT = 16;
+
+function addKey(frames: (string[] | Set<string> | null)[], top: string[] | Set<string>, key: string): boolean {
+  if (Array.isArray(top)) {
+    if (top.includes(key)) return false;
+    top.push(key);
+    if (top.length > SMALL_OBJECT) frames[frames.length - 1] = new Set(top);
+    return true;
+  }
+  if (top.has(key)) return false;
+  top.add(key);
+  return true;
+}
+
+/** JSON Pointer (RFC 6901) of the object at `depth`, built only when a duplicate is reported. */
+function pointer(path: readonly string[], depth: number): string {
+  return '/' + path.slice(0, depth).map((k) => k.replace(/~/g, '~0').replace(/\//g, '~1')).join('/');
 }

@@ -50,6 +50,14 @@ test('strict JSON: escaped spellings of the same key are the same key; path says
   assert.throws(() => parseStrictJson('{"list":[{"x":1,"x":2}]}'), (e: unknown) => e instanceof DuplicateKeyError && e.path === '/list/*');
   assert.doesNotThrow(() => parseStrictJson('{"a":{"x":1},"b":{"x":1},"c":[{"x":1},{"x":1}],"s":"\\"x\\":1,\\"x\\":"}'));
   assert.throws(() => parseStrictJson('{"a":1,'), SyntaxError);
+  // Keys ending in escaped backslashes, a string value holding an escaped quote before a colon.
+  assert.doesNotThrow(() => parseStrictJson('{"a\\\\":1,"a":2,"v":"\\\":","b":3}'));
+  assert.throws(() => parseStrictJson('{"a\\\\":1,"v":"x\\\\","a\\\\":2}'), (e: unknown) => e instanceof DuplicateKeyError && e.key === 'a\\');
+  // Large objects (past the small-object fast path) too, with the path escaped as a JSON Pointer.
+  const big = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`k${i}`, i]));
+  assert.doesNotThrow(() => parseStrictJson(JSON.stringify({ 'x/y~': big })));
+  assert.throws(() => parseStrictJson(JSON.stringify({ 'x/y~': big }).slice(0, -2) + ',"k33":0}}'),
+    (e: unknown) => e instanceof DuplicateKeyError && e.key === 'k33' && e.path === '/x~1y~0');
 });
 
 test('canonicalContent: the hand-ordered receipt content form is exactly canonicalize(content)', () => {
