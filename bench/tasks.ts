@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { request, Agent } from 'node:http';
 import { join } from 'node:path';
 import { ROOT } from '../test/e2e.js';
-import { spawnServer, tempDir, round, type Figures } from './lib.js';
+import { cpuMicros, cpuPer, spawnServer, tempDir, round, type Figures } from './lib.js';
 
 /** A keep-alive JSON poster for load loops (lighter than fetch, so the load generator steals less CPU). */
 export function poster(url: string, key: string, sockets: number) {
@@ -27,7 +27,7 @@ export function poster(url: string, key: string, sockets: number) {
   return { call, close: () => agent.destroy() };
 }
 
-async function lifecycle(url: string, key: string, workers: number, seconds: number, batch: number): Promise<{ tasksPerSec: number; errors: number }> {
+export async function lifecycle(url: string, key: string, workers: number, seconds: number, batch: number): Promise<{ tasksPerSec: number; errors: number; done: number }> {
   const p = poster(url, key, workers);
   let done = 0;
   let errors = 0;
@@ -61,7 +61,7 @@ async function lifecycle(url: string, key: string, workers: number, seconds: num
   const started = Date.now();
   await Promise.all(Array.from({ length: workers }, (_, w) => loop(w)));
   p.close();
-  return { tasksPerSec: round(done / ((Date.now() - started) / 1000), 0), errors };
+  return { tasksPerSec: round(done / ((Date.now() - started) / 1000), 0), errors, done };
 }
 
 /** Kills `n` worker processes mid-task at once; for each, how long from the kill until lease.expired requeued the task. */
@@ -101,16 +101,22 @@ export async function benchTasks(seconds = 10): Promise<Figures> {
   try {
     const key = server.adminKey!;
     await lifecycle(server.url, key, 16, 2, 1); // warm-up
+    const pid = server.child.pid;
+    const c0 = cpuMicros(pid);
     const single = await lifecycle(server.url, key, 16, seconds, 1);
+    const c1 = cpuMicros(pid);
     const batch = await lifecycle(server.url, key, 16, seconds, 100);
+    const c2 = cpuMicros(pid);
     const ttl = 5;
     const delays = await crashDetection(server.url, key, 20, ttl);
     const pct = (q: number) => delays[Math.min(delays.length - 1, Math.floor(q * delays.length))]!;
     return {
       'task lifecycle, 1 per call, 16 workers (tasks/s)': single.tasksPerSec,
       'task lifecycle errors (1 per call)': single.errors,
+      'task lifecycle, 1 per call, server CPU per task (us)': cpuPer(c0, c1, single.done),
       'task lifecycle, batches of 100, 16 workers (tasks/s)': batch.tasksPerSec,
       'task lifecycle errors (batches)': batch.errors,
+      'task lifecycle, batches, server CPU per task (us)': cpuPer(c1, c2, batch.done),
       [`crash → requeue over 20 kills, lease TTL ${ttl} s: min / p50 / max (ms)`]: `${pct(0)} / ${pct(0.5)} / ${pct(1)}`,
       'crash → requeue within TTL + 1 s': delays.every((d) => d <= (ttl + 1) * 1000) ? 'all 20' : `${delays.filter((d) => d <= (ttl + 1) * 1000).length} of 20`,
     };

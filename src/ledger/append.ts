@@ -52,7 +52,7 @@ export async function appendInTx(tx: Tx, prepared: PreparedReceipt, ctx: AppendC
     throw new QuittanceError('QUITTANCE_ERR_TERMINATOR_NEEDS_PARENT', [content.type]);
   }
   if (content.parents.length > 0) {
-    const parents = await tx.receiptsByIds(tenantId, content.parents);
+    const parents = await tx.receiptTypes(tenantId, content.parents);
     if (parents.length !== content.parents.length) {
       const found = new Set(parents.map((p) => p.receipt_id));
       const missing = content.parents.find((id) => !found.has(id));

@@ -51,6 +51,11 @@ export interface ApiKeyRow {
   revoked_at: string | null;
 }
 
+export interface ReceiptRef {
+  receipt_id: string;
+  type: string;
+}
+
 /** Receipt operations inside a write transaction. */
 export interface LedgerTx {
   chainHead(tenantId: string): Promise<ChainHead>;
@@ -58,6 +63,8 @@ export interface LedgerTx {
   receiptByHash(tenantId: string, hash: string): Promise<Receipt | undefined>;
   receiptByIdempotencyKey(tenantId: string, key: string): Promise<Receipt | undefined>;
   receiptsByIds(tenantId: string, ids: readonly string[]): Promise<Receipt[]>;
+  /** Just the ids and types of those of `ids` that exist: what the parent-linkage rule needs, without decoding rows. */
+  receiptTypes(tenantId: string, ids: readonly string[]): Promise<ReceiptRef[]>;
   /**
    * Optional hint, given before the append rules look up one receipt's hash, idempotency key and parents (with
    * their obligation states): a backend whose every lookup is a network round trip may fetch them in one.

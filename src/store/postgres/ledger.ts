@@ -148,6 +148,10 @@ export function pgLedgerTx(b: PgBatch): LedgerTx {
       remember(r);
       return structuredClone(r);
     },
+    async receiptTypes(tenantId, ids) {
+      // The prefetch has usually cached these already; a full row costs nothing more here.
+      return (await this.receiptsByIds(tenantId, ids)).map((r) => ({ receipt_id: r.receipt_id, type: r.type }));
+    },
     async receiptsByIds(tenantId, ids) {
       if (ids.length === 0) return [];
       await b.lockTenant(tenantId);

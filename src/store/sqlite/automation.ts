@@ -50,8 +50,8 @@ export class SqliteAutomationReads implements AutomationReads {
 
   constructor(db: Database) {
     this.byId = db.prepare(`SELECT ${AUTOMATION_SESSION_COLUMNS} FROM automation_sessions WHERE tenant_id = ? AND automation_id = ?`);
-    this.all = db.prepare(`SELECT ${AUTOMATION_SESSION_COLUMNS} FROM automation_sessions WHERE tenant_id = ? AND start_seq > ? ORDER BY start_seq LIMIT ?`);
-    this.ofState = db.prepare(`SELECT ${AUTOMATION_SESSION_COLUMNS} FROM automation_sessions WHERE tenant_id = ? AND state = ? AND start_seq > ? ORDER BY start_seq LIMIT ?`);
+    this.all = db.prepare(`SELECT ${AUTOMATION_SESSION_COLUMNS} FROM automation_sessions WHERE tenant_id = ? AND start_seq > ? ORDER BY start_seq LIMIT CAST(? AS INTEGER)`);
+    this.ofState = db.prepare(`SELECT ${AUTOMATION_SESSION_COLUMNS} FROM automation_sessions WHERE tenant_id = ? AND state = ? AND start_seq > ? ORDER BY start_seq LIMIT CAST(? AS INTEGER)`);
   }
 
   async automationSession(tenantId: string, id: string): Promise<AutomationSessionRow | undefined> {

@@ -47,12 +47,12 @@ export class SqliteCapabilityReads implements CapabilityReads {
 
   constructor(db: Database) {
     this.byRef = db.prepare(`SELECT ${CAPABILITY_COLUMNS} FROM capabilities WHERE tenant_id = ? AND capability_ref = ?`);
-    this.all = db.prepare(`SELECT ${CAPABILITY_COLUMNS} FROM capabilities WHERE tenant_id = ? AND capability_ref > ? ORDER BY capability_ref LIMIT ?`);
+    this.all = db.prepare(`SELECT ${CAPABILITY_COLUMNS} FROM capabilities WHERE tenant_id = ? AND capability_ref > ? ORDER BY capability_ref LIMIT CAST(? AS INTEGER)`);
     this.ofState = db.prepare(
-      `SELECT ${CAPABILITY_COLUMNS} FROM capabilities WHERE tenant_id = ? AND effective_state = ? AND capability_ref > ? ORDER BY capability_ref LIMIT ?`,
+      `SELECT ${CAPABILITY_COLUMNS} FROM capabilities WHERE tenant_id = ? AND effective_state = ? AND capability_ref > ? ORDER BY capability_ref LIMIT CAST(? AS INTEGER)`,
     );
     this.events = db.prepare(
-      `SELECT ${CAPABILITY_EVENT_COLUMNS} FROM capability_events WHERE tenant_id = ? AND capability_ref = ? AND event_no > ? ORDER BY event_no LIMIT ?`,
+      `SELECT ${CAPABILITY_EVENT_COLUMNS} FROM capability_events WHERE tenant_id = ? AND capability_ref = ? AND event_no > ? ORDER BY event_no LIMIT CAST(? AS INTEGER)`,
     );
   }
 

@@ -34,8 +34,8 @@ export class SqliteContractReads implements ContractReads {
 
   constructor(db: Database) {
     this.byId = db.prepare(`SELECT ${JOINED} FROM ${CONTRACT_JOIN} WHERE c.tenant_id = ? AND c.contract_id = ?`);
-    this.all = db.prepare(`SELECT ${JOINED} FROM ${CONTRACT_JOIN} WHERE c.tenant_id = ? AND c.seq > ? ORDER BY c.seq LIMIT ?`);
-    this.ofType = db.prepare(`SELECT ${JOINED} FROM ${CONTRACT_JOIN} WHERE c.tenant_id = ? AND c.type = ? AND c.seq > ? ORDER BY c.seq LIMIT ?`);
+    this.all = db.prepare(`SELECT ${JOINED} FROM ${CONTRACT_JOIN} WHERE c.tenant_id = ? AND c.seq > ? ORDER BY c.seq LIMIT CAST(? AS INTEGER)`);
+    this.ofType = db.prepare(`SELECT ${JOINED} FROM ${CONTRACT_JOIN} WHERE c.tenant_id = ? AND c.type = ? AND c.seq > ? ORDER BY c.seq LIMIT CAST(? AS INTEGER)`);
   }
 
   async contract(tenantId: string, contractId: string): Promise<StoredContract | undefined> {

@@ -1,6 +1,6 @@
 import type { Database, Statement } from 'better-sqlite3';
 import type { Receipt } from '../../ledger/types.js';
-import type { ChainHead, ChainRow, LedgerTx, ObligationState, OpenObligationFilter, ReceiptFilter } from '../types.js';
+import type { ChainHead, ChainRow, LedgerTx, ObligationState, OpenObligationFilter, ReceiptFilter, ReceiptRef } from '../types.js';
 import { GENESIS_HASH } from '../../ledger/types.js';
 import { rowToObligationState, type ObligationRow } from '../codecs/receipts.js';
 import { RECEIPT_COLUMNS, hashKey, receiptToRow, rowToChainRow, rowToReceipt, type ReceiptRow } from './rows.js';
@@ -73,6 +73,7 @@ export function sqliteLedgerTx(db: Database, heads: TxChainHeads): LedgerTx {
     byHash: db.prepare<[number, string, string], ReceiptRow>(`SELECT ${RECEIPT_COLUMNS} FROM receipts WHERE hash_key = ? AND tenant_id = ? AND hash = ?`),
     byKey: db.prepare<[string, string], ReceiptRow>(`SELECT ${RECEIPT_COLUMNS} FROM receipts WHERE tenant_id = ? AND idempotency_key = ?`),
     byId: db.prepare<[string, string], ReceiptRow>(`SELECT ${RECEIPT_COLUMNS} FROM receipts WHERE receipt_id = ? AND tenant_id = ?`),
+    typeById: db.prepare<[string, string], ReceiptRef>('SELECT receipt_id, type FROM receipts WHERE receipt_id = ? AND tenant_id = ?'),
     obligation: db.prepare<[string, string], ObligationRow>(
       'SELECT receipt_id, type, closed_by, closed_at FROM obligations WHERE tenant_id = ? AND receipt_id = ?',
     ),
@@ -102,6 +103,14 @@ export function sqliteLedgerTx(db: Database, heads: TxChainHeads): LedgerTx {
       for (const id of ids) {
         const row = s.byId.get(id, tenantId);
         if (row) out.push(rowToReceipt(row));
+      }
+      return out;
+    },
+    async receiptTypes(tenantId, ids) {
+      const out: ReceiptRef[] = [];
+      for (const id of ids) {
+        const row = s.typeById.get(id, tenantId);
+        if (row) out.push(row);
       }
       return out;
     },
@@ -151,13 +160,13 @@ export class SqliteLedgerReads {
     this.obligation = db.prepare('SELECT receipt_id, type, closed_by, closed_at FROM obligations WHERE tenant_id = ? AND receipt_id = ?');
     this.openAll = db.prepare(
       `SELECT ${R_COLS} FROM obligations o JOIN receipts r ON r.tenant_id = o.tenant_id AND r.seq = o.seq
-       WHERE o.tenant_id = ? AND o.closed_by IS NULL AND o.seq > ? ORDER BY o.seq LIMIT ?`,
+       WHERE o.tenant_id = ? AND o.closed_by IS NULL AND o.seq > ? ORDER BY o.seq LIMIT CAST(? AS INTEGER)`,
     );
     this.openTo = db.prepare(
       `SELECT ${R_COLS} FROM obligations o JOIN receipts r ON r.tenant_id = o.tenant_id AND r.seq = o.seq
-       WHERE o.tenant_id = ? AND o.to_kind = ? AND o.to_id = ? AND o.closed_by IS NULL AND o.seq > ? ORDER BY o.seq LIMIT ?`,
+       WHERE o.tenant_id = ? AND o.to_kind = ? AND o.to_id = ? AND o.closed_by IS NULL AND o.seq > ? ORDER BY o.seq LIMIT CAST(? AS INTEGER)`,
     );
-    this.segment = db.prepare(`SELECT ${RECEIPT_COLUMNS} FROM receipts WHERE tenant_id = ? AND seq >= ? ORDER BY seq LIMIT ?`);
+    this.segment = db.prepare(`SELECT ${RECEIPT_COLUMNS} FROM receipts WHERE tenant_id = ? AND seq >= ? ORDER BY seq LIMIT CAST(? AS INTEGER)`);
     this.head = db.prepare('SELECT seq, chain_hash FROM chain_heads WHERE tenant_id = ?');
   }
 
@@ -189,7 +198,7 @@ export class SqliteLedgerReads {
       args.push(f.principal.kind, f.principal.id, f.principal.kind, f.principal.id);
     }
     args.push(f.limit);
-    const sql = `SELECT ${RECEIPT_COLUMNS} FROM receipts WHERE ${where.join(' AND ')} ORDER BY seq LIMIT ?`;
+    const sql = `SELECT ${RECEIPT_COLUMNS} FROM receipts WHERE ${where.join(' AND ')} ORDER BY seq LIMIT CAST(? AS INTEGER)`;
     let stmt = this.listCache.get(sql);
     if (!stmt) {
       stmt = this.db.prepare(sql) as Statement<unknown[], ReceiptRow>;

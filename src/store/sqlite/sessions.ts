@@ -110,15 +110,15 @@ export class SqliteSessionReads implements SessionReads {
     this.s = {
       session: db.prepare<[string, string], RawSession>(`SELECT ${SESSION_COLUMNS} FROM sessions WHERE tenant_id = ? AND session_id = ?`),
       nodes: db.prepare<[string, string, number, number], SessionEventRow>(
-        `SELECT ${SESSION_EVENT_COLUMNS} FROM session_events WHERE tenant_id = ? AND node_session_id = ? AND node_seq > ? ORDER BY node_seq LIMIT ?`,
+        `SELECT ${SESSION_EVENT_COLUMNS} FROM session_events WHERE tenant_id = ? AND node_session_id = ? AND node_seq > ? ORDER BY node_seq LIMIT CAST(? AS INTEGER)`,
       ),
       event: db.prepare<[string, string], SessionEventRow>(`SELECT ${SESSION_EVENT_COLUMNS} FROM session_events WHERE tenant_id = ? AND event_id = ?`),
-      orphansAll: db.prepare<[string, number, number], RawOrphan>(`SELECT ${ORPHAN_COLUMNS} FROM orphans WHERE tenant_id = ? AND seq > ? ORDER BY seq LIMIT ?`),
+      orphansAll: db.prepare<[string, number, number], RawOrphan>(`SELECT ${ORPHAN_COLUMNS} FROM orphans WHERE tenant_id = ? AND seq > ? ORDER BY seq LIMIT CAST(? AS INTEGER)`),
       orphansIn: db.prepare<[string, string, number, number], RawOrphan>(
-        `SELECT ${ORPHAN_COLUMNS} FROM orphans WHERE tenant_id = ? AND state = ? AND seq > ? ORDER BY seq LIMIT ?`,
+        `SELECT ${ORPHAN_COLUMNS} FROM orphans WHERE tenant_id = ? AND state = ? AND seq > ? ORDER BY seq LIMIT CAST(? AS INTEGER)`,
       ),
       due: db.prepare<[number, number], { tenant_id: string; orphan_id: string }>(
-        `SELECT tenant_id, orphan_id FROM orphans WHERE state = 'queued' AND expires_at <= ? ORDER BY expires_at LIMIT ?`,
+        `SELECT tenant_id, orphan_id FROM orphans WHERE state = 'queued' AND expires_at <= ? ORDER BY expires_at LIMIT CAST(? AS INTEGER)`,
       ),
     };
   }

@@ -86,12 +86,12 @@ export class SqliteStampReads implements StampReads {
   constructor(db: Database) {
     this.s = {
       stamp: db.prepare(`SELECT ${STAMP_COLUMNS} FROM stamps WHERE tenant_id = ? AND stamp_id = ?`),
-      history: db.prepare(`SELECT ${RECEIPT_COLUMNS} FROM receipts WHERE tenant_id = ? AND stamp_id = ? AND seq > ? ORDER BY seq LIMIT ?`),
-      historyOfType: db.prepare(`SELECT ${RECEIPT_COLUMNS} FROM receipts WHERE tenant_id = ? AND stamp_id = ? AND type = ? AND seq > ? ORDER BY seq LIMIT ?`),
-      newest: db.prepare(`SELECT ${RECEIPT_COLUMNS} FROM receipts WHERE tenant_id = ? AND stamp_id = ? ORDER BY seq DESC LIMIT ?`),
-      newestOfType: db.prepare(`SELECT ${RECEIPT_COLUMNS} FROM receipts WHERE tenant_id = ? AND stamp_id = ? AND type = ? ORDER BY seq DESC LIMIT ?`),
-      ambiguous: db.prepare(`SELECT ${STAMP_COLUMNS} FROM stamps WHERE tenant_id = ? AND state = 'ambiguous' AND anomaly_seq > ? ORDER BY anomaly_seq LIMIT ?`),
-      expired: db.prepare("SELECT tenant_id, stamp_id FROM stamps WHERE state = 'active' AND expires_ms <= ? ORDER BY expires_ms LIMIT ?"),
+      history: db.prepare(`SELECT ${RECEIPT_COLUMNS} FROM receipts WHERE tenant_id = ? AND stamp_id = ? AND seq > ? ORDER BY seq LIMIT CAST(? AS INTEGER)`),
+      historyOfType: db.prepare(`SELECT ${RECEIPT_COLUMNS} FROM receipts WHERE tenant_id = ? AND stamp_id = ? AND type = ? AND seq > ? ORDER BY seq LIMIT CAST(? AS INTEGER)`),
+      newest: db.prepare(`SELECT ${RECEIPT_COLUMNS} FROM receipts WHERE tenant_id = ? AND stamp_id = ? ORDER BY seq DESC LIMIT CAST(? AS INTEGER)`),
+      newestOfType: db.prepare(`SELECT ${RECEIPT_COLUMNS} FROM receipts WHERE tenant_id = ? AND stamp_id = ? AND type = ? ORDER BY seq DESC LIMIT CAST(? AS INTEGER)`),
+      ambiguous: db.prepare(`SELECT ${STAMP_COLUMNS} FROM stamps WHERE tenant_id = ? AND state = 'ambiguous' AND anomaly_seq > ? ORDER BY anomaly_seq LIMIT CAST(? AS INTEGER)`),
+      expired: db.prepare("SELECT tenant_id, stamp_id FROM stamps WHERE state = 'active' AND expires_ms <= ? ORDER BY expires_ms LIMIT CAST(? AS INTEGER)"),
       live: db.prepare('SELECT stamp_id, status_idx, state, generation FROM stamps WHERE tenant_id = ? AND expires_ms > ?'),
       keys: db.prepare(`SELECT ${SIGNING_KEY_COLUMNS} FROM signing_keys WHERE role <> 'retired' OR verify_until_ms > ? ORDER BY created_at, kid`),
     };

@@ -20,7 +20,7 @@ export function sqliteTaskTx(db: Database): TaskTx {
       'UPDATE leases SET state = ?, expires_at = ?, last_heartbeat_at = ?, renewals = ?, stamp_id = ?, ended_at = ? WHERE tenant_id = ? AND lease_id = ?',
     ),
     leaseById: db.prepare<[string, string], LeaseRow>(`SELECT ${LEASE_COLUMNS} FROM leases WHERE tenant_id = ? AND lease_id = ?`),
-    due: db.prepare<[number, number], LeaseRow>(`SELECT ${LEASE_COLUMNS} FROM leases WHERE state = 'active' AND expires_at <= ? ORDER BY expires_at LIMIT ?`),
+    due: db.prepare<[number, number], LeaseRow>(`SELECT ${LEASE_COLUMNS} FROM leases WHERE state = 'active' AND expires_at <= ? ORDER BY expires_at LIMIT CAST(? AS INTEGER)`),
   };
   return {
     async insertTask(t) {
@@ -46,7 +46,7 @@ export function sqliteTaskTx(db: Database): TaskTx {
         + (after ? ' AND (priority < ? OR (priority = ? AND queue_seq > ?))' : '')
         + (filter ? ' AND next_eligible_at <= ?' : '')
         + (types ? ` AND type IN (${types.map(() => '?').join(', ')})` : '')
-        + ' ORDER BY priority DESC, queue_seq LIMIT ?';
+        + ' ORDER BY priority DESC, queue_seq LIMIT CAST(? AS INTEGER)';
       let stmt = claimStatements.get(sql);
       if (!stmt) {
         stmt = db.prepare(sql) as Statement<unknown[], RawTask>;
@@ -100,7 +100,7 @@ export class SqliteTaskReads {
     if (f.status !== undefined) (where.push('status = ?'), args.push(f.status));
     if (f.type !== undefined) (where.push('type = ?'), args.push(f.type));
     args.push(f.limit);
-    const sql = `SELECT ${TASK_COLUMNS} FROM tasks WHERE ${where.join(' AND ')} ORDER BY queue_seq LIMIT ?`;
+    const sql = `SELECT ${TASK_COLUMNS} FROM tasks WHERE ${where.join(' AND ')} ORDER BY queue_seq LIMIT CAST(? AS INTEGER)`;
     let stmt = this.cache.get(sql);
     if (!stmt) {
       stmt = this.db.prepare(sql) as Statement<unknown[], RawTask>;
