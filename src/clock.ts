@@ -23,6 +23,14 @@ export class ManualClock implements Clock {
   }
 }
 
+let lastMs = Number.NaN;
+let lastIso = '';
+
+/** ISO 8601 text of a clock reading. Called many times per write with the same reading, so the last one is kept. */
 export function isoTime(ms: number): string {
-  return new Date(ms).toISOString();
+  if (ms !== lastMs) {
+    lastIso = new Date(ms).toISOString();
+    lastMs = ms;
+  }
+  return lastIso;
 }
