@@ -3,6 +3,7 @@
  * every suite but `compare` runs. `npm run bench -- --compare` runs the comparison with graphile-worker and pg-boss.
  */
 import { benchAppend } from './append.js';
+import { benchCalibrate } from './calibrate.js';
 import { benchObligations } from './obligations.js';
 import { benchTasks } from './tasks.js';
 import { benchWorkspace } from './workspace.js';
@@ -12,6 +13,8 @@ import { benchStamps } from './stamps.js';
 import type { Figures } from './lib.js';
 
 const SUITES: Record<string, () => Promise<Figures>> = {
+  // First: what a bare Node HTTP server reaches on this machine today, to read the other figures against.
+  calibrate: () => benchCalibrate(),
   stamps: () => benchStamps(),
   append: () => benchAppend(),
   obligations: () => benchObligations(),
