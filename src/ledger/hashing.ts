@@ -17,9 +17,10 @@ export interface ReceiptTexts {
   delivery_proof: string | undefined;
 }
 
-export function receiptTexts(content: Pick<ReceiptContent, 'body' | 'artifacts' | 'delivery_proof'>): ReceiptTexts {
+/** `bodyText`: the body's canonical text when the caller has it already (the size check needs it first). */
+export function receiptTexts(content: Pick<ReceiptContent, 'body' | 'artifacts' | 'delivery_proof'>, bodyText?: string): ReceiptTexts {
   return {
-    body: canonicalize(content.body),
+    body: bodyText ?? canonicalize(content.body),
     artifacts: content.artifacts === undefined ? undefined : canonicalize(content.artifacts),
     delivery_proof: content.delivery_proof === undefined ? undefined : canonicalize(content.delivery_proof),
   };

@@ -1,7 +1,7 @@
 import { QuittanceError } from '../errors.js';
 import type { QuittanceConfig } from '../config.js';
 import { canonicalize } from './canonical.js';
-import { contentHash, type ReceiptTexts } from './hashing.js';
+import { contentHash, receiptTexts, type ReceiptTexts } from './hashing.js';
 import { receiptTypeSpec, type ReceiptTypeSpec } from './registry.js';
 import type { ReceiptContent, ReceiptInput } from './types.js';
 
@@ -66,11 +66,7 @@ export function prepareReceipt(
   if (input.delivery_proof !== undefined) content.delivery_proof = input.delivery_proof;
   if (input.idempotency_key !== undefined) content.idempotency_key = input.idempotency_key;
 
-  const texts: ReceiptTexts = {
-    body: bodyText,
-    artifacts: content.artifacts === undefined ? undefined : canonicalize(content.artifacts),
-    delivery_proof: content.delivery_proof === undefined ? undefined : canonicalize(content.delivery_proof),
-  };
+  const texts = receiptTexts(content, bodyText);
   return { content, hash: contentHash(content, texts), spec, texts };
 }
 
