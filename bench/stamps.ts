@@ -1,6 +1,6 @@
 import autocannon from 'autocannon';
 import { createServices } from '../src/server/index.js';
-import { spawnServer, tempDir, round, type Figures } from './lib.js';
+import { cpuMicros, cpuPer, spawnServer, tempDir, round, type Figures } from './lib.js';
 
 const subject = { kind: 'agent', id: 'bench-agent' } as const;
 
@@ -21,7 +21,7 @@ async function introspectLoad(url: string, key: string, bodies: string[], connec
     headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
     requests: bodies.map((body) => ({ body })),
   });
-  return { perSec: r.requests.average, p99: r.latency.p99, bad: r.non2xx + r.errors };
+  return { perSec: r.requests.average, total: r.requests.total, p99: r.latency.p99, bad: r.non2xx + r.errors };
 }
 
 /** Each connection mints a standalone stamp, then tombstones it: one pair = two durable writes. */
@@ -44,7 +44,7 @@ async function mintTombstoneLoad(url: string, key: string, connections: number, 
       },
     ],
   });
-  return { pairsPerSec: r.requests.average / 2, p99: r.latency.p99, bad: r.non2xx + r.errors };
+  return { pairsPerSec: r.requests.average / 2, pairs: r.requests.total / 2, p99: r.latency.p99, bad: r.non2xx + r.errors };
 }
 
 /** The same pairs through the engine in this process, without HTTP: what the write path itself sustains. */
@@ -90,18 +90,25 @@ export async function benchStamps(seconds = 10): Promise<Figures> {
     const bodies = tokens.map((token) => JSON.stringify({ token }));
 
     await introspectLoad(server.url, key, bodies, 32, 2); // warm-up: JIT, caches
+    const pid = server.child.pid;
+    const c0 = cpuMicros(pid);
     const intro = await introspectLoad(server.url, key, bodies, 32, seconds);
+    const c1 = cpuMicros(pid);
     await mintTombstoneLoad(server.url, key, 64, 2);
+    const c2 = cpuMicros(pid);
     const pairs = await mintTombstoneLoad(server.url, key, 64, seconds);
+    const c3 = cpuMicros(pid);
     await server.kill();
     const inProcess = await mintTombstoneInProcess(64, seconds / 2);
     return {
       'introspect, 32 clients (requests/s)': round(intro.perSec, 0),
       'introspect p99 (ms)': intro.p99,
       'introspect non-2xx': intro.bad,
+      'introspect, server CPU per request (us)': cpuPer(c0, c1, intro.total),
       'mint + tombstone, 64 clients (pairs/s)': round(pairs.pairsPerSec, 0),
       'mint + tombstone p99 per request (ms)': pairs.p99,
       'mint + tombstone non-2xx': pairs.bad,
+      'mint + tombstone, server CPU per pair (us)': cpuPer(c2, c3, pairs.pairs),
       'mint + tombstone in process, no HTTP (pairs/s)': round(inProcess, 0),
     };
   } finally {
