@@ -5,7 +5,7 @@
  * test/contracts/types.test.ts fails while this file and the schemas disagree.
  */
 
-/** The body of a system.anomaly receipt: something is wrong and a person or agent should look. Anomalies never discharge anything. Kinds are an open set; known ones: success_without_locatability, missing_tombstone, repeated_lease_expiry, max_attempts_exceeded, stale_lease_write, capability_split_brain, orphan_quarantined, action_after_revocation, chain_break. Each kind may add its own keys. */
+/** The body of a system.anomaly receipt: something is wrong and a person or agent should look. Anomalies never discharge anything. Kinds are an open set; known ones: success_without_locatability, missing_tombstone, repeated_lease_expiry, max_attempts_exceeded, stale_lease_write, capability_split_brain, orphan_quarantined, action_after_revocation, chain_break, evidence_corrupt. Each kind may add its own keys. */
 export interface Anomaly {
   /** What is wrong, as a snake_case kind. */
   kind: string;

@@ -73,6 +73,7 @@ export const ANOMALY_KINDS: Readonly<Record<string, string>> = Object.freeze({
   orphan_quarantined: 'An event never found its session and was quarantined.',
   action_after_revocation: 'An action was reported in an automation session after it was revoked.',
   chain_break: "A tenant's hash chain does not verify.",
+  evidence_corrupt: 'Evidence failed verification on read (bytes missing, or not the size or digest that was put); reads of it are refused until the bytes are put again.',
 });
 
 export function receiptTypeSpec(type: string): ReceiptTypeSpec | undefined {

@@ -4,8 +4,11 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readdirSync, rmSync, truncateSync, writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import pg from 'pg';
 import { BACKENDS, harness, agent, worker, type Harness } from '../helpers.js';
+import { TEST_PG_URL } from '../pg.js';
 import { FileBlobStore } from '../../src/store/sqlite/blobs.js';
+import type { PostgresStore } from '../../src/store/postgres/index.js';
 
 const sha = (b: Uint8Array | string) => 'sha256:' + createHash('sha256').update(b).digest('hex');
 
@@ -37,6 +40,25 @@ function evidenceFiles(h: Harness): string[] {
   };
   walk(root);
   return out.sort();
+}
+
+/**
+ * Replaces the stored bytes of a blob behind the store's back, as a failing disk or a stray UPDATE would: the file
+ * on SQLite, the bytea row on PostgreSQL.
+ */
+async function damageBlob(h: Harness, backend: string, digest: string, bytes: Buffer): Promise<void> {
+  if (backend === 'sqlite') {
+    writeFileSync((h.services.store.blobs as FileBlobStore).fileOf(digest), bytes);
+    return;
+  }
+  const c = new pg.Client({ connectionString: TEST_PG_URL, options: `-c search_path=${(h.services.store as PostgresStore).schema}` });
+  await c.connect();
+  try {
+    const r = await c.query('UPDATE evidence_blobs SET bytes = $2 WHERE digest = $1', [digest, bytes]);
+    assert.equal(r.rowCount, 1, 'the blob row was there to damage');
+  } finally {
+    await c.end();
+  }
 }
 
 for (const backend of BACKENDS) {
@@ -151,6 +173,65 @@ for (const backend of BACKENDS) {
       assert.equal(done.json.receipt.discharges, true);
       const check = await h.req('POST', '/v1/obligations/check-terminator', { parent_receipt_id: ob.json.receipt.receipt_id });
       assert.equal(check.json.open, false);
+    });
+
+    test('a damaged blob leaves one evidence_corrupt anomaly in the reading tenant\'s ledger, however often it is read', async () => {
+      const bytes = randomBytes(2048);
+      const digest = sha(bytes);
+      assert.equal((await send(h, 'POST', '/v1/evidence', bytes)).status, 201);
+      const b = await h.newTenant(`evidence-corrupt-b-${backend}`);
+      assert.equal((await send(h, 'POST', '/v1/evidence', bytes, {}, b.key)).status, 201);
+      const damaged = Buffer.from(bytes);
+      damaged[7] = damaged[7]! ^ 0x80;
+      await damageBlob(h, backend, digest, damaged);
+
+      const heads: number[] = [(await h.services.store.chainHeadOf(h.tenantId)).seq];
+      for (let read = 0; read < 2; read++) {
+        const r = await send(h, 'GET', `/v1/evidence/${digest}`);
+        assert.equal(r.status, 500);
+        assert.equal(r.json.code, 'QUITTANCE_ERR_EVIDENCE_CORRUPT');
+        assert.match(r.json.message, /digest mismatch/);
+        assert.deepEqual(Object.keys(r.json).sort(), ['code', 'error', 'message', 'statusCode']);
+        assert.ok(!r.body.includes(damaged.subarray(0, 32)), 'none of the stored bytes are sent');
+        heads.push((await h.services.store.chainHeadOf(h.tenantId)).seq);
+      }
+      assert.deepEqual(heads, [heads[0], heads[0]! + 1, heads[0]! + 1], 'the first read appends one receipt, the second none');
+      const ours = (key: string) => h.req('GET', '/v1/anomalies?kind=evidence_corrupt', undefined, key)
+        .then((r) => (r.json.anomalies as any[]).filter((a) => a.body.evidence_digest === digest));
+      const listed = await ours(h.key);
+      assert.equal(listed.length, 1, 'two reads, one anomaly');
+      const [anomaly] = listed;
+      assert.equal(anomaly.type, 'system.anomaly');
+      assert.equal(anomaly.tenant_id, h.tenantId);
+      assert.equal(anomaly.discharges, false);
+      assert.deepEqual(anomaly.body, {
+        kind: 'evidence_corrupt', evidence_digest: digest, expected_digest: digest, actual_digest: sha(damaged),
+        expected_size_bytes: 2048, actual_size_bytes: 2048, reason: 'digest mismatch', message: anomaly.body.message,
+      });
+      assert.match(anomaly.body.message, /put the original bytes again/i);
+
+      // The tenants are told apart: b has seen nothing wrong until b reads, then b's own ledger has its own anomaly.
+      assert.equal((await ours(b.key)).length, 0);
+      assert.equal((await send(h, 'GET', `/v1/evidence/${digest}`, undefined, {}, b.key)).status, 500);
+      const theirs = await ours(b.key);
+      assert.equal(theirs.length, 1);
+      assert.equal(theirs[0].tenant_id, b.tenantId);
+      assert.notEqual(theirs[0].receipt_id, anomaly.receipt_id);
+      assert.equal((await ours(h.key)).length, 1);
+
+      // A different damage is a different observation; repairing the copy keeps the history.
+      await damageBlob(h, backend, digest, bytes.subarray(0, 100));
+      assert.equal((await send(h, 'GET', `/v1/evidence/${digest}`)).status, 500);
+      assert.equal((await send(h, 'GET', `/v1/evidence/${digest}`)).status, 500);
+      const after = await ours(h.key);
+      assert.equal(after.length, 2);
+      assert.equal(after[1].body.reason, '100 bytes stored, 2048 put');
+      assert.equal(after[1].body.actual_size_bytes, 100);
+      assert.equal(after[1].body.actual_digest, sha(bytes.subarray(0, 100)));
+      assert.equal((await send(h, 'POST', '/v1/evidence', bytes)).status, 200);
+      assert.ok((await send(h, 'GET', `/v1/evidence/${digest}`)).body.equals(bytes));
+      assert.equal((await ours(h.key)).length, 2);
+      assert.equal((await h.services.ledger.verify(h.tenantId)).ok, true, 'the chain still verifies');
     });
 
     if (backend === 'sqlite') {

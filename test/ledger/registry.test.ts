@@ -32,5 +32,5 @@ test('only terminators close, and only obligations are closed', () => {
 test('every type and anomaly kind is documented', () => {
   for (const [t, spec] of Object.entries(RECEIPT_TYPES)) assert.ok(spec.description.length > 10, t);
   for (const k of ['success_without_locatability', 'missing_tombstone', 'repeated_lease_expiry', 'max_attempts_exceeded', 'stale_lease_write',
-    'capability_split_brain', 'orphan_quarantined', 'action_after_revocation', 'chain_break']) assert.ok(ANOMALY_KINDS[k], k);
+    'capability_split_brain', 'orphan_quarantined', 'action_after_revocation', 'chain_break', 'evidence_corrupt']) assert.ok(ANOMALY_KINDS[k], k);
 });

@@ -30,7 +30,7 @@ async function* body(stream: Readable | undefined): AsyncIterable<Uint8Array> {
  * else holds it.
  */
 export async function evidenceRoutes(app: FastifyInstance, s: Services): Promise<void> {
-  const evidence = new Evidence(s.store, s.config, s.clock);
+  const evidence = new Evidence(s.ledger);
   const maxBytes = s.config.evidence.blobMaxBytes;
 
   // An encapsulated context: only here is every content type accepted, and left unparsed, so the bytes stored

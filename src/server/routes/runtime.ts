@@ -19,7 +19,7 @@ type InstallBody = Omit<InstallReport, 'sessionRef' | 'capabilityLedgerRef' | 'p
  * document built from them, with the contract validator and its error paths (422).
  */
 export async function runtimeRoutes(app: FastifyInstance, s: Services): Promise<void> {
-  const installs = new RuntimeInstalls(s.ledger, new Evidence(s.store, s.config, s.clock), s.clock);
+  const installs = new RuntimeInstalls(s.ledger, new Evidence(s.ledger), s.clock);
 
   app.post<{ Body: InstallBody }>('/v1/runtime-installs', {
     config: { scope: 'write' },
