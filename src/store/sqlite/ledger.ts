@@ -3,11 +3,12 @@ import type { Receipt } from '../../ledger/types.js';
 import type { ChainHead, ChainRow, LedgerTx, ObligationState, OpenObligationFilter, ReceiptFilter, ReceiptRef } from '../types.js';
 import { GENESIS_HASH } from '../../ledger/types.js';
 import { rowToObligationState, type ObligationRow } from '../codecs/receipts.js';
-import { RECEIPT_COLUMNS, hashKey, receiptToRow, rowToChainRow, rowToReceipt, type ReceiptRow } from './rows.js';
+import { RECEIPT_COLUMNS, hashKey, jsonToReceipt, receiptJson, receiptToRow, rowToChainRow, rowToReceipt, type ReceiptRow } from './rows.js';
 
 const GENESIS: ChainHead = Object.freeze({ seq: 0, chain_hash: GENESIS_HASH });
 const PLACEHOLDERS = RECEIPT_COLUMNS.split(',').map(() => '?').join(', ');
-const R_COLS = RECEIPT_COLUMNS.split(', ').map((c) => 'r.' + c).join(', ');
+const RECEIPT_JSON = receiptJson();
+const R_JSON = receiptJson('r.');
 
 /**
  * The chain heads of the open write transaction, kept in memory: an append reads and advances its tenant's head
@@ -149,23 +150,24 @@ export function sqliteLedgerTx(db: Database, heads: TxChainHeads): LedgerTx {
 export class SqliteLedgerReads {
   private readonly byId: Statement<[string, string], ReceiptRow>;
   private readonly obligation: Statement<[string, string], ObligationRow>;
-  private readonly openAll: Statement<[string, number, number], ReceiptRow>;
-  private readonly openTo: Statement<[string, string, string, number, number], ReceiptRow>;
+  private readonly openAll: Statement<[string, number, number], string>;
+  private readonly openTo: Statement<[string, string, string, number, number], string>;
   private readonly segment: Statement<[string, number, number], ReceiptRow>;
   private readonly head: Statement<[string], ChainHead>;
-  private readonly listCache = new Map<string, Statement<unknown[], ReceiptRow>>();
+  private readonly listCache = new Map<string, Statement<unknown[], string>>();
 
   constructor(private readonly db: Database) {
     this.byId = db.prepare(`SELECT ${RECEIPT_COLUMNS} FROM receipts WHERE receipt_id = ? AND tenant_id = ?`);
     this.obligation = db.prepare('SELECT receipt_id, type, closed_by, closed_at FROM obligations WHERE tenant_id = ? AND receipt_id = ?');
-    this.openAll = db.prepare(
-      `SELECT ${R_COLS} FROM obligations o JOIN receipts r ON r.tenant_id = o.tenant_id AND r.seq = o.seq
+    // Pages of receipts come back as one JSON text per row (see receiptJson): pluck() hands over just that string.
+    this.openAll = db.prepare<[string, number, number], string>(
+      `SELECT ${R_JSON} FROM obligations o JOIN receipts r ON r.tenant_id = o.tenant_id AND r.seq = o.seq
        WHERE o.tenant_id = ? AND o.closed_by IS NULL AND o.seq > ? ORDER BY o.seq LIMIT CAST(? AS INTEGER)`,
-    );
-    this.openTo = db.prepare(
-      `SELECT ${R_COLS} FROM obligations o JOIN receipts r ON r.tenant_id = o.tenant_id AND r.seq = o.seq
+    ).pluck();
+    this.openTo = db.prepare<[string, string, string, number, number], string>(
+      `SELECT ${R_JSON} FROM obligations o JOIN receipts r ON r.tenant_id = o.tenant_id AND r.seq = o.seq
        WHERE o.tenant_id = ? AND o.to_kind = ? AND o.to_id = ? AND o.closed_by IS NULL AND o.seq > ? ORDER BY o.seq LIMIT CAST(? AS INTEGER)`,
-    );
+    ).pluck();
     this.segment = db.prepare(`SELECT ${RECEIPT_COLUMNS} FROM receipts WHERE tenant_id = ? AND seq >= ? ORDER BY seq LIMIT CAST(? AS INTEGER)`);
     this.head = db.prepare('SELECT seq, chain_hash FROM chain_heads WHERE tenant_id = ?');
   }
@@ -184,7 +186,7 @@ export class SqliteLedgerReads {
     const rows = f.principal
       ? this.openTo.all(tenantId, f.principal.kind, f.principal.id, f.after_seq, f.limit)
       : this.openAll.all(tenantId, f.after_seq, f.limit);
-    return rows.map(rowToReceipt);
+    return rows.map(jsonToReceipt);
   }
 
   listReceipts(tenantId: string, f: ReceiptFilter): Receipt[] {
@@ -198,13 +200,13 @@ export class SqliteLedgerReads {
       args.push(f.principal.kind, f.principal.id, f.principal.kind, f.principal.id);
     }
     args.push(f.limit);
-    const sql = `SELECT ${RECEIPT_COLUMNS} FROM receipts WHERE ${where.join(' AND ')} ORDER BY seq LIMIT CAST(? AS INTEGER)`;
+    const sql = `SELECT ${RECEIPT_JSON} FROM receipts WHERE ${where.join(' AND ')} ORDER BY seq LIMIT CAST(? AS INTEGER)`;
     let stmt = this.listCache.get(sql);
     if (!stmt) {
-      stmt = this.db.prepare(sql) as Statement<unknown[], ReceiptRow>;
+      stmt = (this.db.prepare(sql) as Statement<unknown[], string>).pluck();
       this.listCache.set(sql, stmt);
     }
-    return stmt.all(...args).map(rowToReceipt);
+    return stmt.all(...args).map(jsonToReceipt);
   }
 
   chainSegment(tenantId: string, fromSeq: number, limit: number): ChainRow[] {
