@@ -10,17 +10,17 @@ const PLACEHOLDERS = RECEIPT_COLUMNS.split(',').map(() => '?').join(', ');
 const RECEIPT_JSON = receiptJson();
 const R_JSON = receiptJson('r.');
 
+interface CachedHead {
+  readonly head: ChainHead;
+  readonly dirty: boolean;
+}
+
 /**
  * The chain heads of the open write transaction, kept in memory: an append reads and advances its tenant's head
  * without a query, and each head changed is written once, just before COMMIT. BEGIN IMMEDIATE holds the database's
  * write lock for the whole transaction, so no other connection can move a head meanwhile. Savepoints snapshot
  * the map (a handful of tenants at most) so a rolled-back write rolls its head back too.
  */
-interface CachedHead {
-  readonly head: ChainHead;
-  readonly dirty: boolean;
-}
-
 export class TxChainHeads {
   // Entries are replaced, never mutated, so a shallow copy of the map is a snapshot.
   private heads = new Map<string, CachedHead>();
