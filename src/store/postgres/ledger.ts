@@ -94,7 +94,7 @@ export function pgLedgerTx(b: PgBatch): LedgerTx {
     });
   };
 
-  return {
+  const tx: LedgerTx = {
     chainHead: (tenantId) => b.lockTenant(tenantId),
     async setChainHead(tenantId, head) {
       await b.lockTenant(tenantId);
@@ -150,7 +150,7 @@ export function pgLedgerTx(b: PgBatch): LedgerTx {
     },
     async receiptTypes(tenantId, ids) {
       // The prefetch has usually cached these already; a full row costs nothing more here.
-      return (await this.receiptsByIds(tenantId, ids)).map((r) => ({ receipt_id: r.receipt_id, type: r.type }));
+      return (await tx.receiptsByIds(tenantId, ids)).map((r) => ({ receipt_id: r.receipt_id, type: r.type }));
     },
     async receiptsByIds(tenantId, ids) {
       if (ids.length === 0) return [];
@@ -221,6 +221,7 @@ export function pgLedgerTx(b: PgBatch): LedgerTx {
       return out;
     },
   };
+  return tx;
 }
 
 /** Reads through the pool: each sees committed data only. */
