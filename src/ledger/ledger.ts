@@ -26,6 +26,12 @@ export interface ReceiptQuery {
   limit?: number | undefined;
 }
 
+export interface OpenObligationsQuery {
+  principal?: Pick<Principal, 'kind' | 'id'> | undefined;
+  cursor?: string | undefined;
+  limit?: number | undefined;
+}
+
 export interface TerminatorCheck {
   parent_receipt_id: string;
   type: string;
@@ -128,23 +134,49 @@ export class Ledger {
    * The unbucketed obligations view: open obligations, oldest first, and a cursor. Serving them stamps
    * delivered_at the first time (telemetry only; nothing reads it to decide anything).
    */
-  async openObligations(tenantId: string, q: { principal?: Pick<Principal, 'kind' | 'id'> | undefined; cursor?: string | undefined; limit?: number | undefined }): Promise<Page<Receipt>> {
-    const limit = Math.min(q.limit ?? this.config.obligations.pageSizeDefault, this.config.obligations.pageSizeMax);
-    const items = await this.store.openObligations(tenantId, {
-      ...(q.principal !== undefined && { principal: q.principal }),
-      after_seq: decodeCursor(q.cursor),
-      limit,
-    });
+  async openObligations(tenantId: string, q: OpenObligationsQuery): Promise<Page<Receipt>> {
+    const limit = this.pageSize(q.limit);
+    const items = await this.store.openObligations(tenantId, this.openFilter(q, limit));
     const undelivered = items.filter((r) => r.delivered_at === undefined);
-    if (undelivered.length > 0) {
-      const at = isoTime(this.clock.now());
-      const ids = undelivered.map((r) => r.receipt_id);
-      // Awaited (it rides along with the next group commit) and answered with the stored values, so two
-      // fetches never report different first-delivery times. Only first deliveries pay for it.
-      const stored = await this.store.write((tx) => tx.markDelivered(tenantId, ids, at));
-      for (const r of undelivered) r.delivered_at = stored.get(r.receipt_id) ?? at;
-    }
+    const stored = await this.markFirstDeliveries(tenantId, undelivered.map((r) => r.receipt_id));
+    for (const r of undelivered) r.delivered_at = stored.get(r.receipt_id)!;
     return { items, cursor: items.length === limit ? encodeCursor(items[items.length - 1]!.seq) : null };
+  }
+
+  /**
+   * The same page as openObligations, already as the JSON text of `{open_obligations, cursor}`. Where the store
+   * keeps receipts as JSON (SQLite), the stored text goes out as it is: no decoding and encoding again.
+   */
+  async openObligationsJson(tenantId: string, q: OpenObligationsQuery): Promise<string> {
+    if (!this.store.openObligationsText) {
+      const page = await this.openObligations(tenantId, q);
+      return JSON.stringify({ open_obligations: page.items, cursor: page.cursor });
+    }
+    const limit = this.pageSize(q.limit);
+    const rows = await this.store.openObligationsText(tenantId, this.openFilter(q, limit));
+    const stored = await this.markFirstDeliveries(tenantId, rows.filter((r) => !r.delivered).map((r) => r.receipt_id));
+    const texts = rows.map((r) => (r.delivered ? r.json
+      // delivered_at is a receipt's last key, so a first delivery appends it to the stored text.
+      : `${r.json.slice(0, -1)},"delivered_at":${JSON.stringify(stored.get(r.receipt_id)!)}}`));
+    const cursor = rows.length === limit ? encodeCursor(rows[rows.length - 1]!.seq) : null;
+    return `{"open_obligations":[${texts.join(',')}],"cursor":${JSON.stringify(cursor)}}`;
+  }
+
+  private openFilter(q: OpenObligationsQuery, limit: number) {
+    return { ...(q.principal !== undefined && { principal: q.principal }), after_seq: decodeCursor(q.cursor), limit };
+  }
+
+  /**
+   * Stamps delivered_at (telemetry only) on obligations served for the first time; returns the stored value for
+   * each. Awaited (it rides along with the next group commit) and answered with the stored values, so two
+   * fetches never report different first-delivery times. Only first deliveries pay for it.
+   */
+  private async markFirstDeliveries(tenantId: string, ids: string[]): Promise<Map<string, string>> {
+    if (ids.length === 0) return new Map();
+    const at = isoTime(this.clock.now());
+    const stored = await this.store.write((tx) => tx.markDelivered(tenantId, ids, at));
+    for (const id of ids) if (!stored.has(id)) stored.set(id, at);
+    return stored;
   }
 
   async checkTerminator(tenantId: string, parentId: string, terminatorType?: string): Promise<TerminatorCheck> {

@@ -51,6 +51,14 @@ export interface ApiKeyRow {
   revoked_at: string | null;
 }
 
+/** One receipt as JSON text, with what the ledger needs to page and to stamp first deliveries. */
+export interface ReceiptText {
+  seq: number;
+  receipt_id: string;
+  delivered: boolean;
+  json: string;
+}
+
 export interface ReceiptRef {
   receipt_id: string;
   type: string;
@@ -315,6 +323,11 @@ export interface Store {
   receipt(tenantId: string, receiptId: string): Promise<Receipt | undefined>;
   listReceipts(tenantId: string, filter: ReceiptFilter): Promise<Receipt[]>;
   openObligations(tenantId: string, filter: OpenObligationFilter): Promise<Receipt[]>;
+  /**
+   * Optional: the same page with each receipt as the JSON text of its Receipt (exactly JSON.stringify of what
+   * openObligations returns), for serving it without decoding and re-encoding. Ledger falls back without it.
+   */
+  openObligationsText?(tenantId: string, filter: OpenObligationFilter): Promise<ReceiptText[]>;
   obligationState(tenantId: string, receiptId: string): Promise<ObligationState | undefined>;
   /**
    * Receipts of one tenant in seq order from `fromSeq` (inclusive), for chain verification. A stored row that

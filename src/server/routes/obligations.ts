@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Services } from '../services.js';
 import type { Principal } from '../../ledger/types.js';
 import { pageQuery, principalQuery } from '../schemas.js';
@@ -10,22 +10,23 @@ export async function obligationRoutes(app: FastifyInstance, s: Services): Promi
   const querystring = { type: 'object', additionalProperties: false, properties: { ...principalQuery, ...pageQuery } };
 
   // Exactly two keys, always: the obligations and a cursor. No inbox groupings, counts or delivery flags.
-  const open = async (tenantId: string, q: OpenQuery) => {
-    const page = await s.ledger.openObligations(tenantId, { principal: principalFilter(q), cursor: q.cursor, limit: q.limit });
-    return { open_obligations: page.items, cursor: page.cursor };
+  // The ledger answers with the finished JSON text (stored receipts pass through undecoded), sent as it is.
+  const open = async (tenantId: string, q: OpenQuery, reply: FastifyReply) => {
+    const text = await s.ledger.openObligationsJson(tenantId, { principal: principalFilter(q), cursor: q.cursor, limit: q.limit });
+    return reply.type('application/json; charset=utf-8').send(text);
   };
 
   app.get<{ Querystring: OpenQuery }>('/v1/obligations/open', {
     config: { scope: 'read' },
     schema: { tags: ['obligations'], summary: 'Open obligations, oldest first (exactly {open_obligations, cursor})', querystring },
-  }, async (request) => open(request.caller.tenant_id, request.query));
+  }, async (request, reply) => open(request.caller.tenant_id, request.query, reply));
 
   app.get<{ Querystring: OpenQuery }>('/v1/bootstrap', {
     config: { scope: 'read' },
     schema: { tags: ['obligations'], summary: 'Deprecated alias of GET /v1/obligations/open', deprecated: true, querystring },
   }, async (request, reply) => {
     void reply.header('Deprecation', 'true').header('Link', '</v1/obligations/open>; rel="successor-version"');
-    return open(request.caller.tenant_id, request.query);
+    return open(request.caller.tenant_id, request.query, reply);
   });
 
   app.post<{ Body: { parent_receipt_id: string; terminator_type?: string } }>('/v1/obligations/check-terminator', {

@@ -2,7 +2,7 @@ import BetterSqlite3, { type Database } from 'better-sqlite3';
 import { fsync, mkdirSync, open, openSync, fsyncSync, closeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { GroupCommitter } from '../group-commit.js';
-import type { ApiKeyRow, ChainHead, ChainRow, ObligationState, OpenObligationFilter, ReceiptFilter, Store, TenantRow, Tx } from '../types.js';
+import type { ApiKeyRow, ChainHead, ChainRow, ObligationState, OpenObligationFilter, ReceiptFilter, ReceiptText, Store, TenantRow, Tx } from '../types.js';
 import type { Receipt } from '../../ledger/types.js';
 import { migrateSqlite } from './migrate.js';
 import { SqliteLedgerReads, TxChainHeads, sqliteLedgerTx } from './ledger.js';
@@ -178,6 +178,9 @@ export class SqliteStore implements Store {
   }
   async openObligations(tenantId: string, filter: OpenObligationFilter): Promise<Receipt[]> {
     return this.reads.openObligations(tenantId, filter);
+  }
+  async openObligationsText(tenantId: string, filter: OpenObligationFilter): Promise<ReceiptText[]> {
+    return this.reads.openObligationsText(tenantId, filter);
   }
   async obligationState(tenantId: string, receiptId: string): Promise<ObligationState | undefined> {
     return this.reads.obligationState(tenantId, receiptId);

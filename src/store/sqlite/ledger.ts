@@ -1,6 +1,6 @@
 import type { Database, Statement } from 'better-sqlite3';
 import type { Receipt } from '../../ledger/types.js';
-import type { ChainHead, ChainRow, LedgerTx, ObligationState, OpenObligationFilter, ReceiptFilter, ReceiptRef } from '../types.js';
+import type { ChainHead, ChainRow, LedgerTx, ObligationState, OpenObligationFilter, ReceiptFilter, ReceiptRef, ReceiptText } from '../types.js';
 import { GENESIS_HASH } from '../../ledger/types.js';
 import { rowToObligationState, type ObligationRow } from '../codecs/receipts.js';
 import { RECEIPT_COLUMNS, hashKey, jsonToReceipt, receiptJson, receiptToRow, rowToChainRow, rowToReceipt, type ReceiptRow } from './rows.js';
@@ -150,8 +150,8 @@ export function sqliteLedgerTx(db: Database, heads: TxChainHeads): LedgerTx {
 export class SqliteLedgerReads {
   private readonly byId: Statement<[string, string], ReceiptRow>;
   private readonly obligation: Statement<[string, string], ObligationRow>;
-  private readonly openAll: Statement<[string, number, number], string>;
-  private readonly openTo: Statement<[string, string, string, number, number], string>;
+  private readonly openAll: Statement<[string, number, number], ReceiptText>;
+  private readonly openTo: Statement<[string, string, string, number, number], ReceiptText>;
   private readonly segment: Statement<[string, number, number], ReceiptRow>;
   private readonly head: Statement<[string], ChainHead>;
   private readonly listCache = new Map<string, Statement<unknown[], string>>();
@@ -159,15 +159,15 @@ export class SqliteLedgerReads {
   constructor(private readonly db: Database) {
     this.byId = db.prepare(`SELECT ${RECEIPT_COLUMNS} FROM receipts WHERE receipt_id = ? AND tenant_id = ?`);
     this.obligation = db.prepare('SELECT receipt_id, type, closed_by, closed_at FROM obligations WHERE tenant_id = ? AND receipt_id = ?');
-    // Pages of receipts come back as one JSON text per row (see receiptJson): pluck() hands over just that string.
-    this.openAll = db.prepare<[string, number, number], string>(
-      `SELECT ${R_JSON} FROM obligations o JOIN receipts r ON r.tenant_id = o.tenant_id AND r.seq = o.seq
+    // Pages of receipts come back as one JSON text per row (see receiptJson).
+    this.openAll = db.prepare<[string, number, number], ReceiptText>(
+      `SELECT r.seq, r.receipt_id, r.delivered_at IS NOT NULL AS delivered, ${R_JSON} AS json FROM obligations o JOIN receipts r ON r.tenant_id = o.tenant_id AND r.seq = o.seq
        WHERE o.tenant_id = ? AND o.closed_by IS NULL AND o.seq > ? ORDER BY o.seq LIMIT CAST(? AS INTEGER)`,
-    ).pluck();
-    this.openTo = db.prepare<[string, string, string, number, number], string>(
-      `SELECT ${R_JSON} FROM obligations o JOIN receipts r ON r.tenant_id = o.tenant_id AND r.seq = o.seq
+    );
+    this.openTo = db.prepare<[string, string, string, number, number], ReceiptText>(
+      `SELECT r.seq, r.receipt_id, r.delivered_at IS NOT NULL AS delivered, ${R_JSON} AS json FROM obligations o JOIN receipts r ON r.tenant_id = o.tenant_id AND r.seq = o.seq
        WHERE o.tenant_id = ? AND o.to_kind = ? AND o.to_id = ? AND o.closed_by IS NULL AND o.seq > ? ORDER BY o.seq LIMIT CAST(? AS INTEGER)`,
-    ).pluck();
+    );
     this.segment = db.prepare(`SELECT ${RECEIPT_COLUMNS} FROM receipts WHERE tenant_id = ? AND seq >= ? ORDER BY seq LIMIT CAST(? AS INTEGER)`);
     this.head = db.prepare('SELECT seq, chain_hash FROM chain_heads WHERE tenant_id = ?');
   }
@@ -183,10 +183,15 @@ export class SqliteLedgerReads {
   }
 
   openObligations(tenantId: string, f: OpenObligationFilter): Receipt[] {
+    return this.openObligationsText(tenantId, f).map((r) => jsonToReceipt(r.json));
+  }
+
+  openObligationsText(tenantId: string, f: OpenObligationFilter): ReceiptText[] {
     const rows = f.principal
       ? this.openTo.all(tenantId, f.principal.kind, f.principal.id, f.after_seq, f.limit)
       : this.openAll.all(tenantId, f.after_seq, f.limit);
-    return rows.map(jsonToReceipt);
+    for (const r of rows) r.delivered = Boolean(r.delivered);
+    return rows;
   }
 
   listReceipts(tenantId: string, f: ReceiptFilter): Receipt[] {
