@@ -1,7 +1,7 @@
 import { QuittanceError } from '../errors.js';
 import { isoTime } from '../clock.js';
 import { appendAnomaly } from '../ledger/append.js';
-import { decodeCursor, encodeCursor } from '../ledger/cursor.js';
+import { decodeCursor, nextCursor } from '../ledger/cursor.js';
 import type { Ledger, Page } from '../ledger/ledger.js';
 import { LEDGER_PRINCIPAL, type Principal, type Receipt, type ReceiptInput } from '../ledger/types.js';
 import type { Tx } from '../store/types.js';
@@ -217,7 +217,7 @@ export class AutomationEngine {
       after_seq: decodeCursor(q.cursor),
       limit,
     });
-    return { items, cursor: items.length === limit ? encodeCursor(items[items.length - 1]!.start_seq) : null };
+    return { items, cursor: nextCursor(items, limit, (x) => x.start_seq) };
   }
 
   private async end(

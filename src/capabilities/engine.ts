@@ -1,7 +1,7 @@
 import { QuittanceError } from '../errors.js';
 import { isoTime } from '../clock.js';
 import { appendAnomaly } from '../ledger/append.js';
-import { decodeCursor, encodeCursor } from '../ledger/cursor.js';
+import { decodeCursor, nextCursor } from '../ledger/cursor.js';
 import type { Ledger, Page } from '../ledger/ledger.js';
 import { LEDGER_PRINCIPAL, type Receipt } from '../ledger/types.js';
 import type { Tx } from '../store/types.js';
@@ -200,7 +200,7 @@ export class CapabilityEngine {
     if (!capability) throw new QuittanceError('QUITTANCE_ERR_CAPABILITY_NOT_FOUND', [capabilityRef]);
     const limit = this.pageSize(page.limit);
     const items = await this.ledger.store.capabilities.capabilityEvents(tenantId, capabilityRef, { after_no: decodeCursor(page.cursor), limit });
-    return { capability, history: { items, cursor: items.length === limit ? encodeCursor(items[items.length - 1]!.event_no) : null } };
+    return { capability, history: { items, cursor: nextCursor(items, limit, (x) => x.event_no) } };
   }
 
   /** The capability matrix: every capability of the tenant, by ref, optionally of one effective state. */

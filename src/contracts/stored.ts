@@ -5,7 +5,7 @@
  */
 import { QuittanceError } from '../errors.js';
 import { canonicalize } from '../ledger/canonical.js';
-import { decodeCursor, encodeCursor } from '../ledger/cursor.js';
+import { decodeCursor, nextCursor } from '../ledger/cursor.js';
 import { sha256Hex } from '../ledger/hashing.js';
 import type { Ledger, Page } from '../ledger/ledger.js';
 import { LEDGER_PRINCIPAL, type Principal, type Receipt } from '../ledger/types.js';
@@ -108,6 +108,6 @@ export class StoredContracts {
       after_seq: decodeCursor(q.cursor),
       limit,
     });
-    return { items: rows.map(view), cursor: rows.length === limit ? encodeCursor(rows[rows.length - 1]!.row.seq) : null };
+    return { items: rows.map(view), cursor: nextCursor(rows, limit, (x) => x.row.seq) };
   }
 }

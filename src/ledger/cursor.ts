@@ -11,3 +11,8 @@ export function decodeCursor(cursor: string | undefined | null): number {
   if (!m) throw new QuittanceError('QUITTANCE_ERR_INVALID_CURSOR');
   return Number(m[1]);
 }
+
+/** The cursor after a page: the last item's seq when the page came back full (there may be more), else null. */
+export function nextCursor<T>(items: readonly T[], limit: number, seqOf: (item: T) => number): string | null {
+  return items.length === limit && items.length > 0 ? encodeCursor(seqOf(items[items.length - 1]!)) : null;
+}

@@ -6,7 +6,7 @@ import type { Store, Tx } from '../store/types.js';
 import { appendInTx, type AppendContext, type AppendResult } from './append.js';
 import { prepareReceipt, type PrepareOptions, type PreparedReceipt } from './normalize.js';
 import { isObligationType, legalTerminators, receiptTypeSpec } from './registry.js';
-import { decodeCursor, encodeCursor } from './cursor.js';
+import { decodeCursor, encodeCursor, nextCursor } from './cursor.js';
 import { ChainVerifier, type ChainCheck } from './verify.js';
 import type { Principal, Receipt, ReceiptInput } from './types.js';
 
@@ -121,7 +121,7 @@ export class Ledger {
       after_seq: decodeCursor(q.cursor),
       limit,
     });
-    return { items, cursor: items.length === limit ? encodeCursor(items[items.length - 1]!.seq) : null };
+    return { items, cursor: nextCursor(items, limit, (x) => x.seq) };
   }
 
   /** An acknowledgement receipt answering `receiptId`, addressed to that receipt's sender. */
@@ -140,7 +140,7 @@ export class Ledger {
     const undelivered = items.filter((r) => r.delivered_at === undefined);
     const stored = await this.markFirstDeliveries(tenantId, undelivered.map((r) => r.receipt_id));
     for (const r of undelivered) r.delivered_at = stored.get(r.receipt_id)!;
-    return { items, cursor: items.length === limit ? encodeCursor(items[items.length - 1]!.seq) : null };
+    return { items, cursor: nextCursor(items, limit, (x) => x.seq) };
   }
 
   /**
@@ -158,7 +158,7 @@ export class Ledger {
     const texts = rows.map((r) => (r.delivered ? r.json
       // delivered_at is a receipt's last key, so a first delivery appends it to the stored text.
       : `${r.json.slice(0, -1)},"delivered_at":${JSON.stringify(stored.get(r.receipt_id)!)}}`));
-    const cursor = rows.length === limit ? encodeCursor(rows[rows.length - 1]!.seq) : null;
+    const cursor = nextCursor(rows, limit, (x) => x.seq);
     return `{"open_obligations":[${texts.join(',')}],"cursor":${JSON.stringify(cursor)}}`;
   }
 

@@ -12,7 +12,7 @@
  */
 import { QuittanceError, isQuittanceError } from '../errors.js';
 import { isoTime, type Clock } from '../clock.js';
-import { decodeCursor, encodeCursor } from '../ledger/cursor.js';
+import { decodeCursor, nextCursor } from '../ledger/cursor.js';
 import type { Ledger } from '../ledger/ledger.js';
 import type { Principal, Receipt } from '../ledger/types.js';
 import type { Tx } from '../store/types.js';
@@ -186,7 +186,7 @@ export class Sessions {
       session: sessionView(s),
       nodes: nodes.map(nodeView),
       edges,
-      cursor: nodes.length === limit ? encodeCursor(nodes[nodes.length - 1]!.node_seq!) : null,
+      cursor: nextCursor(nodes, limit, (x) => x.node_seq!),
     };
   }
 
@@ -282,7 +282,7 @@ export class Sessions {
     const rows = await this.ledger.store.sessions.orphans(tenantId, {
       ...(q.state !== undefined && { state: q.state }), after_seq: decodeCursor(q.cursor), limit,
     });
-    return { orphans: rows.map(orphanView), cursor: rows.length === limit ? encodeCursor(rows[rows.length - 1]!.seq) : null };
+    return { orphans: rows.map(orphanView), cursor: nextCursor(rows, limit, (x) => x.seq) };
   }
 
   /**

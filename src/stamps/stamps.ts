@@ -9,7 +9,7 @@ import { QuittanceError } from '../errors.js';
 import { isoTime } from '../clock.js';
 import { createUuidV7 } from '../ids.js';
 import { appendAnomaly } from '../ledger/append.js';
-import { decodeCursor, encodeCursor } from '../ledger/cursor.js';
+import { decodeCursor, nextCursor } from '../ledger/cursor.js';
 import type { Ledger, Page } from '../ledger/ledger.js';
 import { LEDGER_PRINCIPAL, PRINCIPAL_KINDS, type Principal, type Receipt } from '../ledger/types.js';
 import type { Tx } from '../store/types.js';
@@ -321,7 +321,7 @@ export class Stamps {
     if (!row) throw new QuittanceError('QUITTANCE_ERR_STAMP_NOT_FOUND', [stampId]);
     const limit = Math.min(q.limit ?? this.ledger.config.obligations.pageSizeDefault, this.ledger.config.obligations.pageSizeMax);
     const history = await this.store.stamps.stampReceipts(tenantId, stampId, { after_seq: decodeCursor(q.cursor), limit });
-    return { stamp: this.view(row, this.now()), history, cursor: history.length === limit ? encodeCursor(history[history.length - 1]!.seq) : null };
+    return { stamp: this.view(row, this.now()), history, cursor: nextCursor(history, limit, (x) => x.seq) };
   }
 
   /** Ambiguous stamps (TTL passed, no tombstone) in the order they were flagged, with their last known events. */
@@ -340,7 +340,7 @@ export class Stamps {
         last_events: recent.filter((r) => r.receipt_id !== row.anomaly_receipt_id).slice(0, n),
       });
     }
-    return { items, cursor: rows.length === limit ? encodeCursor(rows[rows.length - 1]!.anomaly_seq!) : null };
+    return { items, cursor: nextCursor(rows, limit, (x) => x.anomaly_seq!) };
   }
 
   // ── keys, JWKS, status list ──────────────────────────────────────────────────────────────────────────

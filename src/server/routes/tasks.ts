@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Services } from '../services.js';
 import { QuittanceError } from '../../errors.js';
 import type { Principal } from '../../ledger/types.js';
-import { decodeCursor, encodeCursor } from '../../ledger/cursor.js';
+import { decodeCursor, nextCursor } from '../../ledger/cursor.js';
 import { TASK_STATUSES, type TaskStatus } from '../../tasks/types.js';
 import type { ClaimInput, CompleteInput, FailInput, LeaseProof, TaskCreateInput } from '../../tasks/engine.js';
 import { taskView } from '../../tasks/view.js';
@@ -93,7 +93,7 @@ export async function taskRoutes(app: FastifyInstance, s: Services): Promise<voi
     const rows = await s.store.listTasks(request.caller.tenant_id, {
       ...(q.status !== undefined && { status: q.status }), ...(q.type !== undefined && { type: q.type }), after_seq: decodeCursor(q.cursor), limit,
     });
-    return { tasks: rows.map(taskView), cursor: rows.length === limit ? encodeCursor(rows[rows.length - 1]!.queue_seq) : null };
+    return { tasks: rows.map(taskView), cursor: nextCursor(rows, limit, (x) => x.queue_seq) };
   });
 
   app.post<{ Params: { id: string }; Body: { reason?: string; by?: Principal } | undefined }>('/v1/tasks/:id/cancel', {
