@@ -4,8 +4,8 @@
  * once its transaction is durable.
  *
  * Durability may be decoupled from COMMIT (SQLite commits to the OS, then `sync()` fsyncs the WAL on the thread
- * pool): the next batch is built while the previous one's fsync runs, and a batch is acknowledged only after an
- * fsync that started after its COMMIT returned.
+ * pool): writes arriving while an fsync runs gather and commit together when it ends (or as soon as they fill a
+ * batch), and a batch is acknowledged only after an fsync that started after its COMMIT returned.
  */
 export interface GroupBackend<Tx> {
   /** Runs `body` inside one transaction and commits it when body resolves. */
@@ -31,7 +31,8 @@ interface PendingOp<Tx> {
 export class GroupCommitter<Tx> {
   private queue: PendingOp<Tx>[] = [];
   private flushing = false;
-  private scheduled = false;
+  /** 'now': a flush is queued with setImmediate; 'after-sync': one will be once the running fsync ends. */
+  private scheduled: false | 'now' | 'after-sync' = false;
   private syncing: Promise<void> | undefined;
   private nextSync: Promise<void> | undefined;
   private inFlight = 0;
@@ -53,8 +54,23 @@ export class GroupCommitter<Tx> {
   }
 
   private schedule(): void {
-    if (this.scheduled || this.flushing) return;
-    this.scheduled = true;
+    if (this.flushing || this.scheduled === 'now') return;
+    const syncing = this.syncing;
+    if (syncing && this.queue.length < this.maxOpsPerCommit) {
+      // An fsync is running. Whatever commits now can only be acknowledged after the fsync that follows it, so
+      // committing at once gains no latency; letting writes gather until the fsync ends and committing them
+      // together writes each shared index page once instead of once per commit (measured on the task lifecycle:
+      // every commit rewrote the same ~40 principal, type and table pages).
+      if (this.scheduled === 'after-sync') return;
+      this.scheduled = 'after-sync';
+      void syncing.catch(() => undefined).then(() => {
+        if (this.scheduled !== 'after-sync') return;
+        this.scheduled = false;
+        this.schedule();
+      });
+      return;
+    }
+    this.scheduled = 'now';
     // setImmediate, not a microtask: lets every request that is already readable join this commit.
     setImmediate(() => void this.flush());
   }
@@ -64,7 +80,7 @@ export class GroupCommitter<Tx> {
     this.flushing = true;
     const batch = this.queue.splice(0, this.maxOpsPerCommit);
     const outcomes: { ok: boolean; value: unknown; deferred?: true }[] = [];
-    let committed = false;
+    let durable: Promise<void> | undefined;
     try {
       await this.backend.transaction(async (tx) => {
         for (const op of batch) {
@@ -75,7 +91,8 @@ export class GroupCommitter<Tx> {
           }
         }
       });
-      committed = true;
+      // Start (or queue) this batch's fsync before scheduling the next batch, so the next one sees it running.
+      durable = this.durable();
     } catch (e) {
       // The commit itself failed: nothing in this batch is durable, so nobody gets an acknowledgement.
       batch.forEach((op, i) => (outcomes[i]?.deferred ? undefined : op.reject(e)));
@@ -84,10 +101,10 @@ export class GroupCommitter<Tx> {
       this.flushing = false;
       if (this.queue.length > 0) this.schedule();
     }
-    if (!committed) return;
+    if (!durable) return;
     this.inFlight++;
     try {
-      await this.durable();
+      await durable;
       batch.forEach((op, i) => {
         const o = outcomes[i]!;
         if (o.deferred) return;

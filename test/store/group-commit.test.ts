@@ -1,0 +1,114 @@
+/**
+ * GroupCommitter on a scripted backend: which writes share a commit, and when a write is acknowledged relative to
+ * the fsyncs (the real backends are covered by the contract and durability suites).
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { GroupCommitter, type GroupBackend } from '../../src/store/group-commit.js';
+
+/** A backend that logs commits and fsyncs; each fsync stays pending until the test releases it. */
+function scripted() {
+  const log: string[] = [];
+  const commits: string[][] = [];
+  const pendingSyncs: (() => void)[] = [];
+  let current: string[] | undefined;
+  const backend: GroupBackend<string[]> = {
+    async transaction(body) {
+      current = [];
+      await body(current);
+      commits.push(current);
+      log.push(`commit ${current.join(',')}`);
+      current = undefined;
+    },
+    async savepoint(_tx, fn) {
+      return fn();
+    },
+    sync() {
+      log.push('sync start');
+      return new Promise<void>((resolve) => pendingSyncs.push(() => {
+        log.push('sync end');
+        resolve();
+      }));
+    },
+  };
+  return { backend, log, commits, pendingSyncs };
+}
+
+const tick = () => new Promise((r) => setImmediate(r));
+
+describe('group commit', () => {
+  test('writes arriving while an fsync runs gather into one commit, acknowledged only after a later fsync', async () => {
+    const b = scripted();
+    const gc = new GroupCommitter(b.backend, 100);
+    const acked: string[] = [];
+    const write = (name: string) => gc.submit(async (tx) => {
+      tx.push(name);
+      return name;
+    }).then((v) => void acked.push(v));
+
+    const first = write('a');
+    await tick();
+    assert.deepEqual(b.commits, [['a']]);
+    assert.equal(b.pendingSyncs.length, 1, 'the first commit starts its fsync');
+    assert.deepEqual(acked, [], 'not acknowledged before its fsync ends');
+
+    // Three writes arrive, on separate turns, while that fsync runs: none of them commits yet.
+    const later = [write('b')];
+    await tick();
+    later.push(write('c'));
+    await tick();
+    later.push(write('d'));
+    await tick();
+    assert.deepEqual(b.commits, [['a']], 'nothing commits while the fsync runs');
+
+    b.pendingSyncs.shift()!();
+    await first;
+    assert.deepEqual(acked, ['a']);
+    await tick();
+    await tick();
+    assert.deepEqual(b.commits, [['a'], ['b', 'c', 'd']], 'the gathered writes share one commit');
+    assert.deepEqual(acked, ['a'], 'b, c and d wait for the fsync that started after their commit');
+    assert.equal(b.pendingSyncs.length, 1);
+    b.pendingSyncs.shift()!();
+    await Promise.all(later);
+    assert.deepEqual(acked, ['a', 'b', 'c', 'd']);
+    assert.deepEqual(b.log, ['commit a', 'sync start', 'sync end', 'commit b,c,d', 'sync start', 'sync end']);
+    await gc.drain();
+  });
+
+  test('a full batch commits at once, without waiting for the running fsync', async () => {
+    const b = scripted();
+    const gc = new GroupCommitter(b.backend, 3);
+    const writes = [gc.submit(async (tx) => void tx.push('a'))];
+    await tick();
+    assert.equal(b.pendingSyncs.length, 1);
+    for (const name of ['b', 'c']) writes.push(gc.submit(async (tx) => void tx.push(name)));
+    await tick();
+    assert.deepEqual(b.commits, [['a']], 'two queued writes wait for the fsync');
+    writes.push(gc.submit(async (tx) => void tx.push('d')));
+    await tick();
+    assert.deepEqual(b.commits, [['a'], ['b', 'c', 'd']], 'the third fills the batch: it commits during the fsync');
+    // The second batch's acknowledgement needs an fsync that starts after its commit, not the one running.
+    b.pendingSyncs.shift()!();
+    await tick();
+    assert.equal(b.pendingSyncs.length, 1, 'a new fsync started for the second batch');
+    b.pendingSyncs.shift()!();
+    await Promise.all(writes);
+    await gc.drain();
+  });
+
+  test('a write that fails is refused alone; the others in its commit are acknowledged', async () => {
+    const b = scripted();
+    const gc = new GroupCommitter(b.backend, 100);
+    const ok = gc.submit(async (tx) => void tx.push('ok'));
+    const bad = gc.submit(async () => {
+      throw new Error('refused');
+    });
+    await tick();
+    b.pendingSyncs.shift()!();
+    await ok;
+    await assert.rejects(bad, /refused/);
+    assert.deepEqual(b.commits, [['ok']]);
+    await gc.drain();
+  });
+});
