@@ -141,7 +141,13 @@ async function serve(argv: string[], io: CliIo): Promise<number> {
     }
   }
   if (allowedRoots.length > 0) io.stdout.write(`POST /v1/workspace/git-state classifies paths under: ${allowedRoots.join(', ')}\n`);
-  const server = await startServer({ services, host, port, logger: { level: io.env['QUITTANCE_LOG_LEVEL'] ?? 'info' } });
+  let server: Awaited<ReturnType<typeof startServer>>;
+  try {
+    server = await startServer({ services, host, port, logger: { level: io.env['QUITTANCE_LOG_LEVEL'] ?? 'info' } });
+  } catch (e) {
+    await services.store.close();
+    throw e;
+  }
   io.stdout.write(`Quittance listening on ${server.url} (${describeStorage(where)})\n`);
 
   await new Promise<void>((resolve) => {

@@ -16,8 +16,17 @@ export interface RunningServer {
 /** Opens the store, builds the app and listens. close() stops accepting, finishes in-flight work, closes the store. */
 export async function startServer(options: ServicesOptions & AppOptions & { host?: string; port?: number; services?: Services }): Promise<RunningServer> {
   const services = options.services ?? createServices(options);
-  const app = await buildApp(services, options);
-  const address = await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 7349 });
+  let app: FastifyInstance | undefined;
+  let address: string;
+  try {
+    app = await buildApp(services, options);
+    address = await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 7349 });
+  } catch (e) {
+    // Not started (the port is taken, say): release what was opened here; services passed in stay the caller's.
+    await app?.close();
+    if (!options.services) await services.store.close();
+    throw e;
+  }
   const stopSweeps = startSweeps(services, app.log);
   return {
     app,

@@ -2,9 +2,12 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tempDir, agent, worker, artifact } from '../helpers.js';
 import { cli, spawnServer, api, type ServerProcess } from '../e2e.js';
-import { createServices } from '../../src/server/index.js';
+import { createServices, startServer } from '../../src/server/index.js';
 
 describe('CLI against a running server', () => {
   const tmp = tempDir();
@@ -133,6 +136,39 @@ describe('quittance verify', () => {
       assert.equal(JSON.parse(r.stdout).tenants[0].first_bad_seq, 4);
     } finally {
       l.cleanup();
+    }
+  });
+});
+
+describe('a server that cannot start', () => {
+  // The last connection to a WAL database removes its -wal file when it closes: an open store keeps it.
+  test('serve on a taken port fails and closes its store', async () => {
+    const tmp = tempDir();
+    const taken = createServer();
+    await new Promise<void>((r) => taken.listen(0, '127.0.0.1', () => r()));
+    try {
+      const port = String((taken.address() as AddressInfo).port);
+      const r = await cli(['serve', '--data', tmp.dir, '--port', port]).then(() => 'started', (e: Error) => e.message);
+      assert.match(r, /EADDRINUSE/);
+      assert.equal(existsSync(join(tmp.dir, 'quittance.db-wal')), false, 'the store is still open');
+    } finally {
+      taken.close();
+      tmp.cleanup();
+    }
+  });
+
+  test('startServer on a taken port closes the store it opened', async () => {
+    const tmp = tempDir();
+    const taken = createServer();
+    await new Promise<void>((r) => taken.listen(0, '127.0.0.1', () => r()));
+    try {
+      const port = (taken.address() as AddressInfo).port;
+      await assert.rejects(startServer({ dataDir: tmp.dir, port }), /EADDRINUSE/);
+      assert.ok(existsSync(join(tmp.dir, 'quittance.db')));
+      assert.equal(existsSync(join(tmp.dir, 'quittance.db-wal')), false, 'the store is still open');
+    } finally {
+      taken.close();
+      tmp.cleanup();
     }
   });
 });
