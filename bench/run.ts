@@ -10,6 +10,7 @@ import { benchWorkspace } from './workspace.js';
 import { benchContracts } from './contracts.js';
 import { benchCapabilities } from './capabilities.js';
 import { benchStamps } from './stamps.js';
+import { benchStore } from './store.js';
 import type { Figures } from './lib.js';
 
 const SUITES: Record<string, () => Promise<Figures>> = {
@@ -19,6 +20,8 @@ const SUITES: Record<string, () => Promise<Figures>> = {
   append: () => benchAppend(),
   obligations: () => benchObligations(),
   tasks: () => benchTasks(),
+  // The same lifecycle in process: CPU per task and the WAL pages each task and commit write (noise-free).
+  store: () => benchStore(),
   workspace: () => benchWorkspace(),
   contracts: () => benchContracts(),
   capabilities: () => benchCapabilities(),

@@ -24,6 +24,11 @@ export interface SqliteStoreOptions {
   /** Explicit database file (overrides dataDir). ':memory:' is not supported: the reader needs a file. */
   file?: string;
   groupCommitMaxOps?: number;
+  /**
+   * WAL pages after which a commit checkpoints them back into the database (default 10,000, ~40 MB). 0 turns
+   * automatic checkpoints off: the WAL then only grows, which the store bench uses to count pages written.
+   */
+  walAutocheckpointPages?: number;
 }
 
 export const SQLITE_FILE_NAME = 'quittance.db';
@@ -37,7 +42,7 @@ export function sqliteFileFor(options: SqliteStoreOptions): string {
  * value bound to a bare `LIMIT ?`, so each new binding re-prepares the statement (measured: ~40 us instead of ~5 us
  * for an indexed claim query). Wrapped in an expression, the value is bound like any other.
  */
-function openConnection(file: string, readonly: boolean): Database {
+function openConnection(file: string, readonly: boolean, walAutocheckpointPages = 10_000): Database {
   const db = new BetterSqlite3(file, { readonly, fileMustExist: readonly });
   // Another process (the CLI creating a key while the server runs) may hold the write lock for a moment.
   db.pragma('busy_timeout = 5000');
@@ -46,7 +51,7 @@ function openConnection(file: string, readonly: boolean): Database {
     db.pragma('journal_mode = WAL');
     // Checkpoint every ~40 MB of WAL instead of every 4 MB: index pages dirtied by many commits are copied back
     // into the database once per checkpoint, not once per 1,000 pages. Measured: ~1.6x more appends/s.
-    db.pragma('wal_autocheckpoint = 10000');
+    db.pragma(`wal_autocheckpoint = ${Math.max(0, Math.trunc(walAutocheckpointPages))}`);
   }
   // NORMAL: COMMIT writes the WAL to the OS without fsync; SqliteStore.syncWal() fsyncs it on the thread pool
   // before any write is acknowledged (see group-commit.ts), so an acknowledged append survives power loss
@@ -83,7 +88,7 @@ export class SqliteStore implements Store {
   constructor(options: SqliteStoreOptions = {}) {
     this.file = sqliteFileFor(options);
     mkdirSync(dirname(this.file), { recursive: true });
-    this.writer = openConnection(this.file, false);
+    this.writer = openConnection(this.file, false, options.walAutocheckpointPages);
     this.known = migrateSqlite(this.writer);
     // The database and WAL files exist now: make their directory entries durable once.
     const dirFd = openSync(dirname(this.file), 'r');
