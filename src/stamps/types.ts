@@ -69,6 +69,9 @@ export interface PublicJwk {
 export type VerificationKeyRow = Omit<SigningKeyRow, 'private_pkcs8'>;
 
 /** What the status list is built from: a tenant's stamps whose TTL has not passed. */
+/** What introspection judges a token by: the part of a stamp row that changes when it is closed or rotated. */
+export type StampStatus = Pick<StampRow, 'state' | 'generation' | 'expires_ms' | 'outcome' | 'minted_receipt_id'>;
+
 export interface LiveStampStatus {
   stamp_id: string;
   status_idx: number;

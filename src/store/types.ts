@@ -7,7 +7,7 @@
  */
 import type { Principal, Receipt } from '../ledger/types.js';
 import type { LeaseRow, TaskFilter, TaskRow } from '../tasks/types.js';
-import type { LiveStampStatus, SigningKeyRole, SigningKeyRow, StampRow, VerificationKeyRow } from '../stamps/types.js';
+import type { LiveStampStatus, SigningKeyRole, SigningKeyRow, StampRow, StampStatus, VerificationKeyRow } from '../stamps/types.js';
 import type { OrphanFilter, OrphanKey, OrphanRow, SessionEventRow, SessionKey, SessionRow } from '../sessions/types.js';
 import type { BlobStore, EvidenceRow } from '../evidence/types.js';
 import type { RuntimeInstallRow } from '../runtime/types.js';
@@ -242,6 +242,8 @@ export interface OpenObligationFilter {
 /** Stamp reads (committed data only), kept together so the introspection hot path has one narrow seam. */
 export interface StampReads {
   stamp(tenantId: string, stampId: string): Promise<StampRow | undefined>;
+  /** Only the columns introspection judges by (state, generation, expiry, outcome): the hot refresh of its cache. */
+  stampStatus(tenantId: string, stampId: string): Promise<StampStatus | undefined>;
   /** Receipts that name the stamp (stamp_id), by seq: ascending after `after_seq`, or the newest first. */
   stampReceipts(tenantId: string, stampId: string, filter: { after_seq: number; limit: number; type?: string; newest_first?: boolean }): Promise<Receipt[]>;
   /** Ambiguous stamps of a tenant in the order they were flagged (anomaly_seq > after_seq). */

@@ -1,9 +1,9 @@
 import type { Pool, QueryResult, QueryResultRow } from 'pg';
 import type { Receipt } from '../../ledger/types.js';
-import type { LiveStampStatus, SigningKeyRole, SigningKeyRow, StampRow, VerificationKeyRow } from '../../stamps/types.js';
+import type { LiveStampStatus, SigningKeyRole, SigningKeyRow, StampRow, StampStatus, VerificationKeyRow } from '../../stamps/types.js';
 import type { StampReads, StampTx } from '../types.js';
 import {
-  SIGNING_KEY_COLUMNS, STAMP_COLUMNS, rowToSigningKey, signingKeyToRow, stampFromColumns, stampToRow, type SigningKeyDbRow, type StampColumns,
+  SIGNING_KEY_COLUMNS, STAMP_COLUMNS, STAMP_STATUS_COLUMNS, rowToSigningKey, signingKeyToRow, stampFromColumns, stampToRow, type SigningKeyDbRow, type StampColumns,
 } from '../codecs/stamps.js';
 import { literal, readableParams, tuple, type PgBatch } from './batch.js';
 import { RECEIPT_COLUMNS, rowToReceipt, type PgReceiptRow } from './rows.js';
@@ -46,6 +46,7 @@ function rowToVerificationKey(r: Omit<SigningKeyDbRow, 'private_pkcs8'>): Verifi
 
 const SQL = {
   stamp: `SELECT ${STAMP_COLUMNS} FROM stamps WHERE tenant_id = $1 AND stamp_id = $2`,
+  status: `SELECT ${STAMP_STATUS_COLUMNS} FROM stamps WHERE tenant_id = $1 AND stamp_id = $2`,
   // FOR UPDATE, held to COMMIT: the interface's promise that closers serialise. The tenant, taken first, already
   // orders every writer of its stamps (so this never waits); the row lock states the rule where it applies.
   stampForUpdate: `SELECT ${STAMP_COLUMNS} FROM stamps WHERE tenant_id = $1 AND stamp_id = $2 FOR UPDATE`,
@@ -184,6 +185,11 @@ export class PgStampReads implements StampReads {
   async stamp(tenantId: string, stampId: string): Promise<StampRow | undefined> {
     const r = (await this.rows<StampDbRow>('r_stamp', SQL.stamp, [tenantId, stampId]))[0];
     return r && rowToStamp(r);
+  }
+
+  async stampStatus(tenantId: string, stampId: string): Promise<StampStatus | undefined> {
+    // bigint arrives as a number (PG_TYPES); the CHECK constraints keep state and outcome to their enums.
+    return (await this.rows<StampStatus>('r_stamp_status', SQL.status, [tenantId, stampId]))[0];
   }
 
   async stampReceipts(tenantId: string, stampId: string, f: { after_seq: number; limit: number; type?: string; newest_first?: boolean }): Promise<Receipt[]> {
