@@ -151,7 +151,7 @@ export class Stamps {
   async tombstoneInTx(tx: Tx, tenantId: string, stampId: string, input: TombstoneInput): Promise<TombstoneResult> {
     if (!TOMBSTONE_OUTCOMES.includes(input.outcome)) throw new QuittanceError('QUITTANCE_ERR_VALIDATION', [`outcome must be one of ${TOMBSTONE_OUTCOMES.join(', ')}`]);
     if (!CLOSERS.includes(input.closed_by)) throw new QuittanceError('QUITTANCE_ERR_VALIDATION', [`closed_by must be one of ${CLOSERS.join(', ')}`]);
-    const row = await tx.stampForUpdate(tenantId, stampId);
+    const row = await tx.stampForClose(tenantId, stampId);
     if (!row) throw new QuittanceError('QUITTANCE_ERR_STAMP_NOT_FOUND', [stampId]);
     if (row.state === 'tombstoned') {
       const [stored] = await tx.receiptsByIds(tenantId, [row.tombstone_receipt_id!]);
@@ -178,11 +178,10 @@ export class Stamps {
       body: tombstone as unknown as Record<string, unknown>,
     }, { writer: 'stamps' });
     this.changing(tenantId, stampId, { state: 'tombstoned', generation: row.generation });
-    Object.assign(row, {
-      state: 'tombstoned', outcome: input.outcome, closed_by: input.closed_by, closed_reason: input.reason ?? null,
+    await tx.closeStamp(tenantId, stampId, {
+      outcome: input.outcome, closed_by: input.closed_by, closed_reason: input.reason ?? null,
       tombstoned_at: tombstone.timestamp, tombstone_receipt_id: r.receipt.receipt_id, late,
-    } satisfies Partial<StampRow>);
-    await tx.updateStamp(row);
+    });
     return { status: 'created', tombstone, receipt: r.receipt };
   }
 

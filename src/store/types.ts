@@ -7,7 +7,7 @@
  */
 import type { Principal, Receipt } from '../ledger/types.js';
 import type { LeaseRow, TaskFilter, TaskRow } from '../tasks/types.js';
-import type { LiveStampStatus, SigningKeyRole, SigningKeyRow, StampRow, StampStatus, VerificationKeyRow } from '../stamps/types.js';
+import type { LiveStampStatus, SigningKeyRole, SigningKeyRow, StampClose, StampClosing, StampRow, StampStatus, VerificationKeyRow } from '../stamps/types.js';
 import type { OrphanFilter, OrphanKey, OrphanRow, SessionEventRow, SessionKey, SessionRow } from '../sessions/types.js';
 import type { BlobStore, EvidenceRow } from '../evidence/types.js';
 import type { RuntimeInstallRow } from '../runtime/types.js';
@@ -137,6 +137,10 @@ export interface StampTx {
   stampForUpdate(tenantId: string, stampId: string): Promise<StampRow | undefined>;
   /** Writes the mutable part of a stamp row (state, generation, kid, tombstone and anomaly fields). */
   updateStamp(row: StampRow): Promise<void>;
+  /** stampForUpdate for a tombstone (one per stamp, the hot path): the same lock, only the columns it needs. */
+  stampForClose(tenantId: string, stampId: string): Promise<StampClosing | undefined>;
+  /** Writes a tombstone onto the stamp (state tombstoned and the tombstone's columns); the stamp must exist. */
+  closeStamp(tenantId: string, stampId: string, close: StampClose): Promise<void>;
 }
 
 /**

@@ -1,9 +1,9 @@
 import type { Pool, QueryResult, QueryResultRow } from 'pg';
 import type { Receipt } from '../../ledger/types.js';
-import type { LiveStampStatus, SigningKeyRole, SigningKeyRow, StampRow, StampStatus, VerificationKeyRow } from '../../stamps/types.js';
+import type { LiveStampStatus, SigningKeyRole, SigningKeyRow, StampClosing, StampRow, StampStatus, VerificationKeyRow } from '../../stamps/types.js';
 import type { StampReads, StampTx } from '../types.js';
 import {
-  SIGNING_KEY_COLUMNS, STAMP_COLUMNS, STAMP_STATUS_COLUMNS, rowToSigningKey, signingKeyToRow, stampFromColumns, stampToRow, type SigningKeyDbRow, type StampColumns,
+  SIGNING_KEY_COLUMNS, STAMP_CLOSING_COLUMNS, STAMP_COLUMNS, STAMP_STATUS_COLUMNS, rowToSigningKey, stampClosingFromColumns, signingKeyToRow, stampFromColumns, stampToRow, type SigningKeyDbRow, type StampColumns,
 } from '../codecs/stamps.js';
 import { literal, readableParams, tuple, type PgBatch } from './batch.js';
 import { RECEIPT_COLUMNS, rowToReceipt, type PgReceiptRow } from './rows.js';
@@ -50,6 +50,7 @@ const SQL = {
   // FOR UPDATE, held to COMMIT: the interface's promise that closers serialise. The tenant, taken first, already
   // orders every writer of its stamps (so this never waits); the row lock states the rule where it applies.
   stampForUpdate: `SELECT ${STAMP_COLUMNS} FROM stamps WHERE tenant_id = $1 AND stamp_id = $2 FOR UPDATE`,
+  stampForClose: `SELECT ${STAMP_CLOSING_COLUMNS} FROM stamps WHERE tenant_id = $1 AND stamp_id = $2 FOR UPDATE`,
   // FOR SHARE: writes signing with the key hold it together; a rotation's FOR UPDATE waits until they commit.
   currentKey: `SELECT ${SIGNING_KEY_COLUMNS} FROM signing_keys WHERE role = 'current' FOR SHARE`,
   anyCurrent: "SELECT EXISTS (SELECT 1 FROM signing_keys WHERE role = 'current') AS e",
@@ -162,6 +163,20 @@ export function pgStampTx(b: PgBatch): StampTx {
       await b.lockTenant(tenantId);
       const r = (await b.read<StampDbRow>('q_stamp_forUpdate', SQL.stampForUpdate, [tenantId, stampId]))[0];
       return r && rowToStamp(r);
+    },
+    async stampForClose(tenantId, stampId) {
+      await b.lockTenant(tenantId);
+      const r = (await b.read<Omit<StampClosing, 'subject'> & { subject: string }>('q_stamp_forClose', SQL.stampForClose, [tenantId, stampId]))[0];
+      return r && stampClosingFromColumns(r);
+    },
+    async closeStamp(tenantId, stampId, c) {
+      await b.lockTenant(tenantId);
+      b.buffer(
+        `UPDATE stamps SET state = 'tombstoned', outcome = ${literal(c.outcome)}, closed_by = ${literal(c.closed_by)}, closed_reason = ${literal(c.closed_reason)},
+         tombstoned_at = ${literal(c.tombstoned_at)}, tombstone_receipt_id = ${literal(c.tombstone_receipt_id)}, late = ${literal(c.late)}
+         WHERE tenant_id = ${literal(tenantId)} AND stamp_id = ${literal(stampId)}`,
+        { expectRows: 1, what: `tombstoning stamp ${stampId}` },
+      );
     },
     async updateStamp(s) {
       await b.lockTenant(s.tenant_id);

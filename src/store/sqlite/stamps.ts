@@ -1,9 +1,9 @@
 import type { Database, Statement } from 'better-sqlite3';
 import type { Receipt } from '../../ledger/types.js';
-import type { LiveStampStatus, StampRow, StampStatus, VerificationKeyRow } from '../../stamps/types.js';
+import type { LiveStampStatus, StampClosing, StampRow, StampStatus, VerificationKeyRow } from '../../stamps/types.js';
 import type { StampReads, StampTx } from '../types.js';
 import {
-  SIGNING_KEY_COLUMNS, STAMP_COLUMNS, STAMP_STATUS_COLUMNS, rowToSigningKey, signingKeyToRow, stampFromColumns, stampToRow, type SigningKeyDbRow, type StampColumns,
+  SIGNING_KEY_COLUMNS, STAMP_CLOSING_COLUMNS, STAMP_COLUMNS, STAMP_STATUS_COLUMNS, rowToSigningKey, stampClosingFromColumns, signingKeyToRow, stampFromColumns, stampToRow, type SigningKeyDbRow, type StampColumns,
 } from '../codecs/stamps.js';
 import { RECEIPT_COLUMNS, rowToReceipt, type ReceiptRow } from './rows.js';
 
@@ -26,6 +26,11 @@ export function sqliteStampTx(db: Database): StampTx {
     lastExpiry: db.prepare<[string], { m: number | null }>("SELECT max(expires_ms) AS m FROM stamps WHERE state = 'active' AND kid = ?"),
     insertStamp: db.prepare(`INSERT INTO stamps (${STAMP_COLUMNS}) VALUES (${STAMP_PLACEHOLDERS})`),
     stamp: db.prepare<[string, string], StampDbRow>(`SELECT ${STAMP_COLUMNS} FROM stamps WHERE tenant_id = ? AND stamp_id = ?`),
+    closing: db.prepare<[string, string], Omit<StampClosing, 'subject'> & { subject: string }>(`SELECT ${STAMP_CLOSING_COLUMNS} FROM stamps WHERE tenant_id = ? AND stamp_id = ?`),
+    close: db.prepare(
+      `UPDATE stamps SET state = 'tombstoned', outcome = ?, closed_by = ?, closed_reason = ?, tombstoned_at = ?, tombstone_receipt_id = ?, late = ?
+       WHERE tenant_id = ? AND stamp_id = ?`,
+    ),
     update: db.prepare(
       `UPDATE stamps SET generation = ?, kid = ?, state = ?, outcome = ?, closed_by = ?, closed_reason = ?, tombstoned_at = ?,
        tombstone_receipt_id = ?, late = ?, ambiguous_at = ?, anomaly_receipt_id = ?, anomaly_seq = ? WHERE tenant_id = ? AND stamp_id = ?`,
@@ -65,6 +70,14 @@ export function sqliteStampTx(db: Database): StampTx {
         row.tenant_id, row.stamp_id,
       );
       if (info.changes !== 1) throw new Error(`stamp ${row.stamp_id} does not exist`);
+    },
+    async stampForClose(tenantId, stampId) {
+      const r = s.closing.get(tenantId, stampId);
+      return r && stampClosingFromColumns(r);
+    },
+    async closeStamp(tenantId, stampId, c) {
+      const info = s.close.run(c.outcome, c.closed_by, c.closed_reason, c.tombstoned_at, c.tombstone_receipt_id, c.late ? 1 : 0, tenantId, stampId);
+      if (info.changes !== 1) throw new Error(`stamp ${stampId} does not exist`);
     },
   };
 }
