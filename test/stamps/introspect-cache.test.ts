@@ -66,6 +66,27 @@ for (const backend of BACKENDS) {
       assert.equal((await both(m.token)).inactive_reason, 'tombstoned');
     });
 
+    test('a tombstone writes exactly its own columns onto the stamp and leaves the rest (rotated generation, kid) as it was', async () => {
+      const m = await mint(h);
+      const r = await h.req('POST', `/v1/stamps/${m.stamp_id}/rotate`);
+      assert.equal(r.status, 201);
+      const before = (await h.req('GET', `/v1/stamps/${m.stamp_id}`)).json.stamp;
+      h.clock.advance(1000);
+      const t = await h.req('POST', `/v1/stamps/${m.stamp_id}/tombstone`, { outcome: 'revoked', reason: 'operator pulled it', closed_by: 'operator' });
+      assert.equal(t.status, 201);
+      const after = (await h.req('GET', `/v1/stamps/${m.stamp_id}`)).json.stamp;
+      assert.deepEqual(after, {
+        ...before, state: 'tombstoned', outcome: 'revoked', closed_by: 'operator', late: false, tombstone_receipt_id: t.json.receipt.receipt_id,
+      });
+      assert.equal(after.generation, 2);
+      const row = await h.services.store.stamps.stamp(h.tenantId, m.stamp_id);
+      assert.equal(row?.closed_reason, 'operator pulled it');
+      assert.equal(row?.tombstoned_at, t.json.tombstone.timestamp);
+      assert.deepEqual(await h.services.store.stamps.stampStatus(h.tenantId, m.stamp_id), {
+        state: 'tombstoned', generation: 2, expires_ms: row!.expires_ms, outcome: 'revoked', minted_receipt_id: m.minted_receipt_id,
+      });
+    });
+
     test('a cached active answer is not served past the token exp or the stamp TTL', async () => {
       const m = await mint(h, { ttl_seconds: 60 });
       assert.equal((await warm(m.token)).active, true);
