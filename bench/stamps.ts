@@ -47,8 +47,11 @@ async function mintTombstoneLoad(url: string, key: string, connections: number, 
   return { pairsPerSec: r.requests.average / 2, pairs: r.requests.total / 2, p99: r.latency.p99, bad: r.non2xx + r.errors };
 }
 
-/** The same pairs through the engine in this process, without HTTP: what the write path itself sustains. */
-async function mintTombstoneInProcess(concurrency: number, seconds: number): Promise<number> {
+/**
+ * The same pairs through the engine in this process, without HTTP: what the write path itself sustains, and its CPU
+ * per pair (this process, every thread: the event loop plus signing and fsync on the thread pool).
+ */
+async function mintTombstoneInProcess(concurrency: number, seconds: number): Promise<{ pairsPerSec: number; cpuPerPair: number }> {
   const tmp = tempDir('quittance-bench-');
   const s = createServices({ dataDir: tmp.dir });
   try {
@@ -56,6 +59,7 @@ async function mintTombstoneInProcess(concurrency: number, seconds: number): Pro
     const until = Date.now() + seconds * 1000;
     let pairs = 0;
     const started = Date.now();
+    const cpu0 = process.cpuUsage();
     await Promise.all(Array.from({ length: concurrency }, async () => {
       while (Date.now() < until) {
         const m = await s.stamps.mint(tenant, { subject, task_ref: 'bench-task', scope: ['fs:read'], ttl_seconds: 300 });
@@ -63,7 +67,8 @@ async function mintTombstoneInProcess(concurrency: number, seconds: number): Pro
         pairs++;
       }
     }));
-    return pairs / ((Date.now() - started) / 1000);
+    const cpu = process.cpuUsage(cpu0);
+    return { pairsPerSec: pairs / ((Date.now() - started) / 1000), cpuPerPair: (cpu.user + cpu.system) / pairs };
   } finally {
     await s.store.close();
     tmp.cleanup();
@@ -94,6 +99,12 @@ export async function benchStamps(seconds = 10): Promise<Figures> {
     const c0 = cpuMicros(pid);
     const intro = await introspectLoad(server.url, key, bodies, 32, seconds);
     const c1 = cpuMicros(pid);
+    // The same route with a token that fails at its first check: auth, strict JSON parsing, validation and HTTP
+    // alone. What introspection costs above this is the stamps code; this much is the server's per-request floor.
+    const garbage = [JSON.stringify({ token: 'x'.repeat(tokens[0]!.length) })];
+    const f0 = cpuMicros(pid);
+    const floor = await introspectLoad(server.url, key, garbage, 32, Math.max(2, seconds / 3));
+    const f1 = cpuMicros(pid);
     await mintTombstoneLoad(server.url, key, 64, 2);
     const c2 = cpuMicros(pid);
     const pairs = await mintTombstoneLoad(server.url, key, 64, seconds);
@@ -105,11 +116,13 @@ export async function benchStamps(seconds = 10): Promise<Figures> {
       'introspect p99 (ms)': intro.p99,
       'introspect non-2xx': intro.bad,
       'introspect, server CPU per request (us)': cpuPer(c0, c1, intro.total),
+      'introspect floor (malformed token: auth + parsing + HTTP), server CPU per request (us)': cpuPer(f0, f1, floor.total),
       'mint + tombstone, 64 clients (pairs/s)': round(pairs.pairsPerSec, 0),
       'mint + tombstone p99 per request (ms)': pairs.p99,
       'mint + tombstone non-2xx': pairs.bad,
       'mint + tombstone, server CPU per pair (us)': cpuPer(c2, c3, pairs.pairs),
-      'mint + tombstone in process, no HTTP (pairs/s)': round(inProcess, 0),
+      'mint + tombstone in process, no HTTP (pairs/s)': round(inProcess.pairsPerSec, 0),
+      'mint + tombstone in process, CPU per pair (us)': round(inProcess.cpuPerPair, 1),
     };
   } finally {
     await server.kill();

@@ -11,7 +11,7 @@
  * - Snapshots only move forward: a read that raced a newer one (PostgreSQL reads can complete out of order) never
  *   reopens a closed stamp or brings back an older generation.
  */
-import type { StampRow, StampState, TombstoneOutcome } from './types.js';
+import type { StampState, StampStatus, TombstoneOutcome } from './types.js';
 import type { StampClaims } from './token.js';
 
 export interface StampSnapshot {
@@ -31,7 +31,7 @@ function notBehind(n: { state: StampState; generation: number }, e: { state: Sta
   return rn > re || (rn === re && n.generation >= e.generation);
 }
 
-export function snapshotOf(row: StampRow, fetchedAt: number): StampSnapshot {
+export function snapshotOf(row: StampStatus, fetchedAt: number): StampSnapshot {
   return { state: row.state, generation: row.generation, expires_ms: row.expires_ms, outcome: row.outcome, minted_receipt_id: row.minted_receipt_id, fetchedAt };
 }
 
@@ -54,16 +54,27 @@ class Bounded<V> {
   }
 }
 
+/**
+ * A token whose signature verified, and the JSON text of its active introspection answer once one was given: that
+ * text depends on the claims alone (the state check decides only whether it is the answer), so it is built once.
+ */
+export interface VerifiedToken {
+  readonly claims: StampClaims;
+  activeText?: string;
+}
+
 export class VerifiedTokens {
-  private readonly m: Bounded<StampClaims>;
+  private readonly m: Bounded<VerifiedToken>;
   constructor(max: number) {
     this.m = new Bounded(max);
   }
-  get(token: string): StampClaims | undefined {
+  get(token: string): VerifiedToken | undefined {
     return this.m.get(token);
   }
-  set(token: string, claims: StampClaims): void {
-    this.m.set(token, claims);
+  set(token: string, claims: StampClaims): VerifiedToken {
+    const v: VerifiedToken = { claims };
+    this.m.set(token, v);
+    return v;
   }
 }
 
@@ -102,7 +113,7 @@ export class StampStates {
   }
 
   /** Records what the store said; returns the snapshot to judge by (never older than one already known). */
-  observe(key: string, row: StampRow): StampSnapshot {
+  observe(key: string, row: StampStatus): StampSnapshot {
     const n = snapshotOf(row, this.monotonic());
     const p = this.pending.get(key);
     if (p) {

@@ -57,9 +57,10 @@ export async function stampRoutes(app: FastifyInstance, s: Services): Promise<vo
         properties: { token: { type: 'string', maxLength: 16384 }, record_action: shortText(256), from: principalSchema },
       },
     },
-  }, async (request) => {
+  }, async (request, reply) => {
     const { token, record_action: action } = request.body;
-    if (action === undefined) return s.stamps.introspect(request.caller.tenant_id, token);
+    // Already JSON text: the hot path of every gate, so the answer is not rebuilt and re-serialised per request.
+    if (action === undefined) return reply.type('application/json; charset=utf-8').send(await s.stamps.introspectText(request.caller.tenant_id, token));
     if (!hasScope(request.caller, 'write')) throw new QuittanceError('QUITTANCE_ERR_FORBIDDEN', ['write']);
     return s.stamps.introspect(request.caller.tenant_id, token, { action, by: request.body.from ?? keyPrincipal(request.caller.key_id) });
   });

@@ -13,7 +13,7 @@ import { decodeCursor, nextCursor } from '../ledger/cursor.js';
 import type { Ledger, Page } from '../ledger/ledger.js';
 import { LEDGER_PRINCIPAL, PRINCIPAL_KINDS, type Principal, type Receipt } from '../ledger/types.js';
 import type { Tx } from '../store/types.js';
-import { StampStates, VerifiedTokens, type StampSnapshot } from './cache.js';
+import { StampStates, VerifiedTokens, type StampSnapshot, type VerifiedToken } from './cache.js';
 import { decodeJws, signJws, signJwsAsync, verifyJws } from './jws.js';
 import { KeyRing, ensureSigningKeysInTx, publishedJwk, rotateSigningKeysInTx, type KeyRotation } from './keys.js';
 import { STATUS_LIST_TYP, buildStatusBits, type StatusListPayload } from './status-list.js';
@@ -41,6 +41,9 @@ export interface Investigation {
   /** The newest receipts about the stamp before and after it was flagged (newest first), anomaly excluded. */
   last_events: Receipt[];
 }
+
+/** Every inactive answer about a token that is not the caller's own valid stamp. */
+const INACTIVE_TEXT = JSON.stringify({ active: false });
 
 /** Scope tokens as RFC 6749 §3.3 allows them: printable ASCII without space, quote or backslash. */
 const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]{1,128}$/;
@@ -148,7 +151,7 @@ export class Stamps {
   async tombstoneInTx(tx: Tx, tenantId: string, stampId: string, input: TombstoneInput): Promise<TombstoneResult> {
     if (!TOMBSTONE_OUTCOMES.includes(input.outcome)) throw new QuittanceError('QUITTANCE_ERR_VALIDATION', [`outcome must be one of ${TOMBSTONE_OUTCOMES.join(', ')}`]);
     if (!CLOSERS.includes(input.closed_by)) throw new QuittanceError('QUITTANCE_ERR_VALIDATION', [`closed_by must be one of ${CLOSERS.join(', ')}`]);
-    const row = await tx.stampForUpdate(tenantId, stampId);
+    const row = await tx.stampForClose(tenantId, stampId);
     if (!row) throw new QuittanceError('QUITTANCE_ERR_STAMP_NOT_FOUND', [stampId]);
     if (row.state === 'tombstoned') {
       const [stored] = await tx.receiptsByIds(tenantId, [row.tombstone_receipt_id!]);
@@ -175,11 +178,10 @@ export class Stamps {
       body: tombstone as unknown as Record<string, unknown>,
     }, { writer: 'stamps' });
     this.changing(tenantId, stampId, { state: 'tombstoned', generation: row.generation });
-    Object.assign(row, {
-      state: 'tombstoned', outcome: input.outcome, closed_by: input.closed_by, closed_reason: input.reason ?? null,
+    await tx.closeStamp(tenantId, stampId, {
+      outcome: input.outcome, closed_by: input.closed_by, closed_reason: input.reason ?? null,
       tombstoned_at: tombstone.timestamp, tombstone_receipt_id: r.receipt.receipt_id, late,
-    } satisfies Partial<StampRow>);
-    await tx.updateStamp(row);
+    });
     return { status: 'created', tombstone, receipt: r.receipt };
   }
 
@@ -251,21 +253,13 @@ export class Stamps {
    * recorded "executed" never follows a committed tombstone.
    */
   async introspect(tenantId: string, token: string, record?: { action: string; by: Principal }): Promise<Introspection> {
+    if (!record) {
+      const j = await this.judgeToken(tenantId, token);
+      return j ? this.answer(j.own.claims, j.snap, j.verdict) : { active: false };
+    }
     const verified = await this.verifiedClaims(token);
     const claims = verified.claims;
     const own = claims !== undefined && claims.tenant === tenantId ? claims : undefined;
-    if (!record) {
-      if (!own) return { active: false };
-      const now = this.now();
-      const key = StampStates.key(tenantId, own.stamp_id);
-      let snap = this.states.usable(key, own.gen);
-      if (!snap) {
-        const row = await this.store.stamps.stamp(tenantId, own.stamp_id);
-        if (!row) return { active: false };
-        snap = this.states.observe(key, row);
-      }
-      return this.answer(own, snap, judge(own, snap, now));
-    }
 
     // Recording: decide inside the write, on the row as it is now.
     const claimed = claims?.stamp_id ?? verified.claimedStampId;
@@ -289,6 +283,33 @@ export class Stamps {
     });
   }
 
+  /**
+   * introspect() without recording, as the JSON text of the answer (what the HTTP route sends). The text of an
+   * active answer is kept with the verified token: it depends only on the claims, so repeated checks of a live token
+   * skip building and serialising it. Whether it is the answer is still decided per call by the stamp's state.
+   */
+  async introspectText(tenantId: string, token: string): Promise<string> {
+    const j = await this.judgeToken(tenantId, token);
+    if (!j) return INACTIVE_TEXT;
+    if (j.verdict.active) return (j.own.activeText ??= JSON.stringify(this.answer(j.own.claims, j.snap, j.verdict)));
+    return JSON.stringify(this.answer(j.own.claims, j.snap, j.verdict));
+  }
+
+  /** The caller's own validly signed token, judged by the stamp's state; undefined answers exactly {active: false}. */
+  private async judgeToken(tenantId: string, token: string): Promise<{ own: VerifiedToken; snap: StampSnapshot; verdict: Verdict } | undefined> {
+    const own = (await this.verifiedClaims(token)).verified;
+    if (own === undefined || own.claims.tenant !== tenantId) return undefined;
+    const stampId = own.claims.stamp_id;
+    const key = StampStates.key(tenantId, stampId);
+    let snap = this.states.usable(key, own.claims.gen);
+    if (!snap) {
+      const status = await this.store.stamps.stampStatus(tenantId, stampId);
+      if (!status) return undefined;
+      snap = this.states.observe(key, status);
+    }
+    return { own, snap, verdict: judge(own.claims, snap, this.now()) };
+  }
+
   private answer(claims: StampClaims, s: Pick<StampSnapshot, 'outcome'>, v: Verdict): Introspection {
     if (v.active) return { active: true, token_type: 'stamp', state: 'active', ...claims };
     const a: Introspection = { active: false, stamp_id: claims.stamp_id, state: v.state };
@@ -298,9 +319,9 @@ export class Stamps {
   }
 
   /** Signature check, remembered per token: an Ed25519 verification costs more than the rest of a request. */
-  private async verifiedClaims(token: string): Promise<{ claims?: StampClaims; claimedStampId?: string; reason?: InactiveReason }> {
+  private async verifiedClaims(token: string): Promise<{ claims?: StampClaims; verified?: VerifiedToken; claimedStampId?: string; reason?: InactiveReason }> {
     const hit = this.tokens.get(token);
-    if (hit) return { claims: hit };
+    if (hit) return { claims: hit.claims, verified: hit };
     const decoded = decodeJws(token);
     if (!decoded) return { reason: 'invalid_token' };
     const claimed = typeof decoded.payload['stamp_id'] === 'string' ? (decoded.payload['stamp_id'] as string).slice(0, 128) : undefined;
@@ -310,8 +331,7 @@ export class Stamps {
     if (!verifyJws(decoded, key)) return { ...partial, reason: 'invalid_token' };
     const claims = readClaims(decoded.payload);
     if (!claims) return { ...partial, reason: 'invalid_token' };
-    this.tokens.set(token, claims);
-    return { claims };
+    return { claims, verified: this.tokens.set(token, claims) };
   }
 
   // ── reads ────────────────────────────────────────────────────────────────────────────────────────────

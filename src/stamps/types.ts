@@ -69,6 +69,23 @@ export interface PublicJwk {
 export type VerificationKeyRow = Omit<SigningKeyRow, 'private_pkcs8'>;
 
 /** What the status list is built from: a tenant's stamps whose TTL has not passed. */
+/** What a tombstone reads of its stamp: whom it was issued to, its obligation, and whether (and how) it is closed. */
+export type StampClosing = Pick<StampRow,
+  'tenant_id' | 'stamp_id' | 'subject' | 'task_id' | 'lease_id' | 'minted_receipt_id' | 'generation' | 'expires_ms' | 'state' | 'outcome' | 'closed_by' | 'tombstone_receipt_id'>;
+
+/** What a tombstone writes onto its stamp (state becomes tombstoned; nothing else changes). */
+export interface StampClose {
+  outcome: TombstoneOutcome;
+  closed_by: ClosedBy;
+  closed_reason: string | null;
+  tombstoned_at: string;
+  tombstone_receipt_id: string;
+  late: boolean;
+}
+
+/** What introspection judges a token by: the part of a stamp row that changes when it is closed or rotated. */
+export type StampStatus = Pick<StampRow, 'state' | 'generation' | 'expires_ms' | 'outcome' | 'minted_receipt_id'>;
+
 export interface LiveStampStatus {
   stamp_id: string;
   status_idx: number;

@@ -7,7 +7,7 @@
  */
 import type { Principal, Receipt } from '../ledger/types.js';
 import type { LeaseRow, TaskFilter, TaskRow } from '../tasks/types.js';
-import type { LiveStampStatus, SigningKeyRole, SigningKeyRow, StampRow, VerificationKeyRow } from '../stamps/types.js';
+import type { LiveStampStatus, SigningKeyRole, SigningKeyRow, StampClose, StampClosing, StampRow, StampStatus, VerificationKeyRow } from '../stamps/types.js';
 import type { OrphanFilter, OrphanKey, OrphanRow, SessionEventRow, SessionKey, SessionRow } from '../sessions/types.js';
 import type { BlobStore, EvidenceRow } from '../evidence/types.js';
 import type { RuntimeInstallRow } from '../runtime/types.js';
@@ -137,6 +137,10 @@ export interface StampTx {
   stampForUpdate(tenantId: string, stampId: string): Promise<StampRow | undefined>;
   /** Writes the mutable part of a stamp row (state, generation, kid, tombstone and anomaly fields). */
   updateStamp(row: StampRow): Promise<void>;
+  /** stampForUpdate for a tombstone (one per stamp, the hot path): the same lock, only the columns it needs. */
+  stampForClose(tenantId: string, stampId: string): Promise<StampClosing | undefined>;
+  /** Writes a tombstone onto the stamp (state tombstoned and the tombstone's columns); the stamp must exist. */
+  closeStamp(tenantId: string, stampId: string, close: StampClose): Promise<void>;
 }
 
 /**
@@ -242,6 +246,8 @@ export interface OpenObligationFilter {
 /** Stamp reads (committed data only), kept together so the introspection hot path has one narrow seam. */
 export interface StampReads {
   stamp(tenantId: string, stampId: string): Promise<StampRow | undefined>;
+  /** Only the columns introspection judges by (state, generation, expiry, outcome): the hot refresh of its cache. */
+  stampStatus(tenantId: string, stampId: string): Promise<StampStatus | undefined>;
   /** Receipts that name the stamp (stamp_id), by seq: ascending after `after_seq`, or the newest first. */
   stampReceipts(tenantId: string, stampId: string, filter: { after_seq: number; limit: number; type?: string; newest_first?: boolean }): Promise<Receipt[]>;
   /** Ambiguous stamps of a tenant in the order they were flagged (anomaly_seq > after_seq). */

@@ -1,8 +1,15 @@
 import { canonicalize } from '../../ledger/canonical.js';
-import type { SigningKeyRole, SigningKeyRow, StampRow } from '../../stamps/types.js';
+import type { SigningKeyRole, SigningKeyRow, StampClosing, StampRow } from '../../stamps/types.js';
 
 export const STAMP_COLUMNS =
   'tenant_id, stamp_id, subject, task_ref, scope, task_id, lease_id, worker, minted_receipt_id, status_idx, generation, kid, issued_at, expires_at, expires_ms, state, outcome, closed_by, closed_reason, tombstoned_at, tombstone_receipt_id, late, ambiguous_at, anomaly_receipt_id, anomaly_seq';
+/** The columns of StampStatus: what introspection re-reads when its cached view of a stamp is too old. */
+export const STAMP_STATUS_COLUMNS = 'state, generation, expires_ms, outcome, minted_receipt_id';
+/** The columns of StampClosing, and its decoding. */
+export const STAMP_CLOSING_COLUMNS = 'tenant_id, stamp_id, subject, task_id, lease_id, minted_receipt_id, generation, expires_ms, state, outcome, closed_by, tombstone_receipt_id';
+export function stampClosingFromColumns(r: Omit<StampClosing, 'subject'> & { subject: string }): StampClosing {
+  return { ...r, subject: JSON.parse(r.subject) as StampClosing['subject'] };
+}
 export const SIGNING_KEY_COLUMNS = 'kid, alg, public_jwk, private_pkcs8, role, created_at, retired_at, verify_until_ms';
 
 /**

@@ -1,9 +1,9 @@
 import type { Pool, QueryResult, QueryResultRow } from 'pg';
 import type { Receipt } from '../../ledger/types.js';
-import type { LiveStampStatus, SigningKeyRole, SigningKeyRow, StampRow, VerificationKeyRow } from '../../stamps/types.js';
+import type { LiveStampStatus, SigningKeyRole, SigningKeyRow, StampClosing, StampRow, StampStatus, VerificationKeyRow } from '../../stamps/types.js';
 import type { StampReads, StampTx } from '../types.js';
 import {
-  SIGNING_KEY_COLUMNS, STAMP_COLUMNS, rowToSigningKey, signingKeyToRow, stampFromColumns, stampToRow, type SigningKeyDbRow, type StampColumns,
+  SIGNING_KEY_COLUMNS, STAMP_CLOSING_COLUMNS, STAMP_COLUMNS, STAMP_STATUS_COLUMNS, rowToSigningKey, stampClosingFromColumns, signingKeyToRow, stampFromColumns, stampToRow, type SigningKeyDbRow, type StampColumns,
 } from '../codecs/stamps.js';
 import { literal, readableParams, tuple, type PgBatch } from './batch.js';
 import { RECEIPT_COLUMNS, rowToReceipt, type PgReceiptRow } from './rows.js';
@@ -46,9 +46,11 @@ function rowToVerificationKey(r: Omit<SigningKeyDbRow, 'private_pkcs8'>): Verifi
 
 const SQL = {
   stamp: `SELECT ${STAMP_COLUMNS} FROM stamps WHERE tenant_id = $1 AND stamp_id = $2`,
+  status: `SELECT ${STAMP_STATUS_COLUMNS} FROM stamps WHERE tenant_id = $1 AND stamp_id = $2`,
   // FOR UPDATE, held to COMMIT: the interface's promise that closers serialise. The tenant, taken first, already
   // orders every writer of its stamps (so this never waits); the row lock states the rule where it applies.
   stampForUpdate: `SELECT ${STAMP_COLUMNS} FROM stamps WHERE tenant_id = $1 AND stamp_id = $2 FOR UPDATE`,
+  stampForClose: `SELECT ${STAMP_CLOSING_COLUMNS} FROM stamps WHERE tenant_id = $1 AND stamp_id = $2 FOR UPDATE`,
   // FOR SHARE: writes signing with the key hold it together; a rotation's FOR UPDATE waits until they commit.
   currentKey: `SELECT ${SIGNING_KEY_COLUMNS} FROM signing_keys WHERE role = 'current' FOR SHARE`,
   anyCurrent: "SELECT EXISTS (SELECT 1 FROM signing_keys WHERE role = 'current') AS e",
@@ -162,6 +164,20 @@ export function pgStampTx(b: PgBatch): StampTx {
       const r = (await b.read<StampDbRow>('q_stamp_forUpdate', SQL.stampForUpdate, [tenantId, stampId]))[0];
       return r && rowToStamp(r);
     },
+    async stampForClose(tenantId, stampId) {
+      await b.lockTenant(tenantId);
+      const r = (await b.read<Omit<StampClosing, 'subject'> & { subject: string }>('q_stamp_forClose', SQL.stampForClose, [tenantId, stampId]))[0];
+      return r && stampClosingFromColumns(r);
+    },
+    async closeStamp(tenantId, stampId, c) {
+      await b.lockTenant(tenantId);
+      b.buffer(
+        `UPDATE stamps SET state = 'tombstoned', outcome = ${literal(c.outcome)}, closed_by = ${literal(c.closed_by)}, closed_reason = ${literal(c.closed_reason)},
+         tombstoned_at = ${literal(c.tombstoned_at)}, tombstone_receipt_id = ${literal(c.tombstone_receipt_id)}, late = ${literal(c.late)}
+         WHERE tenant_id = ${literal(tenantId)} AND stamp_id = ${literal(stampId)}`,
+        { expectRows: 1, what: `tombstoning stamp ${stampId}` },
+      );
+    },
     async updateStamp(s) {
       await b.lockTenant(s.tenant_id);
       // A stamp that does not exist is a bug of the caller: the flush fails and undoes the write.
@@ -184,6 +200,11 @@ export class PgStampReads implements StampReads {
   async stamp(tenantId: string, stampId: string): Promise<StampRow | undefined> {
     const r = (await this.rows<StampDbRow>('r_stamp', SQL.stamp, [tenantId, stampId]))[0];
     return r && rowToStamp(r);
+  }
+
+  async stampStatus(tenantId: string, stampId: string): Promise<StampStatus | undefined> {
+    // bigint arrives as a number (PG_TYPES); the CHECK constraints keep state and outcome to their enums.
+    return (await this.rows<StampStatus>('r_stamp_status', SQL.status, [tenantId, stampId]))[0];
   }
 
   async stampReceipts(tenantId: string, stampId: string, f: { after_seq: number; limit: number; type?: string; newest_first?: boolean }): Promise<Receipt[]> {

@@ -1,9 +1,9 @@
 import type { Database, Statement } from 'better-sqlite3';
 import type { Receipt } from '../../ledger/types.js';
-import type { LiveStampStatus, StampRow, VerificationKeyRow } from '../../stamps/types.js';
+import type { LiveStampStatus, StampClosing, StampRow, StampStatus, VerificationKeyRow } from '../../stamps/types.js';
 import type { StampReads, StampTx } from '../types.js';
 import {
-  SIGNING_KEY_COLUMNS, STAMP_COLUMNS, rowToSigningKey, signingKeyToRow, stampFromColumns, stampToRow, type SigningKeyDbRow, type StampColumns,
+  SIGNING_KEY_COLUMNS, STAMP_CLOSING_COLUMNS, STAMP_COLUMNS, STAMP_STATUS_COLUMNS, rowToSigningKey, stampClosingFromColumns, signingKeyToRow, stampFromColumns, stampToRow, type SigningKeyDbRow, type StampColumns,
 } from '../codecs/stamps.js';
 import { RECEIPT_COLUMNS, rowToReceipt, type ReceiptRow } from './rows.js';
 
@@ -26,6 +26,11 @@ export function sqliteStampTx(db: Database): StampTx {
     lastExpiry: db.prepare<[string], { m: number | null }>("SELECT max(expires_ms) AS m FROM stamps WHERE state = 'active' AND kid = ?"),
     insertStamp: db.prepare(`INSERT INTO stamps (${STAMP_COLUMNS}) VALUES (${STAMP_PLACEHOLDERS})`),
     stamp: db.prepare<[string, string], StampDbRow>(`SELECT ${STAMP_COLUMNS} FROM stamps WHERE tenant_id = ? AND stamp_id = ?`),
+    closing: db.prepare<[string, string], Omit<StampClosing, 'subject'> & { subject: string }>(`SELECT ${STAMP_CLOSING_COLUMNS} FROM stamps WHERE tenant_id = ? AND stamp_id = ?`),
+    close: db.prepare(
+      `UPDATE stamps SET state = 'tombstoned', outcome = ?, closed_by = ?, closed_reason = ?, tombstoned_at = ?, tombstone_receipt_id = ?, late = ?
+       WHERE tenant_id = ? AND stamp_id = ?`,
+    ),
     update: db.prepare(
       `UPDATE stamps SET generation = ?, kid = ?, state = ?, outcome = ?, closed_by = ?, closed_reason = ?, tombstoned_at = ?,
        tombstone_receipt_id = ?, late = ?, ambiguous_at = ?, anomaly_receipt_id = ?, anomaly_seq = ? WHERE tenant_id = ? AND stamp_id = ?`,
@@ -66,6 +71,14 @@ export function sqliteStampTx(db: Database): StampTx {
       );
       if (info.changes !== 1) throw new Error(`stamp ${row.stamp_id} does not exist`);
     },
+    async stampForClose(tenantId, stampId) {
+      const r = s.closing.get(tenantId, stampId);
+      return r && stampClosingFromColumns(r);
+    },
+    async closeStamp(tenantId, stampId, c) {
+      const info = s.close.run(c.outcome, c.closed_by, c.closed_reason, c.tombstoned_at, c.tombstone_receipt_id, c.late ? 1 : 0, tenantId, stampId);
+      if (info.changes !== 1) throw new Error(`stamp ${stampId} does not exist`);
+    },
   };
 }
 
@@ -73,6 +86,7 @@ export function sqliteStampTx(db: Database): StampTx {
 export class SqliteStampReads implements StampReads {
   private readonly s: {
     stamp: Statement<[string, string], StampDbRow>;
+    status: Statement<[string, string], StampStatus>;
     history: Statement<[string, string, number, number], ReceiptRow>;
     historyOfType: Statement<[string, string, string, number, number], ReceiptRow>;
     newest: Statement<[string, string, number], ReceiptRow>;
@@ -86,6 +100,7 @@ export class SqliteStampReads implements StampReads {
   constructor(db: Database) {
     this.s = {
       stamp: db.prepare(`SELECT ${STAMP_COLUMNS} FROM stamps WHERE tenant_id = ? AND stamp_id = ?`),
+      status: db.prepare(`SELECT ${STAMP_STATUS_COLUMNS} FROM stamps WHERE tenant_id = ? AND stamp_id = ?`),
       history: db.prepare(`SELECT ${RECEIPT_COLUMNS} FROM receipts WHERE tenant_id = ? AND stamp_id = ? AND seq > ? ORDER BY seq LIMIT CAST(? AS INTEGER)`),
       historyOfType: db.prepare(`SELECT ${RECEIPT_COLUMNS} FROM receipts WHERE tenant_id = ? AND stamp_id = ? AND type = ? AND seq > ? ORDER BY seq LIMIT CAST(? AS INTEGER)`),
       newest: db.prepare(`SELECT ${RECEIPT_COLUMNS} FROM receipts WHERE tenant_id = ? AND stamp_id = ? ORDER BY seq DESC LIMIT CAST(? AS INTEGER)`),
@@ -100,6 +115,11 @@ export class SqliteStampReads implements StampReads {
   async stamp(tenantId: string, stampId: string): Promise<StampRow | undefined> {
     const r = this.s.stamp.get(tenantId, stampId);
     return r && rowToStamp(r);
+  }
+
+  async stampStatus(tenantId: string, stampId: string): Promise<StampStatus | undefined> {
+    // The CHECK constraints keep state and outcome to their enums: no decoding needed.
+    return this.s.status.get(tenantId, stampId);
   }
 
   async stampReceipts(tenantId: string, stampId: string, f: { after_seq: number; limit: number; type?: string; newest_first?: boolean }): Promise<Receipt[]> {
