@@ -31,8 +31,21 @@ export function hasScope(caller: Caller, scope: Scope): boolean {
   return caller.scopes.includes('admin') || caller.scopes.includes(scope);
 }
 
+/**
+ * Most verified keys the authentication fast path remembers. Each entry is one key in use; past this many the
+ * oldest is dropped and simply verified again (a store read and a hash) the next time it is presented.
+ */
+const VERIFIED_KEYS_MAX = 1024;
+
 export class Tenants {
   private readonly cache = new Map<string, { caller: Caller; secretHash: Buffer; until: number }>();
+  /**
+   * Keys presented in full and verified, so a request with one skips the parse, the SHA-256 and the comparison.
+   * Filled only after the secret matched the stored hash, so a wrong secret never finds an entry here (a lookup by
+   * the whole string cannot match a different string), and an entry lives no longer than the by-id entry it was
+   * verified against: revoking a key takes effect within apiKeyCacheMs either way.
+   */
+  private readonly verified = new Map<string, { caller: Caller; until: number }>();
 
   constructor(private readonly store: Store, private readonly clock: Clock, private readonly cacheMs = 1000) {}
 
@@ -62,21 +75,44 @@ export class Tenants {
 
   /** The caller behind a bearer key, or undefined. Unknown keys are never cached, so a new key works at once. */
   async authenticate(apiKey: string): Promise<Caller | undefined> {
+    const known = this.verifiedCaller(apiKey);
+    return known !== undefined ? known : this.verify(apiKey);
+  }
+
+  /** The caller of a key verified within apiKeyCacheMs, without a store read, or undefined: call authenticate(). */
+  verifiedCaller(apiKey: string): Caller | undefined {
+    const hit = this.verified.get(apiKey);
+    if (hit === undefined) return undefined;
+    if (hit.until > this.clock.now()) return hit.caller;
+    this.verified.delete(apiKey);
+    return undefined;
+  }
+
+  private async verify(apiKey: string): Promise<Caller | undefined> {
     const m = KEY_RE.exec(apiKey);
     if (!m) return undefined;
     const keyId = m[1]!;
     const presented = Buffer.from(hashSecret(m[2]!), 'hex');
     const now = this.clock.now();
-    const hit = this.cache.get(keyId);
-    if (hit && hit.until > now) return timingSafeEqual(hit.secretHash, presented) ? hit.caller : undefined;
-    const row = await this.store.apiKeyById(keyId);
-    if (!row || row.revoked_at !== null) {
-      this.cache.delete(keyId);
-      return undefined;
+    let entry = this.cache.get(keyId);
+    if (!entry || entry.until <= now) {
+      const row = await this.store.apiKeyById(keyId);
+      if (!row || row.revoked_at !== null) {
+        this.cache.delete(keyId);
+        return undefined;
+      }
+      const caller: Caller = Object.freeze({ tenant_id: row.tenant_id, key_id: row.key_id, scopes: Object.freeze(parseScopes(row.scopes)) });
+      entry = { caller, secretHash: Buffer.from(row.secret_hash, 'hex'), until: now + this.cacheMs };
+      this.cache.set(keyId, entry);
     }
-    const stored = Buffer.from(row.secret_hash, 'hex');
-    const caller: Caller = Object.freeze({ tenant_id: row.tenant_id, key_id: row.key_id, scopes: Object.freeze(parseScopes(row.scopes)) });
-    this.cache.set(keyId, { caller, secretHash: stored, until: now + this.cacheMs });
-    return timingSafeEqual(stored, presented) ? caller : undefined;
+    if (!timingSafeEqual(entry.secretHash, presented)) return undefined;
+    this.rememberVerified(apiKey, entry.caller, entry.until);
+    return entry.caller;
+  }
+
+  private rememberVerified(apiKey: string, caller: Caller, until: number): void {
+    this.verified.delete(apiKey);
+    if (this.verified.size >= VERIFIED_KEYS_MAX) this.verified.delete(this.verified.keys().next().value!);
+    this.verified.set(apiKey, { caller, until });
   }
 }
