@@ -17,6 +17,23 @@ export class ChainHeadBusy extends Error {
   }
 }
 
+/**
+ * A head lock that rode with another statement (PgBatch.lockTenant) found no chain_heads row, so that statement ran
+ * without the tenant's lock. The write is undone and run again at once, checked (its locks taken one by one).
+ */
+class HeadNotLocked extends Error {
+  constructor(readonly tenantId: string) {
+    super(`chain head of tenant ${tenantId} was not there to lock`);
+    this.name = 'HeadNotLocked';
+  }
+}
+
+/** A unique index of receipts that an append assumed new (PgBatch.assumeNew) ran into: the receipt was not new. */
+function isReceiptUniqueViolation(e: unknown): boolean {
+  const { code, constraint } = e as { code?: unknown; constraint?: unknown };
+  return code === '23505' && (constraint === 'receipts_hash' || constraint === 'receipts_idempotency');
+}
+
 interface HeadEntry {
   head: ChainHead;
   /** Advanced in this transaction and not yet written back. */
@@ -77,6 +94,12 @@ export class PgBatch {
    * Emptied whenever the buffer is: flushed (the rows are in the database now) or forgotten (the write was undone).
    */
   private readonly pendingViews = new Map<string, Map<string, unknown>>();
+  /** Tenants locked by lockTenant whose lock has not been sent yet: it goes first in the next round trip. */
+  private owedHeads: string[] = [];
+  /** The current write runs again after a failed optimistic attempt: take nothing for granted (see op). */
+  private checkedAttempt = false;
+  /** The current write assumed an append new without looking (see assumeNew). */
+  private assumedNew = false;
   /** Receipts this batch wrote (see PostgresStore.keepStatisticsFresh). */
   rowsInserted = 0;
   /**
@@ -118,13 +141,32 @@ export class PgBatch {
    * write's savepoint first.
    */
   private async run<R extends QueryResultRow>(name: string, text: string, values: unknown[], isWrite: boolean): Promise<QueryResult<R>> {
-    const inlined = this.hasBuffered() || this.prefix.length > 0 || (isWrite && this.needsSavepoint()) ? inlineParams(text, values) : undefined;
+    const inlined = this.hasBuffered() || this.prefix.length > 0 || this.owedHeads.length > 0 || (isWrite && this.needsSavepoint())
+      ? inlineParams(text, values) : undefined;
     if (inlined === undefined) {
       await this.flush();
       if (isWrite) await this.openSavepoint();
       return this.client.query<R>({ name, text, values });
     }
-    return (await this.send([], inlined, isWrite)) as QueryResult<R>;
+    return (await this.send([], [inlined], isWrite))[0] as QueryResult<R>;
+  }
+
+  /**
+   * Several reads in one round trip (after whatever is buffered), each seeing the writes before it: a simple query
+   * with the values inlined. A read whose parameters PostgreSQL text cannot hold finds nothing, as in read().
+   */
+  async readSeveral(reads: readonly { text: string; values: unknown[] }[]): Promise<QueryResultRow[][]> {
+    const inlined: (string | undefined)[] = reads.map((r) => {
+      const safe = readableParams(r.values);
+      if (!safe) return undefined;
+      const sql = inlineParams(r.text, safe);
+      if (sql === undefined) throw new Error('quittance: a read of readSeveral has a value without an SQL literal');
+      return sql;
+    });
+    const sent = inlined.filter((x): x is string => x !== undefined);
+    const results = await this.send([], sent, false);
+    let i = 0;
+    return inlined.map((x) => (x === undefined ? [] : results[i++]!.rows));
   }
 
   /**
@@ -178,7 +220,7 @@ export class PgBatch {
 
   /** Sends every buffered write in one round trip, opening the current write's savepoint first if needed. */
   async flush(suffix = ''): Promise<void> {
-    await this.send(suffix ? [suffix] : [], undefined, false);
+    await this.send(suffix ? [suffix] : [], [], false);
   }
 
   private hasBuffered(): boolean {
@@ -187,31 +229,43 @@ export class PgBatch {
 
   /**
    * One round trip: the statements still owed from the start of the transaction (BEGIN), the current write's
-   * savepoint when anything in it writes, every buffered write, `after`, and `last`, whose result is returned.
+   * savepoint when anything in it writes or locks, the chain-head locks owed (lockTenant), every buffered write,
+   * `after`, and `last`, whose results are returned.
    */
-  private async send(after: string[], last: string | undefined, lastWrites: boolean): Promise<QueryResult | undefined> {
+  private async send(after: string[], last: string[], lastWrites: boolean): Promise<QueryResult[]> {
     const writes: PendingWrite[] = [];
     for (const [head, rows] of this.pendingRows) {
       writes.push({ sql: `${head} VALUES ${[...rows.values()].map(tuple).join(', ')}`, expectRows: rows.size, what: head });
     }
     writes.push(...this.pending);
-    if (writes.length === 0 && after.length === 0 && last === undefined) return undefined;
+    const owed = this.owedHeads;
+    if (writes.length === 0 && after.length === 0 && last.length === 0 && owed.length === 0) return [];
     this.pending = [];
     this.pendingRows.clear();
+    this.owedHeads = [];
     for (const v of this.pendingViews.values()) v.clear();
-    const prefix = [...this.prefix, ...(writes.length > 0 || after.length > 0 || lastWrites ? this.savepointSql() : [])];
+    // A head lock can end in a deadlock error like a write: it opens the savepoint too (see selectHead).
+    const opensSavepoint = writes.length > 0 || after.length > 0 || lastWrites || owed.length > 0;
+    const prefix = [...this.prefix, ...(opensSavepoint ? this.savepointSql() : [])];
     this.prefix = [];
-    const statements = [...prefix, ...writes.map((w) => w.sql), ...after, ...(last !== undefined ? [last] : [])];
-    if (statements.length === 0) return undefined;
+    const locks = owed.map((t) => inlineParams(HEAD_WAIT, [t])!);
+    const statements = [...prefix, ...locks, ...writes.map((w) => w.sql), ...after, ...last];
+    if (statements.length === 0) return [];
     const out = await this.client.query(statements.join(';\n'));
     const results = (Array.isArray(out) ? out : [out]) as QueryResult[];
+    owed.forEach((tenantId, i) => {
+      const row = results[prefix.length + i]?.rows[0] as { seq: number; chain_hash: string } | undefined;
+      // Without the row nothing was locked, and what ran after the lock ran unprotected: undo it, run it checked.
+      if (!row) throw new HeadNotLocked(tenantId);
+      this.heads.set(tenantId, { head: { seq: row.seq, chain_hash: row.chain_hash }, dirty: false });
+    });
     writes.forEach((w, i) => {
-      const r = results[prefix.length + i];
+      const r = results[prefix.length + locks.length + i];
       if (w.expectRows !== undefined && r?.rowCount !== w.expectRows) {
         throw new Error(`quittance: ${w.what ?? 'write'} changed ${r?.rowCount} rows, expected ${w.expectRows}`);
       }
     });
-    return last !== undefined ? results[results.length - 1] : undefined;
+    return results.slice(results.length - last.length);
   }
 
   private needsSavepoint(): boolean {
@@ -234,31 +288,53 @@ export class PgBatch {
 
   // ── savepoints ──
 
-  /** The group committer's per-write savepoint: one failing write is undone alone. */
+  /**
+   * The group committer's per-write savepoint: one failing write is undone alone. A write that took something for
+   * granted to save round trips (a head lock sent along with its first read, an append assumed new) and was wrong
+   * is undone and run again at once, checked: its answer is the one it would have had without the shortcut.
+   */
   async op<T>(fn: () => Promise<T>): Promise<T> {
     this.opsStarted++;
-    this.inOp = true;
-    this.opSavepoint = false;
-    this.journal.push(new Map(this.heads));
-    let value: T;
-    try {
-      value = await fn();
-      await this.flush();
-    } catch (e) {
-      this.forgetPending();
-      this.heads = this.journal.pop()!;
-      this.caches.clear();
-      this.inOp = false;
-      if (this.opSavepoint) {
-        this.opSavepoint = false;
-        await this.client.query('ROLLBACK TO SAVEPOINT op; RELEASE SAVEPOINT op');
+    for (let attempt = 0; ; attempt++) {
+      this.checkedAttempt = attempt > 0;
+      this.assumedNew = false;
+      this.inOp = true;
+      this.opSavepoint = false;
+      this.journal.push(new Map(this.heads));
+      let value: T;
+      try {
+        value = await fn();
+        await this.flush();
+      } catch (e) {
+        this.forgetPending();
+        this.heads = this.journal.pop()!;
+        this.caches.clear();
+        this.inOp = false;
+        if (this.opSavepoint) {
+          this.opSavepoint = false;
+          await this.client.query('ROLLBACK TO SAVEPOINT op; RELEASE SAVEPOINT op');
+        }
+        if (!this.checkedAttempt && (e instanceof HeadNotLocked || (this.assumedNew && isReceiptUniqueViolation(e)))) continue;
+        this.checkedAttempt = false;
+        throw e;
       }
-      throw e;
+      this.journal.pop();
+      this.inOp = false;
+      this.checkedAttempt = false;
+      if (this.opSavepoint) this.releasePending = true;
+      return value;
     }
-    this.journal.pop();
-    this.inOp = false;
-    if (this.opSavepoint) this.releasePending = true;
-    return value;
+  }
+
+  /**
+   * Whether an append may assume its receipt is new without looking up its hash and idempotency key: not in a
+   * write's checked run. Saying yes commits the write to being run again, checked, should a unique index of
+   * receipts refuse it.
+   */
+  assumeNew(): boolean {
+    if (this.checkedAttempt || !this.inOp) return false;
+    this.assumedNew = true;
+    return true;
   }
 
   /** Tx.atomically: a nested savepoint inside the current write. */
@@ -282,6 +358,7 @@ export class PgBatch {
   }
 
   private forgetPending(): void {
+    this.owedHeads = [];
     this.pending = [];
     this.pendingRows.clear();
     for (const v of this.pendingViews.values()) v.clear();
@@ -300,14 +377,27 @@ export class PgBatch {
       }
     }
     // A batch that never sent anything has no transaction to commit.
-    if (this.prefix.length > 0 && !this.hasBuffered()) return 'COMMIT';
-    return (await this.send([], 'COMMIT', false))!.command;
+    if (this.prefix.length > 0 && !this.hasBuffered() && this.owedHeads.length === 0) return 'COMMIT';
+    return (await this.send([], ['COMMIT'], false))[0]!.command;
   }
 
   // ── the sequencer ──
 
-  /** Locks the tenant for the rest of the transaction (once per batch) and returns its chain head. */
-  async lockTenant(tenantId: string): Promise<ChainHead> {
+  /**
+   * Takes the tenant for the rest of the transaction (once per batch). When the lock may be waited for (the batch's
+   * first write), it is not sent on its own: it goes first in the round trip of the next statement, which then runs
+   * under it. Everything else of the tenant is read or written after that statement, so nothing is read unlocked.
+   */
+  async lockTenant(tenantId: string): Promise<void> {
+    if (this.heads.has(tenantId) || this.owedHeads.includes(tenantId)) return;
+    assertStorable([tenantId]);
+    if (this.inOp && this.opsStarted <= 1 && !this.checkedAttempt) this.owedHeads.push(tenantId);
+    else await this.chainHead(tenantId);
+  }
+
+  /** Locks the tenant now (once per batch) and returns its chain head. */
+  async chainHead(tenantId: string): Promise<ChainHead> {
+    if (this.owedHeads.includes(tenantId)) await this.flush();
     const held = this.heads.get(tenantId);
     if (held) return held.head;
     assertStorable([tenantId]);
@@ -327,7 +417,7 @@ export class PgBatch {
 
   /** Locks several tenants in a fixed order (so two servers locking overlapping sets cannot wait on each other). */
   async lockTenants(tenantIds: Iterable<string>): Promise<void> {
-    for (const t of [...new Set(tenantIds)].sort()) await this.lockTenant(t);
+    for (const t of [...new Set(tenantIds)].sort()) await this.chainHead(t);
   }
 
   setHead(tenantId: string, head: ChainHead): void {

@@ -95,9 +95,9 @@ export function pgLedgerTx(b: PgBatch): LedgerTx {
   };
 
   const tx: LedgerTx = {
-    chainHead: (tenantId) => b.lockTenant(tenantId),
+    chainHead: (tenantId) => b.chainHead(tenantId),
     async setChainHead(tenantId, head) {
-      await b.lockTenant(tenantId);
+      await b.chainHead(tenantId);
       b.setHead(tenantId, head);
     },
     async prefetchForAppend(tenantId, lookups) {

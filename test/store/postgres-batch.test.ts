@@ -1,0 +1,98 @@
+/**
+ * PgBatch's round trips (PostgreSQL only): what a task claim and a task completion cost, counted the way
+ * bench/pg-roundtrips.ts counts them (client.query calls: a simple query of several statements is one), and the
+ * shortcuts that save them, each checked against the slow path it stands in for.
+ */
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import pg from 'pg';
+import { harness, type Harness } from '../helpers.js';
+import type { PostgresStore } from '../../src/store/postgres/index.js';
+import { TEST_PG_URL } from '../pg.js';
+
+const enabled = process.env['QUITTANCE_TEST_PG'] === '1';
+
+/** Every statement text sent while `fn` runs, one entry per round trip (bench/pg-roundtrips.ts's hook). */
+async function roundTrips<T>(fn: () => Promise<T>): Promise<{ value: T; sent: string[] }> {
+  const sent: string[] = [];
+  const original = pg.Client.prototype.query;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  (pg.Client.prototype as any).query = function (this: pg.Client, config: unknown, ...rest: unknown[]) {
+    sent.push(typeof config === 'string' ? config : (config as { text?: string })?.text ?? '?');
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    return (original as any).call(this, config, ...rest);
+  };
+  try {
+    return { value: await fn(), sent };
+  } finally {
+    pg.Client.prototype.query = original;
+  }
+}
+
+/** Runs SQL in the harness's schema, outside the store. */
+async function execIn(h: Harness, sql: string, values: unknown[] = []): Promise<pg.QueryResult> {
+  const schema = (h.services.store as PostgresStore).schema!;
+  const c = new pg.Client({ connectionString: TEST_PG_URL, options: `-c search_path=${schema}` });
+  await c.connect();
+  try {
+    return await c.query(sql, values);
+  } finally {
+    await c.end();
+  }
+}
+
+const artifacts = (taskId: string) => [{ kind: 'blob', uri: `blob:${taskId}` }];
+
+describe('[postgres] PgBatch round trips', { skip: !enabled && 'PostgreSQL not reachable' }, () => {
+  let h: Harness;
+  before(async () => {
+    h = await harness({ backend: 'postgres' });
+    const created = await h.req('POST', '/v1/tasks/batch', { tasks: Array.from({ length: 40 }, (_, n) => ({ type: 'rt', payload: { n } })) });
+    assert.equal(created.status, 200);
+  });
+  after(async () => {
+    await h.close();
+  });
+
+  const claim = async (workerId = 'w') => {
+    const c = await h.req('POST', '/v1/leases/claim', { worker_id: workerId, max_tasks: 1 });
+    const g = c.json.leases[0];
+    assert.ok(g, JSON.stringify(c.json));
+    return g as { task_id: string; lease_id: string; lease_token: string };
+  };
+  const complete = async (g: { task_id: string; lease_id: string; lease_token: string }) => {
+    const r = await h.req('POST', `/v1/tasks/${g.task_id}/complete`, { lease_id: g.lease_id, lease_token: g.lease_token, artifacts: artifacts(g.task_id) });
+    assert.equal(r.status, 201, JSON.stringify(r.json));
+    return r;
+  };
+
+  test('a claim and a completion, each alone in its batch: the head lock rides with the first read', async () => {
+    await complete(await claim()); // warm-up: signing key created, statements prepared
+    const claimed = await roundTrips(() => claim());
+    const completed = await roundTrips(() => complete(claimed.value));
+    const show = (sent: string[]) => sent.map((s) => s.replace(/\s+/g, ' ').slice(0, 140)).join('\n');
+    assert.equal(claimed.sent.length, 6, show(claimed.sent));
+    assert.equal(completed.sent.length, 7, show(completed.sent));
+    for (const { sent } of [claimed, completed]) {
+      assert.match(sent[0]!, /^BEGIN;\s*SAVEPOINT op;\s*SELECT seq, chain_hash FROM chain_heads WHERE tenant_id = '[^']+' FOR UPDATE;\s*SELECT /, show(sent));
+      assert.equal(sent.filter((s) => s.includes('FROM chain_heads')).length, 1, 'the head is locked once');
+    }
+  });
+
+  test('a tenant without a chain-head row: the lock sent along finds none, the write runs again checked and is right', async () => {
+    const t = await h.newTenant('no-head');
+    // As for a tenant written to before heads existed: the checked run creates the row and locks it.
+    await execIn(h, 'DELETE FROM chain_heads WHERE tenant_id = $1', [t.tenantId]);
+    const created = await roundTrips(() => h.req('POST', '/v1/tasks', { type: 'rt', payload: { n: 1 } }, t.key));
+    assert.equal(created.value.status, 201, JSON.stringify(created.value.json));
+    assert.equal(created.value.json.receipt.seq, 1);
+    assert.ok(created.sent.some((s) => /ROLLBACK TO SAVEPOINT op/.test(s)), 'the first run was undone');
+    assert.ok(created.sent.some((s) => s.includes('INSERT INTO chain_heads')), 'the checked run created the head');
+    const head = (await execIn(h, 'SELECT seq, chain_hash FROM chain_heads WHERE tenant_id = $1', [t.tenantId])).rows[0];
+    assert.deepEqual(head, { seq: '1', chain_hash: created.value.json.receipt.chain_hash });
+    const g = (await h.req('POST', '/v1/leases/claim', { worker_id: 'w', max_tasks: 1 }, t.key)).json.leases[0];
+    assert.equal(g.task_id, created.value.json.task.task_id);
+    const verify = await h.req('GET', '/v1/ledger/verify', undefined, t.key);
+    assert.equal(verify.json.ok, true, JSON.stringify(verify.json));
+  });
+});
