@@ -38,6 +38,63 @@ const OB_CLOSED_AT = 7;
 
 type ByIdRow = PgReceiptRow & { ob_type: string | null; ob_closed_by: string | null; ob_closed_at: string | null };
 
+// ── parents brought along ──
+
+/**
+ * A receipt with its obligation state, for reads of other tables that bring along the receipts a write will append
+ * under (a lease's lease.granted, a task's task.assigned): `SELECT ${PARENT_COLUMNS} FROM ${PARENT_FROM} WHERE ...`.
+ */
+export const PARENT_COLUMNS = `${R_COLS}, o.type AS ob_type, o.closed_by AS ob_closed_by, o.closed_at AS ob_closed_at`;
+export const PARENT_FROM = 'receipts r LEFT JOIN obligations o ON o.tenant_id = r.tenant_id AND o.receipt_id = r.receipt_id';
+const RECEIPT_COLUMN_LIST = RECEIPT_COLUMNS.split(', ');
+/** The same, each column named `p_<column>`, for a join whose other side has columns of the same names. */
+export const PARENT_COLUMNS_PREFIXED = [...RECEIPT_COLUMN_LIST.map((c) => `r.${c} AS p_${c}`), 'o.type AS p_ob_type', 'o.closed_by AS p_ob_closed_by', 'o.closed_at AS p_ob_closed_at'].join(', ');
+
+/** The receipt a row with PARENT_COLUMNS_PREFIXED holds, if the join found one. */
+export function prefixedParent(row: Record<string, unknown>): ParentRow | undefined {
+  if (row['p_receipt_id'] === null || row['p_receipt_id'] === undefined) return undefined;
+  const out: Record<string, unknown> = {};
+  for (const c of [...RECEIPT_COLUMN_LIST, 'ob_type', 'ob_closed_by', 'ob_closed_at']) out[c] = row[`p_${c}`];
+  return out as unknown as ParentRow;
+}
+
+export type ParentRow = ByIdRow;
+
+const k = (tenantId: string, id: string) => `${tenantId}\n${id}`;
+
+/** Receipts written or read in this transaction (see pgLedgerTx); clones go out, so callers cannot change them. */
+const knownByHash_ = (b: PgBatch) => b.cache<Receipt>('receipts.hash');
+const knownByKey_ = (b: PgBatch) => b.cache<Receipt>('receipts.key');
+const knownById_ = (b: PgBatch) => b.cache<Receipt>('receipts.id');
+/** Obligation states known to this transaction; null: the receipt exists and is no obligation. */
+const knownStates = (b: PgBatch) => b.cache<ObligationState | null>('obligations');
+
+function remember_(b: PgBatch, r: Receipt): void {
+  knownById_(b).set(k(r.tenant_id, r.receipt_id), r);
+  knownByHash_(b).set(k(r.tenant_id, r.hash), r);
+  if (r.idempotency_key !== undefined) knownByKey_(b).set(k(r.tenant_id, r.idempotency_key), r);
+}
+
+/** A receipt's obligation state as a join found it, unless this transaction already knows better. */
+function noteState_(b: PgBatch, tenantId: string, row: ByIdRow): void {
+  const known = knownStates(b);
+  if (known.has(k(tenantId, row.receipt_id))) return;
+  known.set(k(tenantId, row.receipt_id), row.ob_type === null ? null
+    : rowToObligationState({ receipt_id: row.receipt_id, type: row.ob_type, closed_by: row.ob_closed_by, closed_at: row.ob_closed_at }));
+}
+
+/**
+ * Receipts (with their obligation states) that a read of the tenant brought along, so that appends naming them as
+ * parents find them known and need no lookup of their own. The tenant must be locked (they are cached as rows of
+ * the ledger read under the lock are).
+ */
+export function rememberParents(b: PgBatch, tenantId: string, rows: readonly ByIdRow[]): void {
+  for (const row of rows) {
+    if (!knownById_(b).has(k(tenantId, row.receipt_id))) remember_(b, rowToReceipt(row));
+    noteState_(b, tenantId, row);
+  }
+}
+
 /** What a prefetch found absent: answered once, by the lookup that follows it (see prefetchForAppend). */
 interface Absent {
   tenantId: string;
@@ -56,27 +113,13 @@ interface Absent {
  */
 export function pgLedgerTx(b: PgBatch): LedgerTx {
   const run = <R extends QueryResultRow>(name: keyof typeof SQL, values: unknown[]) => b.readBuffered<R>(`q_${name}`, SQL[name], values);
-  const k = (tenantId: string, id: string) => `${tenantId}\n${id}`;
-  // Receipts written or read in this transaction (see above); clones go out, so callers cannot change them.
-  const knownByHash = () => b.cache<Receipt>('receipts.hash');
-  const knownByKey = () => b.cache<Receipt>('receipts.key');
-  const knownById = () => b.cache<Receipt>('receipts.id');
-  const remember = (r: Receipt) => {
-    knownById().set(k(r.tenant_id, r.receipt_id), r);
-    knownByHash().set(k(r.tenant_id, r.hash), r);
-    if (r.idempotency_key !== undefined) knownByKey().set(k(r.tenant_id, r.idempotency_key), r);
-  };
+  const knownByHash = () => knownByHash_(b);
+  const knownByKey = () => knownByKey_(b);
+  const knownById = () => knownById_(b);
+  const remember = (r: Receipt) => remember_(b, r);
   let absent: Absent | undefined;
-  /** Obligation states known to this transaction; null: the receipt exists and is no obligation. */
-  const states = () => b.cache<ObligationState | null>('obligations');
-
-  /** A receipt's obligation state as a join found it, unless this transaction already knows better. */
-  const noteState = (tenantId: string, row: ByIdRow) => {
-    const known = states();
-    if (known.has(k(tenantId, row.receipt_id))) return;
-    known.set(k(tenantId, row.receipt_id), row.ob_type === null ? null
-      : rowToObligationState({ receipt_id: row.receipt_id, type: row.ob_type, closed_by: row.ob_closed_by, closed_at: row.ob_closed_at }));
-  };
+  const states = () => knownStates(b);
+  const noteState = (tenantId: string, row: ByIdRow) => noteState_(b, tenantId, row);
 
   const obligationStates = async (tenantId: string, ids: readonly string[]): Promise<ObligationState[]> => {
     if (ids.length === 0) return [];

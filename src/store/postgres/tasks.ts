@@ -3,16 +3,40 @@ import type { TaskTx } from '../types.js';
 import type { LeaseRow, TaskFilter, TaskRow } from '../../tasks/types.js';
 import { LEASE_COLUMNS, TASK_COLUMNS, leaseToRow, rowToTask, taskToRow, type RawTask } from '../codecs/tasks.js';
 import { literal, readableParams, tuple, type PgBatch } from './batch.js';
+import { PARENT_COLUMNS, PARENT_COLUMNS_PREFIXED, PARENT_FROM, prefixedParent, rememberParents, type ParentRow } from './ledger.js';
+
+const TASK_COLUMN_LIST = TASK_COLUMNS.split(', ');
+const LEASE_OF = 'SELECT %s FROM leases WHERE tenant_id = $1 AND lease_id = $2';
+const lease = (column: string) => LEASE_OF.replace('%s', column);
+
+/**
+ * A lease, with what every write under it reads next, in one round trip (PgBatch.readSeveral): its task and the
+ * receipts its appends will name as parents (lease.granted, task.assigned, stamp.minted) with their obligation states.
+ */
+const LEASE_WITH = [
+  `SELECT ${LEASE_COLUMNS} FROM leases WHERE tenant_id = $1 AND lease_id = $2`,
+  `SELECT ${TASK_COLUMNS} FROM tasks WHERE tenant_id = $1 AND task_id = (${lease('task_id')})`,
+  `SELECT ${PARENT_COLUMNS} FROM ${PARENT_FROM} WHERE r.tenant_id = $1 AND r.receipt_id IN (
+     ${lease('granted_receipt_id')}
+     UNION ALL SELECT assigned_receipt_id FROM tasks WHERE tenant_id = $1 AND task_id = (${lease('task_id')})
+     UNION ALL SELECT minted_receipt_id FROM stamps WHERE tenant_id = $1 AND stamp_id = (${lease('stamp_id')}))`,
+];
 
 const SQL = {
   taskById: `SELECT ${TASK_COLUMNS} FROM tasks WHERE tenant_id = $1 AND task_id = $2`,
   taskByKey: `SELECT ${TASK_COLUMNS} FROM tasks WHERE tenant_id = $1 AND idempotency_key = $2`,
   // SKIP LOCKED: a claimer never waits on (or hands out) a task row another transaction holds. Claims of one tenant
   // already take turns on its chain head (each grant appends lease.granted), so this is the second line of defence.
-  candidates: `SELECT ${TASK_COLUMNS} FROM tasks WHERE tenant_id = $1 AND status = 'queued' ORDER BY priority DESC, queue_seq LIMIT $2
-               FOR UPDATE SKIP LOCKED`,
-  candidatesAfter: `SELECT ${TASK_COLUMNS} FROM tasks WHERE tenant_id = $1 AND status = 'queued' AND (priority < $2 OR (priority = $2 AND queue_seq > $3))
-                    ORDER BY priority DESC, queue_seq LIMIT $4 FOR UPDATE SKIP LOCKED`,
+  // With each eligible task its task.assigned receipt (the parent of the lease.granted a claim appends) and that
+  // obligation's state. MATERIALIZED: the rows are locked once, by the query that picks them.
+  candidates: `WITH c AS MATERIALIZED (SELECT ${TASK_COLUMNS} FROM tasks WHERE tenant_id = $1 AND status = 'queued' ORDER BY priority DESC, queue_seq LIMIT $2
+               FOR UPDATE SKIP LOCKED)
+               SELECT c.*, ${PARENT_COLUMNS_PREFIXED} FROM c LEFT JOIN ${PARENT_FROM} ON r.tenant_id = c.tenant_id AND r.receipt_id = c.assigned_receipt_id
+               AND c.next_eligible_at <= $3 ORDER BY c.priority DESC, c.queue_seq`,
+  candidatesAfter: `WITH c AS MATERIALIZED (SELECT ${TASK_COLUMNS} FROM tasks WHERE tenant_id = $1 AND status = 'queued'
+                    AND (priority < $2 OR (priority = $2 AND queue_seq > $3)) ORDER BY priority DESC, queue_seq LIMIT $4 FOR UPDATE SKIP LOCKED)
+                    SELECT c.*, ${PARENT_COLUMNS_PREFIXED} FROM c LEFT JOIN ${PARENT_FROM} ON r.tenant_id = c.tenant_id AND r.receipt_id = c.assigned_receipt_id
+                    AND c.next_eligible_at <= $5 ORDER BY c.priority DESC, c.queue_seq`,
   leaseById: `SELECT ${LEASE_COLUMNS} FROM leases WHERE tenant_id = $1 AND lease_id = $2`,
   dueCandidates: `SELECT tenant_id, lease_id FROM leases WHERE state = 'active' AND expires_at <= $1 ORDER BY expires_at LIMIT $2`,
   dueFresh: `SELECT ${LEASE_COLUMNS} FROM leases WHERE state = 'active' AND expires_at <= $1
@@ -26,12 +50,20 @@ const SQL = {
  */
 export function pgTaskTx(b: PgBatch): TaskTx {
   const run = <R extends QueryResultRow>(name: keyof typeof SQL, values: unknown[]) => b.read<R>(`q_${name}`, SQL[name], values);
+  /**
+   * Task rows read along with something else (a lease) under the tenant lock, by tenant and task id: taskById
+   * answers from here until this transaction writes the task. PgBatch drops them with any undone write.
+   */
+  const readAlong = () => b.cache<TaskRow>('tasks.read');
+  const tk = (tenantId: string, taskId: string) => `${tenantId}\n${taskId}`;
   return {
     async insertTask(t) {
+      readAlong().delete(tk(t.tenant_id, t.task_id));
       await b.lockTenant(t.tenant_id);
       b.buffer(`INSERT INTO tasks (${TASK_COLUMNS}) VALUES ${tuple(taskToRow(t))}`, { expectRows: 1, what: `inserting task ${t.task_id}` });
     },
     async updateTask(t) {
+      readAlong().delete(tk(t.tenant_id, t.task_id));
       await b.lockTenant(t.tenant_id);
       b.buffer(
         `UPDATE tasks SET status = ${literal(t.status)}, attempt = ${literal(t.attempt)}, lease_expiries = ${literal(t.lease_expiries)},
@@ -41,6 +73,8 @@ export function pgTaskTx(b: PgBatch): TaskTx {
       );
     },
     async taskById(tenantId, taskId) {
+      const along = readAlong().get(tk(tenantId, taskId));
+      if (along) return structuredClone(along);
       await b.lockTenant(tenantId);
       const r = (await run<RawTask>('taskById', [tenantId, taskId]))[0];
       return r && rowToTask(r);
@@ -50,12 +84,15 @@ export function pgTaskTx(b: PgBatch): TaskTx {
       const r = (await run<RawTask>('taskByKey', [tenantId, key]))[0];
       return r && rowToTask(r);
     },
-    async claimCandidates(tenantId, after, limit) {
+    async claimCandidates(tenantId, after, limit, filter) {
       await b.lockTenant(tenantId);
+      // Parents only of tasks the claim may take now (a time past every task's: all of them, without a filter).
+      const now = filter?.now ?? Number.MAX_SAFE_INTEGER;
       const rows = after
-        ? await run<RawTask>('candidatesAfter', [tenantId, after.priority, after.queue_seq, limit])
-        : await run<RawTask>('candidates', [tenantId, limit]);
-      return rows.map(rowToTask);
+        ? await run<Record<string, unknown>>('candidatesAfter', [tenantId, after.priority, after.queue_seq, limit, now])
+        : await run<Record<string, unknown>>('candidates', [tenantId, limit, now]);
+      rememberParents(b, tenantId, rows.flatMap((row) => prefixedParent(row) ?? []));
+      return rows.map((row) => rowToTask(Object.fromEntries(TASK_COLUMN_LIST.map((c) => [c, row[c]])) as RawTask));
     },
     async insertLease(l) {
       await b.lockTenant(l.tenant_id);
@@ -71,7 +108,11 @@ export function pgTaskTx(b: PgBatch): TaskTx {
     },
     async leaseById(tenantId, leaseId) {
       await b.lockTenant(tenantId);
-      return (await run<LeaseRow>('leaseById', [tenantId, leaseId]))[0];
+      const [leases, tasks, parents] = await b.readSeveral(LEASE_WITH.map((text) => ({ text, values: [tenantId, leaseId] })));
+      const task = tasks![0] as RawTask | undefined;
+      if (task) readAlong().set(tk(tenantId, task.task_id), rowToTask(task));
+      rememberParents(b, tenantId, parents as ParentRow[]);
+      return leases![0] as LeaseRow | undefined;
     },
     /**
      * Safe on every node at once: the due leases are found without locks, their tenants are taken (in a fixed
