@@ -4,18 +4,21 @@ import type { LeaseRow, TaskFilter, TaskRow } from '../../tasks/types.js';
 import { LEASE_COLUMNS, TASK_COLUMNS, leaseToRow, rowToTask, taskToRow, type RawTask } from '../codecs/tasks.js';
 import { literal, readableParams, tuple, type PgBatch } from './batch.js';
 import { PARENT_COLUMNS, PARENT_COLUMNS_PREFIXED, PARENT_FROM, prefixedParent, rememberParents, type ParentRow } from './ledger.js';
+import { lockedForClose, STAMP_FOR_CLOSE_OF_LEASE } from './stamps.js';
 
 const TASK_COLUMN_LIST = TASK_COLUMNS.split(', ');
 const LEASE_OF = 'SELECT %s FROM leases WHERE tenant_id = $1 AND lease_id = $2';
 const lease = (column: string) => LEASE_OF.replace('%s', column);
 
 /**
- * A lease, with what every write under it reads next, in one round trip (PgBatch.readSeveral): its task and the
- * receipts its appends will name as parents (lease.granted, task.assigned, stamp.minted) with their obligation states.
+ * A lease, with what every write under it reads next, in one round trip (PgBatch.readSeveral): its task, its stamp
+ * (locked FOR UPDATE, as stampForClose would: a lease's write may tombstone it), and the receipts its appends will
+ * name as parents (lease.granted, task.assigned, stamp.minted) with their obligation states.
  */
 const LEASE_WITH = [
   `SELECT ${LEASE_COLUMNS} FROM leases WHERE tenant_id = $1 AND lease_id = $2`,
   `SELECT ${TASK_COLUMNS} FROM tasks WHERE tenant_id = $1 AND task_id = (${lease('task_id')})`,
+  STAMP_FOR_CLOSE_OF_LEASE,
   `SELECT ${PARENT_COLUMNS} FROM ${PARENT_FROM} WHERE r.tenant_id = $1 AND r.receipt_id IN (
      ${lease('granted_receipt_id')}
      UNION ALL SELECT assigned_receipt_id FROM tasks WHERE tenant_id = $1 AND task_id = (${lease('task_id')})
@@ -108,9 +111,10 @@ export function pgTaskTx(b: PgBatch): TaskTx {
     },
     async leaseById(tenantId, leaseId) {
       await b.lockTenant(tenantId);
-      const [leases, tasks, parents] = await b.readSeveral(LEASE_WITH.map((text) => ({ text, values: [tenantId, leaseId] })));
+      const [leases, tasks, stamps, parents] = await b.readSeveral(LEASE_WITH.map((text) => ({ text, values: [tenantId, leaseId] })));
       const task = tasks![0] as RawTask | undefined;
       if (task) readAlong().set(tk(tenantId, task.task_id), rowToTask(task));
+      lockedForClose(b, stamps![0]);
       rememberParents(b, tenantId, parents as ParentRow[]);
       return leases![0] as LeaseRow | undefined;
     },
