@@ -9,6 +9,11 @@ import pg from 'pg';
 import { harness, type Harness } from '../helpers.js';
 import type { PostgresStore } from '../../src/store/postgres/index.js';
 import { TEST_PG_URL } from '../pg.js';
+import { Ledger } from '../../src/ledger/ledger.js';
+import { resolveConfig } from '../../src/config.js';
+import { ManualClock } from '../../src/clock.js';
+import type { ReceiptInput } from '../../src/ledger/types.js';
+import { agent, worker } from '../helpers.js';
 
 const enabled = process.env['QUITTANCE_TEST_PG'] === '1';
 
@@ -71,8 +76,10 @@ describe('[postgres] PgBatch round trips', { skip: !enabled && 'PostgreSQL not r
     const claimed = await roundTrips(() => claim());
     const completed = await roundTrips(() => complete(claimed.value));
     const show = (sent: string[]) => sent.map((s) => s.replace(/\s+/g, ' ').slice(0, 140)).join('\n');
-    assert.equal(claimed.sent.length, 6, show(claimed.sent));
-    assert.equal(completed.sent.length, 5, show(completed.sent));
+    assert.equal(claimed.sent.length, 4, show(claimed.sent));
+    assert.equal(completed.sent.length, 3, show(completed.sent));
+    // No lookup of the new receipts' hashes or idempotency keys: the parents came with the reads.
+    for (const { sent } of [claimed, completed]) assert.ok(!sent.some((x) => /WHERE r?\.?hash = /.test(x)), show(sent));
     for (const { sent } of [claimed, completed]) {
       assert.match(sent[0]!, /^BEGIN;\s*SAVEPOINT op;\s*SELECT seq, chain_hash FROM chain_heads WHERE tenant_id = '[^']+' FOR UPDATE;\s*(SELECT|WITH) /, show(sent));
       assert.equal(sent.filter((s) => s.includes('FROM chain_heads')).length, 1, 'the head is locked once');
@@ -143,5 +150,56 @@ describe('[postgres] PgBatch round trips', { skip: !enabled && 'PostgreSQL not r
     assert.equal(g.task_id, created.value.json.task.task_id);
     const verify = await h.req('GET', '/v1/ledger/verify', undefined, t.key);
     assert.equal(verify.json.ok, true, JSON.stringify(verify.json));
+  });
+
+  describe('appends assumed new (their parents known to the transaction) answer as if they had been looked up', () => {
+    const clock = new ManualClock('2026-03-01T12:00:00.000Z');
+    const lenient = () => new Ledger(h.services.store, resolveConfig({ locatability: 'lenient' }), clock);
+    const strict = () => new Ledger(h.services.store, resolveConfig({ locatability: 'strict' }), clock);
+    const answers = (items: Awaited<ReturnType<Ledger['appendBatch']>>) =>
+      items.map((i) => (i.ok ? { status: i.result.status, receipt_id: i.result.receipt.receipt_id } : { code: i.error.code }));
+    const assigned = (n: number): ReceiptInput => ({ type: 'task.assigned', from: agent, to: worker, body: { n } });
+    const progress = (parent: string, n: number, key?: string): ReceiptInput => ({
+      type: 'task.progress', from: worker, to: agent, parents: [parent], body: { n }, ...(key !== undefined && { idempotency_key: key }),
+    });
+
+    test('a strict resend of a success accepted leniently without a locatable product answers the stored 202, not 422', async () => {
+      const t = await h.newTenant('strict-resend');
+      const a = assigned(1);
+      const first = await lenient().appendBatch(t.tenantId, [a]);
+      assert.ok(first[0]!.ok);
+      const aId = (first[0] as { result: { receipt: { receipt_id: string } } }).result.receipt.receipt_id;
+      const success: ReceiptInput = { type: 'task.completed', from: worker, to: agent, parents: [aId], body: { attempt: 1 } };
+      const accepted = answers(await lenient().appendBatch(t.tenantId, [success]));
+      assert.equal((accepted[0] as { status: string }).status, 'not_discharged');
+      // The progress receipt before it makes its parent known (with its state): the success is then assumed new.
+      const { value, sent } = await roundTrips(() => strict().appendBatch(t.tenantId, [a, progress(aId, 1), success]));
+      const resent = answers(value);
+      assert.deepEqual(resent[0], { status: 'duplicate', receipt_id: aId });
+      assert.equal((resent[1] as { status: string }).status, 'created');
+      assert.deepEqual(resent[2], accepted[0], 'the stored answer (202), as on its first resend');
+      assert.ok(sent.some((x) => /WHERE hash = /.test(x)), 'looked up after the refusal');
+      // And alone (its parent looked up, nothing assumed): the same answer.
+      assert.deepEqual(answers(await strict().appendBatch(t.tenantId, [success])), accepted);
+    });
+
+    test('a resend the unique indexes refuse runs again checked: duplicate, idempotency conflict, nothing written twice', async () => {
+      const t = await h.newTenant('unique-fallback');
+      const first = await lenient().appendBatch(t.tenantId, [assigned(1)]);
+      const aId = (first[0] as { result: { receipt: { receipt_id: string } } }).result.receipt.receipt_id;
+      const stored = answers(await lenient().appendBatch(t.tenantId, [progress(aId, 1), progress(aId, 2, 'key-2')]));
+      const count = async () => (await execIn(h, 'SELECT count(*)::int AS n FROM receipts WHERE tenant_id = $1', [t.tenantId])).rows[0]!.n as number;
+      const before = await count();
+      // progress 3 is new and makes the parent known; progress 1 is a resend; progress 4 reuses key-2 for other content.
+      const { value, sent } = await roundTrips(() => lenient().appendBatch(t.tenantId, [progress(aId, 3), progress(aId, 1), progress(aId, 4, 'key-2')]));
+      const resent = answers(value);
+      assert.equal((resent[0] as { status: string }).status, 'created');
+      assert.deepEqual(resent[1], { status: 'duplicate', receipt_id: (stored[0] as { receipt_id: string }).receipt_id });
+      assert.deepEqual(resent[2], { code: 'QUITTANCE_ERR_IDEMPOTENCY_CONFLICT' });
+      assert.ok(sent.some((x) => /ROLLBACK TO SAVEPOINT op/.test(x)), 'the assumption failed and was undone');
+      assert.equal(await count(), before + 1, 'only progress 3 was written');
+      const verify = await h.req('GET', '/v1/ledger/verify', undefined, t.key);
+      assert.equal(verify.json.ok, true, JSON.stringify(verify.json));
+    });
   });
 });

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import type { PoolClient, QueryResult, QueryResultRow } from 'pg';
-import { QuittanceError } from '../../errors.js';
+import { QuittanceError, isQuittanceError } from '../../errors.js';
 import { GENESIS_HASH } from '../../ledger/types.js';
 import type { ChainHead } from '../types.js';
 
@@ -314,7 +314,9 @@ export class PgBatch {
           this.opSavepoint = false;
           await this.client.query('ROLLBACK TO SAVEPOINT op; RELEASE SAVEPOINT op');
         }
-        if (!this.checkedAttempt && (e instanceof HeadNotLocked || (this.assumedNew && isReceiptUniqueViolation(e)))) continue;
+        // After an append assumed new, a coded refusal too is answered by the checked run: it might have been
+        // answered differently had the receipt been found stored (appendInTx covers its own refusals the same way).
+        if (!this.checkedAttempt && (e instanceof HeadNotLocked || (this.assumedNew && (isReceiptUniqueViolation(e) || isQuittanceError(e))))) continue;
         this.checkedAttempt = false;
         throw e;
       }
