@@ -78,6 +78,15 @@ describe('[postgres] PgBatch round trips', { skip: !enabled && 'PostgreSQL not r
     const show = (sent: string[]) => sent.map((s) => s.replace(/\s+/g, ' ').slice(0, 140)).join('\n');
     assert.equal(claimed.sent.length, 4, show(claimed.sent));
     assert.equal(completed.sent.length, 3, show(completed.sent));
+    // task.completed closes task.assigned and lease.granted in one UPDATE; stamp.tombstoned closes stamp.minted.
+    const closing = completed.sent.join(';\n').match(/UPDATE obligations SET [^;]*/g) ?? [];
+    assert.equal(closing.length, 2, closing.join('\n'));
+    assert.equal(closing[0]!.match(/ANY\(ARRAY\[([^\]]*)\]/)![1]!.split(',').length, 2, closing[0]);
+    const lease = (await h.services.store.lease(h.tenantId, claimed.value.lease_id))!;
+    const task = (await h.services.store.task(h.tenantId, claimed.value.task_id))!;
+    for (const id of [lease.granted_receipt_id, task.assigned_receipt_id]) {
+      assert.equal((await h.services.store.obligationState(h.tenantId, id))!.open, false, `${id} closed`);
+    }
     // No lookup of the new receipts' hashes or idempotency keys: the parents came with the reads.
     for (const { sent } of [claimed, completed]) assert.ok(!sent.some((x) => /WHERE r?\.?hash = /.test(x)), show(sent));
     for (const { sent } of [claimed, completed]) {

@@ -45,6 +45,8 @@ interface PendingWrite {
   sql: string;
   expectRows?: number;
   what?: string;
+  /** For a write several calls add to (bufferMerged): its items so far, and how they become its SQL. */
+  merged?: { items: string[]; render: (items: readonly string[]) => string };
 }
 
 const HEAD_WAIT = 'SELECT seq, chain_hash FROM chain_heads WHERE tenant_id = $1 FOR UPDATE';
@@ -85,6 +87,8 @@ export class PgBatch {
   /** The previous write's savepoint, not yet released: released by the next SAVEPOINT op, or by COMMIT. */
   private releasePending = false;
   private pending: PendingWrite[] = [];
+  /** Merged writes in `pending`, by group (see bufferMerged). */
+  private readonly mergedWrites = new Map<string, PendingWrite>();
   /** Statements owed before anything else: BEGIN, sent with the batch's first statement (see PostgresStore). */
   private prefix: string[] = ['BEGIN'];
   /** Buffered rows to insert, by INSERT head (`INSERT INTO t (cols)`), then by key: sent as one multi-row INSERT each. */
@@ -181,6 +185,23 @@ export class PgBatch {
   }
 
   /**
+   * Buffers a write that later calls with the same `group`, until the next flush, add items to instead of writing
+   * one statement each (e.g. one UPDATE ... WHERE id = ANY(...) closing several rows). It keeps the place of the
+   * group's first item, so use it only for statements that commute with the writes buffered between them. The flush
+   * expects it to change one row per item.
+   */
+  bufferMerged(group: string, item: string, render: (items: readonly string[]) => string, what: string): void {
+    let w = this.mergedWrites.get(group);
+    if (!w) {
+      w = { sql: '', merged: { items: [], render }, what };
+      this.mergedWrites.set(group, w);
+      this.pending.push(w);
+    }
+    w.merged!.items.push(item);
+    w.expectRows = w.merged!.items.length;
+  }
+
+  /**
    * Buffers one row for a multi-row INSERT. Buffered rows go before the other buffered writes of the same flush:
    * use it only for tables whose other writes in this batch go through pendingRow.
    */
@@ -237,10 +258,11 @@ export class PgBatch {
     for (const [head, rows] of this.pendingRows) {
       writes.push({ sql: `${head} VALUES ${[...rows.values()].map(tuple).join(', ')}`, expectRows: rows.size, what: head });
     }
-    writes.push(...this.pending);
+    for (const w of this.pending) writes.push(w.merged ? { ...w, sql: w.merged.render(w.merged.items) } : w);
     const owed = this.owedHeads;
     if (writes.length === 0 && after.length === 0 && last.length === 0 && owed.length === 0) return [];
     this.pending = [];
+    this.mergedWrites.clear();
     this.pendingRows.clear();
     this.owedHeads = [];
     for (const v of this.pendingViews.values()) v.clear();
@@ -362,6 +384,7 @@ export class PgBatch {
   private forgetPending(): void {
     this.owedHeads = [];
     this.pending = [];
+    this.mergedWrites.clear();
     this.pendingRows.clear();
     for (const v of this.pendingViews.values()) v.clear();
   }

@@ -252,10 +252,13 @@ export function pgLedgerTx(b: PgBatch): LedgerTx {
         row[OB_CLOSED_BY] = closedBy;
         row[OB_CLOSED_AT] = closedAt;
       } else {
-        b.buffer(
-          `UPDATE obligations SET closed_by = ${literal(closedBy)}, closed_at = ${literal(closedAt)}
-           WHERE tenant_id = ${literal(tenantId)} AND receipt_id = ${literal(obligationId)} AND closed_by IS NULL`,
-          { expectRows: 1, what: `closing obligation ${obligationId}` },
+        // The parents one receipt closes (appendInTx closes them one after the other): one UPDATE for all of them.
+        b.bufferMerged(
+          `close obligations\n${tenantId}\n${closedBy}\n${closedAt}`,
+          obligationId,
+          (ids) => `UPDATE obligations SET closed_by = ${literal(closedBy)}, closed_at = ${literal(closedAt)}
+           WHERE tenant_id = ${literal(tenantId)} AND receipt_id = ANY(ARRAY[${ids.map(literal).join(', ')}]::text[]) AND closed_by IS NULL`,
+          `closing obligations closed by ${closedBy}`,
         );
       }
       states().set(k(tenantId, obligationId), { receipt_id: obligationId, type: st.type, open: false, closed_by: closedBy, closed_at: closedAt });
