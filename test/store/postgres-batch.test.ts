@@ -130,6 +130,33 @@ describe('[postgres] PgBatch round trips', { skip: !enabled && 'PostgreSQL not r
     assert.equal((await h.services.store.task(h.tenantId, g.task_id))!.claims, 1, 'undone');
   });
 
+  test('the lease read answers alike inlined (first in its transaction) and as a prepared statement (later)', async () => {
+    const grants = [await claim(), await claim()];
+    const store = h.services.store;
+    const { value, sent } = await roundTrips(() => store.write(async (tx) => {
+      const out = [];
+      for (const g of grants) {
+        const l = (await tx.leaseById(h.tenantId, g.lease_id))!;
+        const task = (await tx.taskById(h.tenantId, l.task_id))!;
+        const stamp = (await tx.stampForClose(h.tenantId, l.stamp_id!))!;
+        const parents = await tx.receiptsByIds(h.tenantId, [task.assigned_receipt_id, l.granted_receipt_id, stamp.minted_receipt_id]);
+        out.push({ l, task, stamp, parents: parents.map((r) => r.type) });
+      }
+      assert.equal(await tx.leaseById(h.tenantId, 'lease-none'), undefined);
+      return out;
+    }));
+    assert.equal(sent.length, 4, 'one round trip per lease read, then COMMIT');
+    assert.match(sent[1]!, /lease_id = \$2/, 'the second read is sent as a prepared statement, not inlined');
+    for (const [i, g] of grants.entries()) {
+      const got = value[i]!;
+      assert.deepEqual(got.l, await store.lease(h.tenantId, g.lease_id));
+      assert.deepEqual(got.task, await store.task(h.tenantId, g.task_id));
+      const stamp = (await store.stamps.stamp(h.tenantId, got.l.stamp_id!))!;
+      assert.deepEqual(got.stamp, Object.fromEntries(Object.keys(got.stamp).map((key) => [key, stamp[key as keyof typeof stamp]])));
+      assert.deepEqual(got.parents, ['task.assigned', 'lease.granted', 'stamp.minted']);
+    }
+  });
+
   test('a claim page brings each eligible task.assigned along, with its obligation state', async () => {
     const { value, sent } = await roundTrips(() => h.services.store.write(async (tx) => {
       const page = await tx.claimCandidates(h.tenantId, undefined, 3, { now: Date.parse('2026-03-01T12:00:00.000Z') });

@@ -156,24 +156,6 @@ export class PgBatch {
   }
 
   /**
-   * Several reads in one round trip (after whatever is buffered), each seeing the writes before it: a simple query
-   * with the values inlined. A read whose parameters PostgreSQL text cannot hold finds nothing, as in read().
-   */
-  async readSeveral(reads: readonly { text: string; values: unknown[] }[]): Promise<QueryResultRow[][]> {
-    const inlined: (string | undefined)[] = reads.map((r) => {
-      const safe = readableParams(r.values);
-      if (!safe) return undefined;
-      const sql = inlineParams(r.text, safe);
-      if (sql === undefined) throw new Error('quittance: a read of readSeveral has a value without an SQL literal');
-      return sql;
-    });
-    const sent = inlined.filter((x): x is string => x !== undefined);
-    const results = await this.send([], sent, false);
-    let i = 0;
-    return inlined.map((x) => (x === undefined ? [] : results[i++]!.rows));
-  }
-
-  /**
    * Buffers a write until the next flush. `sql` takes its values from `literal`. When `expectRows` is given, the
    * flush fails (undoing the write) unless the statement reports exactly that many rows.
    */

@@ -42,23 +42,21 @@ type ByIdRow = PgReceiptRow & { ob_type: string | null; ob_closed_by: string | n
 
 /**
  * A receipt with its obligation state, for reads of other tables that bring along the receipts a write will append
- * under (a lease's lease.granted, a task's task.assigned): `SELECT ${PARENT_COLUMNS} FROM ${PARENT_FROM} WHERE ...`.
+ * under (a lease's lease.granted, a task's task.assigned): `SELECT ..., ${PARENT_COLUMNS_PREFIXED} FROM ... JOIN
+ * ${PARENT_FROM} ON r.tenant_id = ... AND r.receipt_id = ...`, each receipt column named `p_<column>` (the other
+ * side of the join has columns of the same names).
  */
-export const PARENT_COLUMNS = `${R_COLS}, o.type AS ob_type, o.closed_by AS ob_closed_by, o.closed_at AS ob_closed_at`;
 export const PARENT_FROM = 'receipts r LEFT JOIN obligations o ON o.tenant_id = r.tenant_id AND o.receipt_id = r.receipt_id';
 const RECEIPT_COLUMN_LIST = RECEIPT_COLUMNS.split(', ');
-/** The same, each column named `p_<column>`, for a join whose other side has columns of the same names. */
 export const PARENT_COLUMNS_PREFIXED = [...RECEIPT_COLUMN_LIST.map((c) => `r.${c} AS p_${c}`), 'o.type AS p_ob_type', 'o.closed_by AS p_ob_closed_by', 'o.closed_at AS p_ob_closed_at'].join(', ');
 
 /** The receipt a row with PARENT_COLUMNS_PREFIXED holds, if the join found one. */
-export function prefixedParent(row: Record<string, unknown>): ParentRow | undefined {
+export function prefixedParent(row: Record<string, unknown>): ByIdRow | undefined {
   if (row['p_receipt_id'] === null || row['p_receipt_id'] === undefined) return undefined;
   const out: Record<string, unknown> = {};
   for (const c of [...RECEIPT_COLUMN_LIST, 'ob_type', 'ob_closed_by', 'ob_closed_at']) out[c] = row[`p_${c}`];
-  return out as unknown as ParentRow;
+  return out as unknown as ByIdRow;
 }
-
-export type ParentRow = ByIdRow;
 
 const k = (tenantId: string, id: string) => `${tenantId}\n${id}`;
 

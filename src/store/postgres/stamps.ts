@@ -75,10 +75,6 @@ const SQL = {
   keys: `SELECT ${PUBLIC_KEY_COLUMNS} FROM signing_keys WHERE role <> 'retired' OR verify_until_ms > $1 ORDER BY created_at, kid`,
 } as const;
 
-/** The stamp of a lease (tenant $1, lease $2), locked as stampForClose locks it: see pgTaskTx's leaseById. */
-export const STAMP_FOR_CLOSE_OF_LEASE = `SELECT ${STAMP_CLOSING_COLUMNS} FROM stamps
-  WHERE tenant_id = $1 AND stamp_id = (SELECT stamp_id FROM leases WHERE tenant_id = $1 AND lease_id = $2) FOR UPDATE`;
-
 type StampClosingDbRow = Omit<StampClosing, 'subject'> & { subject: string };
 
 /** Stamps this transaction locked FOR UPDATE and read for closing, until it writes them (by tenant and stamp id). */
@@ -86,7 +82,7 @@ const lockedStamps = (b: PgBatch) => b.cache<StampClosing>('stamps.forClose');
 const sk = (tenantId: string, stampId: string) => `${tenantId}\n${stampId}`;
 
 /**
- * Keeps a stamp row that another read locked FOR UPDATE (with STAMP_FOR_CLOSE_OF_LEASE) for stampForClose, which then
+ * Keeps a stamp row that another read locked FOR UPDATE (pgTaskTx's leaseById) for stampForClose, which then
  * needs no round trip. The lock holds to COMMIT; PgBatch drops the row with any undone write (and its lock).
  */
 export function lockedForClose(b: PgBatch, row: QueryResultRow | undefined): void {

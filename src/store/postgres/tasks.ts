@@ -3,27 +3,31 @@ import type { TaskTx } from '../types.js';
 import type { LeaseRow, TaskFilter, TaskRow } from '../../tasks/types.js';
 import { LEASE_COLUMNS, TASK_COLUMNS, leaseToRow, rowToTask, taskToRow, type RawTask } from '../codecs/tasks.js';
 import { literal, readableParams, tuple, type PgBatch } from './batch.js';
-import { PARENT_COLUMNS, PARENT_COLUMNS_PREFIXED, PARENT_FROM, prefixedParent, rememberParents, type ParentRow } from './ledger.js';
-import { lockedForClose, STAMP_FOR_CLOSE_OF_LEASE } from './stamps.js';
+import { PARENT_COLUMNS_PREFIXED, PARENT_FROM, prefixedParent, rememberParents } from './ledger.js';
+import { lockedForClose } from './stamps.js';
+import { STAMP_CLOSING_COLUMNS } from '../codecs/stamps.js';
 
 const TASK_COLUMN_LIST = TASK_COLUMNS.split(', ');
-const LEASE_OF = 'SELECT %s FROM leases WHERE tenant_id = $1 AND lease_id = $2';
-const lease = (column: string) => LEASE_OF.replace('%s', column);
+const LEASE_COLUMN_LIST = LEASE_COLUMNS.split(', ');
+const STAMP_COLUMN_LIST = STAMP_CLOSING_COLUMNS.split(', ');
+const prefixed = (alias: string, columns: readonly string[]) => columns.map((c) => `${alias}.${c} AS ${alias}_${c}`).join(', ');
+/** The columns `<prefix>_<column>` of a row, as a row of their own (undefined when the join found none). */
+function unprefixed<R>(row: Record<string, unknown>, prefix: string, columns: readonly string[]): R | undefined {
+  if (row[`${prefix}_${columns[1]}`] === null) return undefined;
+  return Object.fromEntries(columns.map((c) => [c, row[`${prefix}_${c}`]])) as R;
+}
 
 /**
- * A lease, with what every write under it reads next, in one round trip (PgBatch.readSeveral): its task, its stamp
+ * A lease with what every write under it reads next, in one statement (so it can be prepared): its task, its stamp
  * (locked FOR UPDATE, as stampForClose would: a lease's write may tombstone it), and the receipts its appends will
- * name as parents (lease.granted, task.assigned, stamp.minted) with their obligation states.
+ * name as parents (lease.granted, task.assigned, stamp.minted) with their obligation states, one row per receipt.
  */
-const LEASE_WITH = [
-  `SELECT ${LEASE_COLUMNS} FROM leases WHERE tenant_id = $1 AND lease_id = $2`,
-  `SELECT ${TASK_COLUMNS} FROM tasks WHERE tenant_id = $1 AND task_id = (${lease('task_id')})`,
-  STAMP_FOR_CLOSE_OF_LEASE,
-  `SELECT ${PARENT_COLUMNS} FROM ${PARENT_FROM} WHERE r.tenant_id = $1 AND r.receipt_id IN (
-     ${lease('granted_receipt_id')}
-     UNION ALL SELECT assigned_receipt_id FROM tasks WHERE tenant_id = $1 AND task_id = (${lease('task_id')})
-     UNION ALL SELECT minted_receipt_id FROM stamps WHERE tenant_id = $1 AND stamp_id = (${lease('stamp_id')}))`,
-];
+const LEASE_WITH = `WITH l AS (SELECT ${LEASE_COLUMNS} FROM leases WHERE tenant_id = $1 AND lease_id = $2),
+  t AS (SELECT ${TASK_COLUMNS} FROM tasks WHERE tenant_id = $1 AND task_id = (SELECT task_id FROM l)),
+  s AS MATERIALIZED (SELECT ${STAMP_CLOSING_COLUMNS} FROM stamps WHERE tenant_id = $1 AND stamp_id = (SELECT stamp_id FROM l) FOR UPDATE)
+  SELECT ${prefixed('l', LEASE_COLUMN_LIST)}, ${prefixed('t', TASK_COLUMN_LIST)}, ${prefixed('s', STAMP_COLUMN_LIST)}, ${PARENT_COLUMNS_PREFIXED}
+  FROM l LEFT JOIN t ON TRUE LEFT JOIN s ON TRUE
+  LEFT JOIN ${PARENT_FROM} ON r.tenant_id = $1 AND r.receipt_id IN (l.granted_receipt_id, t.assigned_receipt_id, s.minted_receipt_id)`;
 
 const SQL = {
   taskById: `SELECT ${TASK_COLUMNS} FROM tasks WHERE tenant_id = $1 AND task_id = $2`,
@@ -41,6 +45,7 @@ const SQL = {
                     SELECT c.*, ${PARENT_COLUMNS_PREFIXED} FROM c LEFT JOIN ${PARENT_FROM} ON r.tenant_id = c.tenant_id AND r.receipt_id = c.assigned_receipt_id
                     AND c.next_eligible_at <= $5 ORDER BY c.priority DESC, c.queue_seq`,
   leaseById: `SELECT ${LEASE_COLUMNS} FROM leases WHERE tenant_id = $1 AND lease_id = $2`,
+  leaseWith: LEASE_WITH,
   dueCandidates: `SELECT tenant_id, lease_id FROM leases WHERE state = 'active' AND expires_at <= $1 ORDER BY expires_at LIMIT $2`,
   dueFresh: `SELECT ${LEASE_COLUMNS} FROM leases WHERE state = 'active' AND expires_at <= $1
              AND (tenant_id, lease_id) IN (SELECT * FROM unnest($2::text[], $3::text[])) ORDER BY expires_at`,
@@ -111,12 +116,14 @@ export function pgTaskTx(b: PgBatch): TaskTx {
     },
     async leaseById(tenantId, leaseId) {
       await b.lockTenant(tenantId);
-      const [leases, tasks, stamps, parents] = await b.readSeveral(LEASE_WITH.map((text) => ({ text, values: [tenantId, leaseId] })));
-      const task = tasks![0] as RawTask | undefined;
+      const rows = await run<Record<string, unknown>>('leaseWith', [tenantId, leaseId]);
+      const first = rows[0];
+      if (!first) return undefined;
+      const task = unprefixed<RawTask>(first, 't', TASK_COLUMN_LIST);
       if (task) readAlong().set(tk(tenantId, task.task_id), rowToTask(task));
-      lockedForClose(b, stamps![0]);
-      rememberParents(b, tenantId, parents as ParentRow[]);
-      return leases![0] as LeaseRow | undefined;
+      lockedForClose(b, unprefixed(first, 's', STAMP_COLUMN_LIST));
+      rememberParents(b, tenantId, rows.flatMap((row) => prefixedParent(row) ?? []));
+      return unprefixed<LeaseRow>(first, 'l', LEASE_COLUMN_LIST);
     },
     /**
      * Safe on every node at once: the due leases are found without locks, their tenants are taken (in a fixed
