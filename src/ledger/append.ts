@@ -1,4 +1,4 @@
-import { QuittanceError } from '../errors.js';
+import { QuittanceError, isQuittanceError } from '../errors.js';
 import { isoTime, type Clock } from '../clock.js';
 import type { Tx } from '../store/types.js';
 import { chainHash, contentHash, receiptTexts, type ReceiptTexts } from './hashing.js';
@@ -33,10 +33,51 @@ export async function appendInTx(tx: Tx, prepared: PreparedReceipt, ctx: AppendC
   const { content, hash, spec, texts } = prepared;
   const tenantId = content.tenant_id;
 
-  await tx.prefetchForAppend?.(tenantId, { hash, idempotency_key: content.idempotency_key, parents: content.parents });
-  // Rule 2: idempotency. Same content ⇒ same hash ⇒ the stored receipt, nothing new written.
+  const assumedNew = (await tx.prefetchForAppend?.(tenantId, { hash, idempotency_key: content.idempotency_key, parents: content.parents })) === 'assumed-new';
+  const stored = await storedAnswer(tx, content, hash, spec.success);
+  if (stored) return stored;
+  let unlocatable: boolean;
+  try {
+    unlocatable = await checkParentsAndLocatability(tx, content, spec, ctx);
+  } catch (e) {
+    // The store answered rule 2 without looking: a stored duplicate must still win over this refusal, as it does
+    // when rule 2 looks (the same content, resent, answers what it answered the first time).
+    if (assumedNew && isQuittanceError(e)) {
+      const again = await storedAnswer(tx, content, hash, spec.success);
+      if (again) return again;
+    }
+    throw e;
+  }
+  const isTerminator = spec.role === 'terminator';
+  const discharges = isTerminator && !unlocatable;
+
+  // Rule 5: chain, write, projections.
+  const receipt = await chainAndInsert(tx, content, hash, texts, discharges, ctx);
+  if (spec.role === 'obligation') await tx.openObligation(receipt);
+  if (discharges) {
+    for (const parentId of content.parents) await tx.closeObligation(tenantId, parentId, receipt.receipt_id, receipt.created_at);
+  }
+  if (!unlocatable) return { status: 'created', receipt };
+
+  const anomaly = await appendAnomaly(tx, ctx, tenantId, 'success_without_locatability', {
+    to: content.from,
+    parents: [receipt.receipt_id],
+    body: {
+      receipt_id: receipt.receipt_id,
+      receipt_type: receipt.type,
+      message: 'Success receipt has neither artifacts nor delivery_proof; its parent obligations stay open. Resend it with a locatable product.',
+      open_parents: content.parents,
+    },
+    task_id: content.task_id,
+  });
+  return { status: 'not_discharged', receipt, anomaly };
+}
+
+/** Rule 2: idempotency. Same content ⇒ same hash ⇒ the stored receipt, nothing new written. */
+async function storedAnswer(tx: Tx, content: ReceiptContent, hash: string, success: boolean | undefined): Promise<AppendResult | undefined> {
+  const tenantId = content.tenant_id;
   const same = await tx.receiptByHash(tenantId, hash);
-  if (same) return { status: isUndischargedSuccess(same, spec.success) ? 'not_discharged' : 'duplicate', receipt: same };
+  if (same) return { status: isUndischargedSuccess(same, success) ? 'not_discharged' : 'duplicate', receipt: same };
   if (content.idempotency_key !== undefined) {
     const byKey = await tx.receiptByIdempotencyKey(tenantId, content.idempotency_key);
     if (byKey) {
@@ -45,7 +86,12 @@ export async function appendInTx(tx: Tx, prepared: PreparedReceipt, ctx: AppendC
       });
     }
   }
+  return undefined;
+}
 
+/** Rules 3 and 4: parent linkage and locatability. Answers whether the receipt is a success without a locatable product. */
+async function checkParentsAndLocatability(tx: Tx, content: ReceiptContent, spec: PreparedReceipt['spec'], ctx: AppendContext): Promise<boolean> {
+  const tenantId = content.tenant_id;
   // Rule 3: parent linkage. Principals need not match: different actors discharge obligations.
   const isTerminator = spec.role === 'terminator';
   if (isTerminator && content.parents.length === 0) {
@@ -84,28 +130,7 @@ export async function appendInTx(tx: Tx, prepared: PreparedReceipt, ctx: AppendC
   if (unlocatable && ctx.locatability === 'strict') {
     throw new QuittanceError('QUITTANCE_ERR_LOCATABILITY_REQUIRED', [content.type]);
   }
-  const discharges = isTerminator && !unlocatable;
-
-  // Rule 5: chain, write, projections.
-  const receipt = await chainAndInsert(tx, content, hash, texts, discharges, ctx);
-  if (spec.role === 'obligation') await tx.openObligation(receipt);
-  if (discharges) {
-    for (const parentId of content.parents) await tx.closeObligation(tenantId, parentId, receipt.receipt_id, receipt.created_at);
-  }
-  if (!unlocatable) return { status: 'created', receipt };
-
-  const anomaly = await appendAnomaly(tx, ctx, tenantId, 'success_without_locatability', {
-    to: content.from,
-    parents: [receipt.receipt_id],
-    body: {
-      receipt_id: receipt.receipt_id,
-      receipt_type: receipt.type,
-      message: 'Success receipt has neither artifacts nor delivery_proof; its parent obligations stay open. Resend it with a locatable product.',
-      open_parents: content.parents,
-    },
-    task_id: content.task_id,
-  });
-  return { status: 'not_discharged', receipt, anomaly };
+  return unlocatable;
 }
 
 function isUndischargedSuccess(r: Receipt, success: boolean | undefined): boolean {

@@ -76,8 +76,13 @@ export interface LedgerTx {
   /**
    * Optional hint, given before the append rules look up one receipt's hash, idempotency key and parents (with
    * their obligation states): a backend whose every lookup is a network round trip may fetch them in one.
+   *
+   * 'assumed-new': the backend did not look the hash and idempotency key up and answers "none" for them once: it has
+   * bet that the receipt is new and will find out from its unique indexes when it writes it (and then run the whole
+   * write again, checked). An append that refuses after such an answer must ask again (the second answer is looked
+   * up), since a stored duplicate is answered before any refusal.
    */
-  prefetchForAppend?(tenantId: string, lookups: { hash: string; idempotency_key: string | undefined; parents: readonly string[] }): Promise<void>;
+  prefetchForAppend?(tenantId: string, lookups: { hash: string; idempotency_key: string | undefined; parents: readonly string[] }): Promise<void | 'assumed-new'>;
   obligationStates(tenantId: string, ids: readonly string[]): Promise<ObligationState[]>;
   /** `texts`: the canonical body/artifacts/delivery_proof the append path already computed (else recomputed). */
   insertReceipt(receipt: Receipt, texts?: ReceiptTexts): Promise<void>;

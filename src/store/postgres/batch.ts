@@ -1,6 +1,6 @@
 import pg from 'pg';
 import type { PoolClient, QueryResult, QueryResultRow } from 'pg';
-import { QuittanceError } from '../../errors.js';
+import { QuittanceError, isQuittanceError } from '../../errors.js';
 import { GENESIS_HASH } from '../../ledger/types.js';
 import type { ChainHead } from '../types.js';
 
@@ -17,6 +17,23 @@ export class ChainHeadBusy extends Error {
   }
 }
 
+/**
+ * A head lock that rode with another statement (PgBatch.lockTenant) found no chain_heads row, so that statement ran
+ * without the tenant's lock. The write is undone and run again at once, checked (its locks taken one by one).
+ */
+class HeadNotLocked extends Error {
+  constructor(readonly tenantId: string) {
+    super(`chain head of tenant ${tenantId} was not there to lock`);
+    this.name = 'HeadNotLocked';
+  }
+}
+
+/** A unique index of receipts that an append assumed new (PgBatch.assumeNew) ran into: the receipt was not new. */
+function isReceiptUniqueViolation(e: unknown): boolean {
+  const { code, constraint } = e as { code?: unknown; constraint?: unknown };
+  return code === '23505' && (constraint === 'receipts_hash' || constraint === 'receipts_idempotency');
+}
+
 interface HeadEntry {
   head: ChainHead;
   /** Advanced in this transaction and not yet written back. */
@@ -28,6 +45,8 @@ interface PendingWrite {
   sql: string;
   expectRows?: number;
   what?: string;
+  /** For a write several calls add to (bufferMerged): its items so far, and how they become its SQL. */
+  merged?: { items: string[]; render: (items: readonly string[]) => string };
 }
 
 const HEAD_WAIT = 'SELECT seq, chain_hash FROM chain_heads WHERE tenant_id = $1 FOR UPDATE';
@@ -68,6 +87,8 @@ export class PgBatch {
   /** The previous write's savepoint, not yet released: released by the next SAVEPOINT op, or by COMMIT. */
   private releasePending = false;
   private pending: PendingWrite[] = [];
+  /** Merged writes in `pending`, by group (see bufferMerged). */
+  private readonly mergedWrites = new Map<string, PendingWrite>();
   /** Statements owed before anything else: BEGIN, sent with the batch's first statement (see PostgresStore). */
   private prefix: string[] = ['BEGIN'];
   /** Buffered rows to insert, by INSERT head (`INSERT INTO t (cols)`), then by key: sent as one multi-row INSERT each. */
@@ -77,6 +98,12 @@ export class PgBatch {
    * Emptied whenever the buffer is: flushed (the rows are in the database now) or forgotten (the write was undone).
    */
   private readonly pendingViews = new Map<string, Map<string, unknown>>();
+  /** Tenants locked by lockTenant whose lock has not been sent yet: it goes first in the next round trip. */
+  private owedHeads: string[] = [];
+  /** The current write runs again after a failed optimistic attempt: take nothing for granted (see op). */
+  private checkedAttempt = false;
+  /** The current write assumed an append new without looking (see assumeNew). */
+  private assumedNew = false;
   /** Receipts this batch wrote (see PostgresStore.keepStatisticsFresh). */
   rowsInserted = 0;
   /**
@@ -118,13 +145,14 @@ export class PgBatch {
    * write's savepoint first.
    */
   private async run<R extends QueryResultRow>(name: string, text: string, values: unknown[], isWrite: boolean): Promise<QueryResult<R>> {
-    const inlined = this.hasBuffered() || this.prefix.length > 0 || (isWrite && this.needsSavepoint()) ? inlineParams(text, values) : undefined;
+    const inlined = this.hasBuffered() || this.prefix.length > 0 || this.owedHeads.length > 0 || (isWrite && this.needsSavepoint())
+      ? inlineParams(text, values) : undefined;
     if (inlined === undefined) {
       await this.flush();
       if (isWrite) await this.openSavepoint();
       return this.client.query<R>({ name, text, values });
     }
-    return (await this.send([], inlined, isWrite)) as QueryResult<R>;
+    return (await this.send([], [inlined], isWrite))[0] as QueryResult<R>;
   }
 
   /**
@@ -136,6 +164,23 @@ export class PgBatch {
     if (options.expectRows !== undefined) w.expectRows = options.expectRows;
     if (options.what !== undefined) w.what = options.what;
     this.pending.push(w);
+  }
+
+  /**
+   * Buffers a write that later calls with the same `group`, until the next flush, add items to instead of writing
+   * one statement each (e.g. one UPDATE ... WHERE id = ANY(...) closing several rows). It keeps the place of the
+   * group's first item, so use it only for statements that commute with the writes buffered between them. The flush
+   * expects it to change one row per item.
+   */
+  bufferMerged(group: string, item: string, render: (items: readonly string[]) => string, what: string): void {
+    let w = this.mergedWrites.get(group);
+    if (!w) {
+      w = { sql: '', merged: { items: [], render }, what };
+      this.mergedWrites.set(group, w);
+      this.pending.push(w);
+    }
+    w.merged!.items.push(item);
+    w.expectRows = w.merged!.items.length;
   }
 
   /**
@@ -178,7 +223,7 @@ export class PgBatch {
 
   /** Sends every buffered write in one round trip, opening the current write's savepoint first if needed. */
   async flush(suffix = ''): Promise<void> {
-    await this.send(suffix ? [suffix] : [], undefined, false);
+    await this.send(suffix ? [suffix] : [], [], false);
   }
 
   private hasBuffered(): boolean {
@@ -187,31 +232,44 @@ export class PgBatch {
 
   /**
    * One round trip: the statements still owed from the start of the transaction (BEGIN), the current write's
-   * savepoint when anything in it writes, every buffered write, `after`, and `last`, whose result is returned.
+   * savepoint when anything in it writes or locks, the chain-head locks owed (lockTenant), every buffered write,
+   * `after`, and `last`, whose results are returned.
    */
-  private async send(after: string[], last: string | undefined, lastWrites: boolean): Promise<QueryResult | undefined> {
+  private async send(after: string[], last: string[], lastWrites: boolean): Promise<QueryResult[]> {
     const writes: PendingWrite[] = [];
     for (const [head, rows] of this.pendingRows) {
       writes.push({ sql: `${head} VALUES ${[...rows.values()].map(tuple).join(', ')}`, expectRows: rows.size, what: head });
     }
-    writes.push(...this.pending);
-    if (writes.length === 0 && after.length === 0 && last === undefined) return undefined;
+    for (const w of this.pending) writes.push(w.merged ? { ...w, sql: w.merged.render(w.merged.items) } : w);
+    const owed = this.owedHeads;
+    if (writes.length === 0 && after.length === 0 && last.length === 0 && owed.length === 0) return [];
     this.pending = [];
+    this.mergedWrites.clear();
     this.pendingRows.clear();
+    this.owedHeads = [];
     for (const v of this.pendingViews.values()) v.clear();
-    const prefix = [...this.prefix, ...(writes.length > 0 || after.length > 0 || lastWrites ? this.savepointSql() : [])];
+    // A head lock can end in a deadlock error like a write: it opens the savepoint too (see selectHead).
+    const opensSavepoint = writes.length > 0 || after.length > 0 || lastWrites || owed.length > 0;
+    const prefix = [...this.prefix, ...(opensSavepoint ? this.savepointSql() : [])];
     this.prefix = [];
-    const statements = [...prefix, ...writes.map((w) => w.sql), ...after, ...(last !== undefined ? [last] : [])];
-    if (statements.length === 0) return undefined;
+    const locks = owed.map((t) => inlineParams(HEAD_WAIT, [t])!);
+    const statements = [...prefix, ...locks, ...writes.map((w) => w.sql), ...after, ...last];
+    if (statements.length === 0) return [];
     const out = await this.client.query(statements.join(';\n'));
     const results = (Array.isArray(out) ? out : [out]) as QueryResult[];
+    owed.forEach((tenantId, i) => {
+      const row = results[prefix.length + i]?.rows[0] as { seq: number; chain_hash: string } | undefined;
+      // Without the row nothing was locked, and what ran after the lock ran unprotected: undo it, run it checked.
+      if (!row) throw new HeadNotLocked(tenantId);
+      this.heads.set(tenantId, { head: { seq: row.seq, chain_hash: row.chain_hash }, dirty: false });
+    });
     writes.forEach((w, i) => {
-      const r = results[prefix.length + i];
+      const r = results[prefix.length + locks.length + i];
       if (w.expectRows !== undefined && r?.rowCount !== w.expectRows) {
         throw new Error(`quittance: ${w.what ?? 'write'} changed ${r?.rowCount} rows, expected ${w.expectRows}`);
       }
     });
-    return last !== undefined ? results[results.length - 1] : undefined;
+    return results.slice(results.length - last.length);
   }
 
   private needsSavepoint(): boolean {
@@ -234,31 +292,55 @@ export class PgBatch {
 
   // ── savepoints ──
 
-  /** The group committer's per-write savepoint: one failing write is undone alone. */
+  /**
+   * The group committer's per-write savepoint: one failing write is undone alone. A write that took something for
+   * granted to save round trips (a head lock sent along with its first read, an append assumed new) and was wrong
+   * is undone and run again at once, checked: its answer is the one it would have had without the shortcut.
+   */
   async op<T>(fn: () => Promise<T>): Promise<T> {
     this.opsStarted++;
-    this.inOp = true;
-    this.opSavepoint = false;
-    this.journal.push(new Map(this.heads));
-    let value: T;
-    try {
-      value = await fn();
-      await this.flush();
-    } catch (e) {
-      this.forgetPending();
-      this.heads = this.journal.pop()!;
-      this.caches.clear();
-      this.inOp = false;
-      if (this.opSavepoint) {
-        this.opSavepoint = false;
-        await this.client.query('ROLLBACK TO SAVEPOINT op; RELEASE SAVEPOINT op');
+    for (let attempt = 0; ; attempt++) {
+      this.checkedAttempt = attempt > 0;
+      this.assumedNew = false;
+      this.inOp = true;
+      this.opSavepoint = false;
+      this.journal.push(new Map(this.heads));
+      let value: T;
+      try {
+        value = await fn();
+        await this.flush();
+      } catch (e) {
+        this.forgetPending();
+        this.heads = this.journal.pop()!;
+        this.caches.clear();
+        this.inOp = false;
+        if (this.opSavepoint) {
+          this.opSavepoint = false;
+          await this.client.query('ROLLBACK TO SAVEPOINT op; RELEASE SAVEPOINT op');
+        }
+        // After an append assumed new, a coded refusal too is answered by the checked run: it might have been
+        // answered differently had the receipt been found stored (appendInTx covers its own refusals the same way).
+        if (!this.checkedAttempt && (e instanceof HeadNotLocked || (this.assumedNew && (isReceiptUniqueViolation(e) || isQuittanceError(e))))) continue;
+        this.checkedAttempt = false;
+        throw e;
       }
-      throw e;
+      this.journal.pop();
+      this.inOp = false;
+      this.checkedAttempt = false;
+      if (this.opSavepoint) this.releasePending = true;
+      return value;
     }
-    this.journal.pop();
-    this.inOp = false;
-    if (this.opSavepoint) this.releasePending = true;
-    return value;
+  }
+
+  /**
+   * Whether an append may assume its receipt is new without looking up its hash and idempotency key: not in a
+   * write's checked run. Saying yes commits the write to being run again, checked, should a unique index of
+   * receipts refuse it.
+   */
+  assumeNew(): boolean {
+    if (this.checkedAttempt || !this.inOp) return false;
+    this.assumedNew = true;
+    return true;
   }
 
   /** Tx.atomically: a nested savepoint inside the current write. */
@@ -282,7 +364,9 @@ export class PgBatch {
   }
 
   private forgetPending(): void {
+    this.owedHeads = [];
     this.pending = [];
+    this.mergedWrites.clear();
     this.pendingRows.clear();
     for (const v of this.pendingViews.values()) v.clear();
   }
@@ -300,14 +384,27 @@ export class PgBatch {
       }
     }
     // A batch that never sent anything has no transaction to commit.
-    if (this.prefix.length > 0 && !this.hasBuffered()) return 'COMMIT';
-    return (await this.send([], 'COMMIT', false))!.command;
+    if (this.prefix.length > 0 && !this.hasBuffered() && this.owedHeads.length === 0) return 'COMMIT';
+    return (await this.send([], ['COMMIT'], false))[0]!.command;
   }
 
   // ── the sequencer ──
 
-  /** Locks the tenant for the rest of the transaction (once per batch) and returns its chain head. */
-  async lockTenant(tenantId: string): Promise<ChainHead> {
+  /**
+   * Takes the tenant for the rest of the transaction (once per batch). When the lock may be waited for (the batch's
+   * first write), it is not sent on its own: it goes first in the round trip of the next statement, which then runs
+   * under it. Everything else of the tenant is read or written after that statement, so nothing is read unlocked.
+   */
+  async lockTenant(tenantId: string): Promise<void> {
+    if (this.heads.has(tenantId) || this.owedHeads.includes(tenantId)) return;
+    assertStorable([tenantId]);
+    if (this.inOp && this.opsStarted <= 1 && !this.checkedAttempt) this.owedHeads.push(tenantId);
+    else await this.chainHead(tenantId);
+  }
+
+  /** Locks the tenant now (once per batch) and returns its chain head. */
+  async chainHead(tenantId: string): Promise<ChainHead> {
+    if (this.owedHeads.includes(tenantId)) await this.flush();
     const held = this.heads.get(tenantId);
     if (held) return held.head;
     assertStorable([tenantId]);
@@ -327,7 +424,7 @@ export class PgBatch {
 
   /** Locks several tenants in a fixed order (so two servers locking overlapping sets cannot wait on each other). */
   async lockTenants(tenantIds: Iterable<string>): Promise<void> {
-    for (const t of [...new Set(tenantIds)].sort()) await this.lockTenant(t);
+    for (const t of [...new Set(tenantIds)].sort()) await this.chainHead(t);
   }
 
   setHead(tenantId: string, head: ChainHead): void {

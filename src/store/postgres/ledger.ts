@@ -38,6 +38,61 @@ const OB_CLOSED_AT = 7;
 
 type ByIdRow = PgReceiptRow & { ob_type: string | null; ob_closed_by: string | null; ob_closed_at: string | null };
 
+// ── parents brought along ──
+
+/**
+ * A receipt with its obligation state, for reads of other tables that bring along the receipts a write will append
+ * under (a lease's lease.granted, a task's task.assigned): `SELECT ..., ${PARENT_COLUMNS_PREFIXED} FROM ... JOIN
+ * ${PARENT_FROM} ON r.tenant_id = ... AND r.receipt_id = ...`, each receipt column named `p_<column>` (the other
+ * side of the join has columns of the same names).
+ */
+export const PARENT_FROM = 'receipts r LEFT JOIN obligations o ON o.tenant_id = r.tenant_id AND o.receipt_id = r.receipt_id';
+const RECEIPT_COLUMN_LIST = RECEIPT_COLUMNS.split(', ');
+export const PARENT_COLUMNS_PREFIXED = [...RECEIPT_COLUMN_LIST.map((c) => `r.${c} AS p_${c}`), 'o.type AS p_ob_type', 'o.closed_by AS p_ob_closed_by', 'o.closed_at AS p_ob_closed_at'].join(', ');
+
+/** The receipt a row with PARENT_COLUMNS_PREFIXED holds, if the join found one. */
+export function prefixedParent(row: Record<string, unknown>): ByIdRow | undefined {
+  if (row['p_receipt_id'] === null || row['p_receipt_id'] === undefined) return undefined;
+  const out: Record<string, unknown> = {};
+  for (const c of [...RECEIPT_COLUMN_LIST, 'ob_type', 'ob_closed_by', 'ob_closed_at']) out[c] = row[`p_${c}`];
+  return out as unknown as ByIdRow;
+}
+
+const k = (tenantId: string, id: string) => `${tenantId}\n${id}`;
+
+/** Receipts written or read in this transaction (see pgLedgerTx); clones go out, so callers cannot change them. */
+const knownByHash_ = (b: PgBatch) => b.cache<Receipt>('receipts.hash');
+const knownByKey_ = (b: PgBatch) => b.cache<Receipt>('receipts.key');
+const knownById_ = (b: PgBatch) => b.cache<Receipt>('receipts.id');
+/** Obligation states known to this transaction; null: the receipt exists and is no obligation. */
+const knownStates = (b: PgBatch) => b.cache<ObligationState | null>('obligations');
+
+function remember_(b: PgBatch, r: Receipt): void {
+  knownById_(b).set(k(r.tenant_id, r.receipt_id), r);
+  knownByHash_(b).set(k(r.tenant_id, r.hash), r);
+  if (r.idempotency_key !== undefined) knownByKey_(b).set(k(r.tenant_id, r.idempotency_key), r);
+}
+
+/** A receipt's obligation state as a join found it, unless this transaction already knows better. */
+function noteState_(b: PgBatch, tenantId: string, row: ByIdRow): void {
+  const known = knownStates(b);
+  if (known.has(k(tenantId, row.receipt_id))) return;
+  known.set(k(tenantId, row.receipt_id), row.ob_type === null ? null
+    : rowToObligationState({ receipt_id: row.receipt_id, type: row.ob_type, closed_by: row.ob_closed_by, closed_at: row.ob_closed_at }));
+}
+
+/**
+ * Receipts (with their obligation states) that a read of the tenant brought along, so that appends naming them as
+ * parents find them known and need no lookup of their own. The tenant must be locked (they are cached as rows of
+ * the ledger read under the lock are).
+ */
+export function rememberParents(b: PgBatch, tenantId: string, rows: readonly ByIdRow[]): void {
+  for (const row of rows) {
+    if (!knownById_(b).has(k(tenantId, row.receipt_id))) remember_(b, rowToReceipt(row));
+    noteState_(b, tenantId, row);
+  }
+}
+
 /** What a prefetch found absent: answered once, by the lookup that follows it (see prefetchForAppend). */
 interface Absent {
   tenantId: string;
@@ -56,27 +111,13 @@ interface Absent {
  */
 export function pgLedgerTx(b: PgBatch): LedgerTx {
   const run = <R extends QueryResultRow>(name: keyof typeof SQL, values: unknown[]) => b.readBuffered<R>(`q_${name}`, SQL[name], values);
-  const k = (tenantId: string, id: string) => `${tenantId}\n${id}`;
-  // Receipts written or read in this transaction (see above); clones go out, so callers cannot change them.
-  const knownByHash = () => b.cache<Receipt>('receipts.hash');
-  const knownByKey = () => b.cache<Receipt>('receipts.key');
-  const knownById = () => b.cache<Receipt>('receipts.id');
-  const remember = (r: Receipt) => {
-    knownById().set(k(r.tenant_id, r.receipt_id), r);
-    knownByHash().set(k(r.tenant_id, r.hash), r);
-    if (r.idempotency_key !== undefined) knownByKey().set(k(r.tenant_id, r.idempotency_key), r);
-  };
+  const knownByHash = () => knownByHash_(b);
+  const knownByKey = () => knownByKey_(b);
+  const knownById = () => knownById_(b);
+  const remember = (r: Receipt) => remember_(b, r);
   let absent: Absent | undefined;
-  /** Obligation states known to this transaction; null: the receipt exists and is no obligation. */
-  const states = () => b.cache<ObligationState | null>('obligations');
-
-  /** A receipt's obligation state as a join found it, unless this transaction already knows better. */
-  const noteState = (tenantId: string, row: ByIdRow) => {
-    const known = states();
-    if (known.has(k(tenantId, row.receipt_id))) return;
-    known.set(k(tenantId, row.receipt_id), row.ob_type === null ? null
-      : rowToObligationState({ receipt_id: row.receipt_id, type: row.ob_type, closed_by: row.ob_closed_by, closed_at: row.ob_closed_at }));
-  };
+  const states = () => knownStates(b);
+  const noteState = (tenantId: string, row: ByIdRow) => noteState_(b, tenantId, row);
 
   const obligationStates = async (tenantId: string, ids: readonly string[]): Promise<ObligationState[]> => {
     if (ids.length === 0) return [];
@@ -95,14 +136,24 @@ export function pgLedgerTx(b: PgBatch): LedgerTx {
   };
 
   const tx: LedgerTx = {
-    chainHead: (tenantId) => b.lockTenant(tenantId),
+    chainHead: (tenantId) => b.chainHead(tenantId),
     async setChainHead(tenantId, head) {
-      await b.lockTenant(tenantId);
+      await b.chainHead(tenantId);
       b.setHead(tenantId, head);
     },
     async prefetchForAppend(tenantId, lookups) {
       absent = undefined;
       await b.lockTenant(tenantId);
+      // Parents this transaction already knows (a read brought them along, or it wrote them) mean a write
+      // appending under what it just read: the receipt is new but for a resend. Its hash and idempotency key are
+      // then not looked up; the unique indexes refuse a receipt that was not new, and PgBatch runs the write again,
+      // checked (see PgBatch.assumeNew).
+      const parentsKnown = lookups.parents.length > 0 && lookups.parents.every((id) => knownById().has(k(tenantId, id)) && states().has(k(tenantId, id)));
+      if (parentsKnown && !knownByHash().has(k(tenantId, lookups.hash))
+        && (lookups.idempotency_key === undefined || !knownByKey().has(k(tenantId, lookups.idempotency_key))) && b.assumeNew()) {
+        absent = { tenantId, hash: lookups.hash, ...(lookups.idempotency_key !== undefined && { key: lookups.idempotency_key }) };
+        return 'assumed-new';
+      }
       const hash = knownByHash().has(k(tenantId, lookups.hash)) ? undefined : lookups.hash;
       const key = lookups.idempotency_key === undefined || knownByKey().has(k(tenantId, lookups.idempotency_key)) ? undefined : lookups.idempotency_key;
       const ids = lookups.parents.filter((id) => !knownById().has(k(tenantId, id)) || !states().has(k(tenantId, id)));
@@ -199,10 +250,13 @@ export function pgLedgerTx(b: PgBatch): LedgerTx {
         row[OB_CLOSED_BY] = closedBy;
         row[OB_CLOSED_AT] = closedAt;
       } else {
-        b.buffer(
-          `UPDATE obligations SET closed_by = ${literal(closedBy)}, closed_at = ${literal(closedAt)}
-           WHERE tenant_id = ${literal(tenantId)} AND receipt_id = ${literal(obligationId)} AND closed_by IS NULL`,
-          { expectRows: 1, what: `closing obligation ${obligationId}` },
+        // The parents one receipt closes (appendInTx closes them one after the other): one UPDATE for all of them.
+        b.bufferMerged(
+          `close obligations\n${tenantId}\n${closedBy}\n${closedAt}`,
+          obligationId,
+          (ids) => `UPDATE obligations SET closed_by = ${literal(closedBy)}, closed_at = ${literal(closedAt)}
+           WHERE tenant_id = ${literal(tenantId)} AND receipt_id = ANY(ARRAY[${ids.map(literal).join(', ')}]::text[]) AND closed_by IS NULL`,
+          `closing obligations closed by ${closedBy}`,
         );
       }
       states().set(k(tenantId, obligationId), { receipt_id: obligationId, type: st.type, open: false, closed_by: closedBy, closed_at: closedAt });

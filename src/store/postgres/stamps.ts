@@ -75,6 +75,22 @@ const SQL = {
   keys: `SELECT ${PUBLIC_KEY_COLUMNS} FROM signing_keys WHERE role <> 'retired' OR verify_until_ms > $1 ORDER BY created_at, kid`,
 } as const;
 
+type StampClosingDbRow = Omit<StampClosing, 'subject'> & { subject: string };
+
+/** Stamps this transaction locked FOR UPDATE and read for closing, until it writes them (by tenant and stamp id). */
+const lockedStamps = (b: PgBatch) => b.cache<StampClosing>('stamps.forClose');
+const sk = (tenantId: string, stampId: string) => `${tenantId}\n${stampId}`;
+
+/**
+ * Keeps a stamp row that another read locked FOR UPDATE (pgTaskTx's leaseById) for stampForClose, which then
+ * needs no round trip. The lock holds to COMMIT; PgBatch drops the row with any undone write (and its lock).
+ */
+export function lockedForClose(b: PgBatch, row: QueryResultRow | undefined): void {
+  if (!row) return;
+  const r = stampClosingFromColumns(row as StampClosingDbRow);
+  lockedStamps(b).set(sk(r.tenant_id, r.stamp_id), r);
+}
+
 /**
  * Runs one statement that changes or locks a signing key, waiting at most KEY_LOCK_WAIT_MS for the lock. The wait
  * runs inside the write's savepoint (opened, with anything buffered, in the round trip that sets the timeout), so
@@ -156,6 +172,7 @@ export function pgStampTx(b: PgBatch): StampTx {
       return r?.m ?? null;
     },
     async insertStamp(s) {
+      lockedStamps(b).delete(sk(s.tenant_id, s.stamp_id));
       await b.lockTenant(s.tenant_id);
       b.buffer(`INSERT INTO stamps (${STAMP_COLUMNS}) VALUES ${tuple(stampToRow(s, s.late))}`, { expectRows: 1, what: `inserting stamp ${s.stamp_id}` });
     },
@@ -165,11 +182,14 @@ export function pgStampTx(b: PgBatch): StampTx {
       return r && rowToStamp(r);
     },
     async stampForClose(tenantId, stampId) {
+      const locked = lockedStamps(b).get(sk(tenantId, stampId));
+      if (locked) return structuredClone(locked);
       await b.lockTenant(tenantId);
-      const r = (await b.read<Omit<StampClosing, 'subject'> & { subject: string }>('q_stamp_forClose', SQL.stampForClose, [tenantId, stampId]))[0];
+      const r = (await b.read<StampClosingDbRow>('q_stamp_forClose', SQL.stampForClose, [tenantId, stampId]))[0];
       return r && stampClosingFromColumns(r);
     },
     async closeStamp(tenantId, stampId, c) {
+      lockedStamps(b).delete(sk(tenantId, stampId));
       await b.lockTenant(tenantId);
       b.buffer(
         `UPDATE stamps SET state = 'tombstoned', outcome = ${literal(c.outcome)}, closed_by = ${literal(c.closed_by)}, closed_reason = ${literal(c.closed_reason)},
@@ -179,6 +199,7 @@ export function pgStampTx(b: PgBatch): StampTx {
       );
     },
     async updateStamp(s) {
+      lockedStamps(b).delete(sk(s.tenant_id, s.stamp_id));
       await b.lockTenant(s.tenant_id);
       // A stamp that does not exist is a bug of the caller: the flush fails and undoes the write.
       b.buffer(

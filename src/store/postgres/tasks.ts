@@ -3,17 +3,49 @@ import type { TaskTx } from '../types.js';
 import type { LeaseRow, TaskFilter, TaskRow } from '../../tasks/types.js';
 import { LEASE_COLUMNS, TASK_COLUMNS, leaseToRow, rowToTask, taskToRow, type RawTask } from '../codecs/tasks.js';
 import { literal, readableParams, tuple, type PgBatch } from './batch.js';
+import { PARENT_COLUMNS_PREFIXED, PARENT_FROM, prefixedParent, rememberParents } from './ledger.js';
+import { lockedForClose } from './stamps.js';
+import { STAMP_CLOSING_COLUMNS } from '../codecs/stamps.js';
+
+const TASK_COLUMN_LIST = TASK_COLUMNS.split(', ');
+const LEASE_COLUMN_LIST = LEASE_COLUMNS.split(', ');
+const STAMP_COLUMN_LIST = STAMP_CLOSING_COLUMNS.split(', ');
+const prefixed = (alias: string, columns: readonly string[]) => columns.map((c) => `${alias}.${c} AS ${alias}_${c}`).join(', ');
+/** The columns `<prefix>_<column>` of a row, as a row of their own (undefined when the join found none). */
+function unprefixed<R>(row: Record<string, unknown>, prefix: string, columns: readonly string[]): R | undefined {
+  if (row[`${prefix}_${columns[1]}`] === null) return undefined;
+  return Object.fromEntries(columns.map((c) => [c, row[`${prefix}_${c}`]])) as R;
+}
+
+/**
+ * A lease with what every write under it reads next, in one statement (so it can be prepared): its task, its stamp
+ * (locked FOR UPDATE, as stampForClose would: a lease's write may tombstone it), and the receipts its appends will
+ * name as parents (lease.granted, task.assigned, stamp.minted) with their obligation states, one row per receipt.
+ */
+const LEASE_WITH = `WITH l AS (SELECT ${LEASE_COLUMNS} FROM leases WHERE tenant_id = $1 AND lease_id = $2),
+  t AS (SELECT ${TASK_COLUMNS} FROM tasks WHERE tenant_id = $1 AND task_id = (SELECT task_id FROM l)),
+  s AS MATERIALIZED (SELECT ${STAMP_CLOSING_COLUMNS} FROM stamps WHERE tenant_id = $1 AND stamp_id = (SELECT stamp_id FROM l) FOR UPDATE)
+  SELECT ${prefixed('l', LEASE_COLUMN_LIST)}, ${prefixed('t', TASK_COLUMN_LIST)}, ${prefixed('s', STAMP_COLUMN_LIST)}, ${PARENT_COLUMNS_PREFIXED}
+  FROM l LEFT JOIN t ON TRUE LEFT JOIN s ON TRUE
+  LEFT JOIN ${PARENT_FROM} ON r.tenant_id = $1 AND r.receipt_id IN (l.granted_receipt_id, t.assigned_receipt_id, s.minted_receipt_id)`;
 
 const SQL = {
   taskById: `SELECT ${TASK_COLUMNS} FROM tasks WHERE tenant_id = $1 AND task_id = $2`,
   taskByKey: `SELECT ${TASK_COLUMNS} FROM tasks WHERE tenant_id = $1 AND idempotency_key = $2`,
   // SKIP LOCKED: a claimer never waits on (or hands out) a task row another transaction holds. Claims of one tenant
   // already take turns on its chain head (each grant appends lease.granted), so this is the second line of defence.
-  candidates: `SELECT ${TASK_COLUMNS} FROM tasks WHERE tenant_id = $1 AND status = 'queued' ORDER BY priority DESC, queue_seq LIMIT $2
-               FOR UPDATE SKIP LOCKED`,
-  candidatesAfter: `SELECT ${TASK_COLUMNS} FROM tasks WHERE tenant_id = $1 AND status = 'queued' AND (priority < $2 OR (priority = $2 AND queue_seq > $3))
-                    ORDER BY priority DESC, queue_seq LIMIT $4 FOR UPDATE SKIP LOCKED`,
+  // With each eligible task its task.assigned receipt (the parent of the lease.granted a claim appends) and that
+  // obligation's state. MATERIALIZED: the rows are locked once, by the query that picks them.
+  candidates: `WITH c AS MATERIALIZED (SELECT ${TASK_COLUMNS} FROM tasks WHERE tenant_id = $1 AND status = 'queued' ORDER BY priority DESC, queue_seq LIMIT $2
+               FOR UPDATE SKIP LOCKED)
+               SELECT c.*, ${PARENT_COLUMNS_PREFIXED} FROM c LEFT JOIN ${PARENT_FROM} ON r.tenant_id = c.tenant_id AND r.receipt_id = c.assigned_receipt_id
+               AND c.next_eligible_at <= $3 ORDER BY c.priority DESC, c.queue_seq`,
+  candidatesAfter: `WITH c AS MATERIALIZED (SELECT ${TASK_COLUMNS} FROM tasks WHERE tenant_id = $1 AND status = 'queued'
+                    AND (priority < $2 OR (priority = $2 AND queue_seq > $3)) ORDER BY priority DESC, queue_seq LIMIT $4 FOR UPDATE SKIP LOCKED)
+                    SELECT c.*, ${PARENT_COLUMNS_PREFIXED} FROM c LEFT JOIN ${PARENT_FROM} ON r.tenant_id = c.tenant_id AND r.receipt_id = c.assigned_receipt_id
+                    AND c.next_eligible_at <= $5 ORDER BY c.priority DESC, c.queue_seq`,
   leaseById: `SELECT ${LEASE_COLUMNS} FROM leases WHERE tenant_id = $1 AND lease_id = $2`,
+  leaseWith: LEASE_WITH,
   dueCandidates: `SELECT tenant_id, lease_id FROM leases WHERE state = 'active' AND expires_at <= $1 ORDER BY expires_at LIMIT $2`,
   dueFresh: `SELECT ${LEASE_COLUMNS} FROM leases WHERE state = 'active' AND expires_at <= $1
              AND (tenant_id, lease_id) IN (SELECT * FROM unnest($2::text[], $3::text[])) ORDER BY expires_at`,
@@ -26,12 +58,20 @@ const SQL = {
  */
 export function pgTaskTx(b: PgBatch): TaskTx {
   const run = <R extends QueryResultRow>(name: keyof typeof SQL, values: unknown[]) => b.read<R>(`q_${name}`, SQL[name], values);
+  /**
+   * Task rows read along with something else (a lease) under the tenant lock, by tenant and task id: taskById
+   * answers from here until this transaction writes the task. PgBatch drops them with any undone write.
+   */
+  const readAlong = () => b.cache<TaskRow>('tasks.read');
+  const tk = (tenantId: string, taskId: string) => `${tenantId}\n${taskId}`;
   return {
     async insertTask(t) {
+      readAlong().delete(tk(t.tenant_id, t.task_id));
       await b.lockTenant(t.tenant_id);
       b.buffer(`INSERT INTO tasks (${TASK_COLUMNS}) VALUES ${tuple(taskToRow(t))}`, { expectRows: 1, what: `inserting task ${t.task_id}` });
     },
     async updateTask(t) {
+      readAlong().delete(tk(t.tenant_id, t.task_id));
       await b.lockTenant(t.tenant_id);
       b.buffer(
         `UPDATE tasks SET status = ${literal(t.status)}, attempt = ${literal(t.attempt)}, lease_expiries = ${literal(t.lease_expiries)},
@@ -41,6 +81,8 @@ export function pgTaskTx(b: PgBatch): TaskTx {
       );
     },
     async taskById(tenantId, taskId) {
+      const along = readAlong().get(tk(tenantId, taskId));
+      if (along) return structuredClone(along);
       await b.lockTenant(tenantId);
       const r = (await run<RawTask>('taskById', [tenantId, taskId]))[0];
       return r && rowToTask(r);
@@ -50,12 +92,15 @@ export function pgTaskTx(b: PgBatch): TaskTx {
       const r = (await run<RawTask>('taskByKey', [tenantId, key]))[0];
       return r && rowToTask(r);
     },
-    async claimCandidates(tenantId, after, limit) {
+    async claimCandidates(tenantId, after, limit, filter) {
       await b.lockTenant(tenantId);
+      // Parents only of tasks the claim may take now (a time past every task's: all of them, without a filter).
+      const now = filter?.now ?? Number.MAX_SAFE_INTEGER;
       const rows = after
-        ? await run<RawTask>('candidatesAfter', [tenantId, after.priority, after.queue_seq, limit])
-        : await run<RawTask>('candidates', [tenantId, limit]);
-      return rows.map(rowToTask);
+        ? await run<Record<string, unknown>>('candidatesAfter', [tenantId, after.priority, after.queue_seq, limit, now])
+        : await run<Record<string, unknown>>('candidates', [tenantId, limit, now]);
+      rememberParents(b, tenantId, rows.flatMap((row) => prefixedParent(row) ?? []));
+      return rows.map((row) => rowToTask(Object.fromEntries(TASK_COLUMN_LIST.map((c) => [c, row[c]])) as RawTask));
     },
     async insertLease(l) {
       await b.lockTenant(l.tenant_id);
@@ -71,7 +116,14 @@ export function pgTaskTx(b: PgBatch): TaskTx {
     },
     async leaseById(tenantId, leaseId) {
       await b.lockTenant(tenantId);
-      return (await run<LeaseRow>('leaseById', [tenantId, leaseId]))[0];
+      const rows = await run<Record<string, unknown>>('leaseWith', [tenantId, leaseId]);
+      const first = rows[0];
+      if (!first) return undefined;
+      const task = unprefixed<RawTask>(first, 't', TASK_COLUMN_LIST);
+      if (task) readAlong().set(tk(tenantId, task.task_id), rowToTask(task));
+      lockedForClose(b, unprefixed(first, 's', STAMP_COLUMN_LIST));
+      rememberParents(b, tenantId, rows.flatMap((row) => prefixedParent(row) ?? []));
+      return unprefixed<LeaseRow>(first, 'l', LEASE_COLUMN_LIST);
     },
     /**
      * Safe on every node at once: the due leases are found without locks, their tenants are taken (in a fixed

@@ -1,0 +1,241 @@
+/**
+ * PgBatch's round trips (PostgreSQL only): what a task claim and a task completion cost, counted the way
+ * bench/pg-roundtrips.ts counts them (client.query calls: a simple query of several statements is one), and the
+ * shortcuts that save them, each checked against the slow path it stands in for.
+ */
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import pg from 'pg';
+import { harness, type Harness } from '../helpers.js';
+import type { PostgresStore } from '../../src/store/postgres/index.js';
+import { TEST_PG_URL } from '../pg.js';
+import { Ledger } from '../../src/ledger/ledger.js';
+import { resolveConfig } from '../../src/config.js';
+import { ManualClock } from '../../src/clock.js';
+import type { ReceiptInput } from '../../src/ledger/types.js';
+import { agent, worker } from '../helpers.js';
+
+const enabled = process.env['QUITTANCE_TEST_PG'] === '1';
+
+/** Every statement text sent while `fn` runs, one entry per round trip (bench/pg-roundtrips.ts's hook). */
+async function roundTrips<T>(fn: () => Promise<T>): Promise<{ value: T; sent: string[] }> {
+  const sent: string[] = [];
+  const original = pg.Client.prototype.query;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  (pg.Client.prototype as any).query = function (this: pg.Client, config: unknown, ...rest: unknown[]) {
+    sent.push(typeof config === 'string' ? config : (config as { text?: string })?.text ?? '?');
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    return (original as any).call(this, config, ...rest);
+  };
+  try {
+    return { value: await fn(), sent };
+  } finally {
+    pg.Client.prototype.query = original;
+  }
+}
+
+/** Runs SQL in the harness's schema, outside the store. */
+async function execIn(h: Harness, sql: string, values: unknown[] = []): Promise<pg.QueryResult> {
+  const schema = (h.services.store as PostgresStore).schema!;
+  const c = new pg.Client({ connectionString: TEST_PG_URL, options: `-c search_path=${schema}` });
+  await c.connect();
+  try {
+    return await c.query(sql, values);
+  } finally {
+    await c.end();
+  }
+}
+
+const artifacts = (taskId: string) => [{ kind: 'blob', uri: `blob:${taskId}` }];
+
+describe('[postgres] PgBatch round trips', { skip: !enabled && 'PostgreSQL not reachable' }, () => {
+  let h: Harness;
+  before(async () => {
+    h = await harness({ backend: 'postgres' });
+    const created = await h.req('POST', '/v1/tasks/batch', { tasks: Array.from({ length: 40 }, (_, n) => ({ type: 'rt', payload: { n } })) });
+    assert.equal(created.status, 200);
+  });
+  after(async () => {
+    await h.close();
+  });
+
+  const claim = async (workerId = 'w') => {
+    const c = await h.req('POST', '/v1/leases/claim', { worker_id: workerId, max_tasks: 1 });
+    const g = c.json.leases[0];
+    assert.ok(g, JSON.stringify(c.json));
+    return g as { task_id: string; lease_id: string; lease_token: string };
+  };
+  const complete = async (g: { task_id: string; lease_id: string; lease_token: string }) => {
+    const r = await h.req('POST', `/v1/tasks/${g.task_id}/complete`, { lease_id: g.lease_id, lease_token: g.lease_token, artifacts: artifacts(g.task_id) });
+    assert.equal(r.status, 201, JSON.stringify(r.json));
+    return r;
+  };
+
+  test('a claim and a completion, each alone in its batch: the head lock rides with the first read', async () => {
+    await complete(await claim()); // warm-up: signing key created, statements prepared
+    const claimed = await roundTrips(() => claim());
+    const completed = await roundTrips(() => complete(claimed.value));
+    const show = (sent: string[]) => sent.map((s) => s.replace(/\s+/g, ' ').slice(0, 140)).join('\n');
+    assert.equal(claimed.sent.length, 4, show(claimed.sent));
+    assert.equal(completed.sent.length, 3, show(completed.sent));
+    // task.completed closes task.assigned and lease.granted in one UPDATE; stamp.tombstoned closes stamp.minted.
+    const closing = completed.sent.join(';\n').match(/UPDATE obligations SET [^;]*/g) ?? [];
+    assert.equal(closing.length, 2, closing.join('\n'));
+    assert.equal(closing[0]!.match(/ANY\(ARRAY\[([^\]]*)\]/)![1]!.split(',').length, 2, closing[0]);
+    const lease = (await h.services.store.lease(h.tenantId, claimed.value.lease_id))!;
+    const task = (await h.services.store.task(h.tenantId, claimed.value.task_id))!;
+    for (const id of [lease.granted_receipt_id, task.assigned_receipt_id]) {
+      assert.equal((await h.services.store.obligationState(h.tenantId, id))!.open, false, `${id} closed`);
+    }
+    // No lookup of the new receipts' hashes or idempotency keys: the parents came with the reads.
+    for (const { sent } of [claimed, completed]) assert.ok(!sent.some((x) => /WHERE r?\.?hash = /.test(x)), show(sent));
+    for (const { sent } of [claimed, completed]) {
+      assert.match(sent[0]!, /^BEGIN;\s*SAVEPOINT op;\s*SELECT seq, chain_hash FROM chain_heads WHERE tenant_id = '[^']+' FOR UPDATE;\s*(SELECT|WITH) /, show(sent));
+      assert.equal(sent.filter((s) => s.includes('FROM chain_heads')).length, 1, 'the head is locked once');
+    }
+  });
+
+  test('the lease read brings its task, its stamp (locked) and the receipts a write under it appends under', async () => {
+    const g = await claim();
+    const store = h.services.store;
+    const lease = (await store.lease(h.tenantId, g.lease_id))!;
+    const { sent } = await roundTrips(() => store.write(async (tx) => {
+      const l = (await tx.leaseById(h.tenantId, g.lease_id))!;
+      assert.deepEqual(l, lease);
+      const task = (await tx.taskById(h.tenantId, l.task_id))!;
+      assert.equal(task.lease_id, l.lease_id);
+      const stamp = (await tx.stampForClose(h.tenantId, l.stamp_id!))!;
+      assert.equal(stamp.state, 'active');
+      const parents = await tx.receiptsByIds(h.tenantId, [task.assigned_receipt_id, l.granted_receipt_id, stamp.minted_receipt_id]);
+      assert.deepEqual(parents.map((r) => r.type), ['task.assigned', 'lease.granted', 'stamp.minted']);
+      const states = await tx.obligationStates(h.tenantId, parents.map((r) => r.receipt_id));
+      assert.deepEqual(states.map((s) => s.open), [true, true, true]);
+      // Answers kept from the read stop at this transaction's own writes: the next read sees them.
+      await tx.updateTask({ ...task, claims: 7 });
+      assert.equal((await tx.taskById(h.tenantId, l.task_id))!.claims, 7);
+      await tx.closeStamp(h.tenantId, stamp.stamp_id, {
+        outcome: 'completed', closed_by: 'gate', closed_reason: null, tombstoned_at: '2026-03-01T12:00:00.000Z', tombstone_receipt_id: 'r-x', late: false,
+      });
+      assert.equal((await tx.stampForClose(h.tenantId, stamp.stamp_id))!.state, 'tombstoned');
+      throw new Error('undo');
+    }).catch((e: Error) => assert.equal(e.message, 'undo')));
+    const first = sent[0]!;
+    assert.match(first, /FROM leases WHERE/);
+    assert.match(first, /FROM tasks WHERE/);
+    assert.match(first, /FROM stamps\s+WHERE [^;]* FOR UPDATE/);
+    assert.match(first, /LEFT JOIN obligations/);
+    // Lease, task, stamp and parents in the first round trip; the task and stamp re-read after their writes; the
+    // savepoint rolled back; COMMIT.
+    assert.equal(sent.length, 5, sent.map((s) => s.slice(0, 100)).join('\n'));
+    assert.equal((await h.services.store.task(h.tenantId, g.task_id))!.claims, 1, 'undone');
+  });
+
+  test('the lease read answers alike inlined (first in its transaction) and as a prepared statement (later)', async () => {
+    const grants = [await claim(), await claim()];
+    const store = h.services.store;
+    const { value, sent } = await roundTrips(() => store.write(async (tx) => {
+      const out = [];
+      for (const g of grants) {
+        const l = (await tx.leaseById(h.tenantId, g.lease_id))!;
+        const task = (await tx.taskById(h.tenantId, l.task_id))!;
+        const stamp = (await tx.stampForClose(h.tenantId, l.stamp_id!))!;
+        const parents = await tx.receiptsByIds(h.tenantId, [task.assigned_receipt_id, l.granted_receipt_id, stamp.minted_receipt_id]);
+        out.push({ l, task, stamp, parents: parents.map((r) => r.type) });
+      }
+      assert.equal(await tx.leaseById(h.tenantId, 'lease-none'), undefined);
+      return out;
+    }));
+    assert.equal(sent.length, 4, 'one round trip per lease read, then COMMIT');
+    assert.match(sent[1]!, /lease_id = \$2/, 'the second read is sent as a prepared statement, not inlined');
+    for (const [i, g] of grants.entries()) {
+      const got = value[i]!;
+      assert.deepEqual(got.l, await store.lease(h.tenantId, g.lease_id));
+      assert.deepEqual(got.task, await store.task(h.tenantId, g.task_id));
+      const stamp = (await store.stamps.stamp(h.tenantId, got.l.stamp_id!))!;
+      assert.deepEqual(got.stamp, Object.fromEntries(Object.keys(got.stamp).map((key) => [key, stamp[key as keyof typeof stamp]])));
+      assert.deepEqual(got.parents, ['task.assigned', 'lease.granted', 'stamp.minted']);
+    }
+  });
+
+  test('a claim page brings each eligible task.assigned along, with its obligation state', async () => {
+    const { value, sent } = await roundTrips(() => h.services.store.write(async (tx) => {
+      const page = await tx.claimCandidates(h.tenantId, undefined, 3, { now: Date.parse('2026-03-01T12:00:00.000Z') });
+      const parents = await tx.receiptsByIds(h.tenantId, page.map((t) => t.assigned_receipt_id));
+      const states = await tx.obligationStates(h.tenantId, page.map((t) => t.assigned_receipt_id));
+      return { page, parents, states };
+    }));
+    assert.equal(value.page.length, 3);
+    assert.deepEqual(value.parents.map((r) => r.receipt_id), value.page.map((t) => t.assigned_receipt_id));
+    assert.deepEqual(value.states.map((s) => s.open), [true, true, true]);
+    assert.deepEqual(Object.keys(value.page[0]!).sort(), Object.keys((await h.services.store.task(h.tenantId, value.page[0]!.task_id))!).sort(), 'task rows only');
+    assert.equal(sent.length, 2, 'the page (with the head lock), then COMMIT');
+  });
+
+  test('a tenant without a chain-head row: the lock sent along finds none, the write runs again checked and is right', async () => {
+    const t = await h.newTenant('no-head');
+    // As for a tenant written to before heads existed: the checked run creates the row and locks it.
+    await execIn(h, 'DELETE FROM chain_heads WHERE tenant_id = $1', [t.tenantId]);
+    const created = await roundTrips(() => h.req('POST', '/v1/tasks', { type: 'rt', payload: { n: 1 } }, t.key));
+    assert.equal(created.value.status, 201, JSON.stringify(created.value.json));
+    assert.equal(created.value.json.receipt.seq, 1);
+    assert.ok(created.sent.some((s) => /ROLLBACK TO SAVEPOINT op/.test(s)), 'the first run was undone');
+    assert.ok(created.sent.some((s) => s.includes('INSERT INTO chain_heads')), 'the checked run created the head');
+    const head = (await execIn(h, 'SELECT seq, chain_hash FROM chain_heads WHERE tenant_id = $1', [t.tenantId])).rows[0];
+    assert.deepEqual(head, { seq: '1', chain_hash: created.value.json.receipt.chain_hash });
+    const g = (await h.req('POST', '/v1/leases/claim', { worker_id: 'w', max_tasks: 1 }, t.key)).json.leases[0];
+    assert.equal(g.task_id, created.value.json.task.task_id);
+    const verify = await h.req('GET', '/v1/ledger/verify', undefined, t.key);
+    assert.equal(verify.json.ok, true, JSON.stringify(verify.json));
+  });
+
+  describe('appends assumed new (their parents known to the transaction) answer as if they had been looked up', () => {
+    const clock = new ManualClock('2026-03-01T12:00:00.000Z');
+    const lenient = () => new Ledger(h.services.store, resolveConfig({ locatability: 'lenient' }), clock);
+    const strict = () => new Ledger(h.services.store, resolveConfig({ locatability: 'strict' }), clock);
+    const answers = (items: Awaited<ReturnType<Ledger['appendBatch']>>) =>
+      items.map((i) => (i.ok ? { status: i.result.status, receipt_id: i.result.receipt.receipt_id } : { code: i.error.code }));
+    const assigned = (n: number): ReceiptInput => ({ type: 'task.assigned', from: agent, to: worker, body: { n } });
+    const progress = (parent: string, n: number, key?: string): ReceiptInput => ({
+      type: 'task.progress', from: worker, to: agent, parents: [parent], body: { n }, ...(key !== undefined && { idempotency_key: key }),
+    });
+
+    test('a strict resend of a success accepted leniently without a locatable product answers the stored 202, not 422', async () => {
+      const t = await h.newTenant('strict-resend');
+      const a = assigned(1);
+      const first = await lenient().appendBatch(t.tenantId, [a]);
+      assert.ok(first[0]!.ok);
+      const aId = (first[0] as { result: { receipt: { receipt_id: string } } }).result.receipt.receipt_id;
+      const success: ReceiptInput = { type: 'task.completed', from: worker, to: agent, parents: [aId], body: { attempt: 1 } };
+      const accepted = answers(await lenient().appendBatch(t.tenantId, [success]));
+      assert.equal((accepted[0] as { status: string }).status, 'not_discharged');
+      // The progress receipt before it makes its parent known (with its state): the success is then assumed new.
+      const { value, sent } = await roundTrips(() => strict().appendBatch(t.tenantId, [a, progress(aId, 1), success]));
+      const resent = answers(value);
+      assert.deepEqual(resent[0], { status: 'duplicate', receipt_id: aId });
+      assert.equal((resent[1] as { status: string }).status, 'created');
+      assert.deepEqual(resent[2], accepted[0], 'the stored answer (202), as on its first resend');
+      assert.ok(sent.some((x) => /WHERE hash = /.test(x)), 'looked up after the refusal');
+      // And alone (its parent looked up, nothing assumed): the same answer.
+      assert.deepEqual(answers(await strict().appendBatch(t.tenantId, [success])), accepted);
+    });
+
+    test('a resend the unique indexes refuse runs again checked: duplicate, idempotency conflict, nothing written twice', async () => {
+      const t = await h.newTenant('unique-fallback');
+      const first = await lenient().appendBatch(t.tenantId, [assigned(1)]);
+      const aId = (first[0] as { result: { receipt: { receipt_id: string } } }).result.receipt.receipt_id;
+      const stored = answers(await lenient().appendBatch(t.tenantId, [progress(aId, 1), progress(aId, 2, 'key-2')]));
+      const count = async () => (await execIn(h, 'SELECT count(*)::int AS n FROM receipts WHERE tenant_id = $1', [t.tenantId])).rows[0]!.n as number;
+      const before = await count();
+      // progress 3 is new and makes the parent known; progress 1 is a resend; progress 4 reuses key-2 for other content.
+      const { value, sent } = await roundTrips(() => lenient().appendBatch(t.tenantId, [progress(aId, 3), progress(aId, 1), progress(aId, 4, 'key-2')]));
+      const resent = answers(value);
+      assert.equal((resent[0] as { status: string }).status, 'created');
+      assert.deepEqual(resent[1], { status: 'duplicate', receipt_id: (stored[0] as { receipt_id: string }).receipt_id });
+      assert.deepEqual(resent[2], { code: 'QUITTANCE_ERR_IDEMPOTENCY_CONFLICT' });
+      assert.ok(sent.some((x) => /ROLLBACK TO SAVEPOINT op/.test(x)), 'the assumption failed and was undone');
+      assert.equal(await count(), before + 1, 'only progress 3 was written');
+      const verify = await h.req('GET', '/v1/ledger/verify', undefined, t.key);
+      assert.equal(verify.json.ok, true, JSON.stringify(verify.json));
+    });
+  });
+});
