@@ -54,5 +54,49 @@ for (const backend of BACKENDS) {
         await h.close();
       }
     });
+
+    test('pages served again and again stay each tenant\'s own and current: same seqs in two tenants, closes, new obligations', async () => {
+      const h = await harness({ backend });
+      try {
+        const b = await h.newTenant('b');
+        const open = async (key: string, goal: string, n: number) => {
+          const ids: string[] = [];
+          for (let i = 0; i < n; i++) {
+            const r = await h.req('POST', '/v1/receipts', { type: 'task.assigned', from: agent, to: { kind: 'worker', id: `w${i}` }, body: { goal, i } }, key);
+            assert.equal(r.status, 201);
+            ids.push((r.json as { receipt: { receipt_id: string } }).receipt.receipt_id);
+          }
+          return ids;
+        };
+        // Both tenants' chains start at seq 1, so their obligations share seqs.
+        const aIds = await open(h.key, 'tenant a', 4);
+        const bIds = await open(b.key, 'tenant b', 4);
+        const page = async (key: string) => {
+          const res = await h.app.inject({ method: 'GET', url: '/v1/obligations/open?limit=50', headers: { authorization: `Bearer ${key}` } });
+          assert.equal(res.statusCode, 200);
+          return { text: res.body, items: (JSON.parse(res.body) as { open_obligations: { receipt_id: string; tenant_id: string; seq: number; body: { goal: string } }[] }).open_obligations };
+        };
+        for (let round = 0; round < 3; round++) {
+          const [pa, pb] = [await page(h.key), await page(b.key)];
+          assert.deepEqual(pa.items.map((r) => r.receipt_id), aIds);
+          assert.deepEqual(pb.items.map((r) => r.receipt_id), bIds);
+          assert.deepEqual(pa.items.map((r) => r.seq), pb.items.map((r) => r.seq), 'the same seqs in both tenants');
+          assert.ok(pa.items.every((r) => r.tenant_id === h.tenantId && r.body.goal === 'tenant a'));
+          assert.ok(pb.items.every((r) => r.tenant_id === b.tenantId && r.body.goal === 'tenant b'));
+        }
+        // A close takes the obligation off the page at once; a new obligation joins it; the text stays the
+        // decoded page's JSON.
+        const done = await h.req('POST', '/v1/receipts', { type: 'task.completed', from: { kind: 'worker', id: 'w1' }, to: agent, parents: [aIds[1]!], artifacts: [artifact] });
+        assert.equal(done.status, 201);
+        const [extra] = await open(h.key, 'tenant a, later', 1);
+        const after = await page(h.key);
+        assert.deepEqual(after.items.map((r) => r.receipt_id), [aIds[0], aIds[2], aIds[3], extra]);
+        const decoded = await h.services.ledger.openObligations(h.tenantId, { limit: 50 });
+        assert.equal(after.text, JSON.stringify({ open_obligations: decoded.items, cursor: decoded.cursor }));
+        assert.deepEqual((await page(b.key)).items.map((r) => r.receipt_id), bIds);
+      } finally {
+        await h.close();
+      }
+    });
   });
 }
