@@ -88,6 +88,8 @@ export class Ledger {
     });
     return this.store.write(async (tx) => {
       const out: BatchItemResult[] = [];
+      const lookups = prepared.flatMap((p) => (p instanceof QuittanceError ? [] : [{ hash: p.hash, idempotency_key: p.content.idempotency_key, parents: p.content.parents }]));
+      if (lookups.length > 1) await tx.prefetchForAppends?.(tenantId, lookups);
       for (const p of prepared) {
         if (p instanceof QuittanceError) {
           out.push({ ok: false, error: p });

@@ -83,6 +83,11 @@ export interface LedgerTx {
    * up), since a stored duplicate is answered before any refusal.
    */
   prefetchForAppend?(tenantId: string, lookups: { hash: string; idempotency_key: string | undefined; parents: readonly string[] }): Promise<void | 'assumed-new'>;
+  /**
+   * Optional hint before a batch of appends: the same lookups for every receipt of the batch, which a backend may
+   * make in one round trip. What it finds present or absent must stay true for the transaction (tenant lock held).
+   */
+  prefetchForAppends?(tenantId: string, lookups: readonly { hash: string; idempotency_key: string | undefined; parents: readonly string[] }[]): Promise<void>;
   obligationStates(tenantId: string, ids: readonly string[]): Promise<ObligationState[]>;
   /** `texts`: the canonical body/artifacts/delivery_proof the append path already computed (else recomputed). */
   insertReceipt(receipt: Receipt, texts?: ReceiptTexts): Promise<void>;

@@ -13,6 +13,7 @@ import { Ledger } from '../../src/ledger/ledger.js';
 import { resolveConfig } from '../../src/config.js';
 import { ManualClock } from '../../src/clock.js';
 import type { ReceiptInput } from '../../src/ledger/types.js';
+import { isQuittanceError } from '../../src/errors.js';
 import { agent, worker } from '../helpers.js';
 
 const enabled = process.env['QUITTANCE_TEST_PG'] === '1';
@@ -194,6 +195,23 @@ describe('[postgres] PgBatch round trips', { skip: !enabled && 'PostgreSQL not r
     const strict = () => new Ledger(h.services.store, resolveConfig({ locatability: 'strict' }), clock);
     const answers = (items: Awaited<ReturnType<Ledger['appendBatch']>>) =>
       items.map((i) => (i.ok ? { status: i.result.status, receipt_id: i.result.receipt.receipt_id } : { code: i.error.code }));
+    /**
+     * Appends one after another in one transaction, as the task engine's writes do. (appendBatch looks every
+     * receipt's hash, key and parents up at once first, so nothing in it is assumed: see the test after these.)
+     */
+    const oneByOne = (ledger: Ledger, tenantId: string, inputs: ReceiptInput[]): ReturnType<Ledger['appendBatch']> =>
+      h.services.store.write(async (tx) => {
+        const out: Awaited<ReturnType<Ledger['appendBatch']>> = [];
+        for (const input of inputs) {
+          try {
+            out.push({ ok: true, result: await ledger.appendInTx(tx, tenantId, input) });
+          } catch (e) {
+            if (!isQuittanceError(e)) throw e;
+            out.push({ ok: false, error: e });
+          }
+        }
+        return out;
+      });
     const assigned = (n: number): ReceiptInput => ({ type: 'task.assigned', from: agent, to: worker, body: { n } });
     const progress = (parent: string, n: number, key?: string): ReceiptInput => ({
       type: 'task.progress', from: worker, to: agent, parents: [parent], body: { n }, ...(key !== undefined && { idempotency_key: key }),
@@ -209,7 +227,7 @@ describe('[postgres] PgBatch round trips', { skip: !enabled && 'PostgreSQL not r
       const accepted = answers(await lenient().appendBatch(t.tenantId, [success]));
       assert.equal((accepted[0] as { status: string }).status, 'not_discharged');
       // The progress receipt before it makes its parent known (with its state): the success is then assumed new.
-      const { value, sent } = await roundTrips(() => strict().appendBatch(t.tenantId, [a, progress(aId, 1), success]));
+      const { value, sent } = await roundTrips(() => oneByOne(strict(), t.tenantId, [a, progress(aId, 1), success]));
       const resent = answers(value);
       assert.deepEqual(resent[0], { status: 'duplicate', receipt_id: aId });
       assert.equal((resent[1] as { status: string }).status, 'created');
@@ -227,13 +245,50 @@ describe('[postgres] PgBatch round trips', { skip: !enabled && 'PostgreSQL not r
       const count = async () => (await execIn(h, 'SELECT count(*)::int AS n FROM receipts WHERE tenant_id = $1', [t.tenantId])).rows[0]!.n as number;
       const before = await count();
       // progress 3 is new and makes the parent known; progress 1 is a resend; progress 4 reuses key-2 for other content.
-      const { value, sent } = await roundTrips(() => lenient().appendBatch(t.tenantId, [progress(aId, 3), progress(aId, 1), progress(aId, 4, 'key-2')]));
+      const { value, sent } = await roundTrips(() => oneByOne(lenient(), t.tenantId, [progress(aId, 3), progress(aId, 1), progress(aId, 4, 'key-2')]));
       const resent = answers(value);
       assert.equal((resent[0] as { status: string }).status, 'created');
       assert.deepEqual(resent[1], { status: 'duplicate', receipt_id: (stored[0] as { receipt_id: string }).receipt_id });
       assert.deepEqual(resent[2], { code: 'QUITTANCE_ERR_IDEMPOTENCY_CONFLICT' });
       assert.ok(sent.some((x) => /ROLLBACK TO SAVEPOINT op/.test(x)), 'the assumption failed and was undone');
       assert.equal(await count(), before + 1, 'only progress 3 was written');
+      const verify = await h.req('GET', '/v1/ledger/verify', undefined, t.key);
+      assert.equal(verify.json.ok, true, JSON.stringify(verify.json));
+    });
+
+    test('appendBatch looks up every receipt at once: a few round trips for 60 receipts, the same answers as one by one', async () => {
+      const t = await h.newTenant('batch-prefetch');
+      const first = await lenient().appendBatch(t.tenantId, [assigned(1)]);
+      const aId = (first[0] as { result: { receipt: { receipt_id: string } } }).result.receipt.receipt_id;
+      const stored = answers(await lenient().appendBatch(t.tenantId, [progress(aId, 1), progress(aId, 2, 'key-2')]));
+      const count = async () => (await execIn(h, 'SELECT count(*)::int AS n FROM receipts WHERE tenant_id = $1', [t.tenantId])).rows[0]!.n as number;
+      const before = await count();
+      // 55 new receipts, a resend, an idempotency conflict, a duplicate inside the batch, a key reused inside it
+      // for other content, a success under an obligation this batch opens, and one under a parent that does not exist.
+      const batch: ReceiptInput[] = [
+        ...Array.from({ length: 55 }, (_, n) => assigned(100 + n)),
+        progress(aId, 1),
+        progress(aId, 4, 'key-2'),
+        assigned(100),
+        progress(aId, 5, 'key-5'),
+        progress(aId, 6, 'key-5'),
+        { type: 'task.progress', from: worker, to: agent, parents: ['no-such-receipt'], body: { n: 7 } },
+      ];
+      const { value, sent } = await roundTrips(() => lenient().appendBatch(t.tenantId, batch));
+      const got = answers(value);
+      assert.ok(sent.length <= 4, `round trips: ${sent.length}\n${sent.map((x) => x.slice(0, 80)).join('\n')}`);
+      assert.ok(got.slice(0, 55).every((x) => (x as { status?: string }).status === 'created'));
+      assert.deepEqual(got[55], { status: 'duplicate', receipt_id: (stored[0] as { receipt_id: string }).receipt_id });
+      assert.deepEqual(got[56], { code: 'QUITTANCE_ERR_IDEMPOTENCY_CONFLICT' });
+      assert.deepEqual(got[57], { status: 'duplicate', receipt_id: (got[0] as { receipt_id: string }).receipt_id });
+      assert.equal((got[58] as { status: string }).status, 'created');
+      assert.deepEqual(got[59], { code: 'QUITTANCE_ERR_IDEMPOTENCY_CONFLICT' });
+      assert.equal((got[60] as { code: string }).code, 'QUITTANCE_ERR_PARENT_NOT_FOUND');
+      assert.equal(await count(), before + 56, '55 assigned and progress 5, nothing else');
+      // Sent again, one by one in a transaction of its own: every answer the same (all stored now, as duplicates).
+      const again = answers(await oneByOne(lenient(), t.tenantId, batch));
+      assert.deepEqual(again.slice(0, 55), got.slice(0, 55).map((x) => ({ ...x, status: 'duplicate' })));
+      assert.deepEqual(again.slice(55), got.slice(55).map((x, i) => (i === 3 ? { ...x, status: 'duplicate' } : x)));
       const verify = await h.req('GET', '/v1/ledger/verify', undefined, t.key);
       assert.equal(verify.json.ok, true, JSON.stringify(verify.json));
     });

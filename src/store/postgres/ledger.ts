@@ -29,6 +29,15 @@ const SQL = {
               SELECT 'i', ${R_COLS}, o.type, o.closed_by, o.closed_at
                FROM receipts r LEFT JOIN obligations o ON o.tenant_id = r.tenant_id AND o.receipt_id = r.receipt_id
                WHERE r.tenant_id = $1 AND r.receipt_id = ANY($4::text[])`,
+  // forAppend for a whole batch of appends.
+  forAppendMany: `SELECT 'h' AS via, ${R_COLS}, NULL AS ob_type, NULL AS ob_closed_by, NULL AS ob_closed_at
+               FROM receipts r WHERE r.tenant_id = $1 AND r.hash = ANY($2::text[])
+              UNION ALL
+              SELECT 'k', ${R_COLS}, NULL, NULL, NULL FROM receipts r WHERE r.tenant_id = $1 AND r.idempotency_key = ANY($3::text[])
+              UNION ALL
+              SELECT 'i', ${R_COLS}, o.type, o.closed_by, o.closed_at
+               FROM receipts r LEFT JOIN obligations o ON o.tenant_id = r.tenant_id AND o.receipt_id = r.receipt_id
+               WHERE r.tenant_id = $1 AND r.receipt_id = ANY($4::text[])`,
 } as const;
 
 const INSERT_RECEIPT = `INSERT INTO receipts (${RECEIPT_COLUMNS})`;
@@ -64,6 +73,12 @@ const k = (tenantId: string, id: string) => `${tenantId}\n${id}`;
 const knownByHash_ = (b: PgBatch) => b.cache<Receipt>('receipts.hash');
 const knownByKey_ = (b: PgBatch) => b.cache<Receipt>('receipts.key');
 const knownById_ = (b: PgBatch) => b.cache<Receipt>('receipts.id');
+/**
+ * Hashes and idempotency keys a batch prefetch looked up and found in no receipt of the tenant. Under the tenant
+ * lock nothing else can write them; once this transaction writes one, knownByHash/knownByKey (asked first) have it.
+ */
+const absentHashes_ = (b: PgBatch) => b.cache<true>('receipts.absentHash');
+const absentKeys_ = (b: PgBatch) => b.cache<true>('receipts.absentKey');
 /** Obligation states known to this transaction; null: the receipt exists and is no obligation. */
 const knownStates = (b: PgBatch) => b.cache<ObligationState | null>('obligations');
 
@@ -141,6 +156,27 @@ export function pgLedgerTx(b: PgBatch): LedgerTx {
       await b.chainHead(tenantId);
       b.setHead(tenantId, head);
     },
+    async prefetchForAppends(tenantId, lookups) {
+      await b.lockTenant(tenantId);
+      const unique = (xs: string[]) => [...new Set(xs)];
+      const hashes = unique(lookups.map((l) => l.hash).filter((h) => !knownByHash().has(k(tenantId, h)) && !absentHashes_(b).has(k(tenantId, h))));
+      const keys = unique(lookups.flatMap((l) => (l.idempotency_key === undefined || knownByKey().has(k(tenantId, l.idempotency_key)) || absentKeys_(b).has(k(tenantId, l.idempotency_key)) ? [] : [l.idempotency_key])));
+      const ids = unique(lookups.flatMap((l) => l.parents).filter((id) => !knownById().has(k(tenantId, id)) || !states().has(k(tenantId, id))));
+      if (hashes.length === 0 && keys.length === 0 && ids.length === 0) return;
+      // A value PostgreSQL text cannot hold matches nothing: leave such lookups to each append.
+      if ([tenantId, ...hashes, ...keys, ...ids].some((v) => v.includes('\u0000'))) return;
+      const rows = await run<ByIdRow & { via: 'h' | 'k' | 'i' }>('forAppendMany', [tenantId, hashes, keys, ids]);
+      const found = new Set<string>();
+      for (const row of rows) {
+        const r = rowToReceipt(row);
+        remember(r);
+        if (row.via === 'h') found.add(`h${r.hash}`);
+        else if (row.via === 'k') found.add(`k${r.idempotency_key}`);
+        else noteState(tenantId, row);
+      }
+      for (const h of hashes) if (!found.has(`h${h}`)) absentHashes_(b).set(k(tenantId, h), true);
+      for (const key of keys) if (!found.has(`k${key}`)) absentKeys_(b).set(k(tenantId, key), true);
+    },
     async prefetchForAppend(tenantId, lookups) {
       absent = undefined;
       await b.lockTenant(tenantId);
@@ -154,8 +190,9 @@ export function pgLedgerTx(b: PgBatch): LedgerTx {
         absent = { tenantId, hash: lookups.hash, ...(lookups.idempotency_key !== undefined && { key: lookups.idempotency_key }) };
         return 'assumed-new';
       }
-      const hash = knownByHash().has(k(tenantId, lookups.hash)) ? undefined : lookups.hash;
-      const key = lookups.idempotency_key === undefined || knownByKey().has(k(tenantId, lookups.idempotency_key)) ? undefined : lookups.idempotency_key;
+      const hash = knownByHash().has(k(tenantId, lookups.hash)) || absentHashes_(b).has(k(tenantId, lookups.hash)) ? undefined : lookups.hash;
+      const key = lookups.idempotency_key === undefined || knownByKey().has(k(tenantId, lookups.idempotency_key))
+        || absentKeys_(b).has(k(tenantId, lookups.idempotency_key)) ? undefined : lookups.idempotency_key;
       const ids = lookups.parents.filter((id) => !knownById().has(k(tenantId, id)) || !states().has(k(tenantId, id)));
       if (hash === undefined && key === undefined && ids.length === 0) return;
       // A value PostgreSQL text cannot hold matches nothing: leave such lookups to the methods below.
@@ -175,6 +212,7 @@ export function pgLedgerTx(b: PgBatch): LedgerTx {
       await b.lockTenant(tenantId);
       const known = knownByHash().get(k(tenantId, hash));
       if (known) return structuredClone(known);
+      if (absentHashes_(b).has(k(tenantId, hash))) return undefined;
       if (absent?.tenantId === tenantId && absent.hash === hash) {
         delete absent.hash;
         return undefined;
@@ -189,6 +227,7 @@ export function pgLedgerTx(b: PgBatch): LedgerTx {
       await b.lockTenant(tenantId);
       const known = knownByKey().get(k(tenantId, key));
       if (known) return structuredClone(known);
+      if (absentKeys_(b).has(k(tenantId, key))) return undefined;
       if (absent?.tenantId === tenantId && absent.key === key) {
         delete absent.key;
         return undefined;
