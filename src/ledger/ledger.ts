@@ -221,21 +221,33 @@ export class Ledger {
     }
   }
 
-  /** Re-hashes one tenant's chain from genesis. */
-  async verify(tenantId: string, onProgress?: (checked: number, total: number) => void): Promise<ChainCheck> {
+  /**
+   * Re-hashes one tenant's chain from genesis up to the head read first: receipts committed while the check pages
+   * through the chain lie past that head and are left to the next check (the head and the receipts up to it were
+   * committed together, so they are all there). `offline` (nothing else writes, as for `quittance verify`): a
+   * receipt past the head then means the head was altered or a receipt was written outside the ledger.
+   */
+  async verify(tenantId: string, onProgress?: (checked: number, total: number) => void, options: { segment?: number; offline?: boolean } = {}): Promise<ChainCheck> {
+    const segment = options.segment ?? VERIFY_SEGMENT;
     const head = await this.store.chainHeadOf(tenantId);
     const v = new ChainVerifier(tenantId);
     let from = 1;
     let checked = 0;
     for (;;) {
-      const rows = await this.store.chainSegment(tenantId, from, VERIFY_SEGMENT);
+      const want = Math.min(segment, head.seq - from + 1);
+      if (want <= 0) break;
+      const rows = await this.store.chainSegment(tenantId, from, want);
       v.add(rows);
       checked += rows.length;
       onProgress?.(checked, head.seq);
-      if (v.failed || rows.length < VERIFY_SEGMENT) break;
+      if (v.failed || rows.length < want) break;
       from = rows[rows.length - 1]!.seq + 1;
     }
-    return v.result(head);
+    const check = v.result(head);
+    if (check.ok && options.offline && (await this.store.chainSegment(tenantId, head.seq + 1, 1)).length > 0) {
+      return { ...check, ok: false, first_bad_seq: head.seq + 1, reason: 'receipts past the chain head (head altered, or receipts written outside the ledger)' };
+    }
+    return check;
   }
 
   private pageSize(limit: number | undefined): number {
