@@ -48,5 +48,10 @@ if (reach === true) {
 }
 
 const files = testFiles('dist/test').filter((f) => process.argv.length <= 2 || process.argv.slice(2).some((a) => f.includes(a)));
+// With no file named, node --test would fall back to its own discovery (fixtures included): refuse instead.
+if (files.length === 0) {
+  console.error(`no compiled test file matches ${process.argv.slice(2).join(' ') || '(all)'} under dist/test (did the build run?)`);
+  process.exit(2);
+}
 const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', '--test-timeout=180000', ...files], { stdio: 'inherit', env });
 process.exit(r.status ?? 1);
