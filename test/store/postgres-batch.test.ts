@@ -237,13 +237,18 @@ describe('[postgres] PgBatch round trips', { skip: !enabled && 'PostgreSQL not r
       assert.deepEqual(answers(await strict().appendBatch(t.tenantId, [success])), accepted);
     });
 
-    test('a resend the unique indexes refuse runs again checked: duplicate, idempotency conflict, nothing written twice', async () => {
-      const t = await h.newTenant('unique-fallback');
+    /** A tenant with task.assigned 1, progress 1 and progress 2 (key-2) under it, and a count of its receipts. */
+    const storedSoFar = async (name: string) => {
+      const t = await h.newTenant(name);
       const first = await lenient().appendBatch(t.tenantId, [assigned(1)]);
       const aId = (first[0] as { result: { receipt: { receipt_id: string } } }).result.receipt.receipt_id;
       const stored = answers(await lenient().appendBatch(t.tenantId, [progress(aId, 1), progress(aId, 2, 'key-2')]));
       const count = async () => (await execIn(h, 'SELECT count(*)::int AS n FROM receipts WHERE tenant_id = $1', [t.tenantId])).rows[0]!.n as number;
-      const before = await count();
+      return { t, aId, stored, count, before: await count() };
+    };
+
+    test('a resend the unique indexes refuse runs again checked: duplicate, idempotency conflict, nothing written twice', async () => {
+      const { t, aId, stored, count, before } = await storedSoFar('unique-fallback');
       // progress 3 is new and makes the parent known; progress 1 is a resend; progress 4 reuses key-2 for other content.
       const { value, sent } = await roundTrips(() => oneByOne(lenient(), t.tenantId, [progress(aId, 3), progress(aId, 1), progress(aId, 4, 'key-2')]));
       const resent = answers(value);
@@ -257,12 +262,7 @@ describe('[postgres] PgBatch round trips', { skip: !enabled && 'PostgreSQL not r
     });
 
     test('appendBatch looks up every receipt at once: a few round trips for 60 receipts, the same answers as one by one', async () => {
-      const t = await h.newTenant('batch-prefetch');
-      const first = await lenient().appendBatch(t.tenantId, [assigned(1)]);
-      const aId = (first[0] as { result: { receipt: { receipt_id: string } } }).result.receipt.receipt_id;
-      const stored = answers(await lenient().appendBatch(t.tenantId, [progress(aId, 1), progress(aId, 2, 'key-2')]));
-      const count = async () => (await execIn(h, 'SELECT count(*)::int AS n FROM receipts WHERE tenant_id = $1', [t.tenantId])).rows[0]!.n as number;
-      const before = await count();
+      const { t, aId, stored, count, before } = await storedSoFar('batch-prefetch');
       // 55 new receipts, a resend, an idempotency conflict, a duplicate inside the batch, a key reused inside it
       // for other content, a success under an obligation this batch opens, and one under a parent that does not exist.
       const batch: ReceiptInput[] = [
