@@ -65,6 +65,13 @@ export interface ReceiptRef {
 }
 
 /** Receipt operations inside a write transaction. */
+/** What the append rules look up for one receipt before writing it (see LedgerTx.prefetchForAppend). */
+export interface AppendLookup {
+  hash: string;
+  idempotency_key: string | undefined;
+  parents: readonly string[];
+}
+
 export interface LedgerTx {
   chainHead(tenantId: string): Promise<ChainHead>;
   setChainHead(tenantId: string, head: ChainHead): Promise<void>;
@@ -82,12 +89,12 @@ export interface LedgerTx {
    * write again, checked). An append that refuses after such an answer must ask again (the second answer is looked
    * up), since a stored duplicate is answered before any refusal.
    */
-  prefetchForAppend?(tenantId: string, lookups: { hash: string; idempotency_key: string | undefined; parents: readonly string[] }): Promise<void | 'assumed-new'>;
+  prefetchForAppend?(tenantId: string, lookups: AppendLookup): Promise<void | 'assumed-new'>;
   /**
    * Optional hint before a batch of appends: the same lookups for every receipt of the batch, which a backend may
    * make in one round trip. What it finds present or absent must stay true for the transaction (tenant lock held).
    */
-  prefetchForAppends?(tenantId: string, lookups: readonly { hash: string; idempotency_key: string | undefined; parents: readonly string[] }[]): Promise<void>;
+  prefetchForAppends?(tenantId: string, lookups: readonly AppendLookup[]): Promise<void>;
   obligationStates(tenantId: string, ids: readonly string[]): Promise<ObligationState[]>;
   /** `texts`: the canonical body/artifacts/delivery_proof the append path already computed (else recomputed). */
   insertReceipt(receipt: Receipt, texts?: ReceiptTexts): Promise<void>;

@@ -21,16 +21,9 @@ const SQL = {
   deliveredAt: 'SELECT receipt_id, delivered_at FROM receipts WHERE tenant_id = $1 AND receipt_id = ANY($2::text[])',
   // Everything the append rules will ask about one receipt, in one round trip: the stored receipt with its hash, the
   // one with its idempotency key, and its parents with their obligation states. One branch per index.
+  // What appends look up before writing, for one receipt or a whole batch: receipts with any of the hashes ($2),
+  // any of the idempotency keys ($3), and the parents ($4) with their obligation states.
   forAppend: `SELECT 'h' AS via, ${R_COLS}, NULL AS ob_type, NULL AS ob_closed_by, NULL AS ob_closed_at
-               FROM receipts r WHERE r.hash = $2 AND r.tenant_id = $1
-              UNION ALL
-              SELECT 'k', ${R_COLS}, NULL, NULL, NULL FROM receipts r WHERE r.tenant_id = $1 AND r.idempotency_key = $3
-              UNION ALL
-              SELECT 'i', ${R_COLS}, o.type, o.closed_by, o.closed_at
-               FROM receipts r LEFT JOIN obligations o ON o.tenant_id = r.tenant_id AND o.receipt_id = r.receipt_id
-               WHERE r.tenant_id = $1 AND r.receipt_id = ANY($4::text[])`,
-  // forAppend for a whole batch of appends.
-  forAppendMany: `SELECT 'h' AS via, ${R_COLS}, NULL AS ob_type, NULL AS ob_closed_by, NULL AS ob_closed_at
                FROM receipts r WHERE r.tenant_id = $1 AND r.hash = ANY($2::text[])
               UNION ALL
               SELECT 'k', ${R_COLS}, NULL, NULL, NULL FROM receipts r WHERE r.tenant_id = $1 AND r.idempotency_key = ANY($3::text[])
@@ -133,6 +126,26 @@ export function pgLedgerTx(b: PgBatch): LedgerTx {
   let absent: Absent | undefined;
   const states = () => knownStates(b);
   const noteState = (tenantId: string, row: ByIdRow) => noteState_(b, tenantId, row);
+  /**
+   * forAppend: remembers every receipt found (and each parent's obligation state) and answers which of `hashes` and
+   * `keys` no receipt has, or undefined when nothing was looked up (nothing to look up, or a value PostgreSQL text
+   * cannot hold, which matches nothing: such lookups are left to the methods below).
+   */
+  const lookUp = async (tenantId: string, hashes: string[], keys: string[], ids: string[]) => {
+    if (hashes.length === 0 && keys.length === 0 && ids.length === 0) return undefined;
+    if ([tenantId, ...hashes, ...keys, ...ids].some((v) => v.includes('\u0000'))) return undefined;
+    const rows = await run<ByIdRow & { via: 'h' | 'k' | 'i' }>('forAppend', [tenantId, hashes, keys, ids]);
+    const foundHashes = new Set<string>();
+    const foundKeys = new Set<string>();
+    for (const row of rows) {
+      const r = rowToReceipt(row);
+      remember(r);
+      if (row.via === 'h') foundHashes.add(r.hash);
+      else if (row.via === 'k') foundKeys.add(r.idempotency_key!);
+      else noteState(tenantId, row);
+    }
+    return { hashes: hashes.filter((h) => !foundHashes.has(h)), keys: keys.filter((x) => !foundKeys.has(x)) };
+  };
 
   const obligationStates = async (tenantId: string, ids: readonly string[]): Promise<ObligationState[]> => {
     if (ids.length === 0) return [];
@@ -162,20 +175,9 @@ export function pgLedgerTx(b: PgBatch): LedgerTx {
       const hashes = unique(lookups.map((l) => l.hash).filter((h) => !knownByHash().has(k(tenantId, h)) && !absentHashes_(b).has(k(tenantId, h))));
       const keys = unique(lookups.flatMap((l) => (l.idempotency_key === undefined || knownByKey().has(k(tenantId, l.idempotency_key)) || absentKeys_(b).has(k(tenantId, l.idempotency_key)) ? [] : [l.idempotency_key])));
       const ids = unique(lookups.flatMap((l) => l.parents).filter((id) => !knownById().has(k(tenantId, id)) || !states().has(k(tenantId, id))));
-      if (hashes.length === 0 && keys.length === 0 && ids.length === 0) return;
-      // A value PostgreSQL text cannot hold matches nothing: leave such lookups to each append.
-      if ([tenantId, ...hashes, ...keys, ...ids].some((v) => v.includes('\u0000'))) return;
-      const rows = await run<ByIdRow & { via: 'h' | 'k' | 'i' }>('forAppendMany', [tenantId, hashes, keys, ids]);
-      const found = new Set<string>();
-      for (const row of rows) {
-        const r = rowToReceipt(row);
-        remember(r);
-        if (row.via === 'h') found.add(`h${r.hash}`);
-        else if (row.via === 'k') found.add(`k${r.idempotency_key}`);
-        else noteState(tenantId, row);
-      }
-      for (const h of hashes) if (!found.has(`h${h}`)) absentHashes_(b).set(k(tenantId, h), true);
-      for (const key of keys) if (!found.has(`k${key}`)) absentKeys_(b).set(k(tenantId, key), true);
+      const missing = await lookUp(tenantId, hashes, keys, ids);
+      for (const h of missing?.hashes ?? []) absentHashes_(b).set(k(tenantId, h), true);
+      for (const key of missing?.keys ?? []) absentKeys_(b).set(k(tenantId, key), true);
     },
     async prefetchForAppend(tenantId, lookups) {
       absent = undefined;
@@ -194,19 +196,8 @@ export function pgLedgerTx(b: PgBatch): LedgerTx {
       const key = lookups.idempotency_key === undefined || knownByKey().has(k(tenantId, lookups.idempotency_key))
         || absentKeys_(b).has(k(tenantId, lookups.idempotency_key)) ? undefined : lookups.idempotency_key;
       const ids = lookups.parents.filter((id) => !knownById().has(k(tenantId, id)) || !states().has(k(tenantId, id)));
-      if (hash === undefined && key === undefined && ids.length === 0) return;
-      // A value PostgreSQL text cannot hold matches nothing: leave such lookups to the methods below.
-      if ([tenantId, hash, key, ...ids].some((v) => v?.includes('\u0000'))) return;
-      const rows = await run<ByIdRow & { via: 'h' | 'k' | 'i' }>('forAppend', [tenantId, hash ?? null, key ?? null, ids]);
-      let hashFound = false;
-      let keyFound = false;
-      for (const row of rows) {
-        remember(rowToReceipt(row));
-        if (row.via === 'h') hashFound = true;
-        else if (row.via === 'k') keyFound = true;
-        else noteState(tenantId, row);
-      }
-      absent = { tenantId, ...(hash !== undefined && !hashFound && { hash }), ...(key !== undefined && !keyFound && { key }) };
+      const missing = await lookUp(tenantId, hash === undefined ? [] : [hash], key === undefined ? [] : [key], ids);
+      if (missing) absent = { tenantId, ...(missing.hashes.length > 0 && { hash: missing.hashes[0] }), ...(missing.keys.length > 0 && { key: missing.keys[0] }) };
     },
     async receiptByHash(tenantId, hash) {
       await b.lockTenant(tenantId);
