@@ -4,7 +4,7 @@ import { GENESIS_HASH } from '../../ledger/types.js';
 import type { ChainHead, ChainRow, LedgerTx, ObligationState, OpenObligationFilter, ReceiptFilter } from '../types.js';
 import { literal, readableParams, type PgBatch } from './batch.js';
 import { rowToObligationState, type ObligationRow } from '../codecs/receipts.js';
-import { RECEIPT_COLUMNS, receiptColumnsOf, receiptToRow, rowToChainRow, rowToReceipt, type PgReceiptRow } from './rows.js';
+import { RECEIPT_COLUMNS, prefixedColumns, receiptColumnsOf, unprefixed, receiptToRow, rowToChainRow, rowToReceipt, type PgReceiptRow } from './rows.js';
 
 const GENESIS: ChainHead = Object.freeze({ seq: 0, chain_hash: GENESIS_HASH });
 const R_COLS = receiptColumnsOf('r');
@@ -50,14 +50,13 @@ type ByIdRow = PgReceiptRow & { ob_type: string | null; ob_closed_by: string | n
  */
 export const PARENT_FROM = 'receipts r LEFT JOIN obligations o ON o.tenant_id = r.tenant_id AND o.receipt_id = r.receipt_id';
 const RECEIPT_COLUMN_LIST = RECEIPT_COLUMNS.split(', ');
-export const PARENT_COLUMNS_PREFIXED = [...RECEIPT_COLUMN_LIST.map((c) => `r.${c} AS p_${c}`), 'o.type AS p_ob_type', 'o.closed_by AS p_ob_closed_by', 'o.closed_at AS p_ob_closed_at'].join(', ');
+const OBLIGATION_STATE_COLUMNS = ['type', 'closed_by', 'closed_at'];
+export const PARENT_COLUMNS_PREFIXED = `${prefixedColumns('r', RECEIPT_COLUMN_LIST, 'p')}, ${prefixedColumns('o', OBLIGATION_STATE_COLUMNS, 'p_ob')}`;
+const PARENT_ROW_COLUMNS = [...RECEIPT_COLUMN_LIST, ...OBLIGATION_STATE_COLUMNS.map((c) => `ob_${c}`)];
 
 /** The receipt a row with PARENT_COLUMNS_PREFIXED holds, if the join found one. */
 export function prefixedParent(row: Record<string, unknown>): ByIdRow | undefined {
-  if (row['p_receipt_id'] === null || row['p_receipt_id'] === undefined) return undefined;
-  const out: Record<string, unknown> = {};
-  for (const c of [...RECEIPT_COLUMN_LIST, 'ob_type', 'ob_closed_by', 'ob_closed_at']) out[c] = row[`p_${c}`];
-  return out as unknown as ByIdRow;
+  return unprefixed<ByIdRow>(row, 'p', PARENT_ROW_COLUMNS);
 }
 
 const k = (tenantId: string, id: string) => `${tenantId}\n${id}`;

@@ -15,6 +15,20 @@ export function receiptColumnsOf(alias: string): string {
   return COLUMNS.map((c) => `${alias}.${c}`).join(', ');
 }
 
+/** `alias.column AS as_column` for each column: a joined table's columns under a prefix of their own. */
+export function prefixedColumns(alias: string, columns: readonly string[], as = alias): string {
+  return columns.map((c) => `${alias}.${c} AS ${as}_${c}`).join(', ');
+}
+
+/**
+ * The columns `<prefix>_<column>` of a row (see prefixedColumns), as a row of their own; undefined when the join
+ * found none (its second column, which the column lists used here always make an id or a seq, is null).
+ */
+export function unprefixed<R>(row: Record<string, unknown>, prefix: string, columns: readonly string[]): R | undefined {
+  if (row[`${prefix}_${columns[1]}`] == null) return undefined;
+  return Object.fromEntries(columns.map((c) => [c, row[`${prefix}_${c}`]])) as R;
+}
+
 /**
  * Type parsers for the store's connections only (never the process-wide defaults): bigint as a JavaScript number.
  * Every bigint Quittance stores is a per-tenant seq or a time in ms, far below 2^53, so the number is exact.

@@ -6,16 +6,11 @@ import { literal, readableParams, tuple, type PgBatch } from './batch.js';
 import { PARENT_COLUMNS_PREFIXED, PARENT_FROM, prefixedParent, rememberParents } from './ledger.js';
 import { lockedForClose } from './stamps.js';
 import { STAMP_CLOSING_COLUMNS } from '../codecs/stamps.js';
+import { prefixedColumns, unprefixed } from './rows.js';
 
 const TASK_COLUMN_LIST = TASK_COLUMNS.split(', ');
 const LEASE_COLUMN_LIST = LEASE_COLUMNS.split(', ');
 const STAMP_COLUMN_LIST = STAMP_CLOSING_COLUMNS.split(', ');
-const prefixed = (alias: string, columns: readonly string[]) => columns.map((c) => `${alias}.${c} AS ${alias}_${c}`).join(', ');
-/** The columns `<prefix>_<column>` of a row, as a row of their own (undefined when the join found none). */
-function unprefixed<R>(row: Record<string, unknown>, prefix: string, columns: readonly string[]): R | undefined {
-  if (row[`${prefix}_${columns[1]}`] === null) return undefined;
-  return Object.fromEntries(columns.map((c) => [c, row[`${prefix}_${c}`]])) as R;
-}
 
 /**
  * A lease with what every write under it reads next, in one statement (so it can be prepared): its task, its stamp
@@ -25,7 +20,7 @@ function unprefixed<R>(row: Record<string, unknown>, prefix: string, columns: re
 const LEASE_WITH = `WITH l AS (SELECT ${LEASE_COLUMNS} FROM leases WHERE tenant_id = $1 AND lease_id = $2),
   t AS (SELECT ${TASK_COLUMNS} FROM tasks WHERE tenant_id = $1 AND task_id = (SELECT task_id FROM l)),
   s AS MATERIALIZED (SELECT ${STAMP_CLOSING_COLUMNS} FROM stamps WHERE tenant_id = $1 AND stamp_id = (SELECT stamp_id FROM l) FOR UPDATE)
-  SELECT ${prefixed('l', LEASE_COLUMN_LIST)}, ${prefixed('t', TASK_COLUMN_LIST)}, ${prefixed('s', STAMP_COLUMN_LIST)}, ${PARENT_COLUMNS_PREFIXED}
+  SELECT ${prefixedColumns('l', LEASE_COLUMN_LIST)}, ${prefixedColumns('t', TASK_COLUMN_LIST)}, ${prefixedColumns('s', STAMP_COLUMN_LIST)}, ${PARENT_COLUMNS_PREFIXED}
   FROM l LEFT JOIN t ON TRUE LEFT JOIN s ON TRUE
   LEFT JOIN ${PARENT_FROM} ON r.tenant_id = $1 AND r.receipt_id IN (l.granted_receipt_id, t.assigned_receipt_id, s.minted_receipt_id)`;
 
