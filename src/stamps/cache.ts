@@ -13,6 +13,7 @@
  */
 import type { StampState, StampStatus, TombstoneOutcome } from './types.js';
 import type { StampClaims } from './token.js';
+import { Bounded } from '../bounded.js';
 
 export interface StampSnapshot {
   state: StampState;
@@ -33,25 +34,6 @@ function notBehind(n: { state: StampState; generation: number }, e: { state: Sta
 
 export function snapshotOf(row: StampStatus, fetchedAt: number): StampSnapshot {
   return { state: row.state, generation: row.generation, expires_ms: row.expires_ms, outcome: row.outcome, minted_receipt_id: row.minted_receipt_id, fetchedAt };
-}
-
-/** A Map that forgets its oldest entries past `max` (insertion order). */
-class Bounded<V> {
-  private readonly m = new Map<string, V>();
-  constructor(private readonly max: number) {}
-  get(k: string): V | undefined {
-    return this.m.get(k);
-  }
-  set(k: string, v: V): void {
-    if (!this.m.has(k) && this.m.size >= this.max) {
-      const oldest = this.m.keys().next().value;
-      if (oldest !== undefined) this.m.delete(oldest);
-    }
-    this.m.set(k, v);
-  }
-  delete(k: string): void {
-    this.m.delete(k);
-  }
 }
 
 /**

@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { QuittanceError } from '../errors.js';
 import { isoTime, type Clock } from '../clock.js';
 import { randomToken } from '../ids.js';
+import { Bounded } from '../bounded.js';
 import type { ApiKeyRow, Store, TenantRow } from '../store/types.js';
 
 export const SCOPES = ['read', 'write', 'admin'] as const;
@@ -45,7 +46,7 @@ export class Tenants {
    * the whole string cannot match a different string), and an entry lives no longer than the by-id entry it was
    * verified against: revoking a key takes effect within apiKeyCacheMs either way.
    */
-  private readonly verified = new Map<string, { caller: Caller; until: number }>();
+  private readonly verified = new Bounded<{ caller: Caller; until: number }>(VERIFIED_KEYS_MAX);
 
   constructor(private readonly store: Store, private readonly clock: Clock, private readonly cacheMs = 1000) {}
 
@@ -111,8 +112,7 @@ export class Tenants {
   }
 
   private rememberVerified(apiKey: string, caller: Caller, until: number): void {
-    this.verified.delete(apiKey);
-    if (this.verified.size >= VERIFIED_KEYS_MAX) this.verified.delete(this.verified.keys().next().value!);
+    this.verified.delete(apiKey); // re-verified: newest again, last to be dropped
     this.verified.set(apiKey, { caller, until });
   }
 }
