@@ -364,6 +364,12 @@ export interface Store {
   task(tenantId: string, taskId: string): Promise<TaskRow | undefined>;
   listTasks(tenantId: string, filter: TaskFilter): Promise<TaskRow[]>;
   lease(tenantId: string, leaseId: string): Promise<LeaseRow | undefined>;
+  /**
+   * Whether any active lease (of any tenant) has expires_at <= now, from committed data and without locks: the
+   * sweeper asks before opening a write, so an idle server does not commit (and fsync) an empty transaction
+   * several times a second. A lease found here is still expired only by TaskTx.dueLeases, inside a write.
+   */
+  anyLeaseDue(now: number): Promise<boolean>;
 
   // ── tenants and keys (administrative, not on the hot path) ──
   createTenant(row: TenantRow): Promise<void>;

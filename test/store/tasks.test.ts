@@ -111,6 +111,37 @@ for (const backend of BACKENDS) {
       await store.write((tx) => tx.updateLease(renewed));
       assert.deepEqual(await store.lease('tnt_lb', 'lease-2'), renewed);
       assert.deepEqual((await store.write((tx) => tx.dueLeases(T0 + 30, 100))).map((l) => l.lease_id), ['lease-5', 'lease-1']);
+      // anyLeaseDue reads the same rule from committed data: the earliest active expiry is lease-5's (lease-3 ended).
+      assert.equal(await store.anyLeaseDue(T0 + 19), false);
+      assert.equal(await store.anyLeaseDue(T0 + 20), true);
+    });
+  });
+
+  describe(`[${backend}] the lease sweeper`, () => {
+    test('opens no write while no lease is due, and expires the lease once it is', async () => {
+      const b = backing(backend);
+      const store = await b.open();
+      try {
+        const clock = new ManualClock(T0);
+        const config = resolveConfig();
+        const engine = new TaskEngine(new Ledger(store, config, clock));
+        await store.createTenant({ tenant_id: 't_sweep', name: 't_sweep', created_at: '2026-03-01T12:00:00.000Z' });
+        await engine.create('t_sweep', { type: 'summarise', payload: {} }, agent);
+        assert.equal((await engine.claim('t_sweep', { worker_id: 'w1', lease_ttl_seconds: 30 })).length, 1);
+        let writes = 0;
+        const write = store.write.bind(store);
+        (store as { write: Store['write'] }).write = ((fn) => (writes++, write(fn))) as Store['write'];
+        clock.advance(29_000);
+        assert.equal(await engine.expireDue(), 0);
+        assert.equal(writes, 0, 'an idle sweep commits nothing');
+        clock.advance(1_000);
+        assert.equal(await engine.expireDue(), 1);
+        assert.equal(writes, 1);
+        assert.equal((await store.listReceipts('t_sweep', { type: 'lease.expired', after_seq: 0, limit: 10 })).length, 1);
+      } finally {
+        await store.close();
+        await b.cleanup();
+      }
     });
   });
 

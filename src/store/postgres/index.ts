@@ -184,6 +184,10 @@ export class PostgresStore implements Store {
     await this.ready;
     return this.taskReads.leaseById(tenantId, leaseId);
   }
+  async anyLeaseDue(now: number): Promise<boolean> {
+    await this.ready;
+    return this.taskReads.anyLeaseDue(now);
+  }
 
   async createTenant(row: TenantRow): Promise<void> {
     await this.ready;

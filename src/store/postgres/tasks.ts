@@ -40,6 +40,7 @@ const SQL = {
                     SELECT c.*, ${PARENT_COLUMNS_PREFIXED} FROM c LEFT JOIN ${PARENT_FROM} ON r.tenant_id = c.tenant_id AND r.receipt_id = c.assigned_receipt_id
                     AND c.next_eligible_at <= $5 ORDER BY c.priority DESC, c.queue_seq`,
   leaseById: `SELECT ${LEASE_COLUMNS} FROM leases WHERE tenant_id = $1 AND lease_id = $2`,
+  anyLeaseDue: `SELECT 1 FROM leases WHERE state = 'active' AND expires_at <= $1 LIMIT 1`,
   leaseWith: LEASE_WITH,
   dueCandidates: `SELECT tenant_id, lease_id FROM leases WHERE state = 'active' AND expires_at <= $1 ORDER BY expires_at LIMIT $2`,
   dueFresh: `SELECT ${LEASE_COLUMNS} FROM leases WHERE state = 'active' AND expires_at <= $1
@@ -145,6 +146,10 @@ export class PgTaskReads {
 
   async leaseById(tenantId: string, leaseId: string): Promise<LeaseRow | undefined> {
     return (await this.rows<LeaseRow>('r_lease', SQL.leaseById, [tenantId, leaseId]))[0];
+  }
+
+  async anyLeaseDue(now: number): Promise<boolean> {
+    return (await this.pool.query({ name: 'r_any_lease_due', text: SQL.anyLeaseDue, values: [now] })).rows.length > 0;
   }
 
   async listTasks(tenantId: string, f: TaskFilter): Promise<TaskRow[]> {

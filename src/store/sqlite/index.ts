@@ -212,6 +212,9 @@ export class SqliteStore implements Store {
   async lease(tenantId: string, leaseId: string): Promise<LeaseRow | undefined> {
     return this.taskReads.leaseById(tenantId, leaseId);
   }
+  async anyLeaseDue(now: number): Promise<boolean> {
+    return this.taskReads.anyLeaseDue(now);
+  }
 
   async createTenant(row: TenantRow): Promise<void> {
     this.tenants.createTenant(row);

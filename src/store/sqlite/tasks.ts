@@ -78,11 +78,17 @@ export function sqliteTaskTx(db: Database): TaskTx {
 export class SqliteTaskReads {
   private readonly byId: Statement<[string, string], RawTask>;
   private readonly lease: Statement<[string, string], LeaseRow>;
+  private readonly due: Statement<[number], unknown>;
   private readonly cache = new Map<string, Statement<unknown[], RawTask>>();
 
   constructor(private readonly db: Database) {
     this.byId = db.prepare(`SELECT ${TASK_COLUMNS} FROM tasks WHERE tenant_id = ? AND task_id = ?`);
     this.lease = db.prepare(`SELECT ${LEASE_COLUMNS} FROM leases WHERE tenant_id = ? AND lease_id = ?`);
+    this.due = db.prepare<[number], unknown>(`SELECT 1 FROM leases WHERE state = 'active' AND expires_at <= ? LIMIT 1`).pluck();
+  }
+
+  anyLeaseDue(now: number): boolean {
+    return this.due.get(now) !== undefined;
   }
 
   task(tenantId: string, taskId: string): TaskRow | undefined {
