@@ -73,6 +73,7 @@ export const ERRORS = {
   QUITTANCE_ERR_UNAUTHORIZED: { status: 401, message: 'Missing or unknown API key: send Authorization: Bearer <key>' },
   QUITTANCE_ERR_FORBIDDEN: { status: 403, message: 'This API key lacks the %s scope' },
   QUITTANCE_ERR_INVALID_SCOPE: { status: 400, message: 'Unknown scope %s (scopes: read, write, admin)' },
+  QUITTANCE_ERR_API_KEY_NOT_FOUND: { status: 404, message: 'API key %s does not exist' },
 
   // ── tasks and leases ──
   QUITTANCE_ERR_TASK_NOT_FOUND: { status: 404, message: 'Task %s does not exist' },

@@ -23,6 +23,12 @@ Commands:
                                       create a tenant and print its first admin API key
   key create --tenant NAME --scopes read,write[,admin] [--label TEXT] [--data DIR | --db URL] [--json]
                                       create an API key for a tenant
+  key list --tenant NAME [--data DIR | --db URL] [--json]
+                                      the tenant's API keys: id, scopes, label, created, revoked (never secrets)
+  key revoke KEY_ID [--tenant NAME] [--data DIR | --db URL] [--json]
+                                      revoke a key (KEY_ID: the part of qk_KEY_ID.SECRET before the dot);
+                                      servers refuse it within apiKeyCacheMs (1 s by default); revoking it
+                                      again changes nothing. With --tenant, another tenant's key is not found
   verify [--data DIR | --db URL] [--json]
                                       re-hash every tenant's chain; exit 1 naming the first bad seq
   keys rotate [--data DIR | --db URL] [--json]
@@ -46,6 +52,8 @@ const COMMANDS: Record<string, Command> = {
   serve,
   'tenant create': tenantCreate,
   'key create': keyCreate,
+  'key list': keyList,
+  'key revoke': keyRevoke,
   verify,
   'keys rotate': keysRotate,
   'git-state': (args, io) => runGitState(args, io),
@@ -194,6 +202,61 @@ async function keyCreate(argv: string[], io: CliIo): Promise<number> {
     const out = { tenant_id: tenant.tenant_id, key_id: key.key_id, scopes, api_key: key.api_key };
     if (values.json) io.stdout.write(JSON.stringify(out) + '\n');
     else io.stdout.write(`Created key ${key.key_id} for tenant "${values.tenant}" with scopes ${scopes.join(',')} (shown once):\n  ${key.api_key}\n`);
+    return 0;
+  } finally {
+    await s.store.close();
+  }
+}
+
+async function keyList(argv: string[], io: CliIo): Promise<number> {
+  const { values } = args(argv, { tenant: { type: 'string' }, data: { type: 'string' }, db: { type: 'string' }, json: { type: 'boolean' } });
+  if (!values.tenant) {
+    io.stderr.write('quittance: key list needs --tenant NAME\n');
+    return 2;
+  }
+  const s = createServices(storage(values, io));
+  try {
+    const tenant = await s.tenants.tenantByName(values.tenant);
+    // Picked field by field: what is shown stays these five, whatever the stored row grows.
+    const keys = (await s.tenants.listKeys(tenant.tenant_id)).map((k) => ({
+      key_id: k.key_id, scopes: k.scopes, label: k.label, created_at: k.created_at, revoked_at: k.revoked_at,
+    }));
+    if (values.json) {
+      io.stdout.write(JSON.stringify(keys) + '\n');
+    } else {
+      for (const k of keys) {
+        const state = k.revoked_at === null ? 'active' : `revoked ${k.revoked_at}`;
+        // The label is quoted (JSON) so that whatever it holds, a key stays one line.
+        const label = k.label === null ? '' : `  label ${JSON.stringify(k.label)}`;
+        io.stdout.write(`${k.key_id}  ${k.scopes.join(',').padEnd(16)}  created ${k.created_at}  ${state.padEnd(32)}${label}`.trimEnd() + '\n');
+      }
+      if (keys.length === 0) io.stdout.write(`tenant "${values.tenant}" has no API keys\n`);
+    }
+    return 0;
+  } finally {
+    await s.store.close();
+  }
+}
+
+async function keyRevoke(argv: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = args(argv, { tenant: { type: 'string' }, data: { type: 'string' }, db: { type: 'string' }, json: { type: 'boolean' } }, true);
+  const keyId = positionals[0];
+  if (!keyId || positionals.length > 1) {
+    io.stderr.write('quittance: key revoke takes exactly one KEY_ID\n');
+    return 2;
+  }
+  const s = createServices(storage(values, io));
+  try {
+    const onlyTenant = values.tenant === undefined ? undefined : (await s.tenants.tenantByName(values.tenant)).tenant_id;
+    const { key, revokedNow } = await s.tenants.revokeKey(keyId, onlyTenant);
+    if (values.json) {
+      io.stdout.write(JSON.stringify({ key_id: key.key_id, tenant_id: key.tenant_id, revoked_at: key.revoked_at, already_revoked: !revokedNow }) + '\n');
+    } else {
+      const name = (await s.store.tenantById(key.tenant_id))?.name ?? key.tenant_id;
+      io.stdout.write(revokedNow
+        ? `Revoked key ${key.key_id} of tenant "${name}" at ${key.revoked_at}; running servers refuse it within their key cache time.\n`
+        : `Key ${key.key_id} of tenant "${name}" was already revoked at ${key.revoked_at}; nothing changed.\n`);
+    }
     return 0;
   } finally {
     await s.store.close();

@@ -51,6 +51,15 @@ export interface ApiKeyRow {
   revoked_at: string | null;
 }
 
+/** An API key as it may be shown: everything but the hash of its secret. */
+export type ApiKeyInfo = Omit<ApiKeyRow, 'secret_hash'>;
+
+/** What revoking a key found: the key, its revoked_at that of the first revocation, and whether this call made it. */
+export interface ApiKeyRevocation {
+  key: ApiKeyInfo;
+  revokedNow: boolean;
+}
+
 /** One receipt as JSON text, with what the ledger needs to page and to stamp first deliveries. */
 export interface ReceiptText {
   seq: number;
@@ -378,6 +387,14 @@ export interface Store {
   listTenants(): Promise<TenantRow[]>;
   createApiKey(row: ApiKeyRow): Promise<void>;
   apiKeyById(keyId: string): Promise<ApiKeyRow | undefined>;
+  /** A tenant's keys, revoked ones included, oldest first (created_at, then key_id); never the secrets' hashes. */
+  listApiKeys(tenantId: string): Promise<ApiKeyInfo[]>;
+  /**
+   * Sets revoked_at on a key that has none; a key already revoked keeps its first revoked_at (revokedNow false).
+   * With `tenantId`, a key of another tenant is not found. Undefined (nothing written) when no such key exists.
+   * Acknowledged only once durable: a revocation lost to a crash would let the key work again.
+   */
+  revokeApiKey(keyId: string, revokedAt: string, tenantId?: string): Promise<ApiKeyRevocation | undefined>;
 
   /** Current schema version and the newest this code knows. */
   schemaVersion(): Promise<{ current: number; known: number }>;

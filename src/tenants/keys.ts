@@ -3,7 +3,7 @@ import { QuittanceError } from '../errors.js';
 import { isoTime, type Clock } from '../clock.js';
 import { randomToken } from '../ids.js';
 import { Bounded } from '../bounded.js';
-import type { ApiKeyRow, Store, TenantRow } from '../store/types.js';
+import type { ApiKeyInfo, ApiKeyRevocation, ApiKeyRow, Store, TenantRow } from '../store/types.js';
 
 export const SCOPES = ['read', 'write', 'admin'] as const;
 export type Scope = (typeof SCOPES)[number];
@@ -72,6 +72,22 @@ export class Tenants {
     };
     await this.store.createApiKey(row);
     return { api_key: `qk_${keyId}.${secret}`, key_id: keyId };
+  }
+
+  /** A tenant's keys, revoked ones included, oldest first. Never the secrets, nor their hashes. */
+  listKeys(tenantId: string): Promise<ApiKeyInfo[]> {
+    return this.store.listApiKeys(tenantId);
+  }
+
+  /**
+   * Revokes a key now; revoking it again changes nothing (the first revoked_at stays, revokedNow false). With
+   * `tenantId`, a key of another tenant is API_KEY_NOT_FOUND, as an unknown one is. Every server, this process's
+   * included, refuses the key once its cached verification lapses (apiKeyCacheMs).
+   */
+  async revokeKey(keyId: string, tenantId?: string): Promise<ApiKeyRevocation> {
+    const r = await this.store.revokeApiKey(keyId, isoTime(this.clock.now()), tenantId);
+    if (!r) throw new QuittanceError('QUITTANCE_ERR_API_KEY_NOT_FOUND', [keyId]);
+    return r;
   }
 
   /** The caller behind a bearer key, or undefined. Unknown keys are never cached, so a new key works at once. */

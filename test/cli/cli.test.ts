@@ -7,6 +7,7 @@ import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { tempDir, agent, worker, artifact } from '../helpers.js';
 import { cli, spawnServer, api, type ServerProcess } from '../e2e.js';
+import { keyCommandTests } from './keys.js';
 import { createServices, startServer } from '../../src/server/index.js';
 
 describe('CLI against a running server', () => {
@@ -58,7 +59,11 @@ describe('CLI against a running server', () => {
     const help = await cli(['--help']);
     assert.equal(help.code, 0);
     assert.match(help.stdout, /quittance <command>/);
+    assert.match(help.stdout, /key list --tenant NAME/);
+    assert.match(help.stdout, /key revoke KEY_ID/);
   });
+
+  keyCommandTests(() => ({ where: ['--data', tmp.dir], servers: [server] }));
 });
 
 describe('quittance verify', () => {

@@ -1,11 +1,12 @@
 /**
- * The CLI on PostgreSQL: `--db URL` (and QUITTANCE_DATABASE_URL) for serve, tenant create, key create and verify;
- * verify catches every kind of tampering with stored rows, as it does on SQLite (test/cli/cli.test.ts).
+ * The CLI on PostgreSQL: `--db URL` (and QUITTANCE_DATABASE_URL) for serve, tenant create, key create / list /
+ * revoke and verify; verify catches every kind of tampering with stored rows, as it does on SQLite (test/cli/cli.test.ts).
  */
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { agent, worker, artifact } from '../helpers.js';
 import { cli, spawnServer, api, type ServerProcess } from '../e2e.js';
+import { keyCommandTests } from './keys.js';
 import { testSchema, type TestSchema } from '../pg.js';
 import { createServices } from '../../src/server/index.js';
 
@@ -164,4 +165,7 @@ describe('quittance serve --db: two servers on one database, CLI alongside', { s
     assert.equal(v.code, 0, v.stdout + v.stderr);
     assert.match(v.stdout, /ok\s+acme: 2 receipts/);
   });
+
+  // A key revoked through one database is refused by both servers.
+  keyCommandTests(() => ({ where: ['--db', s.schemaUrl], servers: [one, two] }));
 });

@@ -6,11 +6,8 @@
  */
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { harness, agent, worker, type Harness } from '../helpers.js';
 import { cli } from '../e2e.js';
-import { SQLITE_FILE_NAME } from '../../src/store/sqlite/index.js';
 
 const UNAUTHORIZED = 'QUITTANCE_ERR_UNAUTHORIZED';
 
@@ -21,22 +18,19 @@ describe('API key authentication', () => {
   });
   after(async () => h.close());
 
-  /** Sets revoked_at on the key's row from another connection, as an operator editing the database would. */
-  const revoke = (apiKey: string) => {
+  /** Revokes the key with `quittance key revoke`, through a store of its own, as an operator would. */
+  const revoke = async (apiKey: string) => {
     const keyId = /^qk_([^.]+)\./.exec(apiKey)![1]!;
-    const db = new Database(join(h.dir, SQLITE_FILE_NAME));
-    try {
-      assert.equal(db.prepare('UPDATE api_keys SET revoked_at = ? WHERE key_id = ?').run('2026-03-01T12:00:00.000Z', keyId).changes, 1);
-    } finally {
-      db.close();
-    }
+    const out = await cli(['key', 'revoke', keyId, '--data', h.dir, '--json']);
+    assert.equal(out.code, 0, out.stderr);
+    assert.equal(JSON.parse(out.stdout).already_revoked, false);
   };
 
   test('a revoked key is refused once apiKeyCacheMs has passed, and stays refused', async () => {
     const { key } = await h.newTenant('revoked', ['read']);
     assert.equal((await h.req('GET', '/v1/obligations/open', undefined, key)).status, 200);
     assert.equal((await h.req('GET', '/v1/obligations/open', undefined, key)).status, 200); // now cached
-    revoke(key);
+    await revoke(key);
     h.clock.advance(h.services.config.apiKeyCacheMs + 1);
     for (let i = 0; i < 3; i++) {
       const r = await h.req('GET', '/v1/obligations/open', undefined, key);

@@ -107,6 +107,38 @@ for (const backend of BACKENDS) {
       assert.equal(await store.apiKeyById('m'.repeat(16)), undefined);
     });
 
+    test('API keys: listed per tenant without secret hashes, in created_at then byte order; revoked once, scoped by tenant', async () => {
+      const mine = await newTenant(store, 'keys-mine');
+      const theirs = await newTenant(store, 'keys-theirs');
+      const at = '2026-03-01T00:00:00.000Z';
+      const row = (key_id: string, tenant_id: string, created_at: string, label: string | null = null) =>
+        ({ key_id, tenant_id, secret_hash: 'a'.repeat(64), scopes: ['read'], label, created_at, revoked_at: null });
+      // Same created_at: the tie-break is key_id in byte order ('Z' < 'a' < 'b').
+      for (const k of [row('b'.repeat(16), mine, at), row('Z'.repeat(16), mine, at, 'upper'), row('a'.repeat(16), mine, at), row('0'.repeat(16), mine, '2026-02-28T00:00:00.000Z')]) {
+        await store.createApiKey(k);
+      }
+      await store.createApiKey(row('t'.repeat(16), theirs, at));
+      const listed = await store.listApiKeys(mine);
+      assert.deepEqual(listed.map((k) => k.key_id), ['0', 'Z', 'a', 'b'].map((c) => c.repeat(16)));
+      assert.deepEqual(Object.keys(listed[0]!).sort(), ['created_at', 'key_id', 'label', 'revoked_at', 'scopes', 'tenant_id']);
+      assert.deepEqual(listed[1], { key_id: 'Z'.repeat(16), tenant_id: mine, scopes: ['read'], label: 'upper', created_at: at, revoked_at: null });
+      assert.deepEqual(await store.listApiKeys('tnt_nobody'), []);
+
+      const first = '2026-03-02T00:00:00.000Z';
+      const r = await store.revokeApiKey('a'.repeat(16), first);
+      assert.deepEqual(r, { key: { ...listed[2]!, revoked_at: first }, revokedNow: true });
+      assert.equal((await store.apiKeyById('a'.repeat(16)))!.revoked_at, first);
+      const again = await store.revokeApiKey('a'.repeat(16), '2026-03-03T00:00:00.000Z', mine);
+      assert.deepEqual(again, { key: { ...listed[2]!, revoked_at: first }, revokedNow: false }, 'the first revoked_at is kept');
+
+      // Scoped to a tenant, another tenant's key is not found and stays as it was; so is an unknown id.
+      assert.equal(await store.revokeApiKey('t'.repeat(16), first, mine), undefined);
+      assert.equal(await store.revokeApiKey('u'.repeat(16), first), undefined);
+      assert.equal(await store.revokeApiKey('x\u0000y', first), undefined);
+      assert.equal((await store.apiKeyById('t'.repeat(16)))!.revoked_at, null);
+      assert.deepEqual((await store.listApiKeys(mine)).map((k) => k.revoked_at), [null, null, first, null]);
+    });
+
     test('chain head: genesis before the first receipt; advanced inside a write and visible once it commits', async () => {
       const tenant = await newTenant(store, 'heads');
       assert.deepEqual(await store.chainHeadOf(tenant), { seq: 0, chain_hash: GENESIS_HASH });

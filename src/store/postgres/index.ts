@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { GroupCommitter } from '../group-commit.js';
-import type { ApiKeyRow, ChainHead, ChainRow, ObligationState, OpenObligationFilter, ReceiptFilter, Store, TenantRow, Tx } from '../types.js';
+import type { ApiKeyInfo, ApiKeyRevocation, ApiKeyRow, ChainHead, ChainRow, ObligationState, OpenObligationFilter, ReceiptFilter, Store, TenantRow, Tx } from '../types.js';
 import type { Receipt } from '../../ledger/types.js';
 import type { LeaseRow, TaskFilter, TaskRow } from '../../tasks/types.js';
 import { currentVersion, migratePostgres } from './migrate.js';
@@ -212,6 +212,14 @@ export class PostgresStore implements Store {
   async apiKeyById(keyId: string): Promise<ApiKeyRow | undefined> {
     await this.ready;
     return this.tenants.apiKeyById(keyId);
+  }
+  async listApiKeys(tenantId: string): Promise<ApiKeyInfo[]> {
+    await this.ready;
+    return this.tenants.listApiKeys(tenantId);
+  }
+  async revokeApiKey(keyId: string, revokedAt: string, tenantId?: string): Promise<ApiKeyRevocation | undefined> {
+    await this.ready;
+    return this.tenants.revokeApiKey(keyId, revokedAt, tenantId);
   }
 
   async schemaVersion(): Promise<{ current: number; known: number }> {

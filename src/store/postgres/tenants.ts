@@ -2,7 +2,8 @@ import type { Pool, QueryResultRow } from 'pg';
 import { assertStorable, readableParams } from './batch.js';
 import { QuittanceError } from '../../errors.js';
 import { GENESIS_HASH } from '../../ledger/types.js';
-import type { ApiKeyRow, TenantRow } from '../types.js';
+import { API_KEY_INFO_COLUMNS, decodeScopes, type ApiKeyInfoRaw } from '../codecs/tenants.js';
+import type { ApiKeyInfo, ApiKeyRevocation, ApiKeyRow, TenantRow } from '../types.js';
 
 interface KeyRowRaw extends Omit<ApiKeyRow, 'scopes'> {
   scopes: string;
@@ -53,7 +54,34 @@ export class PgTenants {
     const raw = (await this.rows<KeyRowRaw>(
       't_key_by_id', 'SELECT key_id, tenant_id, secret_hash, scopes, label, created_at, revoked_at FROM api_keys WHERE key_id = $1', [keyId],
     ))[0];
-    return raw && { ...raw, scopes: raw.scopes.split(',').filter(Boolean) };
+    return raw && decodeScopes(raw);
+  }
+
+  async listApiKeys(tenantId: string): Promise<ApiKeyInfo[]> {
+    // key_id COLLATE "C": byte order for the tie-break, as SQLite compares.
+    const raws = await this.rows<ApiKeyInfoRaw>(
+      't_keys_of_tenant', `SELECT ${API_KEY_INFO_COLUMNS} FROM api_keys WHERE tenant_id = $1 ORDER BY created_at, key_id COLLATE "C"`, [tenantId],
+    );
+    return raws.map(decodeScopes);
+  }
+
+  /**
+   * One autocommitted UPDATE (durable when it answers). When it changes nothing the key is absent or already
+   * revoked; the SELECT after it is a new statement, so it sees a revocation that a concurrent revoke committed.
+   */
+  async revokeApiKey(keyId: string, revokedAt: string, tenantId: string | undefined): Promise<ApiKeyRevocation | undefined> {
+    const onlyTenant = tenantId ?? null; // NULL: any tenant
+    const revoked = (await this.rows<ApiKeyInfoRaw>(
+      't_key_revoke',
+      `UPDATE api_keys SET revoked_at = $3 WHERE key_id = $1 AND tenant_id = coalesce($2, tenant_id) AND revoked_at IS NULL
+       RETURNING ${API_KEY_INFO_COLUMNS}`,
+      [keyId, onlyTenant, revokedAt],
+    ))[0];
+    if (revoked) return { key: decodeScopes(revoked), revokedNow: true };
+    const found = (await this.rows<ApiKeyInfoRaw>(
+      't_key_of_tenant', `SELECT ${API_KEY_INFO_COLUMNS} FROM api_keys WHERE key_id = $1 AND tenant_id = coalesce($2, tenant_id)`, [keyId, onlyTenant],
+    ))[0];
+    return found && { key: decodeScopes(found), revokedNow: false };
   }
 
   private async rows<R extends QueryResultRow>(name: string, text: string, values: unknown[]): Promise<R[]> {

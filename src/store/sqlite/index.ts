@@ -2,7 +2,7 @@ import BetterSqlite3, { type Database } from 'better-sqlite3';
 import { fsync, mkdirSync, open, openSync, fsyncSync, closeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { GroupCommitter } from '../group-commit.js';
-import type { ApiKeyRow, ChainHead, ChainRow, ObligationState, OpenObligationFilter, ReceiptFilter, ReceiptText, Store, TenantRow, Tx } from '../types.js';
+import type { ApiKeyInfo, ApiKeyRevocation, ApiKeyRow, ChainHead, ChainRow, ObligationState, OpenObligationFilter, ReceiptFilter, ReceiptText, Store, TenantRow, Tx } from '../types.js';
 import type { Receipt } from '../../ledger/types.js';
 import { migrateSqlite } from './migrate.js';
 import { SqliteLedgerReads, TxChainHeads, sqliteLedgerTx } from './ledger.js';
@@ -233,6 +233,16 @@ export class SqliteStore implements Store {
   }
   async apiKeyById(keyId: string): Promise<ApiKeyRow | undefined> {
     return this.tenants.apiKeyById(keyId);
+  }
+  async listApiKeys(tenantId: string): Promise<ApiKeyInfo[]> {
+    return this.tenants.listApiKeys(tenantId);
+  }
+  /**
+   * Through the group committer, unlike the other key writes: acknowledged only once the WAL is fsynced (a revocation
+   * lost to power loss would let the key work again), and never run inside another write's open transaction.
+   */
+  async revokeApiKey(keyId: string, revokedAt: string, tenantId?: string): Promise<ApiKeyRevocation | undefined> {
+    return this.write(async () => this.tenants.revokeApiKey(keyId, revokedAt, tenantId));
   }
 
   async schemaVersion(): Promise<{ current: number; known: number }> {

@@ -1,6 +1,7 @@
 import type { Database } from 'better-sqlite3';
 import { QuittanceError } from '../../errors.js';
-import type { ApiKeyRow, TenantRow } from '../types.js';
+import { API_KEY_INFO_COLUMNS, decodeScopes, type ApiKeyInfoRaw } from '../codecs/tenants.js';
+import type { ApiKeyInfo, ApiKeyRevocation, ApiKeyRow, TenantRow } from '../types.js';
 
 interface KeyRowRaw extends Omit<ApiKeyRow, 'scopes'> {
   scopes: string;
@@ -42,6 +43,25 @@ export class SqliteTenants {
     const raw = this.reader
       .prepare('SELECT key_id, tenant_id, secret_hash, scopes, label, created_at, revoked_at FROM api_keys WHERE key_id = ?')
       .get(keyId) as KeyRowRaw | undefined;
-    return raw && { ...raw, scopes: raw.scopes.split(',').filter(Boolean) };
+    return raw && decodeScopes(raw);
+  }
+
+  listApiKeys(tenantId: string): ApiKeyInfo[] {
+    const raws = this.reader
+      .prepare(`SELECT ${API_KEY_INFO_COLUMNS} FROM api_keys WHERE tenant_id = ? ORDER BY created_at, key_id`)
+      .all(tenantId) as ApiKeyInfoRaw[];
+    return raws.map(decodeScopes);
+  }
+
+  /** Runs inside a write transaction on the writer (see SqliteStore.revokeApiKey), so the read sees the update. */
+  revokeApiKey(keyId: string, revokedAt: string, tenantId: string | undefined): ApiKeyRevocation | undefined {
+    const onlyTenant = tenantId ?? null; // NULL: any tenant
+    const changed = this.writer
+      .prepare('UPDATE api_keys SET revoked_at = ? WHERE key_id = ? AND tenant_id = coalesce(?, tenant_id) AND revoked_at IS NULL')
+      .run(revokedAt, keyId, onlyTenant).changes;
+    const raw = this.writer
+      .prepare(`SELECT ${API_KEY_INFO_COLUMNS} FROM api_keys WHERE key_id = ? AND tenant_id = coalesce(?, tenant_id)`)
+      .get(keyId, onlyTenant) as ApiKeyInfoRaw | undefined;
+    return raw && { key: decodeScopes(raw), revokedNow: changed === 1 };
   }
 }
