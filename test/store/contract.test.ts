@@ -139,6 +139,29 @@ for (const backend of BACKENDS) {
       assert.deepEqual((await store.listApiKeys(mine)).map((k) => k.revoked_at), [null, null, first, null]);
     });
 
+    test('a tenant or key created while another write is open is not part of it: that write failing takes neither along', async () => {
+      const tenant = await newTenant(store, 'during-write');
+      let inside = false;
+      let release!: () => void;
+      const gate = new Promise<void>((r) => (release = r));
+      const failing = store.write(async () => {
+        inside = true;
+        await gate;
+        throw new Error('refused');
+      });
+      while (!inside) await new Promise((r) => setImmediate(r));
+      const at = '2026-03-01T00:00:00.000Z';
+      const created = Promise.all([
+        store.createTenant({ tenant_id: 'tnt_during_write', name: 'made-during-write', created_at: at }),
+        store.createApiKey({ key_id: 'd'.repeat(16), tenant_id: tenant, secret_hash: 'e'.repeat(64), scopes: ['read'], label: null, created_at: at, revoked_at: null }),
+      ]);
+      release();
+      await assert.rejects(failing, /refused/);
+      await created;
+      assert.equal((await store.tenantById('tnt_during_write'))?.name, 'made-during-write');
+      assert.equal((await store.apiKeyById('d'.repeat(16)))?.tenant_id, tenant);
+    });
+
     test('chain head: genesis before the first receipt; advanced inside a write and visible once it commits', async () => {
       const tenant = await newTenant(store, 'heads');
       assert.deepEqual(await store.chainHeadOf(tenant), { seq: 0, chain_hash: GENESIS_HASH });

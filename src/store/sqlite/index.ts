@@ -216,8 +216,13 @@ export class SqliteStore implements Store {
     return this.taskReads.anyLeaseDue(now);
   }
 
+  /**
+   * Tenant and key writes go through the group committer like every other write: acknowledged only once the WAL is
+   * fsynced, and never run on the writer while another write's transaction is open (they would commit or roll back
+   * with it).
+   */
   async createTenant(row: TenantRow): Promise<void> {
-    this.tenants.createTenant(row);
+    return this.write(async () => this.tenants.createTenant(row));
   }
   async tenantByName(name: string): Promise<TenantRow | undefined> {
     return this.tenants.tenantByName(name);
@@ -229,7 +234,7 @@ export class SqliteStore implements Store {
     return this.tenants.listTenants();
   }
   async createApiKey(row: ApiKeyRow): Promise<void> {
-    this.tenants.createApiKey(row);
+    return this.write(async () => this.tenants.createApiKey(row));
   }
   async apiKeyById(keyId: string): Promise<ApiKeyRow | undefined> {
     return this.tenants.apiKeyById(keyId);
@@ -237,10 +242,7 @@ export class SqliteStore implements Store {
   async listApiKeys(tenantId: string): Promise<ApiKeyInfo[]> {
     return this.tenants.listApiKeys(tenantId);
   }
-  /**
-   * Through the group committer, unlike the other key writes: acknowledged only once the WAL is fsynced (a revocation
-   * lost to power loss would let the key work again), and never run inside another write's open transaction.
-   */
+  /** Through the group committer too (see createTenant): a revocation lost to power loss would let the key work again. */
   async revokeApiKey(keyId: string, revokedAt: string, tenantId?: string): Promise<ApiKeyRevocation | undefined> {
     return this.write(async () => this.tenants.revokeApiKey(keyId, revokedAt, tenantId));
   }

@@ -7,7 +7,7 @@ interface KeyRowRaw extends Omit<ApiKeyRow, 'scopes'> {
   scopes: string;
 }
 
-/** Tenants and API keys. Writes go straight to the writer connection: rare, administrative, autocommitted. */
+/** Tenants and API keys. The writes run on the writer inside SqliteStore.write (see SqliteStore.createTenant). */
 export class SqliteTenants {
   constructor(private readonly writer: Database, private readonly reader: Database) {}
 
