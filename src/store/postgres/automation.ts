@@ -2,7 +2,8 @@ import type { Pool, QueryResultRow } from 'pg';
 import type { AutomationReads, AutomationTx } from '../types.js';
 import type { AutomationListFilter, AutomationSessionRow } from '../../automation/types.js';
 import { AUTOMATION_SESSION_COLUMNS, automationSessionFromRaw, automationSessionValues, type RawAutomationSession } from '../codecs/automation.js';
-import { literal, readableParams, tuple, type PgBatch } from './batch.js';
+import { type PgBatch } from './batch.js';
+import { literal, readableParams, tuple } from './values.js';
 
 const SQL = {
   byId: `SELECT ${AUTOMATION_SESSION_COLUMNS} FROM automation_sessions WHERE tenant_id = $1 AND automation_id = $2`,

@@ -5,7 +5,8 @@ import {
   CAPABILITY_COLUMNS, CAPABILITY_EVENT_COLUMNS, capabilityEventFromRaw, capabilityEventValues, capabilityFromRaw, capabilityValues,
   type RawCapability, type RawCapabilityEvent,
 } from '../codecs/capabilities.js';
-import { literal, readableParams, tuple, type PgBatch } from './batch.js';
+import { type PgBatch } from './batch.js';
+import { literal, readableParams, tuple } from './values.js';
 
 const SQL = {
   byRef: `SELECT ${CAPABILITY_COLUMNS} FROM capabilities WHERE tenant_id = $1 AND capability_ref = $2`,

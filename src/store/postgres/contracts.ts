@@ -2,7 +2,8 @@ import type { Pool, QueryResultRow } from 'pg';
 import type { ContractReads, ContractTx } from '../types.js';
 import type { ContractFilter, ContractRow, StoredContract } from '../../contracts/stored.js';
 import { CONTRACT_COLUMNS, CONTRACT_JOIN, CONTRACT_JOIN_COLUMNS, contractToRow, storedContract, type ContractJoinedRow } from '../codecs/contracts.js';
-import { readableParams, tuple, type PgBatch } from './batch.js';
+import { type PgBatch } from './batch.js';
+import { readableParams, tuple } from './values.js';
 import { receiptColumnsOf, rowToReceipt, type PgReceiptRow } from './rows.js';
 
 const JOINED = `${CONTRACT_JOIN_COLUMNS}, ${receiptColumnsOf('r')}`;

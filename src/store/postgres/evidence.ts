@@ -2,7 +2,8 @@ import type { Pool } from 'pg';
 import type { EvidenceReads, EvidenceTx } from '../types.js';
 import type { EvidenceRow } from '../../evidence/types.js';
 import { EVIDENCE_COLUMNS, evidenceToRow } from '../codecs/evidence.js';
-import { readableParams, type PgBatch } from './batch.js';
+import { type PgBatch } from './batch.js';
+import { readableParams } from './values.js';
 
 // DO NOTHING: a tenant putting bytes it already holds keeps its first row (and its first content type).
 const INSERT = `INSERT INTO evidence (${EVIDENCE_COLUMNS}) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tenant_id, digest) DO NOTHING`;

@@ -2,7 +2,8 @@ import type { Pool, QueryResultRow } from 'pg';
 import type { Receipt } from '../../ledger/types.js';
 import { GENESIS_HASH } from '../../ledger/types.js';
 import type { ChainHead, ChainRow, LedgerTx, ObligationState, OpenObligationFilter, ReceiptFilter } from '../types.js';
-import { literal, readableParams, type PgBatch } from './batch.js';
+import { type PgBatch } from './batch.js';
+import { literal, readableParams } from './values.js';
 import { rowToObligationState, type ObligationRow } from '../codecs/receipts.js';
 import { RECEIPT_COLUMNS, prefixedColumns, receiptColumnsOf, unprefixed, receiptToRow, rowToChainRow, rowToReceipt, type PgReceiptRow } from './rows.js';
 

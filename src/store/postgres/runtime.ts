@@ -2,7 +2,8 @@ import type { Pool, QueryResultRow } from 'pg';
 import type { RuntimeInstallReads, RuntimeInstallTx } from '../types.js';
 import type { RuntimeInstallRow } from '../../runtime/types.js';
 import { RUNTIME_INSTALL_COLUMNS, runtimeInstallToRow } from '../codecs/runtime.js';
-import { readableParams, tuple, type PgBatch } from './batch.js';
+import { type PgBatch } from './batch.js';
+import { readableParams, tuple } from './values.js';
 
 const SQL = {
   byId: `SELECT ${RUNTIME_INSTALL_COLUMNS} FROM runtime_installs WHERE tenant_id = $1 AND install_id = $2`,

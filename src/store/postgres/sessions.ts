@@ -6,7 +6,8 @@ import {
   ORPHAN_COLUMNS, ORPHAN_KEY_COLUMNS, SESSION_COLUMNS, SESSION_EVENT_COLUMNS, SESSION_KEY_COLUMNS,
   orphanToRow, rowToOrphan, rowToSession, sessionEventToRow, sessionToRow, type RawOrphan, type RawSession,
 } from '../codecs/sessions.js';
-import { literal, readableParams, tuple, type PgBatch } from './batch.js';
+import { type PgBatch } from './batch.js';
+import { literal, readableParams, tuple } from './values.js';
 
 /** One statement per key column (a column name cannot be a parameter), each matching a partial index of 0004. */
 function perKey<K extends string>(keys: readonly K[], make: (column: K) => string): Record<K, string> {

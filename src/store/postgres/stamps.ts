@@ -5,7 +5,8 @@ import type { StampReads, StampTx } from '../types.js';
 import {
   SIGNING_KEY_COLUMNS, STAMP_CLOSING_COLUMNS, STAMP_COLUMNS, STAMP_STATUS_COLUMNS, rowToSigningKey, stampClosingFromColumns, signingKeyToRow, stampFromColumns, stampToRow, type SigningKeyDbRow, type StampColumns,
 } from '../codecs/stamps.js';
-import { literal, readableParams, tuple, type PgBatch } from './batch.js';
+import { type PgBatch } from './batch.js';
+import { literal, readableParams, tuple } from './values.js';
 import { RECEIPT_COLUMNS, rowToReceipt, type PgReceiptRow } from './rows.js';
 
 /**

@@ -1,5 +1,5 @@
 import type { Pool, QueryResultRow } from 'pg';
-import { assertStorable, readableParams } from './batch.js';
+import { assertStorable, readableParams } from './values.js';
 import { QuittanceError } from '../../errors.js';
 import { GENESIS_HASH } from '../../ledger/types.js';
 import { API_KEY_INFO_COLUMNS, decodeScopes, type ApiKeyInfoRaw } from '../codecs/tenants.js';
