@@ -135,6 +135,19 @@ async function serve(argv: string[], io: CliIo): Promise<number> {
   const where = storage(values, io);
   const services = createServices({ ...where, config: { locatability, workspace: { allowedRoots } } });
 
+  // Listen first: a start that cannot bind creates nothing, so no "shown once" key is printed by a server that
+  // then fails to start.
+  let server: Awaited<ReturnType<typeof startServer>>;
+  try {
+    server = await startServer({ services, host, port, logger: { level: io.env['QUITTANCE_LOG_LEVEL'] ?? 'info' } });
+  } catch (e) {
+    await services.store.close();
+    const code = (e as { code?: string }).code;
+    if (code !== 'EADDRINUSE' && code !== 'EACCES' && code !== 'EADDRNOTAVAIL') throw e;
+    io.stderr.write(`quittance: cannot listen on ${host}:${port} (${code}): ${(e as Error).message}\n`
+      + 'Choose another address with --port N / --host H (or QUITTANCE_PORT / QUITTANCE_HOST).\n');
+    return 2;
+  }
   try {
     if ((await services.store.listTenants()).length === 0) {
       const tenant = await services.tenants.createTenant('default');
@@ -144,18 +157,11 @@ async function serve(argv: string[], io: CliIo): Promise<number> {
   } catch (e) {
     // Another server sharing the database created it first: it printed the key.
     if (!(e instanceof QuittanceError && e.code === 'QUITTANCE_ERR_TENANT_EXISTS')) {
-      await services.store.close();
+      await server.close();
       throw e;
     }
   }
   if (allowedRoots.length > 0) io.stdout.write(`POST /v1/workspace/git-state classifies paths under: ${allowedRoots.join(', ')}\n`);
-  let server: Awaited<ReturnType<typeof startServer>>;
-  try {
-    server = await startServer({ services, host, port, logger: { level: io.env['QUITTANCE_LOG_LEVEL'] ?? 'info' } });
-  } catch (e) {
-    await services.store.close();
-    throw e;
-  }
   io.stdout.write(`Quittance listening on ${server.url} (${describeStorage(where)})\n`);
 
   await new Promise<void>((resolve) => {

@@ -147,15 +147,24 @@ describe('quittance verify', () => {
 
 describe('a server that cannot start', () => {
   // The last connection to a WAL database removes its -wal file when it closes: an open store keeps it.
-  test('serve on a taken port fails and closes its store', async () => {
+  test('serve on a taken port fails with exit 2 and a hint, creates no tenant (prints no key), and closes its store', async () => {
     const tmp = tempDir();
     const taken = createServer();
     await new Promise<void>((r) => taken.listen(0, '127.0.0.1', () => r()));
     try {
       const port = String((taken.address() as AddressInfo).port);
-      const r = await cli(['serve', '--data', tmp.dir, '--port', port]).then(() => 'started', (e: Error) => e.message);
-      assert.match(r, /EADDRINUSE/);
+      const r = await cli(['serve', '--data', tmp.dir, '--port', port]);
+      assert.equal(r.code, 2);
+      assert.match(r.stderr, new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port} \\(EADDRINUSE\\)`));
+      assert.match(r.stderr, /--port N/);
+      assert.doesNotMatch(r.stdout, /API key/, 'no "shown once" key from a server that did not start');
       assert.equal(existsSync(join(tmp.dir, 'quittance.db-wal')), false, 'the store is still open');
+      const s = createServices({ dataDir: tmp.dir });
+      try {
+        assert.deepEqual(await s.store.listTenants(), [], 'the first start that failed created no tenant');
+      } finally {
+        await s.store.close();
+      }
     } finally {
       taken.close();
       tmp.cleanup();
