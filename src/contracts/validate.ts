@@ -53,7 +53,14 @@ function unpickable(doc: unknown): ValidationResult {
   const known = loadSchemas().sourceOsTypes.join(', ');
   const t = (doc as { type?: unknown }).type;
   if (t === undefined) {
-    return { valid: false, type: null, errors: [{ path: '/type', keyword: 'required', message: `is required: it names the document's schema (${known})` }] };
+    return {
+      valid: false,
+      type: null,
+      errors: [{
+        path: '/type', keyword: 'required',
+        message: `is required: it names the document's schema (${known}); the ledger's own objects (Receipt, Task, ...) carry none: name their schema (quittance validate --schema Receipt, or ?schema=Receipt over HTTP)`,
+      }],
+    };
   }
   const hint = loadSchemas().byName.has(String(t))
     ? `; ${String(t)} documents carry no type discriminator: name their schema explicitly (quittance validate --schema ${String(t)})`

@@ -24,6 +24,7 @@ test('a missing, unknown or ledger-only type is a clear error at /type', () => {
   assert.equal(missing.type, null);
   assert.deepEqual(missing.errors.map((e) => [e.path, e.keyword]), [['/type', 'required']]);
   assert.match(missing.errors[0]!.message, /names the document's schema \(BrowserAutomationReceipt, CapabilityLedger/);
+  assert.match(missing.errors[0]!.message, /name their schema \(quittance validate --schema Receipt/, 'says how to check a ledger object');
 
   const unknown = validateDocument({ type: 'CapabilityLedgr' });
   assert.deepEqual(unknown.errors.map((e) => [e.path, e.keyword]), [['/type', 'documentType']]);
