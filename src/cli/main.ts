@@ -1,7 +1,7 @@
 import { delimiter, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { QuittanceError } from '../errors.js';
-import { createServices, startServer } from '../server/index.js';
+import { createServices, startServer, type Services } from '../server/index.js';
 import { redactDatabaseUrl } from '../store/postgres/index.js';
 import { parseScopes } from '../tenants/keys.js';
 import { processIo, progress, type CliIo } from './io.js';
@@ -173,56 +173,65 @@ async function serve(argv: string[], io: CliIo): Promise<number> {
   return 0;
 }
 
-async function tenantCreate(argv: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = args(argv, { data: { type: 'string' }, db: { type: 'string' }, json: { type: 'boolean' } }, true);
-  const name = positionals[0];
-  if (!name || positionals.length > 1) {
-    io.stderr.write('quittance: tenant create takes exactly one NAME\n');
-    return 2;
-  }
+/** Opens the ledger that --data / --db (or the environment) names for one command, and closes it however it ends. */
+async function withLedger(values: { data?: string | undefined; db?: string | undefined }, io: CliIo, run: (s: Services) => Promise<number>): Promise<number> {
   const s = createServices(storage(values, io));
   try {
+    return await run(s);
+  } finally {
+    await s.store.close();
+  }
+}
+
+/** The one positional argument a command takes, or undefined once the usage error is printed. */
+function onePositional(positionals: string[], usage: string, io: CliIo): string | undefined {
+  if (positionals.length === 1 && positionals[0]) return positionals[0];
+  io.stderr.write(`quittance: ${usage}\n`);
+  return undefined;
+}
+
+async function tenantCreate(argv: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = args(argv, { data: { type: 'string' }, db: { type: 'string' }, json: { type: 'boolean' } }, true);
+  const name = onePositional(positionals, 'tenant create takes exactly one NAME', io);
+  if (name === undefined) return 2;
+  return withLedger(values, io, async (s) => {
     const tenant = await s.tenants.createTenant(name);
     const key = await s.tenants.createKey(tenant.tenant_id, ['admin'], 'created with the tenant');
     if (values.json) io.stdout.write(JSON.stringify({ tenant_id: tenant.tenant_id, api_key: key.api_key }) + '\n');
     else io.stdout.write(`Created tenant "${name}" (${tenant.tenant_id}). Admin API key (shown once):\n  ${key.api_key}\n`);
     return 0;
-  } finally {
-    await s.store.close();
-  }
+  });
 }
 
 async function keyCreate(argv: string[], io: CliIo): Promise<number> {
   const { values } = args(argv, {
     tenant: { type: 'string' }, scopes: { type: 'string' }, label: { type: 'string' }, data: { type: 'string' }, db: { type: 'string' }, json: { type: 'boolean' },
   });
-  if (!values.tenant || !values.scopes) {
+  const tenantName = values.tenant;
+  if (!tenantName || !values.scopes) {
     io.stderr.write('quittance: key create needs --tenant NAME and --scopes read,write,admin\n');
     return 2;
   }
   const scopes = parseScopes(values.scopes);
-  const s = createServices(storage(values, io));
-  try {
-    const tenant = await s.tenants.tenantByName(values.tenant);
+  return withLedger(values, io, async (s) => {
+    const tenant = await s.tenants.tenantByName(tenantName);
     const key = await s.tenants.createKey(tenant.tenant_id, scopes, values.label ?? null);
     const out = { tenant_id: tenant.tenant_id, key_id: key.key_id, scopes, api_key: key.api_key };
     if (values.json) io.stdout.write(JSON.stringify(out) + '\n');
-    else io.stdout.write(`Created key ${key.key_id} for tenant "${values.tenant}" with scopes ${scopes.join(',')} (shown once):\n  ${key.api_key}\n`);
+    else io.stdout.write(`Created key ${key.key_id} for tenant "${tenantName}" with scopes ${scopes.join(',')} (shown once):\n  ${key.api_key}\n`);
     return 0;
-  } finally {
-    await s.store.close();
-  }
+  });
 }
 
 async function keyList(argv: string[], io: CliIo): Promise<number> {
   const { values } = args(argv, { tenant: { type: 'string' }, data: { type: 'string' }, db: { type: 'string' }, json: { type: 'boolean' } });
-  if (!values.tenant) {
+  const tenantName = values.tenant;
+  if (!tenantName) {
     io.stderr.write('quittance: key list needs --tenant NAME\n');
     return 2;
   }
-  const s = createServices(storage(values, io));
-  try {
-    const tenant = await s.tenants.tenantByName(values.tenant);
+  return withLedger(values, io, async (s) => {
+    const tenant = await s.tenants.tenantByName(tenantName);
     // Picked field by field: what is shown stays these five, whatever the stored row grows.
     const keys = (await s.tenants.listKeys(tenant.tenant_id)).map((k) => ({
       key_id: k.key_id, scopes: k.scopes, label: k.label, created_at: k.created_at, revoked_at: k.revoked_at,
@@ -236,23 +245,17 @@ async function keyList(argv: string[], io: CliIo): Promise<number> {
         const label = k.label === null ? '' : `  label ${JSON.stringify(k.label)}`;
         io.stdout.write(`${k.key_id}  ${k.scopes.join(',').padEnd(16)}  created ${k.created_at}  ${state.padEnd(32)}${label}`.trimEnd() + '\n');
       }
-      if (keys.length === 0) io.stdout.write(`tenant "${values.tenant}" has no API keys\n`);
+      if (keys.length === 0) io.stdout.write(`tenant "${tenantName}" has no API keys\n`);
     }
     return 0;
-  } finally {
-    await s.store.close();
-  }
+  });
 }
 
 async function keyRevoke(argv: string[], io: CliIo): Promise<number> {
   const { values, positionals } = args(argv, { tenant: { type: 'string' }, data: { type: 'string' }, db: { type: 'string' }, json: { type: 'boolean' } }, true);
-  const keyId = positionals[0];
-  if (!keyId || positionals.length > 1) {
-    io.stderr.write('quittance: key revoke takes exactly one KEY_ID\n');
-    return 2;
-  }
-  const s = createServices(storage(values, io));
-  try {
+  const keyId = onePositional(positionals, 'key revoke takes exactly one KEY_ID', io);
+  if (keyId === undefined) return 2;
+  return withLedger(values, io, async (s) => {
     const onlyTenant = values.tenant === undefined ? undefined : (await s.tenants.tenantByName(values.tenant)).tenant_id;
     const { key, revokedNow } = await s.tenants.revokeKey(keyId, onlyTenant);
     if (values.json) {
@@ -264,25 +267,19 @@ async function keyRevoke(argv: string[], io: CliIo): Promise<number> {
         : `Key ${key.key_id} of tenant "${name}" was already revoked at ${key.revoked_at}; nothing changed.\n`);
     }
     return 0;
-  } finally {
-    await s.store.close();
-  }
+  });
 }
 
 async function keysRotate(argv: string[], io: CliIo): Promise<number> {
   const { values } = args(argv, { data: { type: 'string' }, db: { type: 'string' }, json: { type: 'boolean' } });
-  const s = createServices(storage(values, io));
-  try {
+  return withLedger(values, io, async (s) => {
     return await runKeysRotate(s, io, values.json === true);
-  } finally {
-    await s.store.close();
-  }
+  });
 }
 
 async function verify(argv: string[], io: CliIo): Promise<number> {
   const { values } = args(argv, { data: { type: 'string' }, db: { type: 'string' }, json: { type: 'boolean' } });
-  const s = createServices(storage(values, io));
-  try {
+  return withLedger(values, io, async (s) => {
     const results = [];
     for (const t of await s.store.listTenants()) {
       const bar = progress(io, `verifying ${t.name}`);
@@ -302,7 +299,5 @@ async function verify(argv: string[], io: CliIo): Promise<number> {
       if (results.length === 0) io.stdout.write('no tenants\n');
     }
     return bad.length === 0 ? 0 : 1;
-  } finally {
-    await s.store.close();
-  }
+  });
 }
