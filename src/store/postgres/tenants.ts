@@ -2,12 +2,8 @@ import type { Pool, QueryResultRow } from 'pg';
 import { assertStorable, readableParams } from './values.js';
 import { QuittanceError } from '../../errors.js';
 import { GENESIS_HASH } from '../../ledger/types.js';
-import { API_KEY_INFO_COLUMNS, decodeScopes, type ApiKeyInfoRaw } from '../codecs/tenants.js';
+import { API_KEY_COLUMNS, API_KEY_INFO_COLUMNS, decodeScopes, type ApiKeyInfoRaw, type ApiKeyRowRaw } from '../codecs/tenants.js';
 import type { ApiKeyInfo, ApiKeyRevocation, ApiKeyRow, TenantRow } from '../types.js';
-
-interface KeyRowRaw extends Omit<ApiKeyRow, 'scopes'> {
-  scopes: string;
-}
 
 /** Tenants and API keys: rare, administrative, each one autocommitted statement through the pool. */
 export class PgTenants {
@@ -45,14 +41,14 @@ export class PgTenants {
   async createApiKey(row: ApiKeyRow): Promise<void> {
     assertStorable([row.key_id, row.tenant_id, row.secret_hash, row.scopes.join(','), row.label, row.created_at, row.revoked_at]);
     await this.pool.query(
-      'INSERT INTO api_keys (key_id, tenant_id, secret_hash, scopes, label, created_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7)',
+      `INSERT INTO api_keys (${API_KEY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
       [row.key_id, row.tenant_id, row.secret_hash, row.scopes.join(','), row.label, row.created_at, row.revoked_at],
     );
   }
 
   async apiKeyById(keyId: string): Promise<ApiKeyRow | undefined> {
-    const raw = (await this.rows<KeyRowRaw>(
-      't_key_by_id', 'SELECT key_id, tenant_id, secret_hash, scopes, label, created_at, revoked_at FROM api_keys WHERE key_id = $1', [keyId],
+    const raw = (await this.rows<ApiKeyRowRaw>(
+      't_key_by_id', `SELECT ${API_KEY_COLUMNS} FROM api_keys WHERE key_id = $1`, [keyId],
     ))[0];
     return raw && decodeScopes(raw);
   }

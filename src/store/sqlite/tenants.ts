@@ -1,11 +1,7 @@
 import type { Database } from 'better-sqlite3';
 import { QuittanceError } from '../../errors.js';
-import { API_KEY_INFO_COLUMNS, decodeScopes, type ApiKeyInfoRaw } from '../codecs/tenants.js';
+import { API_KEY_COLUMNS, API_KEY_INFO_COLUMNS, decodeScopes, type ApiKeyInfoRaw, type ApiKeyRowRaw } from '../codecs/tenants.js';
 import type { ApiKeyInfo, ApiKeyRevocation, ApiKeyRow, TenantRow } from '../types.js';
-
-interface KeyRowRaw extends Omit<ApiKeyRow, 'scopes'> {
-  scopes: string;
-}
 
 /** Tenants and API keys. The writes run on the writer inside SqliteStore.write (see SqliteStore.createTenant). */
 export class SqliteTenants {
@@ -35,14 +31,14 @@ export class SqliteTenants {
 
   createApiKey(row: ApiKeyRow): void {
     this.writer
-      .prepare('INSERT INTO api_keys (key_id, tenant_id, secret_hash, scopes, label, created_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .prepare(`INSERT INTO api_keys (${API_KEY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)`)
       .run(row.key_id, row.tenant_id, row.secret_hash, row.scopes.join(','), row.label, row.created_at, row.revoked_at);
   }
 
   apiKeyById(keyId: string): ApiKeyRow | undefined {
     const raw = this.reader
-      .prepare('SELECT key_id, tenant_id, secret_hash, scopes, label, created_at, revoked_at FROM api_keys WHERE key_id = ?')
-      .get(keyId) as KeyRowRaw | undefined;
+      .prepare(`SELECT ${API_KEY_COLUMNS} FROM api_keys WHERE key_id = ?`)
+      .get(keyId) as ApiKeyRowRaw | undefined;
     return raw && decodeScopes(raw);
   }
 
