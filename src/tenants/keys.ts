@@ -38,6 +38,17 @@ export function hasScope(caller: Caller, scope: Scope): boolean {
  */
 const VERIFIED_KEYS_MAX = 1024;
 
+/**
+ * A fresh key id: 16 base64url characters that never start with '-', so the id `quittance key list` shows can be
+ * given to `quittance key revoke` as it is (a leading '-' reads as an option; older ids like that need `--` first).
+ */
+function newKeyId(): string {
+  for (;;) {
+    const id = randomToken(12);
+    if (!id.startsWith('-')) return id;
+  }
+}
+
 export class Tenants {
   private readonly cache = new Map<string, { caller: Caller; secretHash: Buffer; until: number }>();
   /**
@@ -64,7 +75,7 @@ export class Tenants {
 
   /** Creates a key and returns it in full: the only time the secret is ever visible. */
   async createKey(tenantId: string, scopes: readonly Scope[], label: string | null = null): Promise<{ api_key: string; key_id: string }> {
-    const keyId = randomToken(12);
+    const keyId = newKeyId();
     const secret = randomToken(24);
     const row: ApiKeyRow = {
       key_id: keyId, tenant_id: tenantId, secret_hash: hashSecret(secret), scopes: [...scopes], label,
