@@ -129,3 +129,8 @@ export function rowToObligationState(row: ObligationRow): ObligationState {
   if (row.closed_at !== null) st.closed_at = row.closed_at;
   return st;
 }
+
+/** The Receipt in a JSON text that a backend built from a receipts row (each backend's `receiptJson`). */
+export function jsonToReceipt(text: string): Receipt {
+  return JSON.parse(text) as Receipt;
+}

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { GroupCommitter } from '../group-commit.js';
-import type { ApiKeyInfo, ApiKeyRevocation, ApiKeyRow, ChainHead, ChainRow, ObligationState, OpenObligationFilter, ReceiptFilter, Store, TenantRow, Tx } from '../types.js';
+import type { ApiKeyInfo, ApiKeyRevocation, ApiKeyRow, ChainHead, ChainRow, ObligationState, OpenObligationFilter, ReceiptFilter, ReceiptText, Store, TenantRow, Tx } from '../types.js';
 import type { Receipt } from '../../ledger/types.js';
 import type { LeaseRow, TaskFilter, TaskRow } from '../../tasks/types.js';
 import { currentVersion, migratePostgres } from './migrate.js';
@@ -154,6 +154,10 @@ export class PostgresStore implements Store {
   async openObligations(tenantId: string, filter: OpenObligationFilter): Promise<Receipt[]> {
     await this.ready;
     return this.reads.openObligations(tenantId, filter);
+  }
+  async openObligationsText(tenantId: string, filter: OpenObligationFilter): Promise<ReceiptText[]> {
+    await this.ready;
+    return this.reads.openObligationsText(tenantId, filter);
   }
   async obligationState(tenantId: string, receiptId: string): Promise<ObligationState | undefined> {
     await this.ready;

@@ -1,14 +1,16 @@
 import type { Pool, QueryResultRow } from 'pg';
 import type { Receipt } from '../../ledger/types.js';
 import { GENESIS_HASH } from '../../ledger/types.js';
-import type { ChainHead, ChainRow, LedgerTx, ObligationState, OpenObligationFilter, ReceiptFilter } from '../types.js';
+import type { ChainHead, ChainRow, LedgerTx, ObligationState, OpenObligationFilter, ReceiptFilter, ReceiptText } from '../types.js';
 import { type PgBatch } from './batch.js';
 import { literal, readableParams } from './values.js';
-import { rowToObligationState, type ObligationRow } from '../codecs/receipts.js';
-import { RECEIPT_COLUMNS, prefixedColumns, receiptColumnsOf, unprefixed, receiptToRow, rowToChainRow, rowToReceipt, type PgReceiptRow } from './rows.js';
+import { jsonToReceipt, rowToObligationState, type ObligationRow } from '../codecs/receipts.js';
+import { DeliveredTexts } from '../delivered-texts.js';
+import { RECEIPT_COLUMNS, prefixedColumns, receiptColumnsOf, receiptJson, unprefixed, receiptToRow, rowToChainRow, rowToReceipt, type PgReceiptRow } from './rows.js';
 
 const GENESIS: ChainHead = Object.freeze({ seq: 0, chain_hash: GENESIS_HASH });
 const R_COLS = receiptColumnsOf('r');
+const RECEIPT_JSON = receiptJson();
 
 const SQL = {
   byHash: `SELECT ${RECEIPT_COLUMNS} FROM receipts WHERE hash = $2 AND tenant_id = $1`,
@@ -310,6 +312,8 @@ export function pgLedgerTx(b: PgBatch): LedgerTx {
 
 /** Reads through the pool: each sees committed data only. */
 export class PgLedgerReads {
+  /** JSON texts of delivered receipts (see DeliveredTexts). */
+  private readonly delivered = new DeliveredTexts();
   constructor(private readonly pool: Pool) {}
 
   private async rows<R extends QueryResultRow>(name: string, text: string, values: unknown[]): Promise<R[]> {
@@ -330,20 +334,49 @@ export class PgLedgerReads {
   }
 
   async openObligations(tenantId: string, f: OpenObligationFilter): Promise<Receipt[]> {
-    const rows = f.principal
-      ? await this.rows<PgReceiptRow>(
+    return (await this.openObligationsText(tenantId, f)).map((r) => jsonToReceipt(r.json));
+  }
+
+  /**
+   * A page of open obligations: their seqs from the obligations index alone, then, in a second statement, the JSON
+   * texts of those not in DeliveredTexts (built by PostgreSQL, see receiptJson). A client polling its page again
+   * costs the first statement only. The statements are not one snapshot: a receipt's text never changes but for
+   * delivered_at being set once, and an obligation closed meanwhile is served as open, as a request a moment
+   * earlier would have served it.
+   */
+  async openObligationsText(tenantId: string, f: OpenObligationFilter): Promise<ReceiptText[]> {
+    const refs = f.principal
+      ? await this.rows<{ seq: number; receipt_id: string }>(
         'r_open_to',
-        `SELECT ${R_COLS} FROM obligations o JOIN receipts r ON r.receipt_id = o.receipt_id AND r.tenant_id = o.tenant_id
-         WHERE o.tenant_id = $1 AND o.to_kind = $2 AND o.to_id = $3 AND o.closed_by IS NULL AND o.seq > $4 ORDER BY o.seq LIMIT $5`,
+        `SELECT seq, receipt_id FROM obligations
+         WHERE tenant_id = $1 AND to_kind = $2 AND to_id = $3 AND closed_by IS NULL AND seq > $4 ORDER BY seq LIMIT $5`,
         [tenantId, f.principal.kind, f.principal.id, f.after_seq, f.limit],
       )
-      : await this.rows<PgReceiptRow>(
+      : await this.rows<{ seq: number; receipt_id: string }>(
         'r_open_all',
-        `SELECT ${R_COLS} FROM obligations o JOIN receipts r ON r.receipt_id = o.receipt_id AND r.tenant_id = o.tenant_id
-         WHERE o.tenant_id = $1 AND o.closed_by IS NULL AND o.seq > $2 ORDER BY o.seq LIMIT $3`,
+        'SELECT seq, receipt_id FROM obligations WHERE tenant_id = $1 AND closed_by IS NULL AND seq > $2 ORDER BY seq LIMIT $3',
         [tenantId, f.after_seq, f.limit],
       );
-    return rows.map(rowToReceipt);
+    // Read from the cache once: adding the texts read below may evict some of these.
+    const page = refs.map(({ seq, receipt_id }): ReceiptText => {
+      const cached = this.delivered.get(tenantId, seq);
+      return { seq, receipt_id, delivered: cached !== undefined, json: cached ?? '' };
+    });
+    const missing = page.filter((r) => !r.delivered);
+    if (missing.length > 0) {
+      const rows = await this.rows<{ seq: number; delivered: boolean; json: string }>(
+        'r_texts', `SELECT seq, delivered_at IS NOT NULL AS delivered, ${RECEIPT_JSON} AS json FROM receipts WHERE tenant_id = $1 AND seq = ANY($2::bigint[])`,
+        [tenantId, missing.map((r) => r.seq)],
+      );
+      const read = new Map(rows.map((r) => [r.seq, r]));
+      for (const r of missing) {
+        const row = read.get(r.seq)!;
+        r.delivered = row.delivered;
+        r.json = row.json;
+        if (row.delivered) this.delivered.set(tenantId, r.seq, row.json);
+      }
+    }
+    return page;
   }
 
   async listReceipts(tenantId: string, f: ReceiptFilter): Promise<Receipt[]> {
@@ -362,8 +395,8 @@ export class PgLedgerReads {
       shape += '_principal';
     }
     args.push(f.limit);
-    const sql = `SELECT ${RECEIPT_COLUMNS} FROM receipts WHERE ${where.join(' AND ')} ORDER BY seq LIMIT $${args.length}`;
-    return (await this.rows<PgReceiptRow>(shape, sql, args)).map(rowToReceipt);
+    const sql = `SELECT ${RECEIPT_JSON} AS json FROM receipts WHERE ${where.join(' AND ')} ORDER BY seq LIMIT $${args.length}`;
+    return (await this.rows<{ json: string }>(shape, sql, args)).map((r) => jsonToReceipt(r.json));
   }
 
   async chainSegment(tenantId: string, fromSeq: number, limit: number): Promise<ChainRow[]> {

@@ -2,8 +2,9 @@ import type { Database, Statement } from 'better-sqlite3';
 import type { Receipt } from '../../ledger/types.js';
 import type { ChainHead, ChainRow, LedgerTx, ObligationState, OpenObligationFilter, ReceiptFilter, ReceiptRef, ReceiptText } from '../types.js';
 import { GENESIS_HASH } from '../../ledger/types.js';
-import { rowToObligationState, type ObligationRow } from '../codecs/receipts.js';
-import { RECEIPT_COLUMNS, hashKey, jsonToReceipt, receiptJson, receiptToRow, rowToChainRow, rowToReceipt, type ReceiptRow } from './rows.js';
+import { jsonToReceipt, rowToObligationState, type ObligationRow } from '../codecs/receipts.js';
+import { DeliveredTexts } from '../delivered-texts.js';
+import { RECEIPT_COLUMNS, hashKey, receiptJson, receiptToRow, rowToChainRow, rowToReceipt, type ReceiptRow } from './rows.js';
 
 const GENESIS: ChainHead = Object.freeze({ seq: 0, chain_hash: GENESIS_HASH });
 const PLACEHOLDERS = RECEIPT_COLUMNS.split(',').map(() => '?').join(', ');
@@ -148,32 +149,6 @@ export function sqliteLedgerTx(db: Database, heads: TxChainHeads): LedgerTx {
 interface OpenRow {
   seq: number;
   receipt_id: string;
-}
-
-/**
- * The JSON texts of receipts already delivered, by tenant and seq, for the open-obligations page: clients poll it,
- * and building 100 texts in SQL was most of its cost (about 0.45 of 0.55 ms per page in process). A receipt never
- * changes once stored except that delivered_at is set once, so only texts that carry it are kept; the same
- * obligations are served again and again until they close. Bounded by total length, oldest dropped first.
- */
-class DeliveredTexts {
-  private readonly m = new Map<string, string>();
-  private chars = 0;
-  constructor(private readonly maxChars = 16 * 1024 * 1024) {}
-  get(tenantId: string, seq: number): string | undefined {
-    return this.m.get(`${tenantId}\u0000${seq}`);
-  }
-  set(tenantId: string, seq: number, json: string): void {
-    const key = `${tenantId}\u0000${seq}`;
-    if (this.m.has(key) || json.length > this.maxChars) return;
-    for (const [k, v] of this.m) {
-      if (this.chars + json.length <= this.maxChars) break;
-      this.m.delete(k);
-      this.chars -= v.length;
-    }
-    this.m.set(key, json);
-    this.chars += json.length;
-  }
 }
 
 /** Reads on the reader connection (WAL: sees committed data only, never blocks the writer). */

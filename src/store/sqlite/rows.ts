@@ -61,8 +61,3 @@ export function receiptJson(p = ''): string {
     optional('idempotency_key', 'idempotency_key'), optional('delivered_at', 'delivered_at'), `'}'`,
   ].join(' || ');
 }
-
-/** The Receipt in a receiptJson text. */
-export function jsonToReceipt(text: string): Receipt {
-  return JSON.parse(text) as Receipt;
-}

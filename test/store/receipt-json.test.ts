@@ -1,11 +1,13 @@
 /**
- * SQLite hands pages of receipts over as one JSON text per row (rows.ts receiptJson). That text must parse to
- * exactly the receipt the column-by-column decoder gives, for every shape a receipt can take.
+ * Both backends hand pages of receipts over as one JSON text per row, built by the database (each backend's
+ * rows.ts receiptJson). That text must parse to exactly the receipt the column-by-column decoder gives, keys in
+ * the same order, for every shape a receipt can take.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { tempDir } from '../helpers.js';
+import { BACKENDS, tempDir } from '../helpers.js';
+import { openTestPostgresStore } from '../pg.js';
 import { openSqliteStore } from '../../src/store/sqlite/index.js';
 import { Ledger } from '../../src/ledger/ledger.js';
 import { resolveConfig } from '../../src/config.js';
@@ -13,9 +15,9 @@ import { ManualClock } from '../../src/clock.js';
 import type { ReceiptInput } from '../../src/ledger/types.js';
 import type { Receipt } from '../../src/ledger/types.js';
 
-test('receipts read as SQL-built JSON equal the column-decoded receipts, key order included', async () => {
+for (const backend of BACKENDS) test(`${backend}: receipts read as SQL-built JSON equal the column-decoded receipts, key order included`, async () => {
   const tmp = tempDir();
-  const store = openSqliteStore({ dataDir: tmp.dir });
+  const store = backend === 'postgres' ? await openTestPostgresStore() : openSqliteStore({ dataDir: tmp.dir });
   const clock = new ManualClock();
   const ledger = new Ledger(store, resolveConfig(), clock);
   const tenant = 'tnt_json_rows';
@@ -30,7 +32,8 @@ test('receipts read as SQL-built JSON equal the column-decoded receipts, key ord
       artifacts: fc.array(fc.record({ kind: fc.constant('blob'), uri: text, size_bytes: fc.nat() }), { minLength: 1, maxLength: 2 }),
       delivery_proof: fc.record({ mode: fc.constant('store'), target: fc.dictionary(text, fc.jsonValue({ maxDepth: 2 })), status: fc.constant('succeeded'), at: text, proof: fc.dictionary(text, fc.string()) }),
     }, { requiredKeys: ['type', 'from', 'to'] });
-    const inputs = fc.sample(input, 300) as ReceiptInput[];
+    // Any code point but U+0000, which no receipt may hold (the API refuses it; PostgreSQL text cannot store it).
+    const inputs = fc.sample(input.filter((r) => !JSON.stringify(r).includes('\\u0000')), 300) as ReceiptInput[];
     const written: Receipt[] = [];
     for (const r of inputs) {
       clock.advance(1);
@@ -53,6 +56,9 @@ test('receipts read as SQL-built JSON equal the column-decoded receipts, key ord
     assert.ok(open.length > 0);
     assert.ok(open.some((r) => r.delivered_at !== undefined));
     for (const r of open) assert.equal(JSON.stringify(r), JSON.stringify(byId.get(r.receipt_id)));
+    // Read again: delivered receipts now come from the store's cache of delivered texts, the rest from the database.
+    const again = await store.openObligations(tenant, { after_seq: 0, limit: 1000 });
+    assert.deepStrictEqual(again.map((r) => JSON.stringify(r)), open.map((r) => JSON.stringify(r)));
   } finally {
     await store.close();
     tmp.cleanup();
