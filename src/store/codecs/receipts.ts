@@ -130,7 +130,42 @@ export function rowToObligationState(row: ObligationRow): ObligationState {
   return st;
 }
 
-/** The Receipt in a JSON text that a backend built from a receipts row (each backend's `receiptJson`). */
+/** How a backend's SQL writes the three kinds of value receiptJsonSql needs as JSON text. */
+export interface JsonSqlDialect {
+  /** A text column as a JSON string. */
+  string(col: string): string;
+  /** An integer column as a JSON number. */
+  integer(col: string): string;
+  /** The discharges flag as `true` or `false`. */
+  flag(col: string): string;
+}
+
+/**
+ * A whole receipt as one JSON text, built by the database from a receipts row (`p`: the table's alias and a dot,
+ * or ''). Reads that return many receipts use it: handing over one string per row for JSON.parse costs a fraction
+ * of materialising 26 columns as a JS object and parsing the JSON columns one by one (measured on a page of 100
+ * open obligations: SQLite ~0.6 ms instead of ~1.9 ms; PostgreSQL 0.65-0.9 ms of server CPU instead of ~1.2). The
+ * JSON columns hold canonical JSON and are spliced in as stored; absent optional fields are left out, so the
+ * result is exactly what receiptFromColumns gives, keys in the same order (a test checks that on both backends).
+ */
+export function receiptJsonSql(d: JsonSqlDialect, p = ''): string {
+  const str = (key: string, col: string, first = false) => `'${first ? '{' : ','}"${key}":' || ${d.string(p + col)}`;
+  const optional = (key: string, col: string, raw = false) =>
+    `CASE WHEN ${p}${col} IS NULL THEN '' ELSE ',"${key}":' || ${raw ? p + col : d.string(p + col)} END`;
+  const principal = (side: 'from' | 'to') =>
+    `',"${side}":' || ${str('kind', side + '_kind', true)} || ${str('id', side + '_id')} || ${optional('instance_id', side + '_instance_id')} || '}'`;
+  return [
+    str('receipt_id', 'receipt_id', true), str('tenant_id', 'tenant_id'), `',"seq":' || ${d.integer(p + 'seq')}`, str('type', 'type'),
+    principal('from'), principal('to'), `',"parents":' || ${p}parents`, `',"body":' || ${p}body`,
+    str('created_at', 'created_at'), str('hash', 'hash'), str('prev_hash', 'prev_hash'), str('chain_hash', 'chain_hash'),
+    `',"discharges":' || ${d.flag(p + 'discharges')}`,
+    optional('task_id', 'task_id'), optional('lease_id', 'lease_id'), optional('stamp_id', 'stamp_id'), optional('session_id', 'session_id'),
+    optional('artifacts', 'artifacts', true), optional('delivery_proof', 'delivery_proof', true),
+    optional('idempotency_key', 'idempotency_key'), optional('delivered_at', 'delivered_at'), `'}'`,
+  ].join(' || ');
+}
+
+/** The Receipt in a JSON text that a backend built from a receipts row (receiptJsonSql). */
 export function jsonToReceipt(text: string): Receipt {
   return JSON.parse(text) as Receipt;
 }

@@ -2,7 +2,7 @@ import type { ReceiptTexts } from '../../ledger/hashing.js';
 import pg from 'pg';
 import type { Receipt } from '../../ledger/types.js';
 import type { ChainRow } from '../types.js';
-import { RECEIPT_COLUMNS_TO_HASH, receiptChainRow, receiptFromColumns, receiptValuesToHash, type ReceiptColumns } from '../codecs/receipts.js';
+import { RECEIPT_COLUMNS_TO_HASH, receiptChainRow, receiptFromColumns, receiptJsonSql, receiptValuesToHash, type ReceiptColumns } from '../codecs/receipts.js';
 
 /** A receipts row as the store's pool returns it (bigint as a number: see PG_TYPES; `discharges` a PostgreSQL boolean). */
 export type PgReceiptRow = ReceiptColumns<boolean>;
@@ -46,27 +46,13 @@ function parseBigint(text: string): number {
   return n;
 }
 
-/**
- * A whole receipt as one JSON text, built by PostgreSQL from a receipts row (`p`: the table's alias and a dot, or
- * ''), as SQLite's receiptJson builds it: the same keys in the same order, the JSON columns spliced in as stored,
- * absent optional fields left out. Pages of receipts are read this way: decoding 26 text columns per row and
- * encoding the receipt again cost the server ~1.3 ms of CPU per page of 100 open obligations.
- */
+/** A whole receipt as one JSON text, built by PostgreSQL from a receipts row (see receiptJsonSql). */
 export function receiptJson(p = ''): string {
-  const str = (key: string, col: string, first = false) => `'${first ? '{' : ','}"${key}":' || to_json(${p}${col})::text`;
-  const optional = (key: string, col: string, raw = false) =>
-    `CASE WHEN ${p}${col} IS NULL THEN '' ELSE ',"${key}":' || ${raw ? p + col : `to_json(${p}${col})::text`} END`;
-  const principal = (side: 'from' | 'to') =>
-    `',"${side}":' || ${str('kind', side + '_kind', true)} || ${str('id', side + '_id')} || ${optional('instance_id', side + '_instance_id')} || '}'`;
-  return [
-    str('receipt_id', 'receipt_id', true), str('tenant_id', 'tenant_id'), `',"seq":' || ${p}seq::text`, str('type', 'type'),
-    principal('from'), principal('to'), `',"parents":' || ${p}parents`, `',"body":' || ${p}body`,
-    str('created_at', 'created_at'), str('hash', 'hash'), str('prev_hash', 'prev_hash'), str('chain_hash', 'chain_hash'),
-    `',"discharges":' || CASE WHEN ${p}discharges THEN 'true' ELSE 'false' END`,
-    optional('task_id', 'task_id'), optional('lease_id', 'lease_id'), optional('stamp_id', 'stamp_id'), optional('session_id', 'session_id'),
-    optional('artifacts', 'artifacts', true), optional('delivery_proof', 'delivery_proof', true),
-    optional('idempotency_key', 'idempotency_key'), optional('delivered_at', 'delivered_at'), `'}'`,
-  ].join(' || ');
+  return receiptJsonSql({
+    string: (col) => `to_json(${col})::text`,
+    integer: (col) => `${col}::text`,
+    flag: (col) => `CASE WHEN ${col} THEN 'true' ELSE 'false' END`,
+  }, p);
 }
 
 /** Every column in RECEIPT_COLUMNS order. */
