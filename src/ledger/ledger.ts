@@ -46,10 +46,20 @@ export interface TerminatorCheck {
 }
 
 const VERIFY_SEGMENT = 5000;
+/** At most this many single appends share one write (see Ledger.append). */
+const APPENDS_PER_WRITE = 256;
+
+interface WaitingAppend {
+  prepared: PreparedReceipt;
+  resolve: (r: AppendResult) => void;
+  reject: (e: unknown) => void;
+}
 
 /** The receipt ledger: the append pipeline plus the queries over it. Every engine appends through here. */
 export class Ledger {
   readonly ctx: AppendContext;
+  /** Per tenant: single appends whose write has not started yet, which later ones may join (see append). */
+  private readonly waiting = new Map<string, WaitingAppend[]>();
 
   constructor(readonly store: Store, readonly config: Readonly<QuittanceConfig>, readonly clock: Clock) {
     this.ctx = { clock, newId: createUuidV7(clock), locatability: config.locatability };
@@ -64,7 +74,15 @@ export class Ledger {
     return appendInTx(tx, this.prepare(tenantId, input, options), this.ctx);
   }
 
-  /** Appends one receipt; resolves once it is durable. */
+  /**
+   * Appends one receipt; resolves once it is durable.
+   *
+   * Single appends to one tenant that arrive while their write waits for its turn run in that same write, as a
+   * batch does: the store looks up all of their hashes, keys and parents at once (on PostgreSQL one round trip
+   * instead of one per append) and opens one savepoint for them. Each append still gets its own answer; a coded
+   * refusal has written nothing (see appendInTx), so it leaves the others alone. A failure that is not a refusal
+   * fails the whole write, as it fails any write.
+   */
   append(tenantId: string, input: ReceiptInput, options?: PrepareOptions): Promise<AppendResult> {
     let prepared: PreparedReceipt;
     try {
@@ -73,7 +91,46 @@ export class Ledger {
     } catch (e) {
       return Promise.reject(e);
     }
-    return this.store.write((tx) => appendInTx(tx, prepared, this.ctx));
+    return new Promise<AppendResult>((resolve, reject) => {
+      const item: WaitingAppend = { prepared, resolve, reject };
+      const waiting = this.waiting.get(tenantId);
+      if (waiting && waiting.length < APPENDS_PER_WRITE) {
+        waiting.push(item);
+        return;
+      }
+      const group = [item];
+      this.waiting.set(tenantId, group);
+      const close = () => {
+        if (this.waiting.get(tenantId) === group) this.waiting.delete(tenantId);
+      };
+      this.store.write(async (tx) => {
+        // Closed to newcomers once it runs; a write deferred to the next batch runs again with the same appends.
+        close();
+        return this.appendAllInTx(tx, tenantId, group.map((g) => g.prepared));
+      }).then(
+        (out) => out.forEach((o, i) => (o.ok ? group[i]!.resolve(o.result) : group[i]!.reject(o.error))),
+        (e: unknown) => {
+          close();
+          for (const g of group) g.reject(e);
+        },
+      );
+    });
+  }
+
+  /** Receipts of one tenant in order, each refused or appended on its own (see appendInTx for why no savepoints). */
+  private async appendAllInTx(tx: Tx, tenantId: string, prepared: readonly PreparedReceipt[]): Promise<BatchItemResult[]> {
+    const lookups = prepared.map((p) => ({ hash: p.hash, idempotency_key: p.content.idempotency_key, parents: p.content.parents }));
+    if (lookups.length > 1) await tx.prefetchForAppends?.(tenantId, lookups);
+    const out: BatchItemResult[] = [];
+    for (const p of prepared) {
+      try {
+        out.push({ ok: true, result: await appendInTx(tx, p, this.ctx) });
+      } catch (e) {
+        if (!isQuittanceError(e)) throw e;
+        out.push({ ok: false, error: e });
+      }
+    }
+    return out;
   }
 
   /** Many receipts in one transaction, in order; each succeeds or fails on its own. */
@@ -86,25 +143,10 @@ export class Ledger {
         throw e;
       }
     });
-    return this.store.write(async (tx) => {
-      const out: BatchItemResult[] = [];
-      const lookups = prepared.flatMap((p) => (p instanceof QuittanceError ? [] : [{ hash: p.hash, idempotency_key: p.content.idempotency_key, parents: p.content.parents }]));
-      if (lookups.length > 1) await tx.prefetchForAppends?.(tenantId, lookups);
-      for (const p of prepared) {
-        if (p instanceof QuittanceError) {
-          out.push({ ok: false, error: p });
-          continue;
-        }
-        try {
-          // No per-item savepoint: a coded refusal has written nothing (see appendInTx).
-          out.push({ ok: true, result: await appendInTx(tx, p, this.ctx) });
-        } catch (e) {
-          if (!isQuittanceError(e)) throw e;
-          out.push({ ok: false, error: e });
-        }
-      }
-      return out;
-    });
+    const valid = prepared.filter((p): p is PreparedReceipt => !(p instanceof QuittanceError));
+    const appended = valid.length === 0 ? [] : await this.store.write((tx) => this.appendAllInTx(tx, tenantId, valid));
+    let next = 0;
+    return prepared.map((p) => (p instanceof QuittanceError ? { ok: false, error: p } : appended[next++]!));
   }
 
   async receipt(tenantId: string, receiptId: string): Promise<Receipt> {
