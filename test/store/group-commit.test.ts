@@ -111,4 +111,79 @@ describe('group commit', () => {
     assert.deepEqual(b.commits, [['ok']]);
     await gc.drain();
   });
+
+  /** A backend that rolls back like a database: a failed transaction commits nothing, a failed savepoint undoes its own. */
+  function rollingBack() {
+    const commits: string[][] = [];
+    let savepoints = 0;
+    const backend: GroupBackend<string[]> = {
+      async transaction(body) {
+        const tx: string[] = [];
+        await body(tx); // throws: rolled back, nothing committed
+        commits.push(tx);
+      },
+      async savepoint(tx, fn) {
+        savepoints++;
+        const mark = tx.length;
+        try {
+          return await fn();
+        } catch (e) {
+          tx.length = mark;
+          throw e;
+        }
+      },
+      savepointsOnlyOnFailure: true,
+    };
+    return { backend, commits, savepoints: () => savepoints };
+  }
+
+  test('savepoints only on failure: a batch that fails nowhere runs once, without savepoints', async () => {
+    const b = rollingBack();
+    const gc = new GroupCommitter(b.backend, 100);
+    const writes = ['a', 'b', 'c'].map((x) => gc.submit(async (tx) => (tx.push(x), x)));
+    assert.deepEqual(await Promise.all(writes), ['a', 'b', 'c']);
+    assert.deepEqual(b.commits, [['a', 'b', 'c']]);
+    assert.equal(b.savepoints(), 0);
+  });
+
+  test('savepoints only on failure: a write that fails after writing is undone alone; the batch runs again with savepoints', async () => {
+    const b = rollingBack();
+    const gc = new GroupCommitter(b.backend, 100);
+    const runs = { ok1: 0, bad: 0, ok2: 0 };
+    const ok1 = gc.submit(async (tx) => (runs.ok1++, tx.push('ok1'), 'ok1'));
+    const bad = gc.submit(async (tx) => {
+      runs.bad++;
+      tx.push('half-written');
+      throw new Error('refused');
+    });
+    const ok2 = gc.submit(async (tx) => (runs.ok2++, tx.push('ok2'), 'ok2'));
+    assert.equal(await ok1, 'ok1');
+    assert.equal(await ok2, 'ok2');
+    await assert.rejects(bad, /refused/);
+    assert.deepEqual(b.commits, [['ok1', 'ok2']], 'one commit, without the failed write');
+    assert.deepEqual(runs, { ok1: 2, bad: 2, ok2: 1 }, 'the first run stopped at the failure; the second ran everything');
+    assert.equal(b.savepoints(), 3);
+
+    // The next batches use savepoints from the start.
+    await gc.submit(async (tx) => void tx.push('next'));
+    assert.equal(b.savepoints(), 4);
+    await gc.drain();
+  });
+
+  test('savepoints only on failure: a lone write that fails is refused without running again', async () => {
+    const b = rollingBack();
+    const gc = new GroupCommitter(b.backend, 100);
+    let runs = 0;
+    await assert.rejects(gc.submit(async (tx) => {
+      runs++;
+      tx.push('half-written');
+      throw new Error('refused');
+    }), /refused/);
+    assert.equal(runs, 1);
+    assert.deepEqual(b.commits, []);
+    assert.equal(b.savepoints(), 0);
+    await gc.submit(async (tx) => void tx.push('later'));
+    assert.deepEqual(b.commits, [['later']]);
+    assert.equal(b.savepoints(), 0, 'a lone failure is no reason for caution');
+  });
 });

@@ -135,6 +135,9 @@ export class SqliteStore implements Store {
           }
         },
         savepoint: (_tx, fn) => inSavepoint(fn),
+        // Every write function here is safe to run again after a rollback: the chain heads roll back with it
+        // (heads.discard), and what the engines keep in memory is either re-derived or only ever moves forward.
+        savepointsOnlyOnFailure: true,
         sync: () => this.syncWal(),
       },
       options.groupCommitMaxOps ?? 2000,
