@@ -1,7 +1,7 @@
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import swagger from '@fastify/swagger';
 import type { Services } from './services.js';
-import { installErrorHandling } from './errors.js';
+import { frameworkErrors, installErrorHandling } from './errors.js';
 import { installStrictJson } from './json.js';
 import { installAuth } from './auth.js';
 import { installNulRefusal, installValidation } from './validation.js';
@@ -21,6 +21,9 @@ import { workspaceRoutes } from './routes/workspace.js';
 /** Each domain contributes its routes here; one line per domain. */
 const ROUTES: ((app: FastifyInstance, s: Services) => Promise<void>)[] = [receiptRoutes, obligationRoutes, ledgerRoutes, taskRoutes, stampRoutes, capabilityRoutes, automationRoutes, sessionRoutes, contractRoutes, evidenceRoutes, runtimeRoutes, workspaceRoutes];
 
+/** Fastify's default (100 characters); said here so that the coded 414 can name it. */
+const MAX_PARAM_LENGTH = 100;
+
 export interface AppOptions {
   logger?: FastifyServerOptions['logger'];
 }
@@ -33,6 +36,8 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
     bodyLimit: services.config.limits.httpBodyMaxBytes,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
+    frameworkErrors: frameworkErrors(MAX_PARAM_LENGTH),
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
   });
   installValidation(app);
   installErrorHandling(app);

@@ -377,5 +377,22 @@ for (const backend of BACKENDS) {
       assert.equal(r.status, 404);
       assert.equal(r.json.code, 'QUITTANCE_ERR_ROUTE_NOT_FOUND');
     });
+
+    // Refused by Fastify before routing, where setErrorHandler does not reach: they used to leave as FST_ERR_* bodies.
+    test('a path that does not percent-decode, or an overlong path parameter, answers a coded 4xx and writes nothing', async () => {
+      const r = (await h.req('POST', '/v1/receipts', assigned({ task_id: 'bad-url' }))).json.receipt;
+      const before = await h.services.store.chainHeadOf(h.tenantId);
+      for (const url of ['/v1/receipts/%zz', '/v1/receipts/%ED%A0%80', `/v1/receipts/${r.receipt_id}%/ack`]) {
+        const bad = await h.req(url.endsWith('/ack') ? 'POST' : 'GET', url, url.endsWith('/ack') ? { from: worker } : undefined);
+        assert.equal(bad.status, 400, url);
+        assert.deepEqual(Object.keys(bad.json).sort(), ['code', 'error', 'message', 'statusCode']);
+        assert.equal(bad.json.code, 'QUITTANCE_ERR_BAD_URL');
+      }
+      const long = await h.req('POST', `/v1/receipts/${'x'.repeat(101)}/ack`, { from: worker });
+      assert.equal(long.status, 414);
+      assert.equal(long.json.code, 'QUITTANCE_ERR_PATH_PARAMETER_TOO_LONG');
+      assert.equal(long.json.error, 'URI Too Long');
+      assert.deepEqual(await h.services.store.chainHeadOf(h.tenantId), before);
+    });
   });
 }
