@@ -41,7 +41,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   });
   installValidation(app);
   installErrorHandling(app);
-  installStrictJson(app);
+  installStrictJson(app, services.config.limits.jsonDepthMax);
   installAuth(app, services.tenants);
   installNulRefusal(app);
   await app.register(swagger, {

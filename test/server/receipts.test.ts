@@ -204,6 +204,30 @@ for (const backend of BACKENDS) {
       assert.equal(await count(h), 0);
     });
 
+    // Hashing and schema validation recurse: 4000 levels overflowed the stack and answered 500 QUITTANCE_ERR_INTERNAL.
+    test('a body nested deeper than limits.jsonDepthMax → 400 QUITTANCE_ERR_JSON_TOO_DEEP on every JSON route, nothing written', async () => {
+      const before = await count(h);
+      const deepObject = '{"a":'.repeat(4000) + '1' + '}'.repeat(4000);
+      const deepArray = '['.repeat(4000) + ']'.repeat(4000);
+      const cases: [string, string][] = [
+        ['/v1/receipts', `{"type":"task.assigned","from":{"kind":"agent","id":"a"},"to":{"kind":"worker","id":"w"},"body":${deepObject}}`],
+        ['/v1/receipts/batch', `{"receipts":[{"type":"task.assigned","from":{"kind":"agent","id":"a"},"to":{"kind":"worker","id":"w"},"body":${deepObject}}]}`],
+        ['/v1/tasks', `{"type":"render","payload":${deepObject}}`],
+        ['/v1/contracts', `{"id":"urn:x","type":${deepArray}}`],
+        ['/v1/contracts/validate', deepArray],
+      ];
+      for (const [url, text] of cases) {
+        const r = await h.raw('POST', url, text);
+        assert.equal(r.status, 400, url);
+        assert.equal(r.json.code, 'QUITTANCE_ERR_JSON_TOO_DEEP', url);
+        assert.match(r.json.message, /deeper than 256 levels/);
+      }
+      assert.equal(await count(h), before);
+      // At the limit it is an ordinary body.
+      const ok = await h.raw('POST', '/v1/receipts', `{"type":"task.assigned","from":{"kind":"agent","id":"a"},"to":{"kind":"worker","id":"w"},"body":${'{"a":'.repeat(255)}1${'}'.repeat(255)}}`);
+      assert.equal(ok.status, 201, JSON.stringify(ok.json));
+    });
+
     test('sibling objects may share key names', async () => {
       const r = await h.raw('POST', '/v1/receipts', '{"type":"task.assigned","from":{"kind":"agent","id":"a"},"to":{"kind":"worker","id":"w"},"body":{"a":{"x":1},"b":{"x":1}}}');
       assert.equal(r.status, 201);
