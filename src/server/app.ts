@@ -21,8 +21,13 @@ import { workspaceRoutes } from './routes/workspace.js';
 /** Each domain contributes its routes here; one line per domain. */
 const ROUTES: ((app: FastifyInstance, s: Services) => Promise<void>)[] = [receiptRoutes, obligationRoutes, ledgerRoutes, taskRoutes, stampRoutes, capabilityRoutes, automationRoutes, sessionRoutes, contractRoutes, evidenceRoutes, runtimeRoutes, workspaceRoutes];
 
-/** Fastify's default (100 characters); said here so that the coded 414 can name it. */
-const MAX_PARAM_LENGTH = 100;
+/**
+ * Longest path parameter the router passes on (decoded, in UTF-16 units). Fastify's default of 100 refused, with a
+ * 414, ids the routes themselves accept: a capability ref of up to 512 characters could be declared but never read or
+ * negotiated. 2048 covers the longest any route's schema allows (a contract URN, 1024 characters, astral ones
+ * included), so those schemas decide, with their coded 400.
+ */
+const MAX_PARAM_LENGTH = 2048;
 
 export interface AppOptions {
   logger?: FastifyServerOptions['logger'];
