@@ -16,6 +16,11 @@ export const DEFAULTS = {
     batchMaxReceipts: 1000,
     /** Largest HTTP request body for batch routes. */
     httpBatchBodyMaxBytes: 16 * 1024 * 1024,
+    /**
+     * Deepest nesting of objects and arrays a JSON request body may have. Hashing and schema validation recurse;
+     * a few thousand levels overflowed the stack.
+     */
+    jsonDepthMax: 256,
   },
   /** 'lenient': a success without locatability is stored, closes nothing, and raises an anomaly (202). 'strict': 422. */
   locatability: 'lenient' as 'lenient' | 'strict',

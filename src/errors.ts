@@ -13,6 +13,7 @@ export const ERRORS = {
     status: 400,
     message: 'Duplicate JSON key %s: a document with duplicate keys has no single meaning and is refused',
   },
+  QUITTANCE_ERR_JSON_TOO_DEEP: { status: 400, message: 'Request body nests objects and arrays deeper than %s levels (at %s)' },
   QUITTANCE_ERR_NUL_CHARACTER: {
     status: 400,
     message: 'Request contains the character U+0000 at %s: no string of a request may hold it (identifiers and bodies alike), so every backend stores the same',
@@ -21,6 +22,8 @@ export const ERRORS = {
   QUITTANCE_ERR_REQUEST_TOO_LARGE: { status: 413, message: `Request body is over this route's limit of %s bytes. ${CONTRACTS_NOT_CHAT}` },
   QUITTANCE_ERR_INVALID_CURSOR: { status: 400, message: 'Cursor is not one this server issued' },
   QUITTANCE_ERR_ROUTE_NOT_FOUND: { status: 404, message: 'No route %s' },
+  QUITTANCE_ERR_BAD_URL: { status: 400, message: 'URL path %s is not valid percent-encoded UTF-8' },
+  QUITTANCE_ERR_PATH_PARAMETER_TOO_LONG: { status: 414, message: 'A path parameter of %s is over %s characters' },
 
   // ── receipt limits (DESIGN §2 rule 1) ──
   QUITTANCE_ERR_BODY_TOO_LARGE: {
@@ -182,7 +185,7 @@ export type ErrorCode = keyof typeof ERRORS;
 
 const REASONS: Record<number, string> = {
   400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 409: 'Conflict', 413: 'Payload Too Large',
-  415: 'Unsupported Media Type', 422: 'Unprocessable Entity', 429: 'Too Many Requests', 500: 'Internal Server Error',
+  414: 'URI Too Long', 415: 'Unsupported Media Type', 422: 'Unprocessable Entity', 429: 'Too Many Requests', 500: 'Internal Server Error',
   503: 'Service Unavailable',
 };
 

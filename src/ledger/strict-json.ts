@@ -11,9 +11,19 @@ export class DuplicateKeyError extends Error {
   }
 }
 
-export function parseStrictJson(text: string): unknown {
+/**
+ * A document nested deeper than the limit. JSON.parse takes any depth, but what reads the value afterwards
+ * (canonical hashing, schema validation) recurses: a few thousand levels overflowed the stack, a 500.
+ */
+export class NestingTooDeepError extends Error {
+  constructor(readonly maxDepth: number, readonly path: string) {
+    super(`nested deeper than ${maxDepth} levels at ${path || '/'}`);
+  }
+}
+
+export function parseStrictJson(text: string, maxDepth = Infinity): unknown {
   const value: unknown = JSON.parse(text);
-  assertNoDuplicateKeys(text);
+  assertNoDuplicateKeys(text, maxDepth);
   return value;
 }
 
@@ -23,9 +33,11 @@ function isWs(c: number): boolean {
   return c === 32 || c === 10 || c === 13 || c === 9;
 }
 
-export function assertNoDuplicateKeys(text: string): void {
-  // Fast path: no object can repeat a key if there are fewer than two keys in the whole document.
-  if (text.indexOf(':') === text.lastIndexOf(':')) return;
+/** Also refuses nesting deeper than `maxDepth` containers (NestingTooDeepError), in the same scan. */
+export function assertNoDuplicateKeys(text: string, maxDepth = Infinity): void {
+  // Fast path: no object can repeat a key if there are fewer than two keys in the whole document, and it cannot nest
+  // too deep with too few brackets.
+  if (text.indexOf(':') === text.lastIndexOf(':') && !mayNestDeeperThan(text, maxDepth)) return;
   // One frame per open container: the keys seen so far for objects, null for arrays; plus the key (or '*') each
   // container sits under, for the error message only.
   const frames: (string[] | Set<string> | null)[] = [];
@@ -55,16 +67,26 @@ export function assertNoDuplicateKeys(text: string): void {
       }
       continue;
     }
-    if (c === LBRACE) {
-      frames.push([]);
-    } else if (c === LBRACKET) {
-      frames.push(null);
-      path[frames.length - 1] = '*';
+    if (c === LBRACE || c === LBRACKET) {
+      if (frames.length >= maxDepth) throw new NestingTooDeepError(maxDepth, pointer(path, frames.length));
+      frames.push(c === LBRACE ? [] : null);
+      if (c === LBRACKET) path[frames.length - 1] = '*';
     } else if (c === RBRACE || c === RBRACKET) {
       frames.pop();
     }
     i++;
   }
+}
+
+/** Whether `text` has more than `max` opening brackets at all (those inside strings counted too: an upper bound). */
+function mayNestDeeperThan(text: string, max: number): boolean {
+  if (max === Infinity || text.length <= max) return false;
+  let open = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if ((c === LBRACE || c === LBRACKET) && ++open > max) return true;
+  }
+  return false;
 }
 
 function isEscaped(text: string, quote: number): boolean {

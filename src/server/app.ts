@@ -1,7 +1,7 @@
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import swagger from '@fastify/swagger';
 import type { Services } from './services.js';
-import { installErrorHandling } from './errors.js';
+import { frameworkErrors, installErrorHandling } from './errors.js';
 import { installStrictJson } from './json.js';
 import { installAuth } from './auth.js';
 import { installNulRefusal, installValidation } from './validation.js';
@@ -21,6 +21,14 @@ import { workspaceRoutes } from './routes/workspace.js';
 /** Each domain contributes its routes here; one line per domain. */
 const ROUTES: ((app: FastifyInstance, s: Services) => Promise<void>)[] = [receiptRoutes, obligationRoutes, ledgerRoutes, taskRoutes, stampRoutes, capabilityRoutes, automationRoutes, sessionRoutes, contractRoutes, evidenceRoutes, runtimeRoutes, workspaceRoutes];
 
+/**
+ * Longest path parameter the router passes on (decoded, in UTF-16 units). Fastify's default of 100 refused, with a
+ * 414, ids the routes themselves accept: a capability ref of up to 512 characters could be declared but never read or
+ * negotiated. 2048 covers the longest any route's schema allows (a contract URN, 1024 characters, astral ones
+ * included), so those schemas decide, with their coded 400.
+ */
+const MAX_PARAM_LENGTH = 2048;
+
 export interface AppOptions {
   logger?: FastifyServerOptions['logger'];
 }
@@ -33,10 +41,12 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
     bodyLimit: services.config.limits.httpBodyMaxBytes,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
+    frameworkErrors: frameworkErrors(MAX_PARAM_LENGTH),
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
   });
   installValidation(app);
   installErrorHandling(app);
-  installStrictJson(app);
+  installStrictJson(app, services.config.limits.jsonDepthMax);
   installAuth(app, services.tenants);
   installNulRefusal(app);
   await app.register(swagger, {

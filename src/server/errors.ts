@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { QuittanceError, reasonPhrase } from '../errors.js';
 
 /** Every error leaves the server as {statusCode, code, error, message}; bad input is never a 500. */
@@ -12,6 +12,27 @@ export function installErrorHandling(app: FastifyInstance): void {
     const q = new QuittanceError('QUITTANCE_ERR_ROUTE_NOT_FOUND', [`${request.method} ${request.url.split('?')[0]}`]);
     void reply.status(404).send(q.toJSON());
   });
+}
+
+/** The path of a request as an error message may show it: without the query, and cut short when it is long. */
+function shownPath(request: FastifyRequest): string {
+  const path = request.url.split('?')[0]!;
+  return path.length > 200 ? `${path.slice(0, 200)}…` : path;
+}
+
+/**
+ * Fastify's `frameworkErrors`: what it refuses before any route runs, hence before setErrorHandler. A path whose
+ * percent-encoding does not decode (`/v1/tasks/%zz`) and a path parameter over `maxParamLength` would otherwise
+ * leave as Fastify's own uncoded bodies.
+ */
+export function frameworkErrors(maxParamLength: number) {
+  return (err: FastifyError, request: FastifyRequest, reply: FastifyReply): void => {
+    const q = err.code === 'FST_ERR_BAD_URL' ? new QuittanceError('QUITTANCE_ERR_BAD_URL', [shownPath(request)], { cause: err })
+      : err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? new QuittanceError('QUITTANCE_ERR_PATH_PARAMETER_TOO_LONG', [shownPath(request), maxParamLength], { cause: err })
+        : toQuittanceError(err);
+    if (q.statusCode >= 500) request.log.error({ err }, 'request failed');
+    void reply.status(q.statusCode).send(q.toJSON());
+  };
 }
 
 export function toQuittanceError(err: unknown, bodyLimit?: number): QuittanceError {

@@ -187,6 +187,19 @@ for (const backend of BACKENDS) {
       assert.equal((await h.req('GET', capPath(ref))).json.history.length, 1);
     });
 
+    // The router's default limit of 100 characters per path parameter answered these with a 414.
+    test('a capability ref as long as the declaration accepts (512) can be read, reported on and observed; one longer is a coded 400', async () => {
+      const ref = `urn:srcos:capability:${'long-'.repeat(96)}xxxxx@1.0.0`;
+      assert.equal(ref.length, 512);
+      await declareSeed(h, ref);
+      assert.equal((await h.req('GET', capPath(ref))).status, 200);
+      assert.equal((await report(h, 'runtime', 'supported', ref)).json.capability.planes.runtime.status, 'supported');
+      assert.equal((await h.req('POST', `${capPath(ref)}/observations`, { plane: 'ui', claimedState: 'negotiating' })).status, 200);
+      const longer = await h.req('GET', capPath(`urn:srcos:capability:${'x'.repeat(500)}@1`));
+      assert.equal(longer.status, 400);
+      assert.equal(longer.json.code, 'QUITTANCE_ERR_VALIDATION');
+    });
+
     test('capabilities are tenant-scoped, and a read key cannot report', async () => {
       const ref = 'urn:srcos:capability:private@1.0.0';
       await declareSeed(h, ref);

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { canonicalize } from '../../src/ledger/canonical.js';
-import { parseStrictJson, DuplicateKeyError } from '../../src/ledger/strict-json.js';
+import { parseStrictJson, DuplicateKeyError, NestingTooDeepError } from '../../src/ledger/strict-json.js';
 import { canonicalContent, contentHash, receiptTexts, sha256Hex } from '../../src/ledger/hashing.js';
 import type { ReceiptContent } from '../../src/ledger/types.js';
 
@@ -43,6 +43,17 @@ test('strict JSON: a duplicated key anywhere is found', () => {
     for (let i = 0; i < depth; i++) text = i % 2 ? `{"n${i}":${text}}` : `[1,${text}]`;
     assert.throws(() => parseStrictJson(text), DuplicateKeyError);
   }), { numRuns: 500 });
+});
+
+test('strict JSON: nesting deeper than maxDepth is refused, brackets inside strings do not count; path says where', () => {
+  const nest = (d: number) => '['.repeat(d) + ']'.repeat(d);
+  assert.doesNotThrow(() => parseStrictJson(nest(3), 3));
+  assert.throws(() => parseStrictJson(nest(4), 3), (e: unknown) => e instanceof NestingTooDeepError && e.maxDepth === 3 && e.path === '/*/*/*');
+  // No colon at all (the duplicate-key fast path) and deep: still refused.
+  assert.throws(() => parseStrictJson(nest(100_000), 256), NestingTooDeepError);
+  assert.throws(() => parseStrictJson('{"a":{"b":{"c":{}}}}', 3), (e: unknown) => e instanceof NestingTooDeepError && e.path === '/a/b/c');
+  assert.doesNotThrow(() => parseStrictJson(JSON.stringify({ s: '[[[[[[{{{{{{' }), 2));
+  assert.doesNotThrow(() => parseStrictJson(nest(100_000)));
 });
 
 test('strict JSON: escaped spellings of the same key are the same key; path says where', () => {

@@ -83,9 +83,19 @@ for (const backend of BACKENDS) {
     test('a deeply nested body with a NUL at the bottom is a 400, not a crash', async () => {
       const depth = 5000;
       const text = `{"type":"task.assigned","from":{"kind":"agent","id":"a"},"to":{"kind":"worker","id":"w"},"body":{"deep":${'['.repeat(depth)}"\\u0000"${']'.repeat(depth)}}}`;
+      // Past limits.jsonDepthMax the depth is refused first, in the same parse.
       const r = await h.raw('POST', '/v1/receipts', text);
       assert.equal(r.status, 400);
-      assert.equal(r.json.code, CODE);
+      assert.equal(r.json.code, 'QUITTANCE_ERR_JSON_TOO_DEEP');
+      // With a limit that lets it through, the NUL walk (iterative) finds it without overflowing the stack.
+      const deepOk = await harness({ backend, config: { limits: { jsonDepthMax: 2 * depth } } });
+      try {
+        const r2 = await deepOk.raw('POST', '/v1/receipts', text);
+        assert.equal(r2.status, 400);
+        assert.equal(r2.json.code, CODE);
+      } finally {
+        await deepOk.close();
+      }
     });
   });
 }

@@ -204,6 +204,30 @@ for (const backend of BACKENDS) {
       assert.equal(await count(h), 0);
     });
 
+    // Hashing and schema validation recurse: 4000 levels overflowed the stack and answered 500 QUITTANCE_ERR_INTERNAL.
+    test('a body nested deeper than limits.jsonDepthMax → 400 QUITTANCE_ERR_JSON_TOO_DEEP on every JSON route, nothing written', async () => {
+      const before = await count(h);
+      const deepObject = '{"a":'.repeat(4000) + '1' + '}'.repeat(4000);
+      const deepArray = '['.repeat(4000) + ']'.repeat(4000);
+      const cases: [string, string][] = [
+        ['/v1/receipts', `{"type":"task.assigned","from":{"kind":"agent","id":"a"},"to":{"kind":"worker","id":"w"},"body":${deepObject}}`],
+        ['/v1/receipts/batch', `{"receipts":[{"type":"task.assigned","from":{"kind":"agent","id":"a"},"to":{"kind":"worker","id":"w"},"body":${deepObject}}]}`],
+        ['/v1/tasks', `{"type":"render","payload":${deepObject}}`],
+        ['/v1/contracts', `{"id":"urn:x","type":${deepArray}}`],
+        ['/v1/contracts/validate', deepArray],
+      ];
+      for (const [url, text] of cases) {
+        const r = await h.raw('POST', url, text);
+        assert.equal(r.status, 400, url);
+        assert.equal(r.json.code, 'QUITTANCE_ERR_JSON_TOO_DEEP', url);
+        assert.match(r.json.message, /deeper than 256 levels/);
+      }
+      assert.equal(await count(h), before);
+      // At the limit it is an ordinary body.
+      const ok = await h.raw('POST', '/v1/receipts', `{"type":"task.assigned","from":{"kind":"agent","id":"a"},"to":{"kind":"worker","id":"w"},"body":${'{"a":'.repeat(255)}1${'}'.repeat(255)}}`);
+      assert.equal(ok.status, 201, JSON.stringify(ok.json));
+    });
+
     test('sibling objects may share key names', async () => {
       const r = await h.raw('POST', '/v1/receipts', '{"type":"task.assigned","from":{"kind":"agent","id":"a"},"to":{"kind":"worker","id":"w"},"body":{"a":{"x":1},"b":{"x":1}}}');
       assert.equal(r.status, 201);
@@ -376,6 +400,26 @@ for (const backend of BACKENDS) {
       const r = await h.req('GET', '/v1/nothing-here');
       assert.equal(r.status, 404);
       assert.equal(r.json.code, 'QUITTANCE_ERR_ROUTE_NOT_FOUND');
+    });
+
+    // Refused by Fastify before routing, where setErrorHandler does not reach: they used to leave as FST_ERR_* bodies.
+    test('a path that does not percent-decode, or an overlong path parameter, answers a coded 4xx and writes nothing', async () => {
+      const r = (await h.req('POST', '/v1/receipts', assigned({ task_id: 'bad-url' }))).json.receipt;
+      const before = await h.services.store.chainHeadOf(h.tenantId);
+      for (const url of ['/v1/receipts/%zz', '/v1/receipts/%ED%A0%80', `/v1/receipts/${r.receipt_id}%/ack`]) {
+        const bad = await h.req(url.endsWith('/ack') ? 'POST' : 'GET', url, url.endsWith('/ack') ? { from: worker } : undefined);
+        assert.equal(bad.status, 400, url);
+        assert.deepEqual(Object.keys(bad.json).sort(), ['code', 'error', 'message', 'statusCode']);
+        assert.equal(bad.json.code, 'QUITTANCE_ERR_BAD_URL');
+      }
+      const long = await h.req('POST', `/v1/receipts/${'x'.repeat(2049)}/ack`, { from: worker });
+      assert.equal(long.status, 414);
+      assert.equal(long.json.code, 'QUITTANCE_ERR_PATH_PARAMETER_TOO_LONG');
+      assert.equal(long.json.error, 'URI Too Long');
+      assert.match(long.json.message, /over 2048 characters$/);
+      // Up to the router's limit the route decides: an id that long is simply not found.
+      assert.equal((await h.req('POST', `/v1/receipts/${'x'.repeat(2048)}/ack`, { from: worker })).json.code, 'QUITTANCE_ERR_RECEIPT_NOT_FOUND');
+      assert.deepEqual(await h.services.store.chainHeadOf(h.tenantId), before);
     });
   });
 }
