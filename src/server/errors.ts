@@ -4,9 +4,7 @@ import { QuittanceError, reasonPhrase } from '../errors.js';
 /** Every error leaves the server as {statusCode, code, error, message}; bad input is never a 500. */
 export function installErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError | QuittanceError, request, reply) => {
-    const q = toQuittanceError(err, request.routeOptions.bodyLimit);
-    if (q.statusCode >= 500) request.log.error({ err }, 'request failed');
-    void reply.status(q.statusCode).send(q.toJSON());
+    send(toQuittanceError(err, request.routeOptions.bodyLimit), err, request, reply);
   });
   app.setNotFoundHandler((request, reply) => {
     const q = new QuittanceError('QUITTANCE_ERR_ROUTE_NOT_FOUND', [`${request.method} ${request.url.split('?')[0]}`]);
@@ -30,9 +28,14 @@ export function frameworkErrors(maxParamLength: number) {
     const q = err.code === 'FST_ERR_BAD_URL' ? new QuittanceError('QUITTANCE_ERR_BAD_URL', [shownPath(request)], { cause: err })
       : err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? new QuittanceError('QUITTANCE_ERR_PATH_PARAMETER_TOO_LONG', [shownPath(request), maxParamLength], { cause: err })
         : toQuittanceError(err);
-    if (q.statusCode >= 500) request.log.error({ err }, 'request failed');
-    void reply.status(q.statusCode).send(q.toJSON());
+    send(q, err, request, reply);
   };
+}
+
+/** Answers with the coded error; a 5xx is a bug or an outage, so the original error is logged. */
+function send(q: QuittanceError, err: unknown, request: FastifyRequest, reply: FastifyReply): void {
+  if (q.statusCode >= 500) request.log.error({ err }, 'request failed');
+  void reply.status(q.statusCode).send(q.toJSON());
 }
 
 export function toQuittanceError(err: unknown, bodyLimit?: number): QuittanceError {
