@@ -5,7 +5,7 @@ import type { ChainHead, ChainRow, LedgerTx, ObligationState, OpenObligationFilt
 import { type PgBatch } from './batch.js';
 import { literal, readableParams } from './values.js';
 import { jsonToReceipt, rowToObligationState, type ObligationRow } from '../codecs/receipts.js';
-import { DeliveredTexts } from '../delivered-texts.js';
+import { DeliveredTexts, type ReadText } from '../delivered-texts.js';
 import { RECEIPT_COLUMNS, prefixedColumns, receiptColumnsOf, receiptJson, unprefixed, receiptToRow, rowToChainRow, rowToReceipt, type PgReceiptRow } from './rows.js';
 
 const GENESIS: ChainHead = Object.freeze({ seq: 0, chain_hash: GENESIS_HASH });
@@ -357,26 +357,12 @@ export class PgLedgerReads {
         'SELECT seq, receipt_id FROM obligations WHERE tenant_id = $1 AND closed_by IS NULL AND seq > $2 ORDER BY seq LIMIT $3',
         [tenantId, f.after_seq, f.limit],
       );
-    // Read from the cache once: adding the texts read below may evict some of these.
-    const page = refs.map(({ seq, receipt_id }): ReceiptText => {
-      const cached = this.delivered.get(tenantId, seq);
-      return { seq, receipt_id, delivered: cached !== undefined, json: cached ?? '' };
-    });
-    const missing = page.filter((r) => !r.delivered);
-    if (missing.length > 0) {
-      const rows = await this.rows<{ seq: number; delivered: boolean; json: string }>(
-        'r_texts', `SELECT seq, delivered_at IS NOT NULL AS delivered, ${RECEIPT_JSON} AS json FROM receipts WHERE tenant_id = $1 AND seq = ANY($2::bigint[])`,
-        [tenantId, missing.map((r) => r.seq)],
-      );
-      const read = new Map(rows.map((r) => [r.seq, r]));
-      for (const r of missing) {
-        const row = read.get(r.seq)!;
-        r.delivered = row.delivered;
-        r.json = row.json;
-        if (row.delivered) this.delivered.set(tenantId, r.seq, row.json);
-      }
-    }
-    return page;
+    const { kept, missing } = this.delivered.lookup(tenantId, refs);
+    const read = missing.length === 0 ? [] : await this.rows<ReadText>(
+      'r_texts', `SELECT seq, delivered_at IS NOT NULL AS delivered, ${RECEIPT_JSON} AS json FROM receipts WHERE tenant_id = $1 AND seq = ANY($2::bigint[])`,
+      [tenantId, missing],
+    );
+    return this.delivered.assemble(tenantId, refs, kept, read);
   }
 
   async listReceipts(tenantId: string, f: ReceiptFilter): Promise<Receipt[]> {

@@ -202,13 +202,12 @@ export class SqliteLedgerReads {
     // The statements run one after another, not in one read transaction: a receipt's text never changes but for
     // delivered_at being set once, and an obligation closed meanwhile is served as open, as it would have been by
     // a request a moment earlier.
-    return rows.map(({ seq, receipt_id }) => {
-      const cached = this.delivered.get(tenantId, seq);
-      if (cached !== undefined) return { seq, receipt_id, delivered: true, json: cached };
+    const { kept, missing } = this.delivered.lookup(tenantId, rows);
+    const read = missing.map((seq) => {
       const r = this.textBySeq.get(tenantId, seq)!;
-      if (r.delivered) this.delivered.set(tenantId, seq, r.json);
-      return { seq, receipt_id, delivered: Boolean(r.delivered), json: r.json };
+      return { seq, delivered: Boolean(r.delivered), json: r.json };
     });
+    return this.delivered.assemble(tenantId, rows, kept, read);
   }
 
   listReceipts(tenantId: string, f: ReceiptFilter): Receipt[] {
