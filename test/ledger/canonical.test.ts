@@ -51,6 +51,12 @@ test('strict JSON: nesting deeper than maxDepth is refused, brackets inside stri
   assert.throws(() => parseStrictJson(nest(4), 3), (e: unknown) => e instanceof NestingTooDeepError && e.maxDepth === 3 && e.path === '/*/*/*');
   // No colon at all (the duplicate-key fast path) and deep: still refused.
   assert.throws(() => parseStrictJson(nest(100_000), 256), NestingTooDeepError);
+  // One colon, and the depth made of both kinds of bracket (each kind alone stays under the limit).
+  const mixed = '['.repeat(200) + '{"a":' + nest(100) + '}' + ']'.repeat(200);
+  assert.throws(() => parseStrictJson(mixed, 256), (e: unknown) => e instanceof NestingTooDeepError && e.path === `/${'*/'.repeat(200)}a${'/*'.repeat(55)}`);
+  assert.doesNotThrow(() => parseStrictJson(mixed, 301));
+  // A long body with no brackets but its own: the common case (a token), fine at any limit it fits.
+  assert.doesNotThrow(() => parseStrictJson(JSON.stringify({ token: 'x'.repeat(5000) }), 1));
   assert.throws(() => parseStrictJson('{"a":{"b":{"c":{}}}}', 3), (e: unknown) => e instanceof NestingTooDeepError && e.path === '/a/b/c');
   assert.doesNotThrow(() => parseStrictJson(JSON.stringify({ s: '[[[[[[{{{{{{' }), 2));
   assert.doesNotThrow(() => parseStrictJson(nest(100_000)));
