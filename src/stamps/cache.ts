@@ -39,9 +39,11 @@ export function snapshotOf(row: StampStatus, fetchedAt: number): StampSnapshot {
 /**
  * A token whose signature verified, and the JSON text of its active introspection answer once one was given: that
  * text depends on the claims alone (the state check decides only whether it is the answer), so it is built once.
+ * `stateKey` is its stamp's StampStates key, built once too: the same string every time hashes once.
  */
 export interface VerifiedToken {
   readonly claims: StampClaims;
+  readonly stateKey: string;
   activeText?: string;
 }
 
@@ -54,7 +56,7 @@ export class VerifiedTokens {
     return this.m.get(token);
   }
   set(token: string, claims: StampClaims): VerifiedToken {
-    const v: VerifiedToken = { claims };
+    const v: VerifiedToken = { claims, stateKey: StampStates.key(claims.tenant, claims.stamp_id) };
     this.m.set(token, v);
     return v;
   }

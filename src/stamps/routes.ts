@@ -57,10 +57,17 @@ export async function stampRoutes(app: FastifyInstance, s: Services): Promise<vo
         properties: { token: { type: 'string', maxLength: 16384 }, record_action: shortText(256), from: principalSchema },
       },
     },
-  }, async (request, reply) => {
+  }, (request, reply) => {
     const { token, record_action: action } = request.body;
-    // Already JSON text: the hot path of every gate, so the answer is not rebuilt and re-serialised per request.
-    if (action === undefined) return reply.type('application/json; charset=utf-8').send(await s.stamps.introspectText(request.caller.tenant_id, token));
+    if (action === undefined) {
+      // Already JSON text: the hot path of every gate, so the answer is not rebuilt and re-serialised per request,
+      // and a known token of a fresh stamp is answered in this tick (a plain handler: no promise unless one is needed).
+      const text = s.stamps.introspectText(request.caller.tenant_id, token);
+      void reply.type('application/json; charset=utf-8');
+      if (typeof text !== 'string') return text;
+      void reply.send(text);
+      return undefined;
+    }
     if (!hasScope(request.caller, 'write')) throw new QuittanceError('QUITTANCE_ERR_FORBIDDEN', ['write']);
     return s.stamps.introspect(request.caller.tenant_id, token, { action, by: request.body.from ?? keyPrincipal(request.caller.key_id) });
   });

@@ -287,25 +287,33 @@ export class Stamps {
    * introspect() without recording, as the JSON text of the answer (what the HTTP route sends). The text of an
    * active answer is kept with the verified token: it depends only on the claims, so repeated checks of a live token
    * skip building and serialising it. Whether it is the answer is still decided per call by the stamp's state.
+   *
+   * The hot path of every gate (a token verified before, its stamp's state known and fresh) answers synchronously:
+   * no promise, no microtask. Anything else takes judgeToken's path, which may verify or read the store.
    */
-  async introspectText(tenantId: string, token: string): Promise<string> {
-    const j = await this.judgeToken(tenantId, token);
-    if (!j) return INACTIVE_TEXT;
-    if (j.verdict.active) return (j.own.activeText ??= JSON.stringify(this.answer(j.own.claims, j.snap, j.verdict)));
-    return JSON.stringify(this.answer(j.own.claims, j.snap, j.verdict));
+  introspectText(tenantId: string, token: string): string | Promise<string> {
+    const own = this.tokens.get(token);
+    if (own !== undefined && own.claims.tenant === tenantId) {
+      const snap = this.states.usable(own.stateKey, own.claims.gen);
+      if (snap) return this.answerText(own, snap, judge(own.claims, snap, this.now()));
+    }
+    return this.judgeToken(tenantId, token).then((j) => (j ? this.answerText(j.own, j.snap, j.verdict) : INACTIVE_TEXT));
+  }
+
+  private answerText(own: VerifiedToken, snap: StampSnapshot, verdict: Verdict): string {
+    if (verdict.active) return (own.activeText ??= JSON.stringify(this.answer(own.claims, snap, verdict)));
+    return JSON.stringify(this.answer(own.claims, snap, verdict));
   }
 
   /** The caller's own validly signed token, judged by the stamp's state; undefined answers exactly {active: false}. */
   private async judgeToken(tenantId: string, token: string): Promise<{ own: VerifiedToken; snap: StampSnapshot; verdict: Verdict } | undefined> {
     const own = (await this.verifiedClaims(token)).verified;
     if (own === undefined || own.claims.tenant !== tenantId) return undefined;
-    const stampId = own.claims.stamp_id;
-    const key = StampStates.key(tenantId, stampId);
-    let snap = this.states.usable(key, own.claims.gen);
+    let snap = this.states.usable(own.stateKey, own.claims.gen);
     if (!snap) {
-      const status = await this.store.stamps.stampStatus(tenantId, stampId);
+      const status = await this.store.stamps.stampStatus(tenantId, own.claims.stamp_id);
       if (!status) return undefined;
-      snap = this.states.observe(key, status);
+      snap = this.states.observe(own.stateKey, status);
     }
     return { own, snap, verdict: judge(own.claims, snap, this.now()) };
   }
