@@ -47,12 +47,12 @@ function parseBigint(text: string): number {
 }
 
 /** A whole receipt as one JSON text, built by PostgreSQL from a receipts row (see receiptJsonSql). */
-export function receiptJson(p = ''): string {
+export function receiptJson(): string {
   return receiptJsonSql({
     string: (col) => `to_json(${col})::text`,
     integer: (col) => `${col}::text`,
     flag: (col) => `CASE WHEN ${col} THEN 'true' ELSE 'false' END`,
-  }, p);
+  });
 }
 
 /** Every column in RECEIPT_COLUMNS order. */

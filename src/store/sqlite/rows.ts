@@ -39,10 +39,10 @@ function sqliteColumnDefect(row: ReceiptRow): string | undefined {
 }
 
 /** A whole receipt as one JSON text, built by SQLite from a receipts row (see receiptJsonSql). */
-export function receiptJson(p = ''): string {
+export function receiptJson(): string {
   return receiptJsonSql({
     string: (col) => `json_quote(${col})`,
     integer: (col) => col,
     flag: (col) => `CASE ${col} WHEN 1 THEN 'true' ELSE 'false' END`,
-  }, p);
+  });
 }
