@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import pg from 'pg';
 import { harness, type Harness } from '../helpers.js';
 import type { PostgresStore } from '../../src/store/postgres/index.js';
+import type { PgBatch } from '../../src/store/postgres/batch.js';
 import { TEST_PG_URL } from '../pg.js';
 import { Ledger } from '../../src/ledger/ledger.js';
 import { resolveConfig } from '../../src/config.js';
@@ -91,7 +92,7 @@ describe('[postgres] PgBatch round trips', { skip: !enabled && 'PostgreSQL not r
     // No lookup of the new receipts' hashes or idempotency keys: the parents came with the reads.
     for (const { sent } of [claimed, completed]) assert.ok(!sent.some((x) => /WHERE r?\.?hash = /.test(x)), show(sent));
     for (const { sent } of [claimed, completed]) {
-      assert.match(sent[0]!, /^BEGIN;\s*SAVEPOINT op;\s*SELECT seq, chain_hash FROM chain_heads WHERE tenant_id = '[^']+' FOR UPDATE;\s*(SELECT|WITH) /, show(sent));
+      assert.match(sent[0]!, /^BEGIN;\s*SET LOCAL plan_cache_mode = force_generic_plan;\s*SAVEPOINT op;\s*SELECT seq, chain_hash FROM chain_heads WHERE tenant_id = '[^']+' FOR UPDATE;\s*(SELECT|WITH) /, show(sent));
       assert.equal(sent.filter((s) => s.includes('FROM chain_heads')).length, 1, 'the head is locked once');
     }
   });
@@ -292,5 +293,28 @@ describe('[postgres] PgBatch round trips', { skip: !enabled && 'PostgreSQL not r
       const verify = await h.req('GET', '/v1/ledger/verify', undefined, t.key);
       assert.equal(verify.json.ok, true, JSON.stringify(verify.json));
     });
+  });
+
+  test('a write batch runs its reads on generic plans; the pooled connection keeps the server setting after it', async () => {
+    const store = h.services.store as PostgresStore;
+    const mode = "SELECT current_setting('plan_cache_mode') AS m";
+    const seen = await store.write(async (tx) => {
+      const batch = (tx as unknown as { batch: PgBatch }).batch;
+      // The first read rides inline with BEGIN; the second runs alone as a named prepared statement.
+      const first = await batch.read<{ m: string }>('q_test_plan_mode', mode, []);
+      const later = await batch.read<{ m: string }>('q_test_plan_mode', mode, []);
+      return [first[0]!.m, later[0]!.m];
+    });
+    assert.deepEqual(seen, ['force_generic_plan', 'force_generic_plan']);
+    // SET LOCAL ends with the transaction: every pooled connection answers what a fresh one does.
+    const fresh = (await execIn(h, mode)).rows[0].m as string;
+    assert.notEqual(fresh, 'force_generic_plan');
+    const pool = (store as unknown as { pool: pg.Pool }).pool;
+    const clients = await Promise.all(Array.from({ length: pool.totalCount || 1 }, () => pool.connect()));
+    try {
+      for (const c of clients) assert.equal((await c.query(mode)).rows[0].m, fresh);
+    } finally {
+      for (const c of clients) c.release();
+    }
   });
 });

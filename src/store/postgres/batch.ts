@@ -89,8 +89,13 @@ export class PgBatch {
   private pending: PendingWrite[] = [];
   /** Merged writes in `pending`, by group (see bufferMerged). */
   private readonly mergedWrites = new Map<string, PendingWrite>();
-  /** Statements owed before anything else: BEGIN, sent with the batch's first statement (see PostgresStore). */
-  private prefix: string[] = ['BEGIN'];
+  /**
+   * Statements owed before anything else, sent with the batch's first statement (see PostgresStore): BEGIN, and
+   * generic plans for the prepared reads of this transaction. Every one of them finds rows by key or by array of
+   * keys, where a plan for the actual values is no better; left to choose, PostgreSQL re-planned the append
+   * lookup (q_forAppend) for its values on 4 of 5 calls. Reads outside write batches keep the server's setting.
+   */
+  private prefix: string[] = ['BEGIN', 'SET LOCAL plan_cache_mode = force_generic_plan'];
   /** Buffered rows to insert, by INSERT head (`INSERT INTO t (cols)`), then by key: sent as one multi-row INSERT each. */
   private readonly pendingRows = new Map<string, Map<string, unknown[]>>();
   /**
