@@ -25,9 +25,29 @@ export interface GroupBackend<Tx> {
    * True when a batch may first run without savepoints (SQLite: a savepoint copies every page its write changes
    * into the statement journal, ~15% of the task lifecycle's CPU). If any write then fails, the transaction is
    * rolled back and the batch runs again with a savepoint per write, so a write's function must be safe to run
-   * twice after a rollback. Backends that defer writes (see `deferred`) do not set it.
+   * twice after a rollback. A write that `deferred` would defer fails the run without savepoints, and the batch runs
+   * again with them.
    */
   savepointsOnlyOnFailure?: boolean;
+  /** With savepointsOnlyOnFailure: runs one write of the run without savepoints (default: just calls fn). */
+  unguarded?<T>(tx: Tx, fn: () => Promise<T>): Promise<T>;
+  /**
+   * With savepointsOnlyOnFailure: whether a lone write that failed in the run without savepoints has its answer
+   * (default true). False when that run takes shortcuts that only the run with savepoints answers for; the write
+   * then runs again with a savepoint.
+   */
+  unguardedFailureIsFinal?: boolean;
+}
+
+/**
+ * A commit whose outcome is not known (the connection broke while COMMIT was on its way): the batch must not run
+ * again, it may have committed. Its writes are refused; a retry is idempotent.
+ */
+export class CommitOutcomeUnknown extends Error {
+  constructor(cause: unknown) {
+    super(cause instanceof Error ? cause.message : String(cause), { cause });
+    this.name = 'CommitOutcomeUnknown';
+  }
 }
 
 interface PendingOp<Tx> {
@@ -133,15 +153,18 @@ export class GroupCommitter<Tx> {
   /** Runs the batch in one transaction, filling in each write's outcome; rejects when the commit failed. */
   private async run(batch: PendingOp<Tx>[], outcomes: Outcome[]): Promise<void> {
     if (this.backend.savepointsOnlyOnFailure && this.cautious === 0) {
+      const unguarded = this.backend.unguarded?.bind(this.backend);
       try {
         await this.backend.transaction(async (tx) => {
-          for (const op of batch) outcomes.push({ ok: true, value: await op.fn(tx) });
+          for (const op of batch) outcomes.push({ ok: true, value: await (unguarded ? unguarded(tx, () => op.fn(tx)) : op.fn(tx)) });
         });
         return;
       } catch (e) {
-        // A write failed, or the commit did: everything is rolled back. A lone write that failed has its answer;
-        // otherwise the batch runs again, each write in a savepoint, so that only a failing one is refused.
-        if (batch.length === 1 && outcomes.length === 0) {
+        if (e instanceof CommitOutcomeUnknown) throw e;
+        // A write failed, or the commit did: everything is rolled back. A lone write that failed has its answer
+        // (unless the backend says otherwise); else the batch runs again, each write in a savepoint, so that only a
+        // failing one is refused.
+        if (batch.length === 1 && outcomes.length === 0 && this.backend.unguardedFailureIsFinal !== false) {
           outcomes.push({ ok: false, value: e });
           return;
         }

@@ -4,7 +4,7 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { GroupCommitter, type GroupBackend } from '../../src/store/group-commit.js';
+import { CommitOutcomeUnknown, GroupCommitter, type GroupBackend } from '../../src/store/group-commit.js';
 
 /** A backend that logs commits and fsyncs; each fsync stays pending until the test releases it. */
 function scripted() {
@@ -185,5 +185,52 @@ describe('group commit', () => {
     await gc.submit(async (tx) => void tx.push('later'));
     assert.deepEqual(b.commits, [['later']]);
     assert.equal(b.savepoints(), 0, 'a lone failure is no reason for caution');
+  });
+
+  test('unguarded: each write of the run without savepoints goes through the hook; a lone failure runs again with a savepoint when it is not final', async () => {
+    const b = rollingBack();
+    const wrapped: string[] = [];
+    b.backend.unguarded = async (_tx, fn) => {
+      wrapped.push('write');
+      return fn();
+    };
+    b.backend.unguardedFailureIsFinal = false;
+    const gc = new GroupCommitter(b.backend, 100);
+    assert.deepEqual(await Promise.all(['a', 'b'].map((x) => gc.submit(async (tx) => (tx.push(x), x)))), ['a', 'b']);
+    assert.deepEqual(wrapped, ['write', 'write']);
+    assert.equal(b.savepoints(), 0);
+    // A lone write that fails: its answer comes from the run with a savepoint.
+    let runs = 0;
+    await assert.rejects(gc.submit(async (tx) => {
+      runs++;
+      tx.push('half-written');
+      throw new Error(runs === 1 ? 'shortcut was wrong' : 'refused');
+    }), /refused/);
+    assert.equal(runs, 2);
+    assert.equal(b.savepoints(), 1);
+    assert.deepEqual(b.commits, [['a', 'b'], []]);
+    await gc.drain();
+  });
+
+  test('a commit whose outcome is unknown is never run again: every write of the batch is refused', async () => {
+    const b = rollingBack();
+    const { transaction } = b.backend;
+    let failCommit = true;
+    b.backend.transaction = async (body) => {
+      await transaction(body);
+      if (failCommit) {
+        failCommit = false;
+        throw new CommitOutcomeUnknown(new Error('Connection terminated unexpectedly'));
+      }
+    };
+    b.backend.unguardedFailureIsFinal = false;
+    const gc = new GroupCommitter(b.backend, 100);
+    let runs = 0;
+    const writes = ['a', 'b'].map((x) => gc.submit(async (tx) => (runs++, tx.push(x), x)));
+    for (const w of writes) await assert.rejects(w, /Connection terminated unexpectedly/);
+    assert.equal(runs, 2, 'each write ran once');
+    assert.equal(b.savepoints(), 0);
+    assert.equal(await gc.submit(async (tx) => (tx.push('c'), 'c')), 'c');
+    await gc.drain();
   });
 });

@@ -1,4 +1,5 @@
-import type { PoolClient, QueryResult, QueryResultRow } from 'pg';
+import pg, { type PoolClient, type QueryResult, type QueryResultRow } from 'pg';
+import { CommitOutcomeUnknown } from '../group-commit.js';
 import { QuittanceError, isQuittanceError } from '../../errors.js';
 import { GENESIS_HASH } from '../../ledger/types.js';
 import type { ChainHead } from '../types.js';
@@ -67,7 +68,7 @@ const HEAD_CREATE = 'INSERT INTO chain_heads (tenant_id, seq, chain_hash) VALUES
  *
  * Buffered writes. Writes are not sent one by one: they wait, values inlined, and go in one round trip (a simple
  * query of several statements) at the end of the write, or before any statement that must see them. That round
- * trip also opens the write's savepoint, so a write costs its reads plus one round trip. Reads that the append
+ * trip also opens the write's savepoint, so a write costs its reads plus one round trip (in a run with savepoints). Reads that the append
  * rules make on every receipt (by hash, idempotency key, ids; obligation states) answer from the buffer and from
  * what the transaction already knows instead of flushing. A write that reads and writes nothing never opens a
  * savepoint at all: undoing it means forgetting its buffer.
@@ -75,13 +76,31 @@ const HEAD_CREATE = 'INSERT INTO chain_heads (tenant_id, seq, chain_hash) VALUES
  * Savepoints undo a failed write alone. PostgreSQL also releases the locks taken inside a savepoint it rolls back,
  * so the in-memory heads are journalled per savepoint and restored with it (a tenant first locked by an undone
  * write is locked again when next touched), and cached obligation states are dropped.
+ *
+ * A batch first runs without savepoints (unguarded): a write's buffered statements then wait for the next write's
+ * first read, or go on their own before COMMIT, about one round trip per write in all. If anything fails, the whole
+ * transaction is rolled back and the group committer runs the batch again, each write in its savepoint (op).
+ *
+ * A read that rides in a simple query with other statements runs as EXECUTE of the connection's prepared copy
+ * (parsed and planned once per connection, generic plans: see prefix); a connection that has not prepared it yet
+ * sends what is buffered first and runs the read alone, prepared.
  */
+/** The statements each connection has prepared (by name) through a batch: PostgreSQL keeps them per session. */
+const prepared = new WeakMap<PoolClient, Set<string>>();
+function preparedOn(client: PoolClient): Set<string> {
+  let names = prepared.get(client);
+  if (!names) prepared.set(client, (names = new Set()));
+  return names;
+}
+
 export class PgBatch {
   private heads = new Map<string, HeadEntry>();
   /** Heads as they were when the current write and each open nested savepoint began (innermost last). */
   private readonly journal: Map<string, HeadEntry>[] = [];
   private opsStarted = 0;
   private inOp = false;
+  /** Whether the current write runs in a savepoint of its own (op) or in the batch's run without them (unguarded). */
+  private guarded = true;
   /** Whether the current write has opened its savepoint (it does so with its first flush). */
   private opSavepoint = false;
   /** The previous write's savepoint, not yet released: released by the next SAVEPOINT op, or by COMMIT. */
@@ -151,13 +170,28 @@ export class PgBatch {
    */
   private async run<R extends QueryResultRow>(name: string, text: string, values: unknown[], isWrite: boolean): Promise<QueryResult<R>> {
     const inlined = this.hasBuffered() || this.prefix.length > 0 || this.owedHeads.length > 0 || (isWrite && this.needsSavepoint())
-      ? inlineParams(text, values) : undefined;
+      ? this.inline(name, text, values) : undefined;
     if (inlined === undefined) {
       await this.flush();
-      if (isWrite) await this.openSavepoint();
-      return this.client.query<R>({ name, text, values });
+      // BEGIN (and the write's savepoint) before the statement, which runs alone.
+      if (isWrite || this.prefix.length > 0) await this.openSavepoint();
+      const result = await this.client.query<R>({ name, text, values });
+      preparedOn(this.client).add(name);
+      return result;
     }
     return (await this.send([], [inlined], isWrite))[0] as QueryResult<R>;
+  }
+
+  /**
+   * A parameterised statement as it rides in a simple query: EXECUTE of this connection's prepared copy, so that
+   * it is not parsed and planned again (its plan is generic, see prefix). Undefined when the connection has not
+   * prepared it yet (it then runs alone once, prepared) or a value has no literal form.
+   */
+  private inline(name: string, _text: string, values: readonly unknown[]): string | undefined {
+    if (!preparedOn(this.client).has(name)) return undefined;
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new Error(`quittance: statement name ${JSON.stringify(name)}`);
+    const args = values.length === 0 ? '' : `(${values.map((_, i) => `$${i + 1}`).join(', ')})`;
+    return inlineParams(`EXECUTE "${name}"${args}`, values);
   }
 
   /**
@@ -278,7 +312,7 @@ export class PgBatch {
   }
 
   private needsSavepoint(): boolean {
-    return !this.opSavepoint && this.inOp;
+    return !this.opSavepoint && this.inOp && this.guarded;
   }
 
   private savepointSql(): string[] {
@@ -308,6 +342,7 @@ export class PgBatch {
       this.checkedAttempt = attempt > 0;
       this.assumedNew = false;
       this.inOp = true;
+      this.guarded = true;
       this.opSavepoint = false;
       this.journal.push(new Map(this.heads));
       let value: T;
@@ -334,6 +369,25 @@ export class PgBatch {
       this.checkedAttempt = false;
       if (this.opSavepoint) this.releasePending = true;
       return value;
+    }
+  }
+
+  /**
+   * One write of the group committer's run without savepoints (GroupBackend.unguarded). Any failure in that run
+   * rolls the whole batch back and runs it again with op() (GroupBackend.unguardedFailureIsFinal is false), so it
+   * takes every shortcut op takes, and one more: a write's buffered statements are not sent when it ends but with
+   * the next write's first statement (or with COMMIT), one round trip fewer per write. A statement that fails
+   * there fails the batch, whichever write it came from, and the run with savepoints answers for each.
+   */
+  async unguarded<T>(fn: () => Promise<T>): Promise<T> {
+    this.opsStarted++;
+    this.inOp = true;
+    this.guarded = false;
+    try {
+      return await fn();
+    } finally {
+      this.inOp = false;
+      this.guarded = true;
     }
   }
 
@@ -377,10 +431,14 @@ export class PgBatch {
   }
 
   /**
-   * Writes back every head this batch advanced (and anything still buffered) and commits, in one round trip.
-   * Answers the command PostgreSQL reports for the COMMIT: ROLLBACK when an error had aborted the transaction.
+   * Writes back every head this batch advanced and commits, in one round trip. Answers the command PostgreSQL
+   * reports for the COMMIT: ROLLBACK when an error had aborted the transaction. Throws CommitOutcomeUnknown when
+   * COMMIT was sent and no answer from PostgreSQL says it did not run.
    */
   async commit(): Promise<string> {
+    // Writes still buffered (the last write of a run without savepoints, see unguarded) go first, on their own:
+    // their row counts and head locks are judged once the answer is back, and COMMIT must not have run by then.
+    if (this.hasBuffered() || this.owedHeads.length > 0) await this.flush();
     for (const [tenantId, e] of this.heads) {
       if (e.dirty) {
         this.buffer(`UPDATE chain_heads SET seq = ${literal(e.head.seq)}, chain_hash = ${literal(e.head.chain_hash)} WHERE tenant_id = ${literal(tenantId)}`, {
@@ -389,8 +447,14 @@ export class PgBatch {
       }
     }
     // A batch that never sent anything has no transaction to commit.
-    if (this.prefix.length > 0 && !this.hasBuffered() && this.owedHeads.length === 0) return 'COMMIT';
-    return (await this.send([], ['COMMIT'], false))[0]!.command;
+    if (this.prefix.length > 0 && !this.hasBuffered()) return 'COMMIT';
+    try {
+      return (await this.send([], ['COMMIT'], false))[0]!.command;
+    } catch (e) {
+      // An error PostgreSQL answered aborted the transaction; without one (a broken connection, or a head write-back
+      // found wrong after COMMIT ran), the batch may have committed and must not run again.
+      throw e instanceof pg.DatabaseError ? e : new CommitOutcomeUnknown(e);
+    }
   }
 
   // ── the sequencer ──

@@ -30,8 +30,9 @@ export interface PostgresStoreOptions {
 
 /**
  * The scale-out backend: any number of Quittance servers on one PostgreSQL. Writes are group-committed (one pooled
- * connection per batch: BEGIN, a savepoint per write, COMMIT); per-tenant chains stay gapless across servers because
- * each batch locks the chain heads it appends to (see PgBatch). Reads go through the pool.
+ * connection per batch: BEGIN, the writes, COMMIT; run again with a savepoint per write if one failed); per-tenant
+ * chains stay gapless across servers because each batch locks the chain heads it appends to (see PgBatch). Reads go
+ * through the pool.
  *
  * The constructor only starts the migration; every method waits for it, so a failure (unreachable database,
  * QUITTANCE_ERR_SCHEMA_TOO_NEW) surfaces on the first call. `openPostgresStore` waits for it up front.
@@ -79,6 +80,11 @@ export class PostgresStore implements Store {
         transaction: (body) => this.transaction(body),
         savepoint: (tx, fn) => tx.batch.op(fn),
         deferred: (e) => e instanceof ChainHeadBusy || e instanceof SigningKeysBusy,
+        // A batch first runs without savepoints, each write's statements riding with the next one's first read
+        // (PgBatch.unguarded); if anything fails, it runs again with a savepoint per write (PgBatch.op).
+        savepointsOnlyOnFailure: true,
+        unguarded: (tx, fn) => tx.batch.unguarded(fn),
+        unguardedFailureIsFinal: false,
       },
       options.groupCommitMaxOps ?? 2000,
     );
