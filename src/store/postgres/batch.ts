@@ -82,8 +82,8 @@ const HEAD_CREATE = 'INSERT INTO chain_heads (tenant_id, seq, chain_hash) VALUES
  * transaction is rolled back and the group committer runs the batch again, each write in its savepoint (op).
  *
  * A read that rides in a simple query with other statements runs as EXECUTE of the connection's prepared copy
- * (parsed and planned once per connection, generic plans: see prefix); a connection that has not prepared it yet
- * sends what is buffered first and runs the read alone, prepared.
+ * (parsed once per connection; planned as PostgreSQL's plan cache decides); a connection that has not prepared it
+ * yet sends what is buffered first and runs the read alone, prepared.
  */
 /** The statements each connection has prepared (by name) through a batch: PostgreSQL keeps them per session. */
 const prepared = new WeakMap<PoolClient, Set<string>>();
@@ -108,13 +108,8 @@ export class PgBatch {
   private pending: PendingWrite[] = [];
   /** Merged writes in `pending`, by group (see bufferMerged). */
   private readonly mergedWrites = new Map<string, PendingWrite>();
-  /**
-   * Statements owed before anything else, sent with the batch's first statement (see PostgresStore): BEGIN, and
-   * generic plans for the prepared reads of this transaction. Every one of them finds rows by key or by array of
-   * keys, where a plan for the actual values is no better; left to choose, PostgreSQL re-planned the append
-   * lookup (q_forAppend) for its values on 4 of 5 calls. Reads outside write batches keep the server's setting.
-   */
-  private prefix: string[] = ['BEGIN', 'SET LOCAL plan_cache_mode = force_generic_plan'];
+  /** Statements owed before anything else: BEGIN, sent with the batch's first statement (see PostgresStore). */
+  private prefix: string[] = ['BEGIN'];
   /** Buffered rows to insert, by INSERT head (`INSERT INTO t (cols)`), then by key: sent as one multi-row INSERT each. */
   private readonly pendingRows = new Map<string, Map<string, unknown[]>>();
   /**
@@ -184,8 +179,8 @@ export class PgBatch {
 
   /**
    * A parameterised statement as it rides in a simple query: EXECUTE of this connection's prepared copy, so that
-   * it is not parsed and planned again (its plan is generic, see prefix). Undefined when the connection has not
-   * prepared it yet (it then runs alone once, prepared) or a value has no literal form.
+   * it is not parsed again (and its plan is kept where PostgreSQL finds a generic one as good). Undefined when the
+   * connection has not prepared it yet (it then runs alone once, prepared) or a value has no literal form.
    */
   private inline(name: string, _text: string, values: readonly unknown[]): string | undefined {
     if (!preparedOn(this.client).has(name)) return undefined;
