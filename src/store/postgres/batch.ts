@@ -68,10 +68,10 @@ const HEAD_CREATE = 'INSERT INTO chain_heads (tenant_id, seq, chain_hash) VALUES
  *
  * Buffered writes. Writes are not sent one by one: they wait, values inlined, and go in one round trip (a simple
  * query of several statements) at the end of the write, or before any statement that must see them. That round
- * trip also opens the write's savepoint, so a write costs its reads plus one round trip (in a run with savepoints). Reads that the append
- * rules make on every receipt (by hash, idempotency key, ids; obligation states) answer from the buffer and from
- * what the transaction already knows instead of flushing. A write that reads and writes nothing never opens a
- * savepoint at all: undoing it means forgetting its buffer.
+ * trip also opens the write's savepoint, so in a run with savepoints a write costs its reads plus one round trip.
+ * Reads that the append rules make on every receipt (by hash, idempotency key, ids; obligation states) answer from
+ * the buffer and from what the transaction already knows instead of flushing. A write that reads and writes nothing
+ * never opens a savepoint at all: undoing it means forgetting its buffer.
  *
  * Savepoints undo a failed write alone. PostgreSQL also releases the locks taken inside a savepoint it rolls back,
  * so the in-memory heads are journalled per savepoint and restored with it (a tenant first locked by an undone
@@ -165,7 +165,7 @@ export class PgBatch {
    */
   private async run<R extends QueryResultRow>(name: string, text: string, values: unknown[], isWrite: boolean): Promise<QueryResult<R>> {
     const inlined = this.hasBuffered() || this.prefix.length > 0 || this.owedHeads.length > 0 || (isWrite && this.needsSavepoint())
-      ? this.inline(name, text, values) : undefined;
+      ? this.inline(name, values) : undefined;
     if (inlined === undefined) {
       await this.flush();
       // BEGIN (and the write's savepoint) before the statement, which runs alone.
@@ -182,7 +182,7 @@ export class PgBatch {
    * it is not parsed again (and its plan is kept where PostgreSQL finds a generic one as good). Undefined when the
    * connection has not prepared it yet (it then runs alone once, prepared) or a value has no literal form.
    */
-  private inline(name: string, _text: string, values: readonly unknown[]): string | undefined {
+  private inline(name: string, values: readonly unknown[]): string | undefined {
     if (!preparedOn(this.client).has(name)) return undefined;
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new Error(`quittance: statement name ${JSON.stringify(name)}`);
     const args = values.length === 0 ? '' : `(${values.map((_, i) => `$${i + 1}`).join(', ')})`;
