@@ -30,10 +30,10 @@ export interface AppendContext {
  * failure and aborts the whole enclosing write.
  */
 export async function appendInTx(tx: Tx, prepared: PreparedReceipt, ctx: AppendContext): Promise<AppendResult> {
-  const { content, hash, spec, texts } = prepared;
+  const { content, hash, spec, texts, fresh } = prepared;
   const tenantId = content.tenant_id;
 
-  const assumedNew = (await tx.prefetchForAppend?.(tenantId, { hash, idempotency_key: content.idempotency_key, parents: content.parents })) === 'assumed-new';
+  const assumedNew = (await tx.prefetchForAppend?.(tenantId, { hash, idempotency_key: content.idempotency_key, parents: content.parents, ...(fresh && { fresh }) })) === 'assumed-new';
   const stored = await storedAnswer(tx, content, hash, spec.success);
   if (stored) return stored;
   let unlocatable: boolean;

@@ -11,11 +11,19 @@ export interface PreparedReceipt {
   spec: ReceiptTypeSpec;
   /** Canonical texts of body, artifacts and delivery_proof: hashed here, stored as they are. */
   texts: ReceiptTexts;
+  /** See PrepareOptions.fresh. */
+  fresh?: true;
 }
 
 export interface PrepareOptions {
   /** Set by Quittance's own engines: they may write the types they own. Clients never set it. */
   writer?: ReceiptTypeSpec['writer'];
+  /**
+   * Set by an engine whose receipt names an id it generated for this write (a new task's task.assigned): no stored
+   * receipt can have its hash or idempotency key. A backend may then skip looking them up (AppendLookup.fresh);
+   * its unique indexes still refuse a receipt that was not new. Clients never set it.
+   */
+  fresh?: boolean;
 }
 
 /**
@@ -67,7 +75,7 @@ export function prepareReceipt(
   if (input.idempotency_key !== undefined) content.idempotency_key = input.idempotency_key;
 
   const texts = receiptTexts(content, bodyText);
-  return { content, hash: contentHash(content, texts), spec, texts };
+  return { content, hash: contentHash(content, texts), spec, texts, ...(options.fresh === true && { fresh: true as const }) };
 }
 
 function principal(p: ReceiptInput['from']): ReceiptContent['from'] {

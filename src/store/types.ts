@@ -79,6 +79,8 @@ export interface AppendLookup {
   hash: string;
   idempotency_key: string | undefined;
   parents: readonly string[];
+  /** The receipt names an id generated for this write (see PrepareOptions.fresh): it cannot be stored already. */
+  fresh?: true;
 }
 
 export interface LedgerTx {

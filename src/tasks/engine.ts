@@ -173,7 +173,7 @@ export class TaskEngine {
     const r = await this.ledger.appendInTx(tx, tenantId, {
       type: 'task.assigned', from: p.createdBy, to: p.assignTo, task_id: p.taskId,
       body: { spec }, idempotency_key: `task.assigned:${p.taskId}`,
-    }, { writer: 'tasks' });
+    }, { writer: 'tasks', fresh: p.input.task_id === undefined });
     if (r.status !== 'created') throw new QuittanceError('QUITTANCE_ERR_TASK_EXISTS', [p.taskId]);
     const task: TaskRow = {
       tenant_id: tenantId, task_id: p.taskId, type: input.type, payload: p.payload, payload_ref: input.payload_ref ?? null,

@@ -110,12 +110,19 @@ describe('[postgres] PgBatch round trips', { skip: !enabled && 'PostgreSQL not r
     }
   });
 
-  test('claims and completions arriving together: each write\'s statements ride with the next one\'s read', async (t) => {
+  test('creates, claims and completions arriving together: each write\'s statements ride with the next one\'s read', async (t) => {
     // A harness of its own, so that no earlier failure has the committer running batches with savepoints.
     const own = await harness({ backend: 'postgres' });
     t.after(() => own.close());
     const n = 16;
-    assert.equal((await own.req('POST', '/v1/tasks/batch', { tasks: Array.from({ length: n + 1 }, (_, i) => ({ type: 'together', payload: { i } })) })).status, 200);
+    assert.equal((await own.req('POST', '/v1/tasks', { type: 'together', payload: { i: -1 } })).status, 201);
+    // Creates arriving together: a new task's task.assigned is fresh (PrepareOptions.fresh), so nothing is looked
+    // up; the whole batch is its buffered rows, sent once before COMMIT.
+    const created = await roundTrips(() => Promise.all(Array.from({ length: n }, (_, i) => own.req('POST', '/v1/tasks', { type: 'together', payload: { i } }))));
+    assert.ok(created.value.every((r) => r.status === 201));
+    const shown = created.sent.map((x) => x.replace(/\s+/g, ' ').slice(0, 100)).join('\n');
+    assert.ok(created.sent.length <= 3, `${created.sent.length} round trips for ${n} creates:\n${shown}`);
+    assert.ok(!created.sent.some((x) => /q_forAppend|WHERE r?\.?hash = /.test(x)), shown);
     const one = async (w: string) => (await own.req('POST', '/v1/leases/claim', { worker_id: w, max_tasks: 1 })).json.leases[0] as { task_id: string; lease_id: string; lease_token: string };
     assert.ok(await one('warm')); // warm-up: signing key made, statements prepared
     const claimed = await roundTrips(() => Promise.all(Array.from({ length: n }, (_, i) => one(`w${i}`))));
