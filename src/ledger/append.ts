@@ -1,6 +1,6 @@
 import { QuittanceError, isQuittanceError } from '../errors.js';
 import { isoTime, type Clock } from '../clock.js';
-import type { Tx } from '../store/types.js';
+import type { AppendLookup, Tx } from '../store/types.js';
 import { chainHash, contentHash, receiptTexts, type ReceiptTexts } from './hashing.js';
 import { canTerminate, legalTerminators } from './registry.js';
 import type { PreparedReceipt } from './normalize.js';
@@ -21,6 +21,11 @@ export interface AppendContext {
   locatability: 'lenient' | 'strict';
 }
 
+/** What the append rules will look up for a prepared receipt (the store's prefetch hints take it). */
+export function appendLookup(p: PreparedReceipt): AppendLookup {
+  return { hash: p.hash, idempotency_key: p.content.idempotency_key, parents: p.content.parents, ...(p.fresh && { fresh: p.fresh }) };
+}
+
 /**
  * DESIGN §2 rules 2–5 for one prepared receipt, inside a write transaction. Every engine appends through here,
  * so the rules hold for receipts written by clients and by Quittance itself alike.
@@ -30,10 +35,10 @@ export interface AppendContext {
  * failure and aborts the whole enclosing write.
  */
 export async function appendInTx(tx: Tx, prepared: PreparedReceipt, ctx: AppendContext): Promise<AppendResult> {
-  const { content, hash, spec, texts, fresh } = prepared;
+  const { content, hash, spec, texts } = prepared;
   const tenantId = content.tenant_id;
 
-  const assumedNew = (await tx.prefetchForAppend?.(tenantId, { hash, idempotency_key: content.idempotency_key, parents: content.parents, ...(fresh && { fresh }) })) === 'assumed-new';
+  const assumedNew = (await tx.prefetchForAppend?.(tenantId, appendLookup(prepared))) === 'assumed-new';
   const stored = await storedAnswer(tx, content, hash, spec.success);
   if (stored) return stored;
   let unlocatable: boolean;

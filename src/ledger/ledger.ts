@@ -3,7 +3,7 @@ import { isoTime, type Clock } from '../clock.js';
 import { createUuidV7 } from '../ids.js';
 import type { QuittanceConfig } from '../config.js';
 import type { Store, Tx } from '../store/types.js';
-import { appendInTx, type AppendContext, type AppendResult } from './append.js';
+import { appendInTx, appendLookup, type AppendContext, type AppendResult } from './append.js';
 import { prepareReceipt, type PrepareOptions, type PreparedReceipt } from './normalize.js';
 import { isObligationType, legalTerminators, receiptTypeSpec } from './registry.js';
 import { decodeCursor, encodeCursor, nextCursor } from './cursor.js';
@@ -119,7 +119,7 @@ export class Ledger {
 
   /** Receipts of one tenant in order, each refused or appended on its own (see appendInTx for why no savepoints). */
   private async appendAllInTx(tx: Tx, tenantId: string, prepared: readonly PreparedReceipt[]): Promise<BatchItemResult[]> {
-    const lookups = prepared.map((p) => ({ hash: p.hash, idempotency_key: p.content.idempotency_key, parents: p.content.parents }));
+    const lookups = prepared.map(appendLookup);
     if (lookups.length > 1) await tx.prefetchForAppends?.(tenantId, lookups);
     const out: BatchItemResult[] = [];
     for (const p of prepared) {

@@ -188,9 +188,9 @@ export function pgLedgerTx(b: PgBatch): LedgerTx {
       // appending under what it just read: the receipt is new but for a resend. So does a fresh receipt (it names
       // an id generated for this write). Its hash and idempotency key are then not looked up; the unique indexes
       // refuse a receipt that was not new, and PgBatch runs the write again, checked (see PgBatch.assumeNew).
-      const parentsKnown = (lookups.parents.length > 0 || lookups.fresh === true)
+      const newButForResend = (lookups.parents.length > 0 || lookups.fresh === true)
         && lookups.parents.every((id) => knownById().has(k(tenantId, id)) && states().has(k(tenantId, id)));
-      if (parentsKnown && !knownByHash().has(k(tenantId, lookups.hash))
+      if (newButForResend && !knownByHash().has(k(tenantId, lookups.hash))
         && (lookups.idempotency_key === undefined || !knownByKey().has(k(tenantId, lookups.idempotency_key))) && b.assumeNew()) {
         absent = { tenantId, hash: lookups.hash, ...(lookups.idempotency_key !== undefined && { key: lookups.idempotency_key }) };
         return 'assumed-new';
