@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { systemClock, type Clock } from '../clock.js';
 import { QuittanceError } from '../errors.js';
 import { assess, orderStates } from './assess.js';
-import { discover, type Discovery } from './discover.js';
+import { discover, emptyDiscovery, type Discovery } from './discover.js';
 import { FileCache, ProbeFailure } from './fs-probe.js';
 import { WorkspaceGenerations } from './generations.js';
 import { PathPrivacy, usableHomeDirs } from './privacy.js';
@@ -63,19 +63,6 @@ function remoteStateOf(d: Discovery): RemoteState {
   if (d.config.remotesWithUrl.length > 0) return 'available';
   // An include may define a remote in a file we did not read: do not claim there is none.
   return d.config.hasIncludes ? 'unknown' : 'missing';
-}
-
-function emptyDiscovery(): Discovery {
-  return {
-    location: null,
-    worktreeRoot: null,
-    gitDir: null,
-    worktreeKind: null,
-    head: null,
-    config: null,
-    configUnreadable: false,
-    failure: null,
-  };
 }
 
 /** What a path that cannot be resolved is: unreadable (permission_denied) or absent (not_a_repo, with why). */

@@ -111,9 +111,9 @@ function walk(target: string, d: Discovery, files: FileCache): void {
   }
 }
 
-/** Discovers the repository of `target`, a canonical absolute path that exists. Never throws a ProbeFailure. */
-export function discover(target: string, files: FileCache): Discovery {
-  const d: Discovery = {
+/** A discovery that has found nothing yet: where discover() starts, and the base of what an unresolvable path reports. */
+export function emptyDiscovery(): Discovery {
+  return {
     location: null,
     worktreeRoot: null,
     gitDir: null,
@@ -123,6 +123,11 @@ export function discover(target: string, files: FileCache): Discovery {
     configUnreadable: false,
     failure: null,
   };
+}
+
+/** Discovers the repository of `target`, a canonical absolute path that exists. Never throws a ProbeFailure. */
+export function discover(target: string, files: FileCache): Discovery {
+  const d = emptyDiscovery();
   try {
     walk(target, d, files);
   } catch (e) {
