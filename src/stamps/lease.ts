@@ -27,7 +27,7 @@ export function leaseStamps(stamps: Stamps, config: Readonly<QuittanceConfig>): 
         worker: worker.id,
         parents: [lease.granted_receipt_id],
       });
-      return { stamp_id: r.stamp.stamp_id, token: r.token, expires_at: r.stamp.expires_at };
+      return { stamp_id: r.stamp.stamp_id, expires_at: r.stamp.expires_at, token: r.sign };
     },
     async tombstoneForLease(tx, tenantId, stampId, outcome, closedBy, reason) {
       try {

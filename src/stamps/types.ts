@@ -169,6 +169,13 @@ export interface MintResult {
   receipt: Receipt;
 }
 
+/** A stamp minted inside a write whose token is still to be signed: `sign()` once the write has committed. */
+export interface MintedUnsigned {
+  stamp: StampView;
+  receipt: Receipt;
+  sign(): Promise<string>;
+}
+
 export interface TombstoneResult {
   tombstone: Tombstone;
   receipt: Receipt;

@@ -38,7 +38,8 @@ export interface FailInput extends LeaseProof {
 
 /** Credentials minted for a lease and closed when it ends (src/stamps plugs in here). */
 export interface LeaseStamps {
-  mintForLease(tx: Tx, tenantId: string, task: TaskRow, lease: LeaseRow, worker: Principal, ttlSeconds: number): Promise<{ stamp_id: string; token: string; expires_at: string }>;
+  /** `token()` signs the credential: called once the claim's write has committed. */
+  mintForLease(tx: Tx, tenantId: string, task: TaskRow, lease: LeaseRow, worker: Principal, ttlSeconds: number): Promise<{ stamp_id: string; expires_at: string; token: () => Promise<string> }>;
   tombstoneForLease(tx: Tx, tenantId: string, stampId: string, outcome: 'completed' | 'crashed' | 'timeout' | 'revoked', closedBy: 'subject' | 'gate' | 'operator', reason: string): Promise<void>;
 }
 
@@ -55,6 +56,12 @@ interface PreparedCreate {
   createdBy: Principal;
   assignTo: Principal;
   taskId: string;
+}
+
+/** A grant as the claim's write leaves it: its stamp, if any, not signed yet. */
+interface Granted {
+  grant: Grant;
+  stamp: Awaited<ReturnType<LeaseStamps['mintForLease']>> | undefined;
 }
 
 /** An outcome of a lease-bound write: the result, or a refusal whose anomaly must still be committed. */
@@ -198,9 +205,9 @@ export class TaskEngine {
     }
     const have = new Set(input.capabilities ?? []);
     const types = input.accept_types;
-    return this.store.write(async (tx) => {
+    const granted = await this.store.write(async (tx) => {
       const now = this.now();
-      const grants: Grant[] = [];
+      const grants: Granted[] = [];
       let after: { priority: number; queue_seq: number } | undefined;
       // Pages sized to the claim: a claim for one task reads a few rows, not a whole page of the queue.
       const pageSize = Math.min(CLAIM_PAGE, Math.max(8, max * 2));
@@ -218,9 +225,11 @@ export class TaskEngine {
       }
       return grants;
     });
+    // Lease stamps are signed only now that the claim has committed (see LeaseStamps.mintForLease).
+    return Promise.all(granted.map(async ({ grant, stamp }) => (stamp ? { ...grant, stamp: { stamp_id: stamp.stamp_id, token: await stamp.token(), expires_at: stamp.expires_at } } : grant)));
   }
 
-  private async grant(tx: Tx, task: TaskRow, workerId: string, ttlSeconds: number, now: number): Promise<Grant> {
+  private async grant(tx: Tx, task: TaskRow, workerId: string, ttlSeconds: number, now: number): Promise<Granted> {
     const leaseId = `lease_${this.ledger.ctx.newId()}`;
     const token = randomToken(24);
     const worker: Principal = { kind: 'worker', id: workerId };
@@ -236,17 +245,18 @@ export class TaskEngine {
       last_heartbeat_at: now, renewals: 0, stamp_id: null, ended_at: null,
     };
     await tx.insertLease(lease);
-    let stamp: Grant['stamp'];
+    let stamp: Granted['stamp'];
     if (this.stamps) {
       stamp = await this.stamps.mintForLease(tx, task.tenant_id, task, lease, worker, ttlSeconds);
       lease.stamp_id = stamp.stamp_id;
       await tx.updateLease(lease);
     }
     await this.setStatus(tx, task, 'leased', now, { claims: task.claims + 1, lease_id: leaseId });
-    return {
+    const grant: Grant = {
       task_id: task.task_id, type: task.type, lease_id: leaseId, lease_token: token, payload: task.payload, payload_ref: task.payload_ref,
-      attempt: task.attempt, expires_at: isoTime(expiresAt), ...(stamp && { stamp }),
+      attempt: task.attempt, expires_at: isoTime(expiresAt),
     };
+    return { grant, stamp };
   }
 
   // ── work under a lease ───────────────────────────────────────────────────────────────────────────────

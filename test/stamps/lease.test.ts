@@ -57,6 +57,56 @@ for (const backend of BACKENDS) {
       await h.req('POST', `/v1/tasks/${g.task_id}/complete`, { ...lp(g), artifacts: [artifact] });
     });
 
+    test('a claim of several tasks answers each lease with its own signed stamp (signed after the claim commits)', async () => {
+      const type = 'lease-stamp-many';
+      for (let i = 0; i < 3; i++) assert.equal((await h.req('POST', '/v1/tasks', { type, payload: { i } })).status, 201);
+      const r = await h.req('POST', '/v1/leases/claim', { worker_id: 'w2', accept_types: [type], max_tasks: 3, lease_ttl_seconds: 30 });
+      assert.equal(r.status, 200, JSON.stringify(r.json));
+      const grants = r.json.leases as Grant[];
+      assert.equal(grants.length, 3);
+      assert.equal(new Set(grants.map((g) => g.stamp.token)).size, 3);
+      for (const g of grants) {
+        assert.equal(typeof g.stamp.token, 'string');
+        const c = claimsOf(g.stamp.token);
+        assert.equal(c.lease, g.lease_id);
+        assert.equal(c.task_id, g.task_id);
+        assert.equal(c.stamp_id, g.stamp.stamp_id);
+        const a = await introspect(h, g.stamp.token);
+        assert.equal(a.active, true);
+        assert.equal(a.lease, g.lease_id);
+        assert.equal((await h.req('POST', `/v1/tasks/${g.task_id}/complete`, { ...lp(g), artifacts: [artifact] })).status, 201);
+        assert.equal((await introspect(h, g.stamp.token)).active, false);
+      }
+    });
+
+    test('a lease stamp is signed only once the claim has committed: its row is already visible to readers', async () => {
+      const tasks = h.services.tasks;
+      const plug = tasks.stamps!;
+      const committedAtSigning: boolean[] = [];
+      tasks.stamps = {
+        ...plug,
+        async mintForLease(...args) {
+          const m = await plug.mintForLease(...args);
+          return {
+            ...m,
+            token: async () => {
+              // The store's reads see committed data only.
+              committedAtSigning.push((await h.services.store.stamps.stamp(h.tenantId, m.stamp_id)) !== undefined);
+              return m.token();
+            },
+          };
+        },
+      };
+      try {
+        const g = await start('lease-stamp-after-commit');
+        assert.deepEqual(committedAtSigning, [true]);
+        assert.equal((await introspect(h, g.stamp.token)).active, true);
+        await h.req('POST', `/v1/tasks/${g.task_id}/complete`, { ...lp(g), artifacts: [artifact] });
+      } finally {
+        tasks.stamps = plug;
+      }
+    });
+
     test('complete → tombstone completed (closed by the gate)', async () => {
       const g = await start('lease-stamp-complete');
       assert.equal((await h.req('POST', `/v1/tasks/${g.task_id}/complete`, { ...lp(g), artifacts: [artifact] })).status, 201);
