@@ -36,10 +36,16 @@ export interface FailInput extends LeaseProof {
   retryable: boolean;
 }
 
+/** A lease's credential as its claim's write leaves it: `token()` signs it, once that write has committed. */
+export interface LeaseStamp {
+  stamp_id: string;
+  expires_at: string;
+  token(): Promise<string>;
+}
+
 /** Credentials minted for a lease and closed when it ends (src/stamps plugs in here). */
 export interface LeaseStamps {
-  /** `token()` signs the credential: called once the claim's write has committed. */
-  mintForLease(tx: Tx, tenantId: string, task: TaskRow, lease: LeaseRow, worker: Principal, ttlSeconds: number): Promise<{ stamp_id: string; expires_at: string; token: () => Promise<string> }>;
+  mintForLease(tx: Tx, tenantId: string, task: TaskRow, lease: LeaseRow, worker: Principal, ttlSeconds: number): Promise<LeaseStamp>;
   tombstoneForLease(tx: Tx, tenantId: string, stampId: string, outcome: 'completed' | 'crashed' | 'timeout' | 'revoked', closedBy: 'subject' | 'gate' | 'operator', reason: string): Promise<void>;
 }
 
@@ -61,7 +67,7 @@ interface PreparedCreate {
 /** A grant as the claim's write leaves it: its stamp, if any, not signed yet. */
 interface Granted {
   grant: Grant;
-  stamp: Awaited<ReturnType<LeaseStamps['mintForLease']>> | undefined;
+  stamp: LeaseStamp | undefined;
 }
 
 /** An outcome of a lease-bound write: the result, or a refusal whose anomaly must still be committed. */
@@ -225,8 +231,11 @@ export class TaskEngine {
       }
       return grants;
     });
-    // Lease stamps are signed only now that the claim has committed (see LeaseStamps.mintForLease).
-    return Promise.all(granted.map(async ({ grant, stamp }) => (stamp ? { ...grant, stamp: { stamp_id: stamp.stamp_id, token: await stamp.token(), expires_at: stamp.expires_at } } : grant)));
+    // Lease stamps are signed only now that the claim has committed (see LeaseStamp).
+    return Promise.all(granted.map(async ({ grant, stamp }) => {
+      if (!stamp) return grant;
+      return { ...grant, stamp: { stamp_id: stamp.stamp_id, token: await stamp.token(), expires_at: stamp.expires_at } };
+    }));
   }
 
   private async grant(tx: Tx, task: TaskRow, workerId: string, ttlSeconds: number, now: number): Promise<Granted> {
@@ -245,7 +254,7 @@ export class TaskEngine {
       last_heartbeat_at: now, renewals: 0, stamp_id: null, ended_at: null,
     };
     await tx.insertLease(lease);
-    let stamp: Granted['stamp'];
+    let stamp: LeaseStamp | undefined;
     if (this.stamps) {
       stamp = await this.stamps.mintForLease(tx, task.tenant_id, task, lease, worker, ttlSeconds);
       lease.stamp_id = stamp.stamp_id;

@@ -57,7 +57,7 @@ for (const backend of BACKENDS) {
       await h.req('POST', `/v1/tasks/${g.task_id}/complete`, { ...lp(g), artifacts: [artifact] });
     });
 
-    test('a claim of several tasks answers each lease with its own signed stamp (signed after the claim commits)', async () => {
+    test('a claim of several tasks answers each lease with a token of its own stamp, bound to that lease', async () => {
       const type = 'lease-stamp-many';
       for (let i = 0; i < 3; i++) assert.equal((await h.req('POST', '/v1/tasks', { type, payload: { i } })).status, 201);
       const r = await h.req('POST', '/v1/leases/claim', { worker_id: 'w2', accept_types: [type], max_tasks: 3, lease_ttl_seconds: 30 });
