@@ -4,6 +4,7 @@
  * it, a missing_tombstone anomaly). The in-transaction functions (mintInTx, tombstoneInTx, rotateInTx,
  * recordEventInTx) are what the tasks engine calls; the rest wraps them in their own write or reads.
  */
+import type { KeyObject } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { QuittanceError } from '../errors.js';
 import { isoTime } from '../clock.js';
@@ -111,7 +112,9 @@ export class Stamps {
   async mintInTx(tx: Tx, tenantId: string, input: MintInput): Promise<MintedUnsigned> {
     const m = await this.mintRowInTx(tx, tenantId, input);
     const claims = stampClaims(m.row, this.config.issuer, m.now);
-    return { stamp: this.view(m.row, m.now), receipt: m.receipt, sign: () => this.signAsync(claims, m.key) };
+    // The key is loaded here, inside the write: what can fail fails before anything commits.
+    const privateKey = this.keyRing.privateKey(m.key);
+    return { stamp: this.view(m.row, m.now), receipt: m.receipt, sign: () => this.signAsync(claims, m.key.kid, privateKey) };
   }
 
   private async mintRowInTx(tx: Tx, tenantId: string, input: MintInput): Promise<{ row: StampRow; key: SigningKeyRow; receipt: Receipt; now: number }> {
@@ -518,8 +521,8 @@ export class Stamps {
   }
 
   /** The same, on the thread pool (see mintInTx). */
-  private async signAsync(claims: StampClaims, key: SigningKeyRow): Promise<string> {
-    const token = await signJwsAsync({ alg: 'EdDSA', kid: key.kid, typ: 'JWT' }, claims as unknown as Record<string, unknown>, this.keyRing.privateKey(key));
+  private async signAsync(claims: StampClaims, kid: string, privateKey: KeyObject): Promise<string> {
+    const token = await signJwsAsync({ alg: 'EdDSA', kid, typ: 'JWT' }, claims as unknown as Record<string, unknown>, privateKey);
     this.tokens.set(token, claims);
     return token;
   }

@@ -1,5 +1,7 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import Database from 'better-sqlite3';
+import type { SqliteStore } from '../../src/store/sqlite/index.js';
 import { BACKENDS, harness, artifact, type Harness } from '../helpers.js';
 import { claimsOf, introspect } from './helpers.js';
 
@@ -167,3 +169,43 @@ for (const backend of BACKENDS) {
     });
   });
 }
+
+describe('[sqlite] a stamp is signed after its write commits, with a key loaded before', () => {
+  /** A harness whose current signing key is damaged before this server ever loaded it. */
+  const withBadKey = async (): Promise<Harness> => {
+    const h = await harness({ backend: 'sqlite' });
+    await h.services.stamps.rotateSigningKeys();
+    const db = new Database((h.services.store as SqliteStore).file);
+    db.prepare(`UPDATE signing_keys SET private_pkcs8 = 'bm90IGEga2V5' WHERE role = 'current'`).run();
+    db.close();
+    return h;
+  };
+
+  test('a signing key that cannot be loaded refuses a standalone mint before anything commits', async () => {
+    const h = await withBadKey();
+    try {
+      const r = await h.req('POST', '/v1/stamps', { subject: { kind: 'agent', id: 'a1' }, task_ref: 'bad-key', scope: [], ttl_seconds: 60 });
+      assert.equal(r.status, 500, JSON.stringify(r.json));
+      const minted = await h.req('GET', '/v1/receipts?type=stamp.minted');
+      assert.equal(minted.status, 200);
+      assert.deepEqual(minted.json.receipts, []);
+    } finally {
+      await h.close();
+    }
+  });
+
+  test('a signing key that cannot be loaded refuses the claim before anything commits', async () => {
+    const h = await withBadKey();
+    try {
+      const task = (await h.req('POST', '/v1/tasks', { type: 'bad-key' })).json.task;
+      const r = await h.req('POST', '/v1/leases/claim', { worker_id: 'w1', accept_types: ['bad-key'] });
+      assert.equal(r.status, 500, JSON.stringify(r.json));
+      const view = (await h.req('GET', `/v1/tasks/${task.task_id}`)).json;
+      assert.equal(view.task.status, 'queued');
+      assert.equal(view.task.claims, 0);
+      assert.deepEqual(view.receipts.map((x: { type: string }) => x.type), ['task.assigned']);
+    } finally {
+      await h.close();
+    }
+  });
+});
