@@ -212,8 +212,13 @@ export class QuittanceError extends Error {
     this.details = options?.details;
   }
 
+  /** The HTTP body: the four fixed keys first, then any details (a detail never replaces a fixed key). */
   toJSON(): { statusCode: number; code: string; error: string; message: string } & Record<string, unknown> {
-    return { statusCode: this.statusCode, code: this.code, error: reasonPhrase(this.statusCode), message: this.message, ...this.details };
+    const body: { statusCode: number; code: string; error: string; message: string } & Record<string, unknown> = {
+      statusCode: this.statusCode, code: this.code, error: reasonPhrase(this.statusCode), message: this.message,
+    };
+    for (const [k, v] of Object.entries(this.details ?? {})) if (!(k in body)) body[k] = v;
+    return body;
   }
 }
 

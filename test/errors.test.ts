@@ -21,3 +21,16 @@ test('every code is QUITTANCE_ERR_*, and every error renders the one body shape'
     assert.ok(!body.message.includes('%s'), `${code} message has a placeholder left`);
   }
 });
+
+test('details add keys to the body after the fixed four, and never replace one of them', () => {
+  const e = new QuittanceError('QUITTANCE_ERR_LEASE_LOST', ['l1', 't1', 'lease expired'], {
+    details: { reason: 'lease expired', code: 'OTHER', statusCode: 200, message: 'ok', error: 'none' },
+  });
+  const body = e.toJSON();
+  assert.deepEqual(Object.keys(body), ['statusCode', 'code', 'error', 'message', 'reason']);
+  assert.equal(body.statusCode, 409);
+  assert.equal(body.code, 'QUITTANCE_ERR_LEASE_LOST');
+  assert.equal(body.error, 'Conflict');
+  assert.equal(body.message, e.message);
+  assert.equal(body['reason'], 'lease expired');
+});
