@@ -32,6 +32,8 @@ export interface ServicesOptions {
   /** postgres://... : the scale-out backend. Migrations run in the background; the first store call awaits them. */
   databaseUrl?: string;
   dataDir?: string;
+  /** SQLite under dataDir: checkpoint the WAL from a thread this often (SqliteStoreOptions.checkpointIntervalMs). */
+  checkpointIntervalMs?: number;
   config?: ConfigInput;
   clock?: Clock;
 }
@@ -42,7 +44,9 @@ export function createServices(options: ServicesOptions = {}): Services {
   const store = options.store
     ?? (options.databaseUrl !== undefined
       ? new PostgresStore({ connectionString: options.databaseUrl, groupCommitMaxOps: config.groupCommitMaxOps })
-      : openSqliteStore({ dataDir: options.dataDir ?? '.quittance', groupCommitMaxOps: config.groupCommitMaxOps }));
+      : openSqliteStore({
+        dataDir: options.dataDir ?? '.quittance', groupCommitMaxOps: config.groupCommitMaxOps, checkpointIntervalMs: options.checkpointIntervalMs,
+      }));
   const ledger = new Ledger(store, config, clock);
   const capabilities = new CapabilityEngine(ledger);
   const tasks = new TaskEngine(ledger);

@@ -16,6 +16,7 @@ import { SqliteContractReads, sqliteContractTx } from './contracts.js';
 import { SqliteCapabilityReads, sqliteCapabilityTx } from './capabilities.js';
 import { SqliteAutomationReads, sqliteAutomationTx } from './automation.js';
 import { FileBlobStore } from './blobs.js';
+import { WalCheckpointer } from './checkpointer.js';
 import type { LeaseRow, TaskFilter, TaskRow } from '../../tasks/types.js';
 
 export interface SqliteStoreOptions {
@@ -25,11 +26,21 @@ export interface SqliteStoreOptions {
   file?: string;
   groupCommitMaxOps?: number;
   /**
-   * WAL pages after which a commit checkpoints them back into the database (default 10,000, ~40 MB). 0 turns
-   * automatic checkpoints off: the WAL then only grows, which the store bench uses to count pages written.
+   * WAL pages after which a commit checkpoints them back into the database (default 10,000, ~40 MB) when no
+   * checkpoint thread runs (see checkpointIntervalMs). 0 turns checkpoints off altogether (no thread either): the WAL then only grows, which
+   * the store bench uses to count pages written.
    */
   walAutocheckpointPages?: number;
+  /**
+   * When set (> 0), a thread of the store's own checkpoints the WAL this often (see WalCheckpointer; `quittance
+   * serve` uses 250 ms), and the writer checkpoints by itself only past 10 × walAutocheckpointPages, as a safety
+   * net. Unset or 0 (the default, right for a short-lived store such as a CLI command's): no thread.
+   */
+  checkpointIntervalMs?: number;
 }
+
+/** While the checkpoint thread runs, the writer's own checkpoint threshold is this many times the usual one. */
+const SAFETY_NET_FACTOR = 10;
 
 export const SQLITE_FILE_NAME = 'quittance.db';
 
@@ -42,7 +53,8 @@ export function sqliteFileFor(options: SqliteStoreOptions): string {
  * value bound to a bare `LIMIT ?`, so each new binding re-prepares the statement (measured: ~40 us instead of ~5 us
  * for an indexed claim query). Wrapped in an expression, the value is bound like any other.
  */
-function openConnection(file: string, readonly: boolean, walAutocheckpointPages = 10_000): Database {
+/** `walAutocheckpointPages` applies to the writer only (a read-only connection never checkpoints). */
+function openConnection(file: string, readonly: boolean, walAutocheckpointPages = 0): Database {
   const db = new BetterSqlite3(file, { readonly, fileMustExist: readonly });
   // Another process (the CLI creating a key while the server runs) may hold the write lock for a moment.
   db.pragma('busy_timeout = 5000');
@@ -51,7 +63,7 @@ function openConnection(file: string, readonly: boolean, walAutocheckpointPages 
     db.pragma('journal_mode = WAL');
     // Checkpoint every ~40 MB of WAL instead of every 4 MB: index pages dirtied by many commits are copied back
     // into the database once per checkpoint, not once per 1,000 pages. Measured: ~1.6x more appends/s.
-    db.pragma(`wal_autocheckpoint = ${Math.max(0, Math.trunc(walAutocheckpointPages))}`);
+    db.pragma(`wal_autocheckpoint = ${walAutocheckpointPages}`);
   }
   // NORMAL: COMMIT writes the WAL to the OS without fsync; SqliteStore.syncWal() fsyncs it on the thread pool
   // before any write is acknowledged (see group-commit.ts), so an acknowledged append survives power loss
@@ -83,18 +95,31 @@ export class SqliteStore implements Store {
   readonly capabilities: SqliteCapabilityReads;
   readonly automation: SqliteAutomationReads;
   private readonly known: number;
+  /** Checkpoints the WAL off the event loop (see WalCheckpointer); undefined when checkpoints are off or inline. */
+  readonly checkpointer: WalCheckpointer | undefined;
   private closed = false;
 
   constructor(options: SqliteStoreOptions = {}) {
     this.file = sqliteFileFor(options);
     mkdirSync(dirname(this.file), { recursive: true });
-    this.writer = openConnection(this.file, false, options.walAutocheckpointPages);
+    const pages = Math.max(0, Math.trunc(options.walAutocheckpointPages ?? 10_000));
+    const intervalMs = options.checkpointIntervalMs ?? 0;
+    const threaded = pages > 0 && intervalMs > 0;
+    this.writer = openConnection(this.file, false, threaded ? pages * SAFETY_NET_FACTOR : pages);
     this.known = migrateSqlite(this.writer);
     // The database and WAL files exist now: make their directory entries durable once.
     const dirFd = openSync(dirname(this.file), 'r');
     fsyncSync(dirFd);
     closeSync(dirFd);
     this.reader = openConnection(this.file, true);
+    if (threaded) {
+      this.checkpointer = new WalCheckpointer(this.file, intervalMs, (error) => {
+        if (this.closed) return;
+        // The thread is gone: the writer checkpoints by itself again, as it would without one.
+        this.writer.pragma(`wal_autocheckpoint = ${pages}`);
+        process.emitWarning(`the WAL checkpoint thread stopped (${error.message}); commits checkpoint the WAL again`, 'QuittanceWarning');
+      });
+    }
 
     const savepoint = this.writer.prepare('SAVEPOINT q');
     const release = this.writer.prepare('RELEASE q');
@@ -259,6 +284,7 @@ export class SqliteStore implements Store {
     if (this.closed) return;
     await this.committer.drain();
     this.closed = true;
+    await this.checkpointer?.close();
     if (this.walFd !== undefined) closeSync(this.walFd);
     this.reader.close();
     this.writer.close();
