@@ -142,11 +142,12 @@ export interface JsonSqlDialect {
 
 /**
  * A whole receipt as one JSON text, built by the database from a receipts row (columns unqualified: the statement
- * reads `FROM receipts` with no alias). Reads that return many receipts use it: handing over one string per row for JSON.parse costs a fraction
- * of materialising 26 columns as a JS object and parsing the JSON columns one by one (measured on a page of 100
- * open obligations: SQLite ~0.6 ms instead of ~1.9 ms; PostgreSQL 0.65-0.9 ms of server CPU instead of ~1.2). The
- * JSON columns hold canonical JSON and are spliced in as stored; absent optional fields are left out, so the
- * result is exactly what receiptFromColumns gives, keys in the same order (a test checks that on both backends).
+ * reads `FROM receipts` with no alias). Reads that return many receipts use it: handing over one string per row for
+ * JSON.parse costs a fraction of materialising 26 columns as a JS object and parsing the JSON columns one by one
+ * (measured on a page of 100 open obligations: SQLite ~0.6 ms instead of ~1.9 ms; PostgreSQL 0.65-0.9 ms of server
+ * CPU instead of ~1.2). The JSON columns hold canonical JSON and are spliced in as stored; absent optional fields
+ * are left out, so the result is exactly what receiptFromColumns gives, keys in the same order (a test checks that
+ * on both backends).
  */
 export function receiptJsonSql(d: JsonSqlDialect): string {
   const str = (key: string, col: string, first = false) => `'${first ? '{' : ','}"${key}":' || ${d.string(col)}`;
