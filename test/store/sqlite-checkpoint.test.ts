@@ -86,4 +86,31 @@ describe('SQLite: the WAL is checkpointed off the event loop', () => {
     await c.close(); // the thread is gone already: nothing to wait for
     tmp.cleanup();
   });
+
+  test('a store whose thread stops checkpoints in its commits again, says so once, and still closes cleanly', async () => {
+    const tmp = tempDir();
+    const store = openSqliteStore({ dataDir: tmp.dir, checkpointIntervalMs: 50 });
+    // White box: nothing outside the store can stop its thread or read its writer's settings.
+    const writer = store['writer'];
+    const threshold = () => writer.pragma('wal_autocheckpoint', { simple: true });
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.message);
+    process.on('warning', onWarning);
+    try {
+      assert.equal(threshold(), 100_000, 'while the thread runs, the writer keeps only a safety net');
+      await store.checkpointer!['worker'].terminate();
+      await until('the warning', () => warnings.length > 0);
+      assert.equal(threshold(), 10_000);
+      assert.equal(warnings.length, 1);
+      assert.match(warnings[0]!, /the WAL checkpoint thread stopped \(the checkpoint thread exited\); commits checkpoint the WAL again/);
+      const s = createServices({ store });
+      const tenant = (await s.tenants.createTenant('t')).tenant_id;
+      await s.ledger.append(tenant, { type: 'task.assigned', from: { kind: 'agent', id: 'a' }, to: { kind: 'worker', id: 'w' }, task_id: 't-1', body: {} });
+    } finally {
+      await store.close();
+      process.off('warning', onWarning);
+    }
+    assert.equal(existsSync(join(tmp.dir, 'quittance.db-wal')), false);
+    tmp.cleanup();
+  });
 });
