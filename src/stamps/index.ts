@@ -1,4 +1,5 @@
-export { Stamps, effectiveState, type Introspection, type InactiveReason, type Investigation } from './stamps.js';
+export { Stamps, type Investigation } from './stamps.js';
+export { effectiveState, type Introspection, type InactiveReason } from './introspection.js';
 export { StampGate, type StampGateOptions, type GateDecision, type GateReason } from './gate.js';
 export { leaseStamps } from './lease.js';
 export { type StampClaims } from './token.js';

@@ -14,26 +14,16 @@ import { decodeCursor, nextCursor } from '../ledger/cursor.js';
 import type { Ledger, Page } from '../ledger/ledger.js';
 import { LEDGER_PRINCIPAL, PRINCIPAL_KINDS, type Principal, type Receipt } from '../ledger/types.js';
 import type { Tx } from '../store/types.js';
-import { StampStates, VerifiedTokens, type StampSnapshot, type VerifiedToken } from './cache.js';
-import { decodeJws, signJws, signJwsAsync, verifyJws } from './jws.js';
-import { KeyRing, ensureSigningKeysInTx, publishedJwk, rotateSigningKeysInTx, type KeyRotation } from './keys.js';
-import { STATUS_LIST_TYP, buildStatusBits, type StatusListPayload } from './status-list.js';
-import { readClaims, stampClaims, type StampClaims } from './token.js';
+import { signJws, signJwsAsync } from './jws.js';
+import { KeyRing, ensureSigningKeysInTx, type KeyRotation } from './keys.js';
+import { Introspector, answer, effectiveState, judge, type InactiveReason, type Introspection } from './introspection.js';
+import { Published } from './published.js';
+import { stampClaims, type StampClaims } from './token.js';
 import {
   CLOSERS, EVENT_OUTCOMES, TOMBSTONE_OUTCOMES, stampView,
   type MintInput, type MintResult, type MintedUnsigned, type PublicJwk, type RotateResult, type SigningKeyRow, type StampEventInput, type StampRow,
   type StampState, type StampView, type Tombstone, type TombstoneInput, type TombstoneResult,
 } from './types.js';
-
-/** Why a token is not active. Only reasons about the caller's own, validly signed stamps are ever shown. */
-export type InactiveReason =
-  | 'invalid_token' | 'unknown_key' | 'unknown_stamp'
-  | 'tombstoned' | 'ambiguous' | 'expired' | 'superseded_generation' | 'unknown_generation';
-
-/** RFC 7662-shaped answer. Inactive answers about tokens that are not the caller's own valid stamps are exactly {active: false}. */
-export type Introspection =
-  | ({ active: true; token_type: 'stamp'; state: 'active' } & StampClaims & { event_receipt_id?: string })
-  | { active: false; stamp_id?: string; state?: StampState; outcome?: string; inactive_reason?: InactiveReason; event_receipt_id?: string };
 
 export interface Investigation {
   stamp: StampView;
@@ -43,52 +33,23 @@ export interface Investigation {
   last_events: Receipt[];
 }
 
-/** Every inactive answer about a token that is not the caller's own valid stamp. */
-const INACTIVE_TEXT = JSON.stringify({ active: false });
-
 /** Scope tokens as RFC 6749 §3.3 allows them: printable ASCII without space, quote or backslash. */
 const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]{1,128}$/;
 
-interface Verdict {
-  active: boolean;
-  reason?: InactiveReason;
-  state: StampState;
-}
-
-/** TTL passed with no tombstone is ambiguous, whether or not the sweep has written it down yet. */
-export function effectiveState(s: { state: StampState; expires_ms: number }, nowMs: number): StampState {
-  return s.state === 'active' && nowMs >= s.expires_ms ? 'ambiguous' : s.state;
-}
-
-function judge(claims: StampClaims, s: Pick<StampSnapshot, 'state' | 'generation' | 'expires_ms'>, nowMs: number): Verdict {
-  const state = effectiveState(s, nowMs);
-  if (s.state === 'tombstoned') return { active: false, reason: 'tombstoned', state };
-  if (s.state === 'ambiguous') return { active: false, reason: 'ambiguous', state };
-  if (state !== 'active') return { active: false, reason: 'expired', state };
-  if (claims.gen < s.generation) return { active: false, reason: 'superseded_generation', state };
-  if (claims.gen > s.generation) return { active: false, reason: 'unknown_generation', state };
-  if (claims.exp * 1000 <= nowMs) return { active: false, reason: 'expired', state };
-  return { active: true, state };
-}
-
 export class Stamps {
   private readonly keyRing: KeyRing;
-  private readonly tokens: VerifiedTokens;
-  private readonly states: StampStates;
+  private readonly introspector: Introspector;
+  private readonly published: Published;
   private readonly newId: () => string;
-  private readonly monotonic: () => number;
-  private readonly statusLists = new Map<string, { jws: string; builtAt: number; version: number }>();
-  private readonly statusVersions = new Map<string, number>();
-  private jwksCache: { body: { keys: Required<PublicJwk>[] }; builtAt: number } | undefined;
-  private listSigner: { row: SigningKeyRow; at: number } | undefined;
 
   constructor(private readonly ledger: Ledger, options: { monotonic?: () => number } = {}) {
     // Cache ages are measured on a monotonic clock: they are about this process, not about ledger time.
-    this.monotonic = options.monotonic ?? (() => performance.now());
+    const monotonic = options.monotonic ?? (() => performance.now());
     const c = ledger.config.stamps;
-    this.keyRing = new KeyRing(ledger.store.stamps, () => ledger.clock.now(), this.monotonic, c.jwksCacheMs);
-    this.tokens = new VerifiedTokens(c.cacheEntriesMax);
-    this.states = new StampStates(c.cacheEntriesMax, c.stateCacheMs, this.monotonic);
+    const now = () => ledger.clock.now();
+    this.keyRing = new KeyRing(ledger.store.stamps, now, monotonic, c.jwksCacheMs);
+    this.introspector = new Introspector(this.keyRing, ledger.store.stamps, now, { entriesMax: c.cacheEntriesMax, stateMs: c.stateCacheMs, monotonic });
+    this.published = new Published(ledger.store, this.keyRing, c, now, monotonic);
     this.newId = createUuidV7(ledger.clock);
   }
 
@@ -236,13 +197,13 @@ export class Stamps {
 
   async tombstone(tenantId: string, stampId: string, input: TombstoneInput): Promise<TombstoneResult> {
     const r = await this.store.write((tx) => this.tombstoneInTx(tx, tenantId, stampId, input));
-    this.bumpStatus(tenantId);
+    this.published.changed(tenantId);
     return r;
   }
 
   async rotate(tenantId: string, stampId: string, by?: Principal): Promise<RotateResult> {
     const r = await this.store.write((tx) => this.rotateInTx(tx, tenantId, stampId, by));
-    this.bumpStatus(tenantId);
+    this.published.changed(tenantId);
     return r;
   }
 
@@ -258,16 +219,13 @@ export class Stamps {
    * recorded "executed" never follows a committed tombstone.
    */
   async introspect(tenantId: string, token: string, record?: { action: string; by: Principal }): Promise<Introspection> {
-    if (!record) {
-      const j = await this.judgeToken(tenantId, token);
-      return j ? this.answer(j.own.claims, j.snap, j.verdict) : { active: false };
-    }
-    const verified = await this.verifiedClaims(token);
-    const claims = verified.claims;
+    if (!record) return this.introspector.introspect(tenantId, token);
+    const checked = await this.introspector.checkToken(token);
+    const claims = checked.claims;
     const own = claims !== undefined && claims.tenant === tenantId ? claims : undefined;
 
     // Recording: decide inside the write, on the row as it is now.
-    const claimed = claims?.stamp_id ?? verified.claimedStampId;
+    const claimed = claims?.stamp_id ?? checked.claimedStampId;
     return this.store.write(async (tx) => {
       const row = claimed === undefined ? undefined : await tx.stampForUpdate(tenantId, claimed);
       const now = this.now();
@@ -277,10 +235,10 @@ export class Stamps {
           action: record.action, outcome: verdict.active ? 'executed' : 'denied', by: record.by, generation: own.gen,
           ...(verdict.reason !== undefined && { gate_reason: verdict.reason }),
         }, undefined);
-        return { ...this.answer(own, row, verdict), event_receipt_id: ev.receipt.receipt_id } as Introspection;
+        return { ...answer(own, row, verdict), event_receipt_id: ev.receipt.receipt_id } as Introspection;
       }
       // Not a valid token of this tenant: denied, recorded against the stamp it names if this tenant has one.
-      const reason: InactiveReason = claims === undefined ? verified.reason ?? 'invalid_token' : 'unknown_stamp';
+      const reason: InactiveReason = claims === undefined ? checked.reason ?? 'invalid_token' : 'unknown_stamp';
       const ev = row
         ? await this.appendEvent(tx, tenantId, row, { action: record.action, outcome: 'denied', gate_reason: reason, by: record.by }, undefined)
         : await this.appendEvent(tx, tenantId, undefined, { action: record.action, outcome: 'denied', gate_reason: reason, by: record.by }, claimed);
@@ -288,63 +246,9 @@ export class Stamps {
     });
   }
 
-  /**
-   * introspect() without recording, as the JSON text of the answer (what the HTTP route sends). The text of an
-   * active answer is kept with the verified token: it depends only on the claims, so repeated checks of a live token
-   * skip building and serialising it. Whether it is the answer is still decided per call by the stamp's state.
-   *
-   * The hot path of every gate (a token verified before, its stamp's state known and fresh) answers synchronously:
-   * no promise, no microtask. Anything else takes judgeToken's path, which may verify or read the store.
-   */
+  /** introspect() without recording, as the JSON text of the answer; a gate's hot path answers synchronously. */
   introspectText(tenantId: string, token: string): string | Promise<string> {
-    const own = this.tokens.get(token);
-    if (own !== undefined && own.claims.tenant === tenantId) {
-      const snap = this.states.usable(own.stateKey, own.claims.gen);
-      if (snap) return this.answerText(own, snap, judge(own.claims, snap, this.now()));
-    }
-    return this.judgeToken(tenantId, token).then((j) => (j ? this.answerText(j.own, j.snap, j.verdict) : INACTIVE_TEXT));
-  }
-
-  private answerText(own: VerifiedToken, snap: StampSnapshot, verdict: Verdict): string {
-    if (verdict.active) return (own.activeText ??= JSON.stringify(this.answer(own.claims, snap, verdict)));
-    return JSON.stringify(this.answer(own.claims, snap, verdict));
-  }
-
-  /** The caller's own validly signed token, judged by the stamp's state; undefined answers exactly {active: false}. */
-  private async judgeToken(tenantId: string, token: string): Promise<{ own: VerifiedToken; snap: StampSnapshot; verdict: Verdict } | undefined> {
-    const own = (await this.verifiedClaims(token)).verified;
-    if (own === undefined || own.claims.tenant !== tenantId) return undefined;
-    let snap = this.states.usable(own.stateKey, own.claims.gen);
-    if (!snap) {
-      const status = await this.store.stamps.stampStatus(tenantId, own.claims.stamp_id);
-      if (!status) return undefined;
-      snap = this.states.observe(own.stateKey, status);
-    }
-    return { own, snap, verdict: judge(own.claims, snap, this.now()) };
-  }
-
-  private answer(claims: StampClaims, s: Pick<StampSnapshot, 'outcome'>, v: Verdict): Introspection {
-    if (v.active) return { active: true, token_type: 'stamp', state: 'active', ...claims };
-    const a: Introspection = { active: false, stamp_id: claims.stamp_id, state: v.state };
-    if (s.outcome !== null) a.outcome = s.outcome;
-    if (v.reason !== undefined) a.inactive_reason = v.reason;
-    return a;
-  }
-
-  /** Signature check, remembered per token: an Ed25519 verification costs more than the rest of a request. */
-  private async verifiedClaims(token: string): Promise<{ claims?: StampClaims; verified?: VerifiedToken; claimedStampId?: string; reason?: InactiveReason }> {
-    const hit = this.tokens.get(token);
-    if (hit) return { claims: hit.claims, verified: hit };
-    const decoded = decodeJws(token);
-    if (!decoded) return { reason: 'invalid_token' };
-    const claimed = typeof decoded.payload['stamp_id'] === 'string' ? (decoded.payload['stamp_id'] as string).slice(0, 128) : undefined;
-    const partial = claimed === undefined ? {} : { claimedStampId: claimed };
-    const key = await this.keyRing.publicKey(decoded.header.kid);
-    if (!key) return { ...partial, reason: 'unknown_key' };
-    if (!verifyJws(decoded, key)) return { ...partial, reason: 'invalid_token' };
-    const claims = readClaims(decoded.payload);
-    if (!claims) return { ...partial, reason: 'invalid_token' };
-    return { claims, verified: this.tokens.set(token, claims) };
+    return this.introspector.introspectText(tenantId, token);
   }
 
   // ── reads ────────────────────────────────────────────────────────────────────────────────────────────
@@ -379,61 +283,23 @@ export class Stamps {
   // ── keys, JWKS, status list ──────────────────────────────────────────────────────────────────────────
 
   /** Creates the first signing keys if there are none (every server may call this at start). */
-  async ensureKeys(): Promise<void> {
-    await this.store.write((tx) => ensureSigningKeysInTx(tx, this.now()));
+  ensureKeys(): Promise<void> {
+    return this.published.ensureKeys();
   }
 
   /** `quittance keys rotate`: new tokens use the next key at once; the old one verifies until its stamps end. */
-  async rotateSigningKeys(): Promise<KeyRotation> {
-    // A retired key must also outlive every status list it signed and every cached copy of itself.
-    const minVerifyMs = this.config.statusListTtlSeconds * 1000 + 2 * this.config.jwksCacheMs;
-    const r = await this.store.write((tx) => rotateSigningKeysInTx(tx, this.now(), minVerifyMs));
-    this.keyRing.invalidate();
-    this.jwksCache = undefined;
-    this.listSigner = undefined;
-    return r;
+  rotateSigningKeys(): Promise<KeyRotation> {
+    return this.published.rotateSigningKeys();
   }
 
   /** The public JWKS: next, current and still-needed retired keys. */
-  async jwks(): Promise<{ keys: Required<PublicJwk>[] }> {
-    const c = this.jwksCache;
-    if (c && this.monotonic() - c.builtAt < this.config.jwksCacheMs) return c.body;
-    const builtAt = this.monotonic();
-    let rows = await this.store.stamps.verificationKeys(this.now());
-    if (rows.length === 0) {
-      await this.ensureKeys();
-      rows = await this.store.stamps.verificationKeys(this.now());
-    }
-    const body = { keys: rows.map(publishedJwk) };
-    this.jwksCache = { body, builtAt };
-    return body;
+  jwks(): Promise<{ keys: Required<PublicJwk>[] }> {
+    return this.published.jwks();
   }
 
-  /** The tenant's signed status list (format: status-list.ts), rebuilt at most every statusListCacheMs. */
-  async statusList(tenantId: string): Promise<string> {
-    const version = this.statusVersions.get(tenantId) ?? 0;
-    const hit = this.statusLists.get(tenantId);
-    if (hit && hit.version === version && this.monotonic() - hit.builtAt < this.config.statusListCacheMs) return hit.jws;
-    const builtAt = this.monotonic();
-    const now = this.now();
-    const signer = await this.statusListSigner();
-    const live = await this.store.stamps.liveStamps(tenantId, now);
-    const { status_list, generations } = buildStatusBits(live);
-    const iat = Math.floor(now / 1000);
-    const payload: StatusListPayload = {
-      iss: this.config.issuer, sub: tenantId, iat, iat_ms: now, exp: iat + this.config.statusListTtlSeconds, ttl: 1, status_list, generations,
-    };
-    const jws = signJws({ alg: 'EdDSA', kid: signer.kid, typ: STATUS_LIST_TYP }, payload as unknown as Record<string, unknown>, this.keyRing.privateKey(signer));
-    if ((this.statusVersions.get(tenantId) ?? 0) === version) this.statusLists.set(tenantId, { jws, builtAt, version });
-    return jws;
-  }
-
-  private async statusListSigner(): Promise<SigningKeyRow> {
-    const s = this.listSigner;
-    if (s && this.monotonic() - s.at < this.config.jwksCacheMs) return s.row;
-    const row = await this.store.write((tx) => ensureSigningKeysInTx(tx, this.now()));
-    this.listSigner = { row, at: this.monotonic() };
-    return row;
+  /** The tenant's signed status list (format: status-list.ts). */
+  statusList(tenantId: string): Promise<string> {
+    return this.published.statusList(tenantId);
   }
 
   // ── TTL sweep ────────────────────────────────────────────────────────────────────────────────────────
@@ -454,7 +320,7 @@ export class Stamps {
         for (const d of due) if (await this.flagAmbiguousInTx(tx, d.tenant_id, d.stamp_id, nowMs)) n++;
         return n;
       });
-      for (const d of due) this.bumpStatus(d.tenant_id);
+      for (const d of due) this.published.changed(d.tenant_id);
       if (due.length < batch) break;
     }
     return flagged;
@@ -515,15 +381,14 @@ export class Stamps {
   private sign(row: StampRow, key: SigningKeyRow, nowMs: number): string {
     const claims = stampClaims(row, this.config.issuer, nowMs);
     const token = signJws({ alg: 'EdDSA', kid: key.kid, typ: 'JWT' }, claims as unknown as Record<string, unknown>, this.keyRing.privateKey(key));
-    // The ledger signed it a moment ago: no need to verify it again when it comes back.
-    this.tokens.set(token, claims);
+    this.introspector.signed(token, claims);
     return token;
   }
 
   /** The same, on the thread pool (see mintInTx). */
   private async signAsync(claims: StampClaims, kid: string, privateKey: KeyObject): Promise<string> {
     const token = await signJwsAsync({ alg: 'EdDSA', kid, typ: 'JWT' }, claims as unknown as Record<string, unknown>, privateKey);
-    this.tokens.set(token, claims);
+    this.introspector.signed(token, claims);
     return token;
   }
 
@@ -534,12 +399,8 @@ export class Stamps {
   }
 
   private changing(tenantId: string, stampId: string, expect: { state: StampState; generation: number }): void {
-    this.states.changing(StampStates.key(tenantId, stampId), expect);
-    this.bumpStatus(tenantId);
-  }
-
-  private bumpStatus(tenantId: string): void {
-    this.statusVersions.set(tenantId, (this.statusVersions.get(tenantId) ?? 0) + 1);
+    this.introspector.changing(tenantId, stampId, expect);
+    this.published.changed(tenantId);
   }
 }
 

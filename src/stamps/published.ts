@@ -1,0 +1,89 @@
+/**
+ * What offline verifiers read from Quittance: the JWKS and each tenant's signed status list (status-list.ts), built
+ * from the store and kept for a short while. A change this process makes to a tenant's stamps (`changed`) rebuilds
+ * that tenant's list at the next request; other servers' changes show within `statusListCacheMs`.
+ */
+import type { QuittanceConfig } from '../config.js';
+import type { Store } from '../store/types.js';
+import { signJws } from './jws.js';
+import { ensureSigningKeysInTx, publishedJwk, rotateSigningKeysInTx, type KeyRing, type KeyRotation } from './keys.js';
+import { STATUS_LIST_TYP, buildStatusBits, type StatusListPayload } from './status-list.js';
+import type { PublicJwk, SigningKeyRow } from './types.js';
+
+export class Published {
+  private readonly statusLists = new Map<string, { jws: string; builtAt: number; version: number }>();
+  private readonly statusVersions = new Map<string, number>();
+  private jwksCache: { body: { keys: Required<PublicJwk>[] }; builtAt: number } | undefined;
+  private listSigner: { row: SigningKeyRow; at: number } | undefined;
+
+  constructor(
+    private readonly store: Store,
+    private readonly keyRing: KeyRing,
+    private readonly config: QuittanceConfig['stamps'],
+    private readonly now: () => number,
+    private readonly monotonic: () => number,
+  ) {}
+
+  /** Creates the first signing keys if there are none (every server may call this at start). */
+  async ensureKeys(): Promise<void> {
+    await this.store.write((tx) => ensureSigningKeysInTx(tx, this.now()));
+  }
+
+  /** `quittance keys rotate`: new tokens use the next key at once; the old one verifies until its stamps end. */
+  async rotateSigningKeys(): Promise<KeyRotation> {
+    // A retired key must also outlive every status list it signed and every cached copy of itself.
+    const minVerifyMs = this.config.statusListTtlSeconds * 1000 + 2 * this.config.jwksCacheMs;
+    const r = await this.store.write((tx) => rotateSigningKeysInTx(tx, this.now(), minVerifyMs));
+    this.keyRing.invalidate();
+    this.jwksCache = undefined;
+    this.listSigner = undefined;
+    return r;
+  }
+
+  /** The public JWKS: next, current and still-needed retired keys. */
+  async jwks(): Promise<{ keys: Required<PublicJwk>[] }> {
+    const c = this.jwksCache;
+    if (c && this.monotonic() - c.builtAt < this.config.jwksCacheMs) return c.body;
+    const builtAt = this.monotonic();
+    let rows = await this.store.stamps.verificationKeys(this.now());
+    if (rows.length === 0) {
+      await this.ensureKeys();
+      rows = await this.store.stamps.verificationKeys(this.now());
+    }
+    const body = { keys: rows.map(publishedJwk) };
+    this.jwksCache = { body, builtAt };
+    return body;
+  }
+
+  /** The tenant's signed status list, rebuilt at most every statusListCacheMs and after this process's changes. */
+  async statusList(tenantId: string): Promise<string> {
+    const version = this.statusVersions.get(tenantId) ?? 0;
+    const hit = this.statusLists.get(tenantId);
+    if (hit && hit.version === version && this.monotonic() - hit.builtAt < this.config.statusListCacheMs) return hit.jws;
+    const builtAt = this.monotonic();
+    const now = this.now();
+    const signer = await this.statusListSigner();
+    const live = await this.store.stamps.liveStamps(tenantId, now);
+    const { status_list, generations } = buildStatusBits(live);
+    const iat = Math.floor(now / 1000);
+    const payload: StatusListPayload = {
+      iss: this.config.issuer, sub: tenantId, iat, iat_ms: now, exp: iat + this.config.statusListTtlSeconds, ttl: 1, status_list, generations,
+    };
+    const jws = signJws({ alg: 'EdDSA', kid: signer.kid, typ: STATUS_LIST_TYP }, payload as unknown as Record<string, unknown>, this.keyRing.privateKey(signer));
+    if ((this.statusVersions.get(tenantId) ?? 0) === version) this.statusLists.set(tenantId, { jws, builtAt, version });
+    return jws;
+  }
+
+  /** A stamp of the tenant changed (or is changing): its next status list is built anew. */
+  changed(tenantId: string): void {
+    this.statusVersions.set(tenantId, (this.statusVersions.get(tenantId) ?? 0) + 1);
+  }
+
+  private async statusListSigner(): Promise<SigningKeyRow> {
+    const s = this.listSigner;
+    if (s && this.monotonic() - s.at < this.config.jwksCacheMs) return s.row;
+    const row = await this.store.write((tx) => ensureSigningKeysInTx(tx, this.now()));
+    this.listSigner = { row, at: this.monotonic() };
+    return row;
+  }
+}
