@@ -14,6 +14,10 @@ export const ERRORS = {
     message: 'Duplicate JSON key %s: a document with duplicate keys has no single meaning and is refused',
   },
   QUITTANCE_ERR_JSON_TOO_DEEP: { status: 400, message: 'Request body nests objects and arrays deeper than %s levels (at %s)' },
+  QUITTANCE_ERR_JSON_NUMBER_RANGE: {
+    status: 400,
+    message: 'Request body has a number at %s beyond the range of a 64-bit float: it would read as infinity, which nothing can store. Send a string',
+  },
   QUITTANCE_ERR_NUL_CHARACTER: {
     status: 400,
     message: 'Request contains the character U+0000 at %s: no string of a request may hold it (identifiers and bodies alike), so every backend stores the same',

@@ -1,6 +1,7 @@
 /**
  * JSON.parse that refuses duplicate object keys anywhere in the document. `{"outcome":"crashed","outcome":"completed"}`
- * must never be read as either outcome, so a duplicate is an error, not "last one wins".
+ * must never be read as either outcome, so a duplicate is an error, not "last one wins". It also refuses numbers
+ * JSON.parse can only read as ±Infinity, and nesting deeper than a limit.
  *
  * JSON.parse does the real parsing (fast, native); a single linear scan over the text then checks each object's
  * keys. The scan only runs on text JSON.parse accepted, so it can assume well-formed input.
@@ -21,13 +22,24 @@ export class NestingTooDeepError extends Error {
   }
 }
 
+/**
+ * A number too large for a 64-bit float (`1e400`, or 400 digits), which JSON.parse reads as ±Infinity. Nothing can
+ * carry it on: canonical JSON (RFC 8785) has no form for it, and JSON.stringify would quietly write null.
+ */
+export class NumberOutOfRangeError extends Error {
+  constructor(readonly path: string) {
+    super(`number out of range at ${path}`);
+  }
+}
+
 export function parseStrictJson(text: string, maxDepth = Infinity): unknown {
   const value: unknown = JSON.parse(text);
-  assertNoDuplicateKeys(text, maxDepth);
+  if (scan(text, maxDepth)) assertFiniteNumbers(value);
   return value;
 }
 
 const QUOTE = 34, BACKSLASH = 92, LBRACE = 123, RBRACE = 125, LBRACKET = 91, RBRACKET = 93, COLON = 58;
+const DIGIT_0 = 48, DIGIT_9 = 57, LOWER_E = 101, UPPER_E = 69;
 
 function isWs(c: number): boolean {
   return c === 32 || c === 10 || c === 13 || c === 9;
@@ -35,25 +47,48 @@ function isWs(c: number): boolean {
 
 /** Also refuses nesting deeper than `maxDepth` containers (NestingTooDeepError), in the same scan. */
 export function assertNoDuplicateKeys(text: string, maxDepth = Infinity): void {
+  scan(text, maxDepth);
+}
+
+/** The digits of a number's integer part beyond which it may exceed 1.8e308 (a float's largest, 309 digits). */
+const LONGEST_SAFE_DIGITS = 308;
+
+/**
+ * The duplicate-key and depth checks; answers whether a number may be out of range: one with an exponent, or more
+ * than LONGEST_SAFE_DIGITS digits in a row (both rare in requests), or any number of a document the fast path
+ * did not scan. The caller then looks at the numbers themselves.
+ */
+function scan(text: string, maxDepth: number): boolean {
   // Fast path: no object can repeat a key if there are fewer than two keys in the whole document, and it cannot nest
   // too deep with too few brackets.
   // (indexOf twice, not lastIndexOf: V8's lastIndexOf walks the string a character at a time, ~1 µs on a token.)
   const colon = text.indexOf(':');
-  if ((colon === -1 || text.indexOf(':', colon + 1) === -1) && !mayNestDeeperThan(text, maxDepth)) return;
+  if ((colon === -1 || text.indexOf(':', colon + 1) === -1) && !mayNestDeeperThan(text, maxDepth)) return true;
   // One frame per open container: the keys seen so far for objects, null for arrays; plus the key (or '*') each
   // container sits under, for the error message only.
   const frames: (string[] | Set<string> | null)[] = [];
   const path: string[] = [];
   const n = text.length;
   let i = 0;
+  let digits = 0;
+  let mayOverflow = false;
   while (i < n) {
     const c = text.charCodeAt(i);
+    // Outside strings a digit is part of a number; an e or E right after one is an exponent (true and false have
+    // theirs after a letter).
+    if (c >= DIGIT_0 && c <= DIGIT_9) {
+      if (++digits > LONGEST_SAFE_DIGITS) mayOverflow = true;
+      i++;
+      continue;
+    }
+    if ((c === LOWER_E || c === UPPER_E) && digits > 0) mayOverflow = true;
+    digits = 0;
     if (c === QUOTE) {
       // Jump between quotes natively; a quote preceded by an odd run of backslashes is escaped.
       const start = i;
       let end = text.indexOf('"', i + 1);
       while (end !== -1 && isEscaped(text, end)) end = text.indexOf('"', end + 1);
-      if (end === -1) return; // unterminated: not JSON, and JSON.parse has refused it already
+      if (end === -1) return mayOverflow; // unterminated: not JSON, and JSON.parse has refused it already
       i = end + 1;
       const top = frames.length > 0 ? frames[frames.length - 1] : undefined;
       if (top) {
@@ -77,6 +112,34 @@ export function assertNoDuplicateKeys(text: string, maxDepth = Infinity): void {
       frames.pop();
     }
     i++;
+  }
+  return mayOverflow;
+}
+
+/**
+ * Walks the parsed document for a number JSON.parse made infinite. Iterative (a document's depth may be unlimited),
+ * and a container's path is built only when it is entered: most documents checked here hold one key or a few.
+ */
+function assertFiniteNumbers(value: unknown): void {
+  if (typeof value !== 'object' || value === null) {
+    if (typeof value === 'number' && !Number.isFinite(value)) throw new NumberOutOfRangeError('/');
+    return;
+  }
+  const stack: [object, string][] = [[value, '']];
+  const check = (child: unknown, path: string, key: string) => {
+    if (typeof child === 'number') {
+      if (!Number.isFinite(child)) throw new NumberOutOfRangeError(`${path}/${pointerToken(key)}`);
+    } else if (typeof child === 'object' && child !== null) {
+      stack.push([child, `${path}/${pointerToken(key)}`]);
+    }
+  };
+  while (stack.length > 0) {
+    const [v, path] = stack.pop()!;
+    if (Array.isArray(v)) {
+      for (let k = 0; k < v.length; k++) check(v[k], path, String(k));
+    } else {
+      for (const key in v) check((v as Record<string, unknown>)[key], path, key);
+    }
   }
 }
 
@@ -116,5 +179,9 @@ function addKey(frames: (string[] | Set<string> | null)[], top: string[] | Set<s
 
 /** JSON Pointer (RFC 6901) of the object at `depth`, built only when a duplicate is reported. */
 function pointer(path: readonly string[], depth: number): string {
-  return '/' + path.slice(0, depth).map((k) => k.replace(/~/g, '~0').replace(/\//g, '~1')).join('/');
+  return '/' + path.slice(0, depth).map(pointerToken).join('/');
+}
+
+function pointerToken(key: string): string {
+  return key.replace(/~/g, '~0').replace(/\//g, '~1');
 }

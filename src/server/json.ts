@@ -1,11 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import { QuittanceError } from '../errors.js';
-import { DuplicateKeyError, NestingTooDeepError, parseStrictJson } from '../ledger/strict-json.js';
+import { DuplicateKeyError, NestingTooDeepError, NumberOutOfRangeError, parseStrictJson } from '../ledger/strict-json.js';
 import { nulLocation } from './validation.js';
 
 /**
- * application/json bodies are parsed strictly: duplicate keys anywhere, and U+0000 in any string or key
- * (installNulRefusal says why), and nesting deeper than `maxDepth`, are refused before any handler runs.
+ * application/json bodies are parsed strictly: duplicate keys anywhere, U+0000 in any string or key
+ * (installNulRefusal says why), numbers beyond a 64-bit float's range and nesting deeper than `maxDepth` are
+ * refused before any handler runs.
  */
 export function installStrictJson(app: FastifyInstance, maxDepth: number): void {
   app.removeContentTypeParser('application/json');
@@ -23,6 +24,8 @@ export function installStrictJson(app: FastifyInstance, maxDepth: number): void 
         done(new QuittanceError('QUITTANCE_ERR_DUPLICATE_JSON_KEY', [`${JSON.stringify(e.key)} at ${e.path}`]), undefined);
       } else if (e instanceof NestingTooDeepError) {
         done(new QuittanceError('QUITTANCE_ERR_JSON_TOO_DEEP', [e.maxDepth, e.path]), undefined);
+      } else if (e instanceof NumberOutOfRangeError) {
+        done(new QuittanceError('QUITTANCE_ERR_JSON_NUMBER_RANGE', [e.path]), undefined);
       } else {
         done(new QuittanceError('QUITTANCE_ERR_INVALID_JSON', [(e as Error).message]), undefined);
       }

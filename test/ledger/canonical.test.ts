@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { canonicalize } from '../../src/ledger/canonical.js';
-import { parseStrictJson, DuplicateKeyError, NestingTooDeepError } from '../../src/ledger/strict-json.js';
+import { parseStrictJson, DuplicateKeyError, NestingTooDeepError, NumberOutOfRangeError } from '../../src/ledger/strict-json.js';
 import { canonicalContent, contentHash, receiptTexts, sha256Hex } from '../../src/ledger/hashing.js';
 import type { ReceiptContent } from '../../src/ledger/types.js';
 
@@ -93,4 +93,27 @@ test('canonicalContent: the hand-ordered receipt content form is exactly canonic
     assert.equal(canonicalContent(c as ReceiptContent, receiptTexts(c as ReceiptContent)), expected);
     assert.equal(contentHash(c as ReceiptContent), sha256Hex(expected));
   }), { numRuns: 1000 });
+});
+
+test('strict JSON: a number JSON.parse would read as infinity is refused wherever it stands; path says where', () => {
+  const refused = (text: string, path: string) =>
+    assert.throws(() => parseStrictJson(text), (e: unknown) => e instanceof NumberOutOfRangeError && e.path === path, text);
+  refused('1e400', '/');
+  refused('[0,-1E+400]', '/1');
+  refused('{"a":1,"b":{"c":[2,3e999]}}', '/b/c/1');
+  refused(`{"a":1,"b":${'9'.repeat(309)}}`, '/b');
+  refused(`{"a":1,"b":${'9'.repeat(400)}.5}`, '/b');
+  // Deeper than any stack would take, under no depth limit: the walk is not recursive.
+  refused(`${'['.repeat(50_000)}1e400${']'.repeat(50_000)}`, '/0'.repeat(50_000));
+  // Finite, however written; the same characters inside strings are text.
+  for (const text of ['1.7976931348623157e308', '-1e308', '1e-400', `{"a":1,"b":${'9'.repeat(308)}}`, '{"a":"1e400","b":true,"c":false}', `{"a":1,"b":"${'9'.repeat(400)}"}`]) {
+    assert.deepEqual(parseStrictJson(text), JSON.parse(text), text);
+  }
+});
+
+test('strict JSON: any finite document is read as JSON.parse reads it, with or without exponents', () => {
+  fc.assert(fc.property(fc.array(fc.double({ noNaN: true, noDefaultInfinity: true }), { maxLength: 20 }), fc.string({ maxLength: 4 }), (numbers, key) => {
+    const text = JSON.stringify({ [key]: numbers, k: numbers.map((n) => ({ n })) });
+    assert.deepEqual(parseStrictJson(text), JSON.parse(text));
+  }), { numRuns: 300 });
 });

@@ -228,6 +228,32 @@ for (const backend of BACKENDS) {
       assert.equal(ok.status, 201, JSON.stringify(ok.json));
     });
 
+    // JSON.parse reads these as ±Infinity; canonical hashing refused them with a TypeError: a 500 (found by the fuzz test).
+    test('a number beyond a float\'s range → 400 QUITTANCE_ERR_JSON_NUMBER_RANGE on every JSON route, nothing written', async () => {
+      const before = await count(h);
+      const huge = '1' + '0'.repeat(400);
+      const cases: [string, string, string][] = [
+        ['/v1/receipts', `{"type":"task.assigned","from":{"kind":"agent","id":"a"},"to":{"kind":"worker","id":"w"},"body":{"x":[1,{"y":1e400}]}}`, '/body/x/1/y'],
+        ['/v1/receipts', `{"type":"task.assigned","from":{"kind":"agent","id":"a"},"to":{"kind":"worker","id":"w"},"body":{"a/b":-${huge}}}`, '/body/a~1b'],
+        ['/v1/receipts/batch', `{"receipts":[{"type":"task.assigned","from":{"kind":"agent","id":"a"},"to":{"kind":"worker","id":"w"},"body":{"x":-1E+999}}]}`, '/receipts/0/body/x'],
+        ['/v1/tasks', '{"type":"render","payload":{"page":1e400},"priority":1}', '/payload/page'],
+        ['/v1/stamps', `{"subject":{"kind":"agent","id":"a"},"task_ref":"x","scope":[],"ttl_seconds":${huge}.5}`, '/ttl_seconds'],
+        // One key or none: the duplicate-key scan's fast path, which does not look at numbers on the way.
+        ['/v1/contracts/validate', '[1e400]', '/0'],
+        ['/v1/tasks', '{"payload":1e309}', '/payload'],
+      ];
+      for (const [url, text, at] of cases) {
+        const r = await h.raw('POST', url, text);
+        assert.equal(r.status, 400, text);
+        assert.equal(r.json.code, 'QUITTANCE_ERR_JSON_NUMBER_RANGE', text);
+        assert.equal(r.json.message, `Request body has a number at ${at} beyond the range of a 64-bit float: it would read as infinity, which nothing can store. Send a string`);
+      }
+      assert.equal(await count(h), before);
+      // The largest a float holds, exponents and long numbers inside strings, true and false: ordinary bodies.
+      const ok = await h.raw('POST', '/v1/receipts', `{"type":"task.assigned","from":{"kind":"agent","id":"a"},"to":{"kind":"worker","id":"w"},"body":{"max":1.7976931348623157e308,"long":${'9'.repeat(308)},"tiny":1e-400,"s":"1e400 ${huge}","t":true,"f":false}}`);
+      assert.equal(ok.status, 201, JSON.stringify(ok.json));
+    });
+
     test('sibling objects may share key names', async () => {
       const r = await h.raw('POST', '/v1/receipts', '{"type":"task.assigned","from":{"kind":"agent","id":"a"},"to":{"kind":"worker","id":"w"},"body":{"a":{"x":1},"b":{"x":1}}}');
       assert.equal(r.status, 201);
