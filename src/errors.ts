@@ -22,6 +22,10 @@ export const ERRORS = {
     status: 400,
     message: 'Request contains the character U+0000 at %s: no string of a request may hold it (identifiers and bodies alike), so every backend stores the same',
   },
+  QUITTANCE_ERR_UNPAIRED_SURROGATE: {
+    status: 400,
+    message: 'Request contains an unpaired UTF-16 surrogate at %s: every string must be well-formed Unicode, so that what is stored is what was hashed',
+  },
   QUITTANCE_ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Unsupported content type %s' },
   QUITTANCE_ERR_REQUEST_TOO_LARGE: { status: 413, message: `Request body is over this route's limit of %s bytes. ${CONTRACTS_NOT_CHAT}` },
   QUITTANCE_ERR_INVALID_CURSOR: { status: 400, message: 'Cursor is not one this server issued' },

@@ -1,12 +1,15 @@
 import type { FastifyInstance } from 'fastify';
 import { QuittanceError } from '../errors.js';
 import { DuplicateKeyError, NestingTooDeepError, NumberOutOfRangeError, parseStrictJson } from '../ledger/strict-json.js';
-import { nulLocation } from './validation.js';
+import { hasNul, hasUnpairedSurrogate, stringLocation } from './validation.js';
+
+/** A surrogate written as a JSON escape, paired or not: the only way one can arrive in UTF-8 text. */
+const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/;
 
 /**
  * application/json bodies are parsed strictly: duplicate keys anywhere, U+0000 in any string or key
- * (installNulRefusal says why), numbers beyond a 64-bit float's range and nesting deeper than `maxDepth` are
- * refused before any handler runs.
+ * (installNulRefusal says why), an unpaired surrogate in any string or key (hasUnpairedSurrogate), numbers beyond
+ * a 64-bit float's range and nesting deeper than `maxDepth` are refused before any handler runs.
  */
 export function installStrictJson(app: FastifyInstance, maxDepth: number): void {
   app.removeContentTypeParser('application/json');
@@ -15,9 +18,12 @@ export function installStrictJson(app: FastifyInstance, maxDepth: number): void 
     if (text.length === 0) return done(null, undefined);
     try {
       const value = parseStrictJson(text, maxDepth);
-      // JSON can carry U+0000 only as the escape \u0000 (a raw one is invalid JSON), so most bodies skip the walk.
-      const nul = text.includes('\\u0000') ? nulLocation(value, 'body') : undefined;
+      // JSON can carry U+0000 only as the escape \u0000 (a raw one is invalid JSON), and a lone surrogate only as an
+      // escape too (the body was decoded from UTF-8), so most bodies skip both walks.
+      const nul = text.includes('\\u0000') ? stringLocation(value, 'body', hasNul) : undefined;
       if (nul !== undefined) return done(new QuittanceError('QUITTANCE_ERR_NUL_CHARACTER', [nul]), undefined);
+      const lone = SURROGATE_ESCAPE.test(text) ? stringLocation(value, 'body', hasUnpairedSurrogate) : undefined;
+      if (lone !== undefined) return done(new QuittanceError('QUITTANCE_ERR_UNPAIRED_SURROGATE', [lone]), undefined);
       done(null, value);
     } catch (e) {
       if (e instanceof DuplicateKeyError) {

@@ -34,31 +34,49 @@ export function installNulRefusal(app: FastifyInstance): void {
   app.addHook('preValidation', (request, _reply, done) => {
     // Parameters and query arrive percent-encoded: no `%00` in the URL, no NUL in them.
     if (!request.url.includes('%00') && !request.url.includes('\0')) return done();
-    const where = nulLocation(request.params, 'params') ?? nulLocation(request.query, 'querystring');
+    const where = stringLocation(request.params, 'params', hasNul) ?? stringLocation(request.query, 'querystring', hasNul);
     done(where === undefined ? undefined : new QuittanceError('QUITTANCE_ERR_NUL_CHARACTER', [where]));
   });
 }
 
-/** Shows a NUL as the visible text `\u0000` in a location, so an error message never carries the character itself. */
-function segment(name: string): string {
-  return name.replace(/~/g, '~0').replace(/\//g, '~1').replace(/\0/g, '\\u0000');
+/** A UTF-16 surrogate with no partner: a string JavaScript can hold but UTF-8 (and so every backend) cannot. */
+const UNPAIRED_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+export function hasNul(s: string): boolean {
+  return s.includes('\0');
 }
 
 /**
- * Where the first string (or object key) holding U+0000 is in `value`, as `root` followed by a JSON pointer
+ * Whether a string has an unpaired surrogate. JSON can carry one only as an escape (`"\ud800"`), and such a string
+ * was hashed as sent but stored as UTF-8 with U+FFFD in its place: the stored receipt no longer matched its
+ * hash, and the chain failed verification. Refused like NUL, for every string of a body.
+ */
+export function hasUnpairedSurrogate(s: string): boolean {
+  return UNPAIRED_SURROGATE.test(s);
+}
+
+const INVISIBLE = new RegExp(`\0|${UNPAIRED_SURROGATE.source}`, 'g');
+
+/** Shows a NUL or a lone surrogate as visible `\uXXXX` text in a location: an error message never carries either. */
+function segment(name: string): string {
+  return name.replace(/~/g, '~0').replace(/\//g, '~1').replace(INVISIBLE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/**
+ * Where the first string (or object key) that is `bad` is in `value`, as `root` followed by a JSON pointer
  * (`body/from/id`), or undefined. Iterative: a deeply nested body cannot overflow the stack.
  */
-export function nulLocation(value: unknown, root: string): string | undefined {
+export function stringLocation(value: unknown, root: string, bad: (s: string) => boolean): string | undefined {
   const stack: [unknown, string][] = [[value, root]];
   while (stack.length > 0) {
     const [v, path] = stack.pop()!;
     if (typeof v === 'string') {
-      if (v.includes('\0')) return path;
+      if (bad(v)) return path;
     } else if (Array.isArray(v)) {
       for (let i = v.length - 1; i >= 0; i--) stack.push([v[i], `${path}/${i}`]);
     } else if (typeof v === 'object' && v !== null) {
       const entries = Object.entries(v);
-      for (const [k] of entries) if (k.includes('\0')) return `${path}/${segment(k)}`;
+      for (const [k] of entries) if (bad(k)) return `${path}/${segment(k)}`;
       for (let i = entries.length - 1; i >= 0; i--) stack.push([entries[i]![1], `${path}/${segment(entries[i]![0])}`]);
     }
   }

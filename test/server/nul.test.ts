@@ -1,7 +1,7 @@
 /**
  * U+0000 in any string of a request is one coded 400 on every backend, before anything is written. PostgreSQL text
  * cannot hold it and SQLite can: without one rule at the HTTP layer an id with a NUL was stored on SQLite and
- * refused on PostgreSQL.
+ * refused on PostgreSQL. Unpaired surrogates in a body are refused the same way (neither backend can store one).
  */
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -78,6 +78,33 @@ for (const backend of BACKENDS) {
       assert.equal(r.json.receipt.body.note, 'C: \\u0000 escape');
       const again = await h.req('GET', `/v1/receipts/${r.json.receipt.receipt_id}`);
       assert.equal(again.json.receipt.idempotency_key, 'lit\\u0000');
+    });
+
+    // An unpaired surrogate arrives only as a JSON escape. It was hashed as sent and stored as UTF-8, where it becomes
+    // U+FFFD: the receipt no longer matched its hash and the tenant's chain failed verification (found by hand while
+    // looking for more of what the fuzz test found: a 500 for 1e400).
+    for (const [what, c] of Object.entries(CASES).filter(([, c]) => c.body !== undefined)) {
+      test(`${what}, an unpaired surrogate: 400 QUITTANCE_ERR_UNPAIRED_SURROGATE naming where, nothing written`, async () => {
+        const before = await h.services.store.countReceipts(h.tenantId);
+        for (const lone of ['\ud800', '\udfff']) {
+          const r = await h.req(c.method, c.url(''), c.body!(`k${lone}ey`));
+          assert.equal(r.status, 400, JSON.stringify(r.json));
+          assert.equal(r.json.code, 'QUITTANCE_ERR_UNPAIRED_SURROGATE');
+          assert.ok(r.json.message.includes(` at ${c.at.replace('\\u0000', `\\u${lone.charCodeAt(0).toString(16)}`)}:`), r.json.message);
+        }
+        assert.equal(await h.services.store.countReceipts(h.tenantId), before);
+      });
+    }
+
+    test('surrogate pairs, escaped or not, are ordinary text: stored as sent, and the chain verifies', async () => {
+      const r = await h.raw('POST', '/v1/receipts', JSON.stringify(assigned({ task_id: 'pair-\u{1F600}', body: { note: '\u{1F600}' } })).replace('\u{1F600}', '\\ud83d\\ude00'));
+      assert.equal(r.status, 201, JSON.stringify(r.json));
+      assert.equal(r.json.receipt.task_id, 'pair-\u{1F600}');
+      assert.equal(r.json.receipt.body.note, '\u{1F600}');
+      const again = await h.req('GET', `/v1/receipts/${r.json.receipt.receipt_id}`);
+      assert.equal(again.json.receipt.task_id, 'pair-\u{1F600}');
+      const verify = await h.req('GET', '/v1/ledger/verify');
+      assert.equal(verify.json.ok, true, JSON.stringify(verify.json));
     });
 
     test('a deeply nested body with a NUL at the bottom is a 400, not a crash', async () => {
