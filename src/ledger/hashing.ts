@@ -1,5 +1,7 @@
 import { hash } from 'node:crypto';
+import { QuittanceError } from '../errors.js';
 import { canonicalize } from './canonical.js';
+import { hasUnpairedSurrogate } from './strict-json.js';
 import type { ReceiptContent } from './types.js';
 
 export function sha256Hex(data: string | Uint8Array): string {
@@ -54,9 +56,31 @@ function canonicalPrincipal(p: ReceiptContent['from']): string {
   return head + instance + ',"kind":' + JSON.stringify(p.kind) + '}';
 }
 
-/** sha256 over the JCS form of the content fields; receipt_id, seq, created_at and the chain fields are not in it. */
+/**
+ * sha256 over the JCS form of the content fields; receipt_id, seq, created_at and the chain fields are not in it.
+ * Every receipt the ledger appends is hashed here, so this is also where it refuses content it could not store
+ * as hashed (refuseUnpairedSurrogates).
+ */
 export function contentHash(content: ReceiptContent, texts?: ReceiptTexts): string {
-  return sha256Hex(canonicalContent(content, texts));
+  const canonical = canonicalContent(content, texts);
+  // JSON.stringify writes an unpaired surrogate, and nothing else, as the escape \udXXX: only then look closer.
+  if (canonical.includes('\\ud')) refuseUnpairedSurrogates(content);
+  return sha256Hex(canonical);
+}
+
+/**
+ * The fields stored as text columns must read back as they were hashed, and an unpaired surrogate cannot be
+ * stored (hasUnpairedSurrogate). Body, artifacts and delivery_proof are stored as their canonical texts, where
+ * one is an escape and reads back as it was: the HTTP layer refuses those too, callers in process may keep them.
+ */
+function refuseUnpairedSurrogates(c: ReceiptContent): void {
+  const fields: [string, string | undefined][] = [
+    ['type', c.type], ['from/kind', c.from.kind], ['from/id', c.from.id], ['from/instance_id', c.from.instance_id],
+    ['to/kind', c.to.kind], ['to/id', c.to.id], ['to/instance_id', c.to.instance_id], ['task_id', c.task_id], ['lease_id', c.lease_id],
+    ['stamp_id', c.stamp_id], ['session_id', c.session_id], ['idempotency_key', c.idempotency_key], ['tenant_id', c.tenant_id],
+    ...c.parents.map((p, i): [string, string] => [`parents/${i}`, p]),
+  ];
+  for (const [at, v] of fields) if (v !== undefined && hasUnpairedSurrogate(v)) throw new QuittanceError('QUITTANCE_ERR_UNPAIRED_SURROGATE', [at]);
 }
 
 /**

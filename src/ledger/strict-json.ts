@@ -32,6 +32,19 @@ export class NumberOutOfRangeError extends Error {
   }
 }
 
+/** A UTF-16 surrogate with no partner: a string JavaScript can hold but UTF-8 (and so no backend) can. */
+export const UNPAIRED_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/**
+ * Whether a string has an unpaired surrogate. JSON carries one only as an escape (`"\ud800"`). Such a string is
+ * hashed as it is but stored as UTF-8, with U+FFFD in its place: a receipt field holding one no longer matched its
+ * hash once stored, and the tenant's chain failed verification. The HTTP layer refuses it in every string of a
+ * body, as it refuses NUL; the ledger refuses it in every field it stores as text (contentHash).
+ */
+export function hasUnpairedSurrogate(s: string): boolean {
+  return UNPAIRED_SURROGATE.test(s);
+}
+
 export function parseStrictJson(text: string, maxDepth = Infinity): unknown {
   const value: unknown = JSON.parse(text);
   if (scan(text, maxDepth)) assertFiniteNumbers(value);

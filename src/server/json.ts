@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { QuittanceError } from '../errors.js';
-import { DuplicateKeyError, NestingTooDeepError, NumberOutOfRangeError, parseStrictJson } from '../ledger/strict-json.js';
-import { hasNul, hasUnpairedSurrogate, stringLocation } from './validation.js';
+import { DuplicateKeyError, NestingTooDeepError, NumberOutOfRangeError, hasUnpairedSurrogate, parseStrictJson } from '../ledger/strict-json.js';
+import { hasNul, stringLocation } from './validation.js';
 
 /** A surrogate written as a JSON escape, paired or not: the only way one can arrive in UTF-8 text. */
 const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/;

@@ -2,6 +2,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import type { FastifyInstance } from 'fastify';
 import { QuittanceError } from '../errors.js';
+import { UNPAIRED_SURROGATE } from '../ledger/strict-json.js';
 
 // ajv-formats is CommonJS; under NodeNext its default import is the module object.
 const addFormats = ((addFormatsModule as unknown as { default?: typeof addFormatsModule }).default ?? addFormatsModule) as unknown as (ajv: Ajv2020) => Ajv2020;
@@ -39,20 +40,8 @@ export function installNulRefusal(app: FastifyInstance): void {
   });
 }
 
-/** A UTF-16 surrogate with no partner: a string JavaScript can hold but UTF-8 (and so every backend) cannot. */
-const UNPAIRED_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
-
 export function hasNul(s: string): boolean {
   return s.includes('\0');
-}
-
-/**
- * Whether a string has an unpaired surrogate. JSON can carry one only as an escape (`"\ud800"`), and such a string
- * was hashed as sent but stored as UTF-8 with U+FFFD in its place: the stored receipt no longer matched its
- * hash, and the chain failed verification. Refused like NUL, for every string of a body.
- */
-export function hasUnpairedSurrogate(s: string): boolean {
-  return UNPAIRED_SURROGATE.test(s);
 }
 
 const INVISIBLE = new RegExp(`\0|${UNPAIRED_SURROGATE.source}`, 'g');
