@@ -34,3 +34,18 @@ export function isoTime(ms: number): string {
   }
   return lastIso;
 }
+
+/**
+ * The ledger's form of an RFC 3339 date-time (UTC, milliseconds, as isoTime writes created_at), for comparing
+ * with stored timestamps as text: `2026-05-06T04:31:00+02:00` is `2026-05-06T02:31:00.000Z`. Digits past the
+ * millisecond round up, so `created_at >= result` holds exactly for the times at or after `text`. Undefined for
+ * text Date.parse cannot read (a leap second, say) or a year the ledger's form cannot hold.
+ */
+export function ledgerTimeAtOrAfter(text: string): string | undefined {
+  const parsed = Date.parse(text.toUpperCase());
+  const fraction = /\.(\d+)/.exec(text)?.[1] ?? '';
+  const ms = parsed + (/[1-9]/.test(fraction.slice(3)) ? 1 : 0);
+  if (!Number.isFinite(ms)) return undefined;
+  const year = new Date(ms).getUTCFullYear();
+  return year < 0 || year > 9999 ? undefined : isoTime(ms);
+}

@@ -1,5 +1,5 @@
 import { QuittanceError, isQuittanceError } from '../errors.js';
-import { isoTime, type Clock } from '../clock.js';
+import { isoTime, ledgerTimeAtOrAfter, type Clock } from '../clock.js';
 import { createUuidV7 } from '../ids.js';
 import type { QuittanceConfig } from '../config.js';
 import type { Store, Tx } from '../store/types.js';
@@ -157,11 +157,14 @@ export class Ledger {
 
   async listReceipts(tenantId: string, q: ReceiptQuery): Promise<Page<Receipt>> {
     const limit = this.pageSize(q.limit);
+    // Stored created_at is compared as text: `since` must be in the same form (UTC, milliseconds) first.
+    const since = q.since === undefined ? undefined : ledgerTimeAtOrAfter(q.since);
+    if (q.since !== undefined && since === undefined) throw new QuittanceError('QUITTANCE_ERR_VALIDATION', [`since must be an RFC 3339 date-time, not ${JSON.stringify(q.since)}`]);
     const items = await this.store.listReceipts(tenantId, {
       ...(q.type !== undefined && { type: q.type }),
       ...(q.task_id !== undefined && { task_id: q.task_id }),
       ...(q.principal !== undefined && { principal: q.principal }),
-      ...(q.since !== undefined && { since: q.since }),
+      ...(since !== undefined && { since }),
       after_seq: decodeCursor(q.cursor),
       limit,
     });

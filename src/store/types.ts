@@ -258,7 +258,7 @@ export interface ReceiptFilter {
   task_id?: string;
   /** Receipts sent by or addressed to this principal (kind and id). */
   principal?: Pick<Principal, 'kind' | 'id'>;
-  /** Lower bound on created_at (inclusive), RFC 3339. */
+  /** Lower bound on created_at (inclusive), in the ledger's own form (ledgerTimeAtOrAfter): compared as text. */
   since?: string;
   /** Only receipts with seq greater than this (the cursor). */
   after_seq: number;

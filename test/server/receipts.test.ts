@@ -401,6 +401,29 @@ for (const backend of BACKENDS) {
       assert.equal((await h.req('GET', '/v1/receipts?cursor=bogus')).json.code, 'QUITTANCE_ERR_INVALID_CURSOR');
     });
 
+    // created_at is stored as UTC text with milliseconds and compared as text: `since` used to be compared as sent,
+    // so 13:00:00Z sorted after 13:00:00.250Z ('Z' > '.') and a receipt made a quarter second later was left out.
+    test('GET /v1/receipts?since= means the instant, however RFC 3339 writes it', async () => {
+      h.clock.set(Date.parse('2026-03-02T13:00:00.250Z'));
+      await h.req('POST', '/v1/receipts', assigned({ task_id: 'since-forms' }));
+      const found = async (since: string) => {
+        const r = await h.req('GET', `/v1/receipts?task_id=since-forms&since=${encodeURIComponent(since)}`);
+        assert.equal(r.status, 200, JSON.stringify(r.json));
+        return r.json.receipts.length;
+      };
+      for (const at of ['2026-03-02T13:00:00Z', '2026-03-02t13:00:00z', '2026-03-02T14:00:00+01:00', '2026-03-02T08:00:00.25-05:00', '2026-03-02T13:00:00.250Z', '2026-03-02T13:00:00.2500000Z']) {
+        assert.equal(await found(at), 1, `since ${at}: at or before the receipt`);
+      }
+      for (const at of ['2026-03-02T13:00:00.2500001Z', '2026-03-02T13:00:00.251Z', '2026-03-02T12:00:00.251-01:00']) {
+        assert.equal(await found(at), 0, `since ${at}: after the receipt`);
+      }
+      // A leap second is RFC 3339 but no instant JavaScript (or the ledger's timestamps) can name: a coded 400.
+      const leap = await h.req('GET', `/v1/receipts?since=${encodeURIComponent('2026-06-30T23:59:60Z')}`);
+      assert.equal(leap.status, 400);
+      assert.equal(leap.json.code, 'QUITTANCE_ERR_VALIDATION');
+      assert.match(leap.json.message, /since must be an RFC 3339 date-time/);
+    });
+
     test('GET /v1/receipts/{id}: the receipt, or a coded 404', async () => {
       const r = (await h.req('POST', '/v1/receipts', assigned({ task_id: 'one' }))).json.receipt;
       const got = await h.req('GET', `/v1/receipts/${r.receipt_id}`);
