@@ -20,6 +20,14 @@ declare module 'fastify' {
  * on every access). A key verified within apiKeyCacheMs is answered synchronously, without a promise; any other
  * goes through Tenants.authenticate.
  */
+/** The credentials of `Authorization: Bearer <token>`. The scheme is case-insensitive (RFC 9110 §11.1). */
+function bearerToken(header: string | undefined): string | undefined {
+  if (header === undefined) return undefined;
+  if (header.startsWith('Bearer ')) return header.slice(7).trim() || undefined;
+  const m = /^bearer +(\S+) *$/i.exec(header);
+  return m?.[1];
+}
+
 export function installAuth(app: FastifyInstance, tenants: Tenants): void {
   app.decorateRequest('caller', null as unknown as Caller);
   app.addHook('onRoute', (route) => {
@@ -32,8 +40,7 @@ export function installAuth(app: FastifyInstance, tenants: Tenants): void {
       done();
     };
     const authenticate = (request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction) => {
-      const header = request.headers.authorization;
-      const key = header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
+      const key = bearerToken(request.headers.authorization);
       if (!key) return admit(request, undefined, done);
       const known = tenants.verifiedCaller(key);
       if (known !== undefined) return admit(request, known, done);

@@ -86,6 +86,13 @@ describe('API key authentication', () => {
       assert.equal(res.statusCode, 401, String(authorization));
       assert.equal(res.json().code, UNAUTHORIZED);
     }
+    // The scheme is case-insensitive (RFC 9110 §11.1), as clients that write `bearer` expect.
+    for (const authorization of [`bearer ${h.key}`, `BEARER ${h.key}`, `Bearer   ${h.key}`]) {
+      assert.equal((await h.app.inject({ method: 'GET', url: '/v1/obligations/open', headers: { authorization } })).statusCode, 200, authorization);
+    }
+    for (const authorization of [`bearer`, `bearer ${h.key} extra`, `Bearerx ${h.key}`]) {
+      assert.equal((await h.app.inject({ method: 'GET', url: '/v1/obligations/open', headers: { authorization } })).statusCode, 401, authorization);
+    }
     // A HEAD request on a scoped GET route is scoped too.
     assert.equal((await h.app.inject({ method: 'HEAD', url: '/v1/obligations/open' })).statusCode, 401);
     assert.equal((await h.app.inject({ method: 'HEAD', url: '/v1/obligations/open', headers: { authorization: `Bearer ${h.key}` } })).statusCode, 200);
