@@ -1,8 +1,10 @@
+import { existsSync } from 'node:fs';
 import { delimiter, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { QuittanceError } from '../errors.js';
 import { createServices, startServer, type Services } from '../server/index.js';
 import { redactDatabaseUrl } from '../store/postgres/index.js';
+import { SQLITE_FILE_NAME, sqliteFileFor } from '../store/sqlite/index.js';
 import { parseScopes } from '../tenants/keys.js';
 import { processIo, progress, type CliIo } from './io.js';
 import { runGitState } from './git-state.js';
@@ -181,9 +183,18 @@ async function serve(argv: string[], io: CliIo): Promise<number> {
   return 0;
 }
 
-/** Opens the ledger that --data / --db (or the environment) names for one command, and closes it however it ends. */
-async function withLedger(values: { data?: string | undefined; db?: string | undefined }, io: CliIo, run: (s: Services) => Promise<number>): Promise<number> {
-  const s = createServices(storage(values, io));
+/**
+ * Opens the ledger that --data / --db (or the environment) names for one command, and closes it however it ends.
+ * Only `create` commands may start a new SQLite ledger: any other, given a folder that holds none (a mistyped
+ * --data, say), would create an empty one there and answer from it, and `quittance verify` would pass.
+ */
+async function withLedger(values: { data?: string | undefined; db?: string | undefined }, io: CliIo, run: (s: Services) => Promise<number>, create = false): Promise<number> {
+  const where = storage(values, io);
+  if (!create && 'dataDir' in where && !existsSync(sqliteFileFor({ dataDir: where.dataDir }))) {
+    io.stderr.write(`quittance: no ledger in ${resolve(where.dataDir)} (no ${SQLITE_FILE_NAME}): check --data, or create one with \`quittance serve\` or \`quittance tenant create\`\n`);
+    return 2;
+  }
+  const s = createServices(where);
   try {
     return await run(s);
   } finally {
@@ -208,7 +219,7 @@ async function tenantCreate(argv: string[], io: CliIo): Promise<number> {
     if (values.json) io.stdout.write(JSON.stringify({ tenant_id: tenant.tenant_id, api_key: key.api_key }) + '\n');
     else io.stdout.write(`Created tenant "${name}" (${tenant.tenant_id}). Admin API key (shown once):\n  ${key.api_key}\n`);
     return 0;
-  });
+  }, true);
 }
 
 async function keyCreate(argv: string[], io: CliIo): Promise<number> {

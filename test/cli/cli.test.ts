@@ -44,6 +44,30 @@ describe('CLI against a running server', () => {
     assert.equal((await api(server.url, reader.api_key, 'POST', '/v1/receipts', { type: 'task.assigned', from: agent, to: worker })).status, 403);
   });
 
+  test('commands that only read or change a ledger refuse a folder without one, and create nothing there', async () => {
+    const empty = tempDir();
+    const missing = join(empty.dir, 'typo');
+    try {
+      for (const argv of [['verify'], ['key', 'list', '--tenant', 'acme'], ['key', 'create', '--tenant', 'acme', '--scopes', 'read'], ['keys', 'rotate'], ['key', 'revoke', 'k1']]) {
+        for (const dir of [empty.dir, missing]) {
+          const r = await cli([...argv, '--data', dir]);
+          assert.equal(r.code, 2, `${argv.join(' ')} ${dir}: ${r.stdout}${r.stderr}`);
+          assert.match(r.stderr, /no ledger in .* \(no quittance\.db\): check --data/);
+        }
+      }
+      assert.equal(existsSync(join(empty.dir, 'quittance.db')), false);
+      assert.equal(existsSync(missing), false);
+      // Creating a tenant is how a ledger may start without a server.
+      const t = await cli(['tenant', 'create', 'first', '--data', missing, '--json']);
+      assert.equal(t.code, 0, t.stderr);
+      const v = await cli(['verify', '--data', missing]);
+      assert.equal(v.code, 0, v.stderr);
+      assert.match(v.stdout, /^ok {4}first: 0 receipts, head seq 0$/m);
+    } finally {
+      empty.cleanup();
+    }
+  });
+
   test('bad CLI input is a clear error with a non-zero exit', async () => {
     const dup = await cli(['tenant', 'create', 'acme', '--data', tmp.dir]);
     assert.equal(dup.code, 1);
