@@ -107,13 +107,17 @@ function args<T extends NonNullable<ParseArgsConfig['options']>>(argv: string[],
 
 type Storage = { dataDir: string } | { databaseUrl: string };
 
+/** A bad option value: main prints the message and the usage, and exits 2. */
+function usageError(message: string): Error {
+  return Object.assign(new Error(message), { code: 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' });
+}
+
 /** Where the ledger lives: --db / QUITTANCE_DATABASE_URL (PostgreSQL) or --data / QUITTANCE_DATA_DIR (SQLite); a flag beats the environment. */
 function storage(v: { data?: string | undefined; db?: string | undefined }, io: CliIo): Storage {
-  const usage = (message: string) => Object.assign(new Error(message), { code: 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' });
-  if (v.data !== undefined && v.db !== undefined) throw usage('--data and --db name two different ledgers: give one of them');
+  if (v.data !== undefined && v.db !== undefined) throw usageError('--data and --db name two different ledgers: give one of them');
   const url = v.db ?? (v.data === undefined ? io.env['QUITTANCE_DATABASE_URL'] || undefined : undefined);
   if (url === undefined) return { dataDir: v.data ?? io.env['QUITTANCE_DATA_DIR'] ?? '.quittance' };
-  if (!/^postgres(ql)?:\/\//.test(url)) throw usage(`--db takes a postgres:// URL, not ${JSON.stringify(url)}`);
+  if (!/^postgres(ql)?:\/\//.test(url)) throw usageError(`--db takes a postgres:// URL, not ${JSON.stringify(url)}`);
   return { databaseUrl: url };
 }
 
@@ -137,7 +141,10 @@ async function serve(argv: string[], io: CliIo): Promise<number> {
     'workspace-root': { type: 'string', multiple: true },
   });
   const host = values.host ?? io.env['QUITTANCE_HOST'] ?? '127.0.0.1';
-  const port = Number(values.port ?? io.env['QUITTANCE_PORT'] ?? 7349);
+  const portText = values.port ?? (io.env['QUITTANCE_PORT'] || undefined) ?? '7349';
+  // Checked before anything opens: a bad port must not leave a new ledger behind.
+  if (!/^\d{1,5}$/.test(portText) || Number(portText) > 65535) throw usageError(`--port takes a port number from 0 to 65535, not ${JSON.stringify(portText)}`);
+  const port = Number(portText);
   const locatability = (values.locatability ?? io.env['QUITTANCE_LOCATABILITY'] ?? 'lenient') as 'lenient' | 'strict';
   const allowedRoots = workspaceRoots(values['workspace-root'], io);
   new WorkspaceRoots(allowedRoots); // a root that is not a folder stops the start here, before anything is created

@@ -170,6 +170,21 @@ describe('quittance verify', () => {
 });
 
 describe('a server that cannot start', () => {
+  test('serve with a port that is not one exits 2 before it opens anything', async () => {
+    const tmp = tempDir();
+    const data = join(tmp.dir, 'ledger');
+    try {
+      for (const [argv, env] of [[['--port', 'abc'], {}], [['--port', '65536'], {}], [['--port=-1'], {}], [['--port', '80.5'], {}], [[], { QUITTANCE_PORT: 'http' }]] as [string[], Record<string, string>][]) {
+        const r = await cli(['serve', '--data', data, ...argv], env);
+        assert.equal(r.code, 2, `${argv.join(' ')} ${JSON.stringify(env)}: ${r.stderr}`);
+        assert.match(r.stderr, /--port takes a port number from 0 to 65535, not "/);
+      }
+      assert.equal(existsSync(data), false);
+    } finally {
+      tmp.cleanup();
+    }
+  });
+
   // The last connection to a WAL database removes its -wal file when it closes: an open store keeps it.
   test('serve on a taken port fails with exit 2 and a hint, creates no tenant (prints no key), and closes its store', async () => {
     const tmp = tempDir();
