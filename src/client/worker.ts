@@ -1,4 +1,4 @@
-import { QuittanceClient, type Completion, type LeaseGrant } from './client.js';
+import { QuittanceClient, type AppendAnswer, type Completion, type LeaseGrant } from './client.js';
 import { QuittanceClientError } from './http.js';
 
 export interface Job {
@@ -55,8 +55,8 @@ interface Held {
 
 /**
  * A worker: claims in batches, renews each lease at about a third of its TTL, completes with the artifacts the
- * handler returns, fails (retryable unless the error says otherwise) when it throws, and on SIGTERM releases what
- * it holds so nothing waits for a lease to run out.
+ * handler returns (sending the completion again until it arrives), fails (retryable unless the error says
+ * otherwise) when the handler throws, and on SIGTERM releases what it holds so nothing waits for a lease to run out.
  */
 export function createWorker(options: WorkerOptions): Worker {
   const client = new QuittanceClient({ url: options.url, key: options.key });
@@ -80,6 +80,45 @@ export function createWorker(options: WorkerOptions): Worker {
     wake?.();
   };
 
+  /** Reports the task failed: retryable unless the error says `retryable: false` (PermanentError). */
+  const fail = async (g: LeaseGrant, e: unknown) => {
+    try {
+      const retryable = !(e && typeof e === 'object' && (e as { retryable?: unknown }).retryable === false);
+      await client.fail(g.task_id, proofOf(g), e instanceof Error ? e.message : String(e), retryable);
+      stats.failed++;
+    } catch (e2) {
+      if (!leaseLost(e2)) report(e2, { task_id: g.task_id, phase: 'fail' });
+    }
+  };
+
+  /**
+   * Delivers the handler's result. One that may not have arrived (no answer, or a 5xx) is sent again, with backoff,
+   * for as long as the lease is held: failing the task instead would burn an attempt on work that succeeded, and a
+   * completion that did arrive answers the stored one when resent. One the server refuses (4xx), or stores without
+   * closing anything (202: neither artifacts nor delivery_proof), is the handler's fault: the task fails, as it
+   * would if the handler had thrown.
+   */
+  const deliver = async (g: LeaseGrant, completion: Completion, signal: AbortSignal) => {
+    for (let backoffMs = 100; !signal.aborted; backoffMs = Math.min(backoffMs * 2, 5000)) {
+      let answer: AppendAnswer;
+      try {
+        answer = await client.complete(g.task_id, proofOf(g), completion);
+      } catch (e) {
+        if (leaseLost(e)) return;
+        if (e instanceof QuittanceClientError && e.statusCode < 500) return fail(g, e);
+        report(e, { task_id: g.task_id, phase: 'complete' });
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, backoffMs);
+          signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+        });
+        continue;
+      }
+      if (answer.status === 'not_discharged') return fail(g, new Error('the handler returned neither artifacts nor delivery_proof: its completion closes nothing (LOCATABILITY_MISSING)'));
+      stats.completed++;
+      return;
+    }
+  };
+
   const run = async (g: LeaseGrant) => {
     const controller = new AbortController();
     const renewTimer = setInterval(() => {
@@ -92,24 +131,30 @@ export function createWorker(options: WorkerOptions): Worker {
     }, Math.max(1000, (ttl * 1000) / 3));
     held.set(g.lease_id, { grant: g, controller, renewTimer });
     try {
-      await client.start(g.task_id, proofOf(g));
-      const completion = await options.handler({
-        task_id: g.task_id, type: g.type, payload: g.payload, payload_ref: g.payload_ref, attempt: g.attempt,
-        ...(g.stamp && { stamp: g.stamp }), signal: controller.signal,
-        progress: async (p) => void (await client.progress(g.task_id, proofOf(g), p)),
-      });
-      if (controller.signal.aborted) return;
-      await client.complete(g.task_id, proofOf(g), completion);
-      stats.completed++;
-    } catch (e) {
-      if (controller.signal.aborted || leaseLost(e)) return;
       try {
-        const retryable = !(e && typeof e === 'object' && (e as { retryable?: unknown }).retryable === false);
-        await client.fail(g.task_id, proofOf(g), e instanceof Error ? e.message : String(e), retryable);
-        stats.failed++;
-      } catch (e2) {
-        if (!leaseLost(e2)) report(e2, { task_id: g.task_id, phase: 'fail' });
+        await client.start(g.task_id, proofOf(g));
+      } catch (e) {
+        if (leaseLost(e)) return;
+        if (e instanceof QuittanceClientError && e.statusCode < 500) return void (await fail(g, e));
+        // Nothing ran: give the task back rather than fail it (if this cannot reach the server either, the lease
+        // runs out, which burns no attempt either).
+        report(e, { task_id: g.task_id, phase: 'start' });
+        await client.release(g.task_id, proofOf(g), 'worker could not start it').then(() => void stats.released++, () => undefined);
+        return;
       }
+      let completion: Completion;
+      try {
+        completion = await options.handler({
+          task_id: g.task_id, type: g.type, payload: g.payload, payload_ref: g.payload_ref, attempt: g.attempt,
+          ...(g.stamp && { stamp: g.stamp }), signal: controller.signal,
+          progress: async (p) => void (await client.progress(g.task_id, proofOf(g), p)),
+        });
+      } catch (e) {
+        // A handler's error, or one of its progress reports'.
+        if (!controller.signal.aborted && !leaseLost(e)) await fail(g, e);
+        return;
+      }
+      await deliver(g, completion, controller.signal);
     } finally {
       finish(g);
     }

@@ -1,6 +1,8 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { tempDir } from '../helpers.js';
 import { spawnServer, ROOT, type ServerProcess } from '../e2e.js';
@@ -44,6 +46,78 @@ describe('worker SDK against a real server', () => {
     // The task's own chain (stamp receipts, when stamps are on, are checked in the stamps suite).
     const taskTypes = trace.receipts.map((r) => r.type).filter((t) => !t.startsWith('stamp.'));
     assert.deepEqual(taskTypes, ['task.assigned', 'lease.granted', 'task.started', 'task.progress', 'task.completed']);
+  });
+
+  test('a start or completion lost on the way is never turned into a failure: no attempt burned', async () => {
+    // A proxy that loses the first start and the first completion before the server sees them, and the answer to
+    // the second completion after the server stored it. Everything else passes through.
+    const plan: Record<string, ('request' | 'answer' | undefined)[]> = { start: ['request'], complete: ['request', undefined, 'answer', undefined] };
+    const proxy = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const step = req.method === 'POST' ? /\/(start|complete)$/.exec(req.url!)?.[1] : undefined;
+        const lose = step === undefined ? undefined : plan[step]!.shift();
+        if (lose === 'request') return void req.socket.destroy();
+        const up = httpRequest(server.url + req.url, { method: req.method, headers: req.headers }, (answer) => {
+          const body: Buffer[] = [];
+          answer.on('data', (c: Buffer) => body.push(c));
+          answer.on('end', () => {
+            if (lose === 'answer') return void req.socket.destroy();
+            res.writeHead(answer.statusCode!, answer.headers);
+            res.end(Buffer.concat(body));
+          });
+        });
+        up.end(Buffer.concat(chunks));
+      });
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    const ids = [(await client.createTask({ type: 'flaky-net' })).task.task_id, (await client.createTask({ type: 'flaky-net' })).task.task_id];
+    const errors: string[] = [];
+    let released = 0;
+    const worker = createWorker({
+      url: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`, key: server.adminKey!, acceptTypes: ['flaky-net'], pollMs: 20, handleSignals: false,
+      onError: (_e, c) => errors.push(c.phase),
+      handler: async (job) => ({ artifacts: [{ kind: 'blob', uri: `blob:${job.task_id}` }] }),
+    });
+    try {
+      for (const id of ids) {
+        const done = await client.waitForTask(id, { timeoutMs: 15_000 });
+        assert.equal(done.status, 'succeeded');
+        assert.equal(done.attempt, 1, 'a lost completion burned no attempt');
+        const types = (await client.task(id)).receipts.map((r) => r.type);
+        assert.ok(!types.includes('task.failed') && !types.includes('task.retry_scheduled'), types.join(','));
+        assert.equal(types.filter((t) => t === 'task.completed').length, 1);
+        released += types.filter((t) => t === 'lease.released').length;
+      }
+    } finally {
+      // Finish what is held (the second completion's resend may still be on its way), then stop.
+      await worker.stop({ release: false });
+      proxy.close();
+    }
+    assert.deepEqual(plan, { start: [], complete: [] }, 'every loss happened');
+    assert.deepEqual(errors.sort(), ['complete', 'complete', 'start']);
+    assert.equal(released, 1, 'the task whose start was lost was given back, then done');
+    assert.deepEqual(worker.stats, { completed: 2, failed: 0, released: 1, lost: 0 });
+  });
+
+  test('a completion that closes nothing (no artifacts, no delivery_proof) fails the task instead of counting as done', async () => {
+    const id = (await client.createTask({ type: 'no-product', max_attempts: 1 })).task.task_id;
+    const worker = createWorker({
+      url: server.url, key: server.adminKey!, acceptTypes: ['no-product'], pollMs: 20, handleSignals: false,
+      handler: async () => ({ result_summary: 'done, somewhere' }),
+    });
+    try {
+      const done = await client.waitForTask(id, { timeoutMs: 15_000 });
+      assert.equal(done.status, 'failed');
+    } finally {
+      await worker.stop();
+    }
+    assert.equal(worker.stats.completed, 0);
+    assert.equal(worker.stats.failed, 1);
+    const types = (await client.task(id)).receipts.map((r) => r.type);
+    // The server's lenient answer (202) is on the trace: the completion was stored and closed nothing.
+    assert.ok(types.includes('task.completed') && types.includes('task.failed'), types.join(','));
   });
 
   test('stop() releases held leases at once: requeued with no attempt burned', async () => {
