@@ -32,11 +32,21 @@ export class Http {
       signal: AbortSignal.timeout(this.options.timeoutMs ?? 30_000),
     });
     const text = await res.text();
-    const parsed = text ? (JSON.parse(text) as unknown) : undefined;
     if (res.status >= 400) {
-      const e = (parsed ?? {}) as { code?: string; message?: string };
-      throw new QuittanceClientError(res.status, e.code ?? 'HTTP_ERROR', e.message ?? `${method} ${path} answered ${res.status}`, parsed);
+      // An error from something in between (a proxy's HTML 502, say) is still an HTTP error, with its status.
+      const parsed = parseOrUndefined(text);
+      const e = (typeof parsed === 'object' && parsed !== null ? parsed : {}) as { code?: unknown; message?: unknown };
+      throw new QuittanceClientError(res.status, typeof e.code === 'string' ? e.code : 'HTTP_ERROR',
+        typeof e.message === 'string' ? e.message : `${method} ${path} answered ${res.status}`, parsed ?? text);
     }
-    return { status: res.status, body: parsed as T };
+    return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T };
+  }
+}
+
+function parseOrUndefined(text: string): unknown {
+  try {
+    return text ? JSON.parse(text) : undefined;
+  } catch {
+    return undefined;
   }
 }
