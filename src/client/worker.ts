@@ -51,6 +51,8 @@ interface Held {
   grant: LeaseGrant;
   controller: AbortController;
   renewTimer: NodeJS.Timeout;
+  /** On this machine's clock: when the lease runs out unless a renewal arrives (granted or renewed + TTL). */
+  heldUntil: number;
 }
 
 /**
@@ -94,12 +96,14 @@ export function createWorker(options: WorkerOptions): Worker {
   /**
    * Delivers the handler's result. One that may not have arrived (no answer, or a 5xx) is sent again, with backoff,
    * for as long as the lease is held: failing the task instead would burn an attempt on work that succeeded, and a
-   * completion that did arrive answers the stored one when resent. One the server refuses (4xx), or stores without
-   * closing anything (202: neither artifacts nor delivery_proof), is the handler's fault: the task fails, as it
-   * would if the handler had thrown.
+   * completion that did arrive answers the stored one when resent. Once the lease has run out (the server is
+   * unreachable and renewals failed too) it stops: the lease expires and the task is requeued, attempt untouched.
+   * One the server refuses (4xx), or stores without closing anything (202: neither artifacts nor delivery_proof),
+   * is the handler's fault: the task fails, as it would if the handler had thrown.
    */
-  const deliver = async (g: LeaseGrant, completion: Completion, signal: AbortSignal) => {
-    for (let backoffMs = 100; !signal.aborted; backoffMs = Math.min(backoffMs * 2, 5000)) {
+  const deliver = async (h: Held, completion: Completion) => {
+    const { grant: g, controller: { signal } } = h;
+    for (let backoffMs = 100; !signal.aborted && Date.now() < h.heldUntil; backoffMs = Math.min(backoffMs * 2, 5000)) {
       let answer: AppendAnswer;
       try {
         answer = await client.complete(g.task_id, proofOf(g), completion);
@@ -108,7 +112,7 @@ export function createWorker(options: WorkerOptions): Worker {
         if (e instanceof QuittanceClientError && e.statusCode < 500) return fail(g, e);
         report(e, { task_id: g.task_id, phase: 'complete' });
         await new Promise<void>((resolve) => {
-          const t = setTimeout(resolve, backoffMs);
+          const t = setTimeout(resolve, Math.max(0, Math.min(backoffMs, h.heldUntil - Date.now())));
           signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
         });
         continue;
@@ -121,15 +125,17 @@ export function createWorker(options: WorkerOptions): Worker {
 
   const run = async (g: LeaseGrant) => {
     const controller = new AbortController();
-    const renewTimer = setInterval(() => {
-      client.renew(proofOf(g), ttl).catch((e: unknown) => {
+    const renew = () => {
+      const asked = Date.now();
+      client.renew(proofOf(g), ttl).then(() => void (h.heldUntil = asked + ttl * 1000), (e: unknown) => {
         if (leaseLost(e)) {
           stats.lost++;
           controller.abort(new Error('lease lost'));
         } else report(e, { task_id: g.task_id, phase: 'renew' });
       });
-    }, Math.max(1000, (ttl * 1000) / 3));
-    held.set(g.lease_id, { grant: g, controller, renewTimer });
+    };
+    const h: Held = { grant: g, controller, renewTimer: setInterval(renew, Math.max(1000, (ttl * 1000) / 3)), heldUntil: Date.now() + ttl * 1000 };
+    held.set(g.lease_id, h);
     try {
       try {
         await client.start(g.task_id, proofOf(g));
@@ -154,7 +160,7 @@ export function createWorker(options: WorkerOptions): Worker {
         if (!controller.signal.aborted && !leaseLost(e)) await fail(g, e);
         return;
       }
-      await deliver(g, completion, controller.signal);
+      await deliver(h, completion);
     } finally {
       finish(g);
     }

@@ -101,6 +101,47 @@ describe('worker SDK against a real server', () => {
     assert.deepEqual(worker.stats, { completed: 2, failed: 0, released: 1, lost: 0 });
   });
 
+  test('a completion that cannot reach the server is given up once the lease has run out: stop() returns, the lease expires', { timeout: 30_000 }, async () => {
+    const ttl = 5;
+    let cut = false;
+    // Passes everything until the first completion; from then on the server is unreachable.
+    const proxy = createServer((req, res) => {
+      if (req.method === 'POST' && req.url!.endsWith('/complete')) cut = true;
+      if (cut) return void req.socket.destroy();
+      const up = httpRequest(server.url + req.url, { method: req.method, headers: req.headers }, (answer) => {
+        res.writeHead(answer.statusCode!, answer.headers);
+        answer.pipe(res);
+      });
+      req.pipe(up);
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    const id = (await client.createTask({ type: 'cut-off' })).task.task_id;
+    const worker = createWorker({
+      url: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`, key: server.adminKey!, acceptTypes: ['cut-off'], pollMs: 20,
+      leaseTtlSeconds: ttl, handleSignals: false, onError: () => undefined,
+      handler: async (job) => ({ artifacts: [{ kind: 'blob', uri: `blob:${job.task_id}` }] }),
+    });
+    try {
+      while (!cut) await new Promise((r) => setTimeout(r, 20));
+      const stopping = Date.now();
+      await worker.stop({ release: false });
+      assert.ok(Date.now() - stopping < (ttl + 2) * 1000, `stop() took ${Date.now() - stopping} ms`);
+      assert.deepEqual(worker.stats, { completed: 0, failed: 0, released: 0, lost: 0 });
+      // The server saw no completion and no failure: the lease runs out and the task is requeued, attempt untouched.
+      for (;;) {
+        const { task, receipts } = await client.task(id);
+        if (receipts.some((r) => r.type === 'lease.expired')) {
+          assert.equal(task.attempt, 1);
+          assert.ok(!receipts.some((r) => r.type === 'task.failed' || r.type === 'task.retry_scheduled'));
+          break;
+        }
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    } finally {
+      proxy.close();
+    }
+  });
+
   test('a completion that closes nothing (no artifacts, no delivery_proof) fails the task instead of counting as done', async () => {
     const id = (await client.createTask({ type: 'no-product', max_attempts: 1 })).task.task_id;
     const worker = createWorker({
