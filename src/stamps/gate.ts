@@ -10,7 +10,8 @@
  * Freshness: the status list is fetched again once it is `refreshMs` old (default 500 ms, never more than a
  * second), so a tombstone reaches this gate within refreshMs + the server's statusListCacheMs (250 ms) + one
  * round trip. A list older than `maxStalenessMs` (the server is unreachable) is not trusted: every check is denied.
- * Ages are measured on this machine's clock from when a list was fetched, so clock skew does not matter.
+ * Ages are measured from when a list was fetched on this machine's monotonic clock, so neither skew against the
+ * server nor a step of the wall clock (NTP setting it back an hour) can make an old list look fresh.
  */
 import type { KeyObject } from 'node:crypto';
 import { decodeJws, publicKeyFromJwk, verifyJws, type Ed25519Jwk } from './jws.js';
@@ -35,8 +36,10 @@ export interface StampGateOptions {
   /** Who decides, as recorded in the stamp.event receipts; default the API key. */
   principal?: GatePrincipal;
   fetch?: typeof fetch;
-  /** This machine's clock in ms (token exp checks and list ages). Default Date.now. */
+  /** This machine's wall clock in ms, for token expiry. Default Date.now. */
   now?: () => number;
+  /** A clock that never steps, in ms, for the ages of the JWKS and status list. Default performance.now, or `now` if only that is given. */
+  monotonic?: () => number;
 }
 
 export type GateReason =
@@ -54,8 +57,9 @@ export interface GateDecision {
 interface LoadedList {
   payload: StatusListPayload;
   bits: StatusBits;
+  /** On the monotonic clock, as is usableUntil. */
   fetchedAt: number;
-  /** Local time after which the list must not be used (fetch time + the list's own exp − iat). */
+  /** After this the list must not be used: fetch time + the list's own exp − iat. */
   usableUntil: number;
 }
 
@@ -65,6 +69,7 @@ export class StampGate {
   private readonly maxStalenessMs: number;
   private readonly fetch: typeof fetch;
   private readonly now: () => number;
+  private readonly monotonic: () => number;
   private keys = new Map<string, KeyObject>();
   private keysAt = -Infinity;
   private list: LoadedList | undefined;
@@ -78,6 +83,7 @@ export class StampGate {
     this.maxStalenessMs = options.maxStalenessMs ?? 5000;
     this.fetch = options.fetch ?? globalThis.fetch;
     this.now = options.now ?? Date.now;
+    this.monotonic = options.monotonic ?? options.now ?? (() => performance.now());
   }
 
   /** Keeps the status list warm in the background, so checks do not wait for a fetch. */
@@ -97,7 +103,7 @@ export class StampGate {
     const decoded = decodeJws(token);
     if (!decoded) return { allowed: false, reason: 'invalid_token' };
     let key = this.keys.get(decoded.header.kid);
-    if (!key && this.now() - this.keysAt >= this.refreshMs) {
+    if (!key && this.monotonic() - this.keysAt >= this.refreshMs) {
       await this.refreshKeys();
       key = this.keys.get(decoded.header.kid);
     }
@@ -112,7 +118,7 @@ export class StampGate {
     if (!list) return { allowed: false, reason: 'status_unavailable', ...known };
     if (claims.tenant !== list.payload.sub) return { allowed: false, reason: 'unknown_stamp', ...known };
     let slot = list.bits.slot(claims.status.idx);
-    if (slot === 'after_list' && this.now() - list.fetchedAt >= 50) {
+    if (slot === 'after_list' && this.monotonic() - list.fetchedAt >= 50) {
       // Minted after our list was built: one early refresh, so a stamp minted and closed at once is caught.
       await this.refreshList().catch(() => undefined);
       list = this.list ?? list;
@@ -156,8 +162,8 @@ export class StampGate {
 
   private async freshList(): Promise<LoadedList | undefined> {
     const l = this.list;
-    if (!l || this.now() - l.fetchedAt >= this.refreshMs) await this.refreshList().catch(() => undefined);
-    const now = this.now();
+    if (!l || this.monotonic() - l.fetchedAt >= this.refreshMs) await this.refreshList().catch(() => undefined);
+    const now = this.monotonic();
     const cur = this.list;
     if (!cur || now - cur.fetchedAt > this.maxStalenessMs || now > cur.usableUntil) return undefined;
     return cur;
@@ -173,7 +179,7 @@ export class StampGate {
           next.set(jwk.kid, this.keys.get(jwk.kid) ?? publicKeyFromJwk(jwk));
         }
         this.keys = next;
-        this.keysAt = this.now();
+        this.keysAt = this.monotonic();
       } finally {
         this.loadingKeys = undefined;
       }
@@ -184,7 +190,7 @@ export class StampGate {
   private refreshList(): Promise<void> {
     this.loadingList ??= (async () => {
       try {
-        const fetchedAt = this.now();
+        const fetchedAt = this.monotonic();
         const jws = (await this.call('GET', '/v1/stamps/status', undefined, 'text')) as string;
         const decoded = decodeJws(jws);
         if (!decoded || decoded.header.typ !== STATUS_LIST_TYP) throw new Error('the status list is not a statuslist+jwt');

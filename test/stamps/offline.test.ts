@@ -177,4 +177,24 @@ describe('offline verification: JWKS + the signed status list, with jose', () =>
     assert.deepEqual([d.allowed, d.reason], [false, 'status_unavailable']);
     assert.equal(claimsOf(m.token).stamp_id, d.stamp_id);
   });
+
+  test('StampGate measures list ages on a clock that never steps: a wall clock set back does not keep a list fresh', async () => {
+    const m = await mint(h);
+    let up = true;
+    const realFetch = globalThis.fetch;
+    const wallStart = h.clock.now();
+    let wall = wallStart;
+    let mono = 0;
+    const gate = new StampGate({
+      url: urlA, apiKey: h.key, refreshMs: 100, maxStalenessMs: 1000, now: () => wall, monotonic: () => mono,
+      fetch: ((input: string | URL | Request, init?: RequestInit) => (up ? realFetch(input, init) : Promise.reject(new Error('down')))) as typeof fetch,
+    });
+    assert.equal((await gate.verify(m.token)).allowed, true);
+    up = false;
+    // Two seconds pass while the wall clock is set back an hour (the token's own expiry is still far off).
+    mono += 2000;
+    wall = wallStart - 3600_000;
+    const d = await gate.verify(m.token);
+    assert.deepEqual([d.allowed, d.reason], [false, 'status_unavailable']);
+  });
 });
