@@ -59,7 +59,16 @@ export class Tenants {
    */
   private readonly verified = new Bounded<{ caller: Caller; until: number }>(VERIFIED_KEYS_MAX);
 
-  constructor(private readonly store: Store, private readonly clock: Clock, private readonly cacheMs = 1000) {}
+  /**
+   * `monotonic`: what cache ages are measured on. A clock that never steps, so that a wall clock set back (NTP)
+   * cannot keep a revoked key working for as long as the step; the ledger `clock` only dates what is stored.
+   */
+  constructor(
+    private readonly store: Store,
+    private readonly clock: Clock,
+    private readonly cacheMs = 1000,
+    private readonly monotonic: () => number = () => performance.now(),
+  ) {}
 
   async createTenant(name: string): Promise<TenantRow> {
     const row: TenantRow = { tenant_id: `tnt_${randomToken(12)}`, name, created_at: isoTime(this.clock.now()) };
@@ -111,7 +120,7 @@ export class Tenants {
   verifiedCaller(apiKey: string): Caller | undefined {
     const hit = this.verified.get(apiKey);
     if (hit === undefined) return undefined;
-    if (hit.until > this.clock.now()) return hit.caller;
+    if (hit.until > this.monotonic()) return hit.caller;
     this.verified.delete(apiKey);
     return undefined;
   }
@@ -121,7 +130,7 @@ export class Tenants {
     if (!m) return undefined;
     const keyId = m[1]!;
     const presented = Buffer.from(hashSecret(m[2]!), 'hex');
-    const now = this.clock.now();
+    const now = this.monotonic();
     let entry = this.cache.get(keyId);
     if (!entry || entry.until <= now) {
       const row = await this.store.apiKeyById(keyId);
