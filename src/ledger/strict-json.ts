@@ -47,7 +47,10 @@ export function hasUnpairedSurrogate(s: string): boolean {
 
 export function parseStrictJson(text: string, maxDepth = Infinity): unknown {
   const value: unknown = JSON.parse(text);
-  if (scan(text, maxDepth)) assertFiniteNumbers(value);
+  if (scan(text, maxDepth)) {
+    const at = locate(value, '', (v) => typeof v === 'number' && !Number.isFinite(v));
+    if (at !== undefined) throw new NumberOutOfRangeError(at || '/');
+  }
   return value;
 }
 
@@ -130,30 +133,33 @@ function scan(text: string, maxDepth: number): boolean {
 }
 
 /**
- * Walks the parsed document for a number JSON.parse made infinite. Iterative (a document's depth may be unlimited),
- * and a container's path is built only when it is entered: most documents checked here hold one key or a few.
+ * Where the first value (`bad`) or object key (`badKey`) found wrong is in a parsed document: `root` followed by its
+ * JSON Pointer (`body/from/id`), or undefined. Iterative, since a document's depth may be unlimited; a container's
+ * path is built only when it is entered, and a document of one key allocates next to nothing.
  */
-function assertFiniteNumbers(value: unknown): void {
-  if (typeof value !== 'object' || value === null) {
-    if (typeof value === 'number' && !Number.isFinite(value)) throw new NumberOutOfRangeError('/');
-    return;
-  }
-  const stack: [object, string][] = [[value, '']];
-  const check = (child: unknown, path: string, key: string) => {
-    if (typeof child === 'number') {
-      if (!Number.isFinite(child)) throw new NumberOutOfRangeError(`${path}/${pointerToken(key)}`);
-    } else if (typeof child === 'object' && child !== null) {
-      stack.push([child, `${path}/${pointerToken(key)}`]);
-    }
-  };
+export function locate(value: unknown, root: string, bad: (v: unknown) => boolean, badKey?: (key: string) => boolean): string | undefined {
+  if (bad(value)) return root;
+  if (typeof value !== 'object' || value === null) return undefined;
+  const stack: [object, string][] = [[value, root]];
   while (stack.length > 0) {
     const [v, path] = stack.pop()!;
+    const children: [object, string][] = [];
+    const visit = (child: unknown, key: string): boolean => {
+      if (bad(child)) return true;
+      if (typeof child === 'object' && child !== null) children.push([child, `${path}/${segment(key)}`]);
+      return false;
+    };
     if (Array.isArray(v)) {
-      for (let k = 0; k < v.length; k++) check(v[k], path, String(k));
+      for (let k = 0; k < v.length; k++) if (visit(v[k], String(k))) return `${path}/${k}`;
     } else {
-      for (const key in v) check((v as Record<string, unknown>)[key], path, key);
+      for (const key in v) {
+        if (badKey?.(key) || visit((v as Record<string, unknown>)[key], key)) return `${path}/${segment(key)}`;
+      }
     }
+    // Deeper containers in document order: the first thing wrong is the one reported.
+    for (let k = children.length - 1; k >= 0; k--) stack.push(children[k]!);
   }
+  return undefined;
 }
 
 /**
@@ -192,9 +198,12 @@ function addKey(frames: (string[] | Set<string> | null)[], top: string[] | Set<s
 
 /** JSON Pointer (RFC 6901) of the object at `depth`, built only when a duplicate is reported. */
 function pointer(path: readonly string[], depth: number): string {
-  return '/' + path.slice(0, depth).map(pointerToken).join('/');
+  return '/' + path.slice(0, depth).map(segment).join('/');
 }
 
-function pointerToken(key: string): string {
-  return key.replace(/~/g, '~0').replace(/\//g, '~1');
+const INVISIBLE = new RegExp(`\0|${UNPAIRED_SURROGATE.source}`, 'g');
+
+/** A key as a JSON Pointer token; a NUL or a lone surrogate shows as visible `\uXXXX`, never as itself. */
+function segment(key: string): string {
+  return key.replace(/~/g, '~0').replace(/\//g, '~1').replace(INVISIBLE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }

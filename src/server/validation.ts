@@ -2,7 +2,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import type { FastifyInstance } from 'fastify';
 import { QuittanceError } from '../errors.js';
-import { UNPAIRED_SURROGATE } from '../ledger/strict-json.js';
+import { locate } from '../ledger/strict-json.js';
 
 // ajv-formats is CommonJS; under NodeNext its default import is the module object.
 const addFormats = ((addFormatsModule as unknown as { default?: typeof addFormatsModule }).default ?? addFormatsModule) as unknown as (ajv: Ajv2020) => Ajv2020;
@@ -44,30 +44,7 @@ export function hasNul(s: string): boolean {
   return s.includes('\0');
 }
 
-const INVISIBLE = new RegExp(`\0|${UNPAIRED_SURROGATE.source}`, 'g');
-
-/** Shows a NUL or a lone surrogate as visible `\uXXXX` text in a location: an error message never carries either. */
-function segment(name: string): string {
-  return name.replace(/~/g, '~0').replace(/\//g, '~1').replace(INVISIBLE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-}
-
-/**
- * Where the first string (or object key) that is `bad` is in `value`, as `root` followed by a JSON pointer
- * (`body/from/id`), or undefined. Iterative: a deeply nested body cannot overflow the stack.
- */
+/** Where the first string or key that is `bad` is in `value`, as `root` followed by a JSON Pointer, or undefined. */
 export function stringLocation(value: unknown, root: string, bad: (s: string) => boolean): string | undefined {
-  const stack: [unknown, string][] = [[value, root]];
-  while (stack.length > 0) {
-    const [v, path] = stack.pop()!;
-    if (typeof v === 'string') {
-      if (bad(v)) return path;
-    } else if (Array.isArray(v)) {
-      for (let i = v.length - 1; i >= 0; i--) stack.push([v[i], `${path}/${i}`]);
-    } else if (typeof v === 'object' && v !== null) {
-      const entries = Object.entries(v);
-      for (const [k] of entries) if (bad(k)) return `${path}/${segment(k)}`;
-      for (let i = entries.length - 1; i >= 0; i--) stack.push([entries[i]![1], `${path}/${segment(entries[i]![0])}`]);
-    }
-  }
-  return undefined;
+  return locate(value, root, (v) => typeof v === 'string' && bad(v), bad);
 }
