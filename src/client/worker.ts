@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { QuittanceClient, type AppendAnswer, type Completion, type LeaseGrant } from './client.js';
 import { QuittanceClientError } from './http.js';
 
@@ -111,10 +112,8 @@ export function createWorker(options: WorkerOptions): Worker {
         if (leaseLost(e)) return;
         if (e instanceof QuittanceClientError && e.statusCode < 500) return fail(g, e);
         report(e, { task_id: g.task_id, phase: 'complete' });
-        await new Promise<void>((resolve) => {
-          const t = setTimeout(resolve, Math.max(0, Math.min(backoffMs, h.heldUntil - Date.now())));
-          signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
-        });
+        // Cut short if the lease is lost or the worker stops (and no listener left behind on the signal).
+        await sleep(Math.max(0, Math.min(backoffMs, h.heldUntil - Date.now())), undefined, { signal }).catch(() => undefined);
         continue;
       }
       if (answer.status === 'not_discharged') return fail(g, new Error('the handler returned neither artifacts nor delivery_proof: its completion closes nothing (LOCATABILITY_MISSING)'));
