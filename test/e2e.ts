@@ -18,6 +18,31 @@ export interface ServerProcess {
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
+/**
+ * Servers still running. When a test file times out, the test runner ends its process with SIGTERM, so the kills
+ * its tests would have done never run, and a child outlives its parent: these are killed when this process exits
+ * or is told to, so a failed run leaves no server behind sweeping a database.
+ */
+const running = new Set<ChildProcess>();
+let reaperInstalled = false;
+
+function reapOnExit(child: ChildProcess): void {
+  running.add(child);
+  child.once('exit', () => running.delete(child));
+  if (reaperInstalled) return;
+  reaperInstalled = true;
+  const reap = () => {
+    for (const c of running) c.kill('SIGKILL');
+  };
+  process.once('exit', reap);
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      reap();
+      process.exit(128 + (signal === 'SIGTERM' ? 15 : 2));
+    });
+  }
+}
+
 /** Starts `quittance serve` as a real child process and waits until it listens. `dataDir` may be a postgres:// URL. */
 export async function spawnServer(dataDir: string, extraArgs: string[] = [], env: Record<string, string> = {}): Promise<ServerProcess> {
   const port = await freePort();
@@ -26,6 +51,7 @@ export async function spawnServer(dataDir: string, extraArgs: string[] = [], env
     env: { ...process.env, QUITTANCE_LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  reapOnExit(child);
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
