@@ -140,7 +140,7 @@ async function serve(argv: string[], io: CliIo): Promise<number> {
     host: { type: 'string' }, port: { type: 'string' }, data: { type: 'string' }, db: { type: 'string' }, locatability: { type: 'string' },
     'workspace-root': { type: 'string', multiple: true },
   });
-  const host = values.host ?? io.env['QUITTANCE_HOST'] ?? '127.0.0.1';
+  const host = values.host ?? (io.env['QUITTANCE_HOST'] || undefined) ?? '127.0.0.1';
   const portText = values.port ?? (io.env['QUITTANCE_PORT'] || undefined) ?? '7349';
   // Checked before anything opens: a bad port must not leave a new ledger behind.
   if (!/^\d{1,5}$/.test(portText) || Number(portText) > 65535) throw usageError(`--port takes a port number from 0 to 65535, not ${JSON.stringify(portText)}`);

@@ -170,6 +170,18 @@ describe('quittance verify', () => {
 });
 
 describe('a server that cannot start', () => {
+  test('an empty QUITTANCE_HOST or QUITTANCE_PORT means unset: loopback on the default port, never every interface', async () => {
+    const tmp = tempDir();
+    // The default port may be taken on a machine running Quittance: the flag sets it, the empty variable is ignored.
+    const server = await spawnServer(tmp.dir, [], { QUITTANCE_HOST: '' });
+    try {
+      assert.match(server.output(), /Quittance listening on http:\/\/127\.0\.0\.1:\d+ /);
+    } finally {
+      await server.kill();
+      tmp.cleanup();
+    }
+  });
+
   test('serve with a port that is not one exits 2 before it opens anything', async () => {
     const tmp = tempDir();
     const data = join(tmp.dir, 'ledger');
