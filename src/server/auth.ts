@@ -12,14 +12,6 @@ declare module 'fastify' {
   }
 }
 
-/**
- * Bearer API keys. The tenant of every request is the key's tenant, never anything in the body.
- *
- * The check is added to each scoped route as it is declared (onRoute), with the route's scope in hand: public routes
- * run no hook at all, and a scoped request reads no per-request route options (Fastify builds `routeOptions` anew
- * on every access). A key verified within apiKeyCacheMs is answered synchronously, without a promise; any other
- * goes through Tenants.authenticate.
- */
 /** The credentials of `Authorization: Bearer <token>`. The scheme is case-insensitive (RFC 9110 §11.1). */
 function bearerToken(header: string | undefined): string | undefined {
   if (header === undefined) return undefined;
@@ -28,6 +20,14 @@ function bearerToken(header: string | undefined): string | undefined {
   return m?.[1];
 }
 
+/**
+ * Bearer API keys. The tenant of every request is the key's tenant, never anything in the body.
+ *
+ * The check is added to each scoped route as it is declared (onRoute), with the route's scope in hand: public routes
+ * run no hook at all, and a scoped request reads no per-request route options (Fastify builds `routeOptions` anew
+ * on every access). A key verified within apiKeyCacheMs is answered synchronously, without a promise; any other
+ * goes through Tenants.authenticate.
+ */
 export function installAuth(app: FastifyInstance, tenants: Tenants): void {
   app.decorateRequest('caller', null as unknown as Caller);
   app.addHook('onRoute', (route) => {

@@ -38,7 +38,10 @@ export interface StampGateOptions {
   fetch?: typeof fetch;
   /** This machine's wall clock in ms, for token expiry. Default Date.now. */
   now?: () => number;
-  /** A clock that never steps, in ms, for the ages of the JWKS and status list. Default performance.now, or `now` if only that is given. */
+  /**
+   * A clock that never steps, in ms, for the ages of the JWKS and status list. Default performance.now, or `now`
+   * when only that is given (a test's clock).
+   */
   monotonic?: () => number;
 }
 
