@@ -6,6 +6,8 @@
  * JSON.parse does the real parsing (fast, native); a single linear scan over the text then checks each object's
  * keys. The scan only runs on text JSON.parse accepted, so it can assume well-formed input.
  */
+import { pointerToken } from '../contracts/messages.js';
+
 export class DuplicateKeyError extends Error {
   constructor(readonly key: string, readonly path: string) {
     super(`duplicate key ${JSON.stringify(key)} at ${path || '/'}`);
@@ -205,5 +207,5 @@ const INVISIBLE = new RegExp(`\0|${UNPAIRED_SURROGATE.source}`, 'g');
 
 /** A key as a JSON Pointer token; a NUL or a lone surrogate shows as visible `\uXXXX`, never as itself. */
 function segment(key: string): string {
-  return key.replace(/~/g, '~0').replace(/\//g, '~1').replace(INVISIBLE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return pointerToken(key).replace(INVISIBLE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
