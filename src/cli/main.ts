@@ -12,6 +12,9 @@ import { runKeysRotate } from '../stamps/cli.js';
 import { runValidate } from './validate.js';
 import { WorkspaceRoots } from '../workspace/roots.js';
 
+/** pino's levels (Fastify's logger), quietest last: any other QUITTANCE_LOG_LEVEL would fail the start after the store opened. */
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
+
 const USAGE = `Usage: quittance <command> [options]
 
 Commands:
@@ -42,7 +45,9 @@ Commands:
                                       classify a path before running Git there (no git process is spawned)
 
 Environment: QUITTANCE_DATA_DIR, QUITTANCE_DATABASE_URL, QUITTANCE_HOST, QUITTANCE_PORT, QUITTANCE_LOCATABILITY,
-QUITTANCE_WORKSPACE_ROOTS (folders separated by "${delimiter}", like PATH).
+QUITTANCE_WORKSPACE_ROOTS (folders separated by "${delimiter}", like PATH),
+QUITTANCE_LOG_LEVEL (${LOG_LEVELS.join(', ')}; default info).
+A flag beats its variable; a variable set to "" counts as unset.
 `;
 
 type Command = (args: string[], io: CliIo) => Promise<number>;
@@ -112,11 +117,20 @@ function usageError(message: string): Error {
   return Object.assign(new Error(message), { code: 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' });
 }
 
+/**
+ * A QUITTANCE_* environment variable. Set but empty means unset, as with most tools: an empty QUITTANCE_HOST must
+ * not mean every interface, nor an empty QUITTANCE_DATA_DIR the working folder itself.
+ */
+function setting(io: CliIo, name: string): string | undefined {
+  return io.env[name] || undefined;
+}
+
 /** Where the ledger lives: --db / QUITTANCE_DATABASE_URL (PostgreSQL) or --data / QUITTANCE_DATA_DIR (SQLite); a flag beats the environment. */
 function storage(v: { data?: string | undefined; db?: string | undefined }, io: CliIo): Storage {
   if (v.data !== undefined && v.db !== undefined) throw usageError('--data and --db name two different ledgers: give one of them');
-  const url = v.db ?? (v.data === undefined ? io.env['QUITTANCE_DATABASE_URL'] || undefined : undefined);
-  if (url === undefined) return { dataDir: v.data ?? io.env['QUITTANCE_DATA_DIR'] ?? '.quittance' };
+  if (v.data === '') throw usageError('--data takes a folder (the default is ./.quittance), not ""');
+  const url = v.db ?? (v.data === undefined ? setting(io, 'QUITTANCE_DATABASE_URL') : undefined);
+  if (url === undefined) return { dataDir: v.data ?? setting(io, 'QUITTANCE_DATA_DIR') ?? '.quittance' };
   if (!/^postgres(ql)?:\/\//.test(url)) throw usageError(`--db takes a postgres:// URL, not ${JSON.stringify(url)}`);
   return { databaseUrl: url };
 }
@@ -127,7 +141,7 @@ function storage(v: { data?: string | undefined; db?: string | undefined }, io: 
  * taken from the working folder the server starts in.
  */
 function workspaceRoots(flags: string[] | undefined, io: CliIo): string[] {
-  const given = flags ?? (io.env['QUITTANCE_WORKSPACE_ROOTS'] ?? '').split(delimiter).filter((r) => r !== '');
+  const given = flags ?? (setting(io, 'QUITTANCE_WORKSPACE_ROOTS') ?? '').split(delimiter).filter((r) => r !== '');
   return given.map((r) => resolve(r));
 }
 
@@ -140,12 +154,14 @@ async function serve(argv: string[], io: CliIo): Promise<number> {
     host: { type: 'string' }, port: { type: 'string' }, data: { type: 'string' }, db: { type: 'string' }, locatability: { type: 'string' },
     'workspace-root': { type: 'string', multiple: true },
   });
-  const host = values.host ?? (io.env['QUITTANCE_HOST'] || undefined) ?? '127.0.0.1';
-  const portText = values.port ?? (io.env['QUITTANCE_PORT'] || undefined) ?? '7349';
-  // Checked before anything opens: a bad port must not leave a new ledger behind.
+  const host = values.host ?? setting(io, 'QUITTANCE_HOST') ?? '127.0.0.1';
+  const portText = values.port ?? setting(io, 'QUITTANCE_PORT') ?? '7349';
+  // Checked before anything opens: a bad port or log level must not leave a new ledger behind.
   if (!/^\d{1,5}$/.test(portText) || Number(portText) > 65535) throw usageError(`--port takes a port number from 0 to 65535, not ${JSON.stringify(portText)}`);
   const port = Number(portText);
-  const locatability = (values.locatability ?? io.env['QUITTANCE_LOCATABILITY'] ?? 'lenient') as 'lenient' | 'strict';
+  const logLevel = setting(io, 'QUITTANCE_LOG_LEVEL') ?? 'info';
+  if (!LOG_LEVELS.includes(logLevel)) throw usageError(`QUITTANCE_LOG_LEVEL takes one of ${LOG_LEVELS.join(', ')}, not ${JSON.stringify(logLevel)}`);
+  const locatability = (values.locatability ?? setting(io, 'QUITTANCE_LOCATABILITY') ?? 'lenient') as 'lenient' | 'strict';
   const allowedRoots = workspaceRoots(values['workspace-root'], io);
   new WorkspaceRoots(allowedRoots); // a root that is not a folder stops the start here, before anything is created
   const where = storage(values, io);
@@ -156,7 +172,7 @@ async function serve(argv: string[], io: CliIo): Promise<number> {
   // then fails to start.
   let server: Awaited<ReturnType<typeof startServer>>;
   try {
-    server = await startServer({ services, host, port, logger: { level: io.env['QUITTANCE_LOG_LEVEL'] ?? 'info' } });
+    server = await startServer({ services, host, port, logger: { level: logLevel } });
   } catch (e) {
     await services.store.close();
     const code = (e as { code?: string }).code;

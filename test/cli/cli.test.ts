@@ -6,7 +6,8 @@ import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { tempDir, agent, worker, artifact } from '../helpers.js';
-import { cli, spawnServer, api, type ServerProcess } from '../e2e.js';
+import { spawnSync } from 'node:child_process';
+import { BIN, cli, spawnServer, api, type ServerProcess } from '../e2e.js';
 import { keyCommandTests } from './keys.js';
 import { createServices, startServer } from '../../src/server/index.js';
 
@@ -169,6 +170,25 @@ describe('quittance verify', () => {
   });
 });
 
+describe('settings set but empty', () => {
+  // Run in a folder of its own: an empty QUITTANCE_DATA_DIR used to put the ledger in the working folder itself.
+  test('an empty QUITTANCE_DATA_DIR means the default ./.quittance; --data "" is a usage error', async () => {
+    const tmp = tempDir();
+    try {
+      const run = (argv: string[]) => spawnSync(process.execPath, [BIN, ...argv], { cwd: tmp.dir, env: { ...process.env, QUITTANCE_DATA_DIR: '' }, encoding: 'utf8' });
+      const created = run(['tenant', 'create', 'acme', '--json']);
+      assert.equal(created.status, 0, created.stderr);
+      assert.equal(existsSync(join(tmp.dir, '.quittance', 'quittance.db')), true);
+      assert.equal(existsSync(join(tmp.dir, 'quittance.db')), false);
+      const flag = run(['verify', '--data', '']);
+      assert.equal(flag.status, 2);
+      assert.match(flag.stderr, /--data takes a folder/);
+    } finally {
+      tmp.cleanup();
+    }
+  });
+});
+
 describe('a server that cannot start', () => {
   test('an empty QUITTANCE_HOST means unset: loopback, never every interface', async () => {
     const tmp = tempDir();
@@ -190,6 +210,19 @@ describe('a server that cannot start', () => {
         assert.equal(r.code, 2, `${argv.join(' ')} ${JSON.stringify(env)}: ${r.stderr}`);
         assert.match(r.stderr, /--port takes a port number from 0 to 65535, not "/);
       }
+      assert.equal(existsSync(data), false);
+    } finally {
+      tmp.cleanup();
+    }
+  });
+
+  test('serve with a log level pino does not know exits 2 before it opens anything', async () => {
+    const tmp = tempDir();
+    const data = join(tmp.dir, 'ledger');
+    try {
+      const r = await cli(['serve', '--data', data, '--port', '0'], { QUITTANCE_LOG_LEVEL: 'loud' });
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /QUITTANCE_LOG_LEVEL takes one of trace, debug, info, warn, error, fatal, silent, not "loud"/);
       assert.equal(existsSync(data), false);
     } finally {
       tmp.cleanup();
