@@ -166,6 +166,10 @@ export const ERRORS = {
   },
   QUITTANCE_ERR_CONFIG: { status: 500, message: 'Invalid configuration: %s' },
   QUITTANCE_ERR_INTERNAL: { status: 500, message: 'Internal error' },
+  QUITTANCE_ERR_STORE_UNAVAILABLE: {
+    status: 503,
+    message: "The ledger's database cannot be reached now (%s). Retry: a write sent again with the same content answers what the first one stored, if it was stored",
+  },
 
   // ── contracts ──
   QUITTANCE_ERR_CONTRACT_INVALID: { status: 422, message: 'Contract document is invalid: %s' },

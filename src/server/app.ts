@@ -45,7 +45,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
   });
   installValidation(app);
-  installErrorHandling(app);
+  installErrorHandling(app, (err) => services.store.unreachable(err));
   installStrictJson(app, services.config.limits.jsonDepthMax);
   installAuth(app, services.tenants);
   installNulRefusal(app);

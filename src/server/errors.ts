@@ -1,10 +1,15 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { QuittanceError, reasonPhrase } from '../errors.js';
 
-/** Every error leaves the server as {statusCode, code, error, message}; bad input is never a 500. */
-export function installErrorHandling(app: FastifyInstance): void {
+/**
+ * Every error leaves the server as {statusCode, code, error, message}; bad input is never a 500, and a database
+ * that cannot be reached (the store's `unreachable`) is a 503 a client may retry, not an internal error.
+ */
+export function installErrorHandling(app: FastifyInstance, unreachable: (err: unknown) => string | undefined): void {
   app.setErrorHandler((err: FastifyError | QuittanceError, request, reply) => {
-    send(toQuittanceError(err, request.routeOptions.bodyLimit), err, request, reply);
+    const why = err instanceof QuittanceError ? undefined : unreachable(err);
+    const q = why === undefined ? toQuittanceError(err, request.routeOptions.bodyLimit) : new QuittanceError('QUITTANCE_ERR_STORE_UNAVAILABLE', [why], { cause: err });
+    send(q, err, request, reply);
   });
   app.setNotFoundHandler((request, reply) => {
     const q = new QuittanceError('QUITTANCE_ERR_ROUTE_NOT_FOUND', [`${request.method} ${request.url.split('?')[0]}`]);

@@ -400,5 +400,11 @@ export interface Store {
 
   /** Current schema version and the newest this code knows. */
   schemaVersion(): Promise<{ current: number; known: number }>;
+  /**
+   * When an error this store threw says its database cannot be reached now (an outage: not a bug, not bad input),
+   * why, in a few words fit for a client to read; else undefined. The HTTP layer answers such errors 503
+   * QUITTANCE_ERR_STORE_UNAVAILABLE.
+   */
+  unreachable(err: unknown): string | undefined;
   close(): Promise<void>;
 }

@@ -17,6 +17,7 @@ import { PgCapabilityReads, pgCapabilityTx } from './capabilities.js';
 import { PgAutomationReads, pgAutomationTx } from './automation.js';
 import { PgStampReads, SigningKeysBusy, pgStampTx } from './stamps.js';
 import { PG_TYPES, quoteIdentifier } from './rows.js';
+import { unreachableReason } from './unreachable.js';
 
 export interface PostgresStoreOptions {
   /** postgres://user:password@host:port/database (libpq-style parameters in the query string work too). */
@@ -230,6 +231,10 @@ export class PostgresStore implements Store {
   async revokeApiKey(keyId: string, revokedAt: string, tenantId?: string): Promise<ApiKeyRevocation | undefined> {
     await this.ready;
     return this.tenants.revokeApiKey(keyId, revokedAt, tenantId);
+  }
+
+  unreachable(err: unknown): string | undefined {
+    return unreachableReason(err);
   }
 
   async schemaVersion(): Promise<{ current: number; known: number }> {

@@ -275,6 +275,11 @@ export class SqliteStore implements Store {
     return this.write(async () => this.tenants.revokeApiKey(keyId, revokedAt, tenantId));
   }
 
+  /** A file on this machine: there is no connection to lose. */
+  unreachable(): undefined {
+    return undefined;
+  }
+
   async schemaVersion(): Promise<{ current: number; known: number }> {
     const row = this.reader.prepare('SELECT max(version) AS v FROM schema_migrations').get() as { v: number };
     return { current: row.v, known: this.known };
