@@ -75,11 +75,14 @@ export class RuntimeInstalls {
     const blob: StoredBlob = { digest: sha256Digest(bytes), size_bytes: bytes.length };
     const store = this.ledger.store;
 
-    // An identical repeat is answered from a read: no write, no file, no transaction.
     const head = await store.runtimeInstalls.runtimeInstallByTarget(tenantId, step.runtimeRef, step.targetRef);
-    if (head !== undefined && repeats(head, blob.digest, step.installState)) return this.unchanged(head, blob, await store.receipt(tenantId, head.head_receipt_id));
-    // Invalid steps are refused before anything is stored.
-    this.document(step, head, head?.install_id ?? 'pending', blob.digest);
+    const repeat = head !== undefined && repeats(head, blob.digest, step.installState) ? head : undefined;
+    // Invalid steps are refused before anything is stored, and before a repeat is recognised: a step the contract
+    // refuses (no artifacts, an unknown platform) is not the step that was recorded, so it is a 422, never a 200.
+    // A repeat is checked as the step it repeats: started when the head started, unless it says otherwise.
+    this.document(repeat ? { ...step, startedAt: step.startedAt ?? repeat.started_at } : step, head, head?.install_id ?? 'pending', blob.digest);
+    // An identical repeat is answered from a read: no write, no file, no transaction.
+    if (repeat) return this.unchanged(repeat, blob, await store.receipt(tenantId, repeat.head_receipt_id));
 
     await this.evidence.storeBlob(bytes);
     return store.write(async (tx) => {

@@ -161,6 +161,36 @@ for (const backend of BACKENDS) {
       assert.ok(a.lines.filter((l) => l.msg === 'runtime install unchanged').every((l) => l.level < 30));
     });
 
+    test('a repeat of the head that breaks the contract is refused (422), not answered as unchanged', async () => {
+      const manifest = { name: 'agent-runtime', version: '0.4.2' };
+      const body = install(manifest, { runtimeRef: 'urn:srcos:runtime:agent-runtime@0.4.2' });
+      const first = await a.post(body);
+      assert.equal(first.status, 201);
+      const receipts = await count();
+      // Same runtime, target, manifest and state as the head, but no artifacts (the schema wants at least one).
+      const noArtifacts = await a.post({ ...body, artifacts: [] });
+      assert.equal(noArtifacts.status, 422);
+      assert.equal(noArtifacts.json.code, 'QUITTANCE_ERR_CONTRACT_INVALID');
+      assert.deepEqual(noArtifacts.json.errors.map((e: { path: string }) => e.path), ['/artifacts']);
+      const badPlatform = await a.post({ ...body, platform: 'amiga-68k' });
+      assert.equal(badPlatform.status, 422);
+      assert.deepEqual(badPlatform.json.errors.map((e: { path: string }) => e.path), ['/platform']);
+      assert.equal(await count(), receipts);
+      // The valid repeat is still the idempotent one.
+      const again = await a.post(body);
+      assert.equal(again.status, 200);
+      assert.equal(again.json.receipt.receipt_id, first.json.receipt.receipt_id);
+      // Also for a finished step that said when it finished, repeated later: it started when the head did.
+      a.clock.advance(1000);
+      const finished = { ...body, installState: 'installed', finishedAt: new Date(a.clock.now()).toISOString() };
+      const done = await a.post(finished);
+      assert.equal(done.status, 201, JSON.stringify(done.json));
+      a.clock.advance(60_000);
+      const doneAgain = await a.post(finished);
+      assert.equal(doneAgain.status, 200, JSON.stringify(doneAgain.json));
+      assert.equal(doneAgain.json.receipt.receipt_id, done.json.receipt.receipt_id);
+    });
+
     test('state changes link as a chain: parents and causalRefs name the previous step', async () => {
       const manifest = { name: 'agent-runtime', version: '0.5.0' };
       const base = { runtimeRef: 'urn:srcos:runtime:agent-runtime@0.5.0' };
