@@ -71,6 +71,11 @@ export const DEFAULTS = {
     orphanSweepBatchMax: 500,
     /** Most events in one POST /v1/events batch. */
     eventsBatchMax: 1000,
+    /**
+     * Most candidate sessions an orphan receipt lists (the first, in session_id order; the receipt then says how
+     * many there were). At 256-character session ids, 32 of them take about a quarter of a 64 KiB receipt body.
+     */
+    orphanCandidatesListedMax: 32,
     /** Page size of GET /v1/orphans and of the DAG nodes in GET /v1/sessions/{id} when the caller names none. */
     pageSizeDefault: 500,
     /** Largest page size a caller may ask for. */

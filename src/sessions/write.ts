@@ -54,6 +54,19 @@ export class SessionWrite {
     return this.ledger.config.sessions.orphanTtlSeconds;
   }
 
+  /**
+   * The candidates an orphan receipt lists, and how many there were when that is more. An event's keys may fit
+   * any number of open sessions (every session of a busy workspace), and a receipt body has a size limit: with
+   * all of them listed, the ledger refused its own orphan.queued (a well-formed event answered 413) and the sweep
+   * failed on such an orphan's orphan.quarantined at every pass, so no orphan of its batch was quarantined. The
+   * orphan's row keeps them all (GET /v1/orphans).
+   */
+  private listed(candidates: readonly string[]): { listed: string[]; total: { candidates_total?: number } } {
+    const max = this.ledger.config.sessions.orphanCandidatesListedMax;
+    if (candidates.length <= max) return { listed: [...candidates], total: {} };
+    return { listed: candidates.slice(0, max), total: { candidates_total: candidates.length } };
+  }
+
   reconciliation(): Reconciliation {
     return { recovered: this.recovered.slice(), ambiguous: [...this.ambiguous.values()] };
   }
@@ -145,8 +158,9 @@ export class SessionWrite {
       observed_at: isoTime(this.now), expires_at: duplicateOf?.expires_at ?? this.now + this.ttlSeconds * 1000,
       raw_digest: event.raw_digest, payload_digest: event.payload_digest, queued_receipt_id: null, duplicate_of: duplicateOf?.orphan_id ?? null,
     };
-    const document = orphanDocument(facts, { state: 'queued', candidates, captured_at: this.now }, this.ttlSeconds);
-    const body: Record<string, unknown> = { event_id: event.event_id, orphan_id: orphanId, delivery, candidates, document };
+    const shown = this.listed(candidates);
+    const document = orphanDocument(facts, { state: 'queued', candidates: shown.listed, captured_at: this.now }, this.ttlSeconds);
+    const body: Record<string, unknown> = { event_id: event.event_id, orphan_id: orphanId, delivery, candidates: shown.listed, ...shown.total, document };
     if (duplicateOf) body['duplicate_of'] = duplicateOf.orphan_id;
     const receipt = await this.append({
       type: 'orphan.queued', from: LEDGER_PRINCIPAL, to: LEDGER_PRINCIPAL, parents: [],
@@ -171,7 +185,7 @@ export class SessionWrite {
    */
   async discardDuplicate(repeat: SessionEventRow, original: OrphanRow, delivery: number): Promise<{ orphan: OrphanRow; queued: Receipt; receipt: Receipt }> {
     const { orphan, receipt: queued } = await this.queue(repeat, original.candidates, delivery, original);
-    const document = this.document(orphan, { state: 'discarded_duplicate', candidates: original.candidates });
+    const document = this.document(orphan, { state: 'discarded_duplicate', candidates: this.listed(original.candidates).listed });
     const receipt = await this.append({
       type: 'orphan.discarded_duplicate', from: LEDGER_PRINCIPAL, to: LEDGER_PRINCIPAL, parents: [queued.receipt_id],
       ...(repeat.session_id !== null && { session_id: repeat.session_id }),
@@ -252,17 +266,18 @@ export class SessionWrite {
    * the evidence of why nothing was decided), and an orphan_quarantined anomaly for someone to look at.
    */
   async quarantine(o: OrphanRow): Promise<{ receipt: Receipt; anomaly: Receipt }> {
-    const document = this.document(o, { state: 'quarantined', candidates: o.candidates });
+    const shown = this.listed(o.candidates);
+    const document = this.document(o, { state: 'quarantined', candidates: shown.listed });
     const sessionId = o.session_id === null ? {} : { session_id: o.session_id };
     const receipt = await this.append({
       type: 'orphan.quarantined', from: LEDGER_PRINCIPAL, to: LEDGER_PRINCIPAL, parents: [o.queued_receipt_id], ...sessionId,
-      body: { event_id: o.event_id, orphan_id: o.orphan_id, candidates: o.candidates, document },
+      body: { event_id: o.event_id, orphan_id: o.orphan_id, candidates: shown.listed, ...shown.total, document },
     });
     const anomaly = await appendAnomaly(this.tx, this.ledger.ctx, this.tenantId, 'orphan_quarantined', {
       parents: [receipt.receipt_id],
       ...sessionId,
       body: {
-        orphan_id: o.orphan_id, event_id: o.event_id, event_class: o.event_class, candidates: o.candidates, expires_at: isoTime(o.expires_at),
+        orphan_id: o.orphan_id, event_id: o.event_id, event_class: o.event_class, candidates: shown.listed, ...shown.total, expires_at: isoTime(o.expires_at),
         message: o.candidates.length > 1
           ? `Event ${o.event_id} fitted ${o.candidates.length} sessions and none was chosen before its TTL passed; it was quarantined.`
           : `Event ${o.event_id} never found its session before its TTL passed; it was quarantined.`,

@@ -278,6 +278,51 @@ for (const backend of BACKENDS) {
       }
     });
   });
+
+  describe(`[${backend}] an orphan that fits many sessions`, () => {
+    let h: Harness;
+    // 130 open sessions with 256-character ids share a workspace: listing them all takes more than a 64 KiB body.
+    const ids = (tag: string) => Array.from({ length: 130 }, (_, i) => `${tag}-${String(i).padStart(3, '0')}-`.padEnd(256, 'x'));
+    const open = async (list: string[], workspaceRef: string) => {
+      for (const id of list) assert.equal((await h.req('POST', '/v1/sessions', { session_id: id, owner: codex, workspace_ref: workspaceRef })).status, 201);
+    };
+    before(async () => {
+      h = await harness({ backend, config: { sessions: { orphanTtlSeconds: 60 } } });
+    });
+    after(async () => h.close());
+
+    test('is queued listing the first candidates and their number, not refused as an oversized body', async () => {
+      const ws = 'urn:srcos:workspace:busy';
+      const busy = ids('busy');
+      await open(busy, ws);
+      const q = await h.req('POST', '/v1/events', { event_id: 'busy-1', event_class: 'plugin', correlation: { workspace_ref: ws } });
+      assert.equal(q.status, 202, JSON.stringify(q.json).slice(0, 300));
+      assert.equal(q.json.orphan.candidates.length, 130);
+      assert.equal(q.json.receipt.body.candidates_total, 130);
+      assert.deepEqual(q.json.receipt.body.candidates, busy.slice(0, 32));
+      assert.equal(q.json.receipt.body.document.sessionResolution.candidateSessionRefs.length, 32);
+      assert.equal(validateDocument(q.json.receipt.body.document).valid, true);
+    });
+
+    test('gaining candidates while queued, it is still quarantined when its TTL passes', async () => {
+      const ws = 'urn:srcos:workspace:later';
+      const later = ids('later');
+      // Queued when two sessions fit it (a small receipt), then every further open makes it more ambiguous.
+      await open(later.slice(0, 2), ws);
+      const q = await h.req('POST', '/v1/events', { event_id: 'busy-2', event_class: 'plugin', correlation: { workspace_ref: ws } });
+      assert.equal(q.status, 202);
+      assert.equal(q.json.orphan.candidates.length, 2);
+      await open(later.slice(2), ws);
+      h.clock.advance(61_000);
+      assert.ok((await h.services.sessions.sweepOrphans()) >= 1);
+      const [o] = (await h.req('GET', '/v1/orphans?state=quarantined')).json.orphans.filter((x: any) => x.event_id === 'busy-2');
+      assert.equal(o.candidates.length, 130);
+      assert.equal(o.document.sessionResolution.candidateSessionRefs.length, 32);
+      const anomaly = (await h.req('GET', '/v1/anomalies?kind=orphan_quarantined')).json.anomalies.find((a: any) => a.body.event_id === 'busy-2');
+      assert.equal(anomaly.body.candidates_total, 130);
+      assert.match(anomaly.body.message, /fitted 130 sessions/);
+    });
+  });
 }
 
 /** Sweeps with a small batch size, as a server with orphanSweepBatchMax = batch would. */
