@@ -22,7 +22,13 @@ const HINT_SEGMENT_MAX = 64;
 
 function cleanSegment(segment: string): string {
   const clean = segment.replace(/[\x00-\x1f\x7f]/g, '?');
-  return clean.length > HINT_SEGMENT_MAX ? clean.slice(0, HINT_SEGMENT_MAX - 1) + '…' : clean;
+  if (clean.length <= HINT_SEGMENT_MAX) return clean;
+  // Cut between characters: a cut through a surrogate pair (an emoji in a folder name) would leave half of one,
+  // malformed Unicode that the ledger refuses in every request, in the document it stores.
+  let end = HINT_SEGMENT_MAX - 1;
+  const last = clean.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end--;
+  return clean.slice(0, end) + '…';
 }
 
 export function redactPath(absPath: string, homeDirs: readonly string[]): { hint: string; redaction: PathRedaction } {

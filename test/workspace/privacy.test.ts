@@ -127,6 +127,10 @@ describe('path privacy', () => {
     const long = redactPath('/a/b/' + 'x'.repeat(200), []).hint;
     assert.equal(long.length, '…/'.length + 64);
     assert.ok(long.endsWith('…'));
+    // A cut never splits a surrogate pair: the 63rd UTF-16 unit here is the first half of an emoji.
+    const emoji = redactPath('/a/b/' + 'x'.repeat(62) + '\u{1F600}tail', []).hint;
+    assert.equal(emoji, '…/' + 'x'.repeat(62) + '…');
+    assert.equal(redactPath('/a/b/' + 'x'.repeat(61) + '\u{1F600}tail', []).hint, '…/' + 'x'.repeat(61) + '\u{1F600}…');
   });
 
   test('failure reasons and remediations never carry a path', () => {

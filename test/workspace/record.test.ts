@@ -56,6 +56,17 @@ for (const backend of BACKENDS) {
       }
     });
 
+    test('a long folder name with an emoji where the hint is cut yields a document the ledger itself accepts back', async () => {
+      // The hint keeps 63 UTF-16 units of the last segment; the 63rd is here the first half of a surrogate pair.
+      const folder = join(root, 'x'.repeat(62) + '\u{1F600}-tail');
+      mkdirSync(folder);
+      const r = await h.req('POST', '/v1/workspace/git-state', { path: folder });
+      assert.equal(r.status, 201, JSON.stringify(r.json));
+      assert.equal(r.json.document.pathEvidence.redactedPathHint, '…/' + 'x'.repeat(62) + '…');
+      const stored = await h.req('POST', '/v1/contracts', r.json.document);
+      assert.equal(stored.status, 201, JSON.stringify(stored.json));
+    });
+
     test('severity discipline and negative states are recorded as classified', async () => {
       const passive = await h.req('POST', '/v1/workspace/git-state', { path: root, operation: 'passive_discovery' });
       assert.equal(passive.status, 201);
