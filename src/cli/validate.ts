@@ -5,7 +5,7 @@
  * two different files is caught. Exit code: 0 all valid, 1 some invalid, 2 unreadable input (missing file, bad
  * JSON) or bad usage.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { systemClock, type Clock } from '../clock.js';
@@ -62,12 +62,20 @@ function entryName(e: { file: string; index: number | null }): string {
   return e.index === null ? e.file : `${e.file}[${e.index}]`;
 }
 
-/** Files named on the command line, with directories expanded (sorted, so output is stable). */
+/**
+ * Files named on the command line, with directories expanded (sorted, so output is stable). Each folder is walked
+ * once, by its real path: a symlink back up the tree (`loop -> .`) or a second name for a folder (`latest -> v2`)
+ * would otherwise have its documents read again under every name, until ELOOP, and the run end in exit 2.
+ */
 function collectFiles(paths: readonly string[], unreadable: Unreadable[]): string[] {
   const files: string[] = [];
+  const walked = new Set<string>();
   const walk = (dir: string): void => {
     let names: string[];
     try {
+      const real = realpathSync(dir);
+      if (walked.has(real)) return;
+      walked.add(real);
       names = readdirSync(dir).sort();
     } catch (e) {
       unreadable.push({ file: dir, error: (e as Error).message });

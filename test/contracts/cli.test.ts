@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runValidate } from '../../src/cli/validate.js';
@@ -144,6 +144,17 @@ test('folders are walked recursively for *.json, skipping hidden folders, other 
   const r = await cli([dir]);
   assert.equal(r.code, 1);
   assert.equal(r.stdout, `${join(dir, 'nested', 'bad.json')}: /pathEvidence/rawPathStored: must be false (const)\n2 documents in 2 files: 1 valid, 1 invalid\n`);
+});
+
+test('a folder reached again through a symlink is walked once: a loop is no unreadable file, a document is read once', async (t) => {
+  const dir = tempDir(t);
+  mkdirSync(join(dir, 'v2'));
+  copyFileSync(ex('GitWorkspaceState', 'valid-minimal.json'), join(dir, 'v2', 'ok.json'));
+  symlinkSync('.', join(dir, 'v2', 'loop'));
+  symlinkSync('v2', join(dir, 'latest'));
+  const r = await cli([dir]);
+  assert.equal(r.code, 0, r.stdout);
+  assert.equal(r.stdout, '1 document in 1 file: 1 valid, 0 invalid\n');
 });
 
 test('usage errors exit 2 on stderr; --help exits 0', async () => {
