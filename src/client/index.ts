@@ -1,4 +1,4 @@
-/** `quittance/client`: the HTTP client for agents and tools, and the worker SDK. */
+/** `quittance/client`: the HTTP client for agents and tools, the worker SDK, and StampGate (offline stamp checks). */
 export { QuittanceClient } from './client.js';
 export type { AppendAnswer, TaskView, LeaseGrant, CreateTask, LeaseProof, Completion } from './client.js';
 export type { SessionView, SessionAnswer, SessionDag, DagNode, DagEdge, OrphanView, EventAnswer, EventBatchItem, Reconciliation } from './sessions.js';
@@ -9,3 +9,7 @@ export type {
 export { QuittanceClientError } from './http.js';
 export { createWorker, PermanentError } from './worker.js';
 export type { Job, Worker, WorkerOptions } from './worker.js';
+// The offline stamp gate belongs to agent runtimes, which install this subpath: it needs nothing but node.
+export { StampGate } from '../stamps/gate.js';
+export type { StampGateOptions, GateDecision, GateReason, GatePrincipal } from '../stamps/gate.js';
+export type { StampClaims } from '../stamps/token.js';
