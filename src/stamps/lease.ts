@@ -11,10 +11,18 @@ import type { Stamps } from './stamps.js';
 /** Scope tokens a lease stamp carries: the task's required capabilities (those that are valid scope tokens). */
 const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]{1,128}$/;
 
+/**
+ * How long a lease stamp outlives the longest its lease can run. The gate's timeout tombstone is written by the
+ * lease sweep once the lease has expired; a TTL ending at that same instant lets the stamp sweep (every server
+ * runs both, in no set order) flag the stamp ambiguous first, with a missing_tombstone anomaly for a lease that
+ * ended as leases do.
+ */
+const LEASE_STAMP_GRACE_SECONDS = 60;
+
 export function leaseStamps(stamps: Stamps, config: Readonly<QuittanceConfig>): LeaseStamps {
   // A lease may be renewed up to its lifetime limit; the stamp's TTL (the safety net) must not run out before the
-  // lease can, or a healthy, renewed lease would leave an ambiguous stamp. The gate closes it when the lease ends.
-  const ttlSeconds = Math.min(config.tasks.leaseLifetimeSecondsMax, config.stamps.ttlSecondsMax);
+  // lease sweep can close it, or a healthy, renewed lease would leave an ambiguous stamp.
+  const ttlSeconds = Math.min(config.tasks.leaseLifetimeSecondsMax + LEASE_STAMP_GRACE_SECONDS, config.stamps.ttlSecondsMax);
   return {
     async mintForLease(tx, tenantId, task, lease, worker, leaseTtlSeconds) {
       const r = await stamps.mintInTx(tx, tenantId, {

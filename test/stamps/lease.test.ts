@@ -146,6 +146,28 @@ for (const backend of BACKENDS) {
       await h.services.tasks.expireDue();
     });
 
+    test('a lease renewed to its full lifetime still ends in a timeout tombstone, even when the stamp sweep runs first', async () => {
+      const g = await start('lease-stamp-lifetime');
+      const grantedAt = h.clock.now();
+      const lifetimeMs = h.services.config.tasks.leaseLifetimeSecondsMax * 1000;
+      // Renew until the lease expires at exactly its lifetime limit (the last renewal allowed).
+      for (let expires = grantedAt + 30_000; expires < grantedAt + lifetimeMs;) {
+        h.clock.set(expires - 1000);
+        const ttl = Math.min(1800, (grantedAt + lifetimeMs - h.clock.now()) / 1000);
+        const r = await h.req('POST', '/v1/leases/renew', { ...lp(g), lease_ttl_seconds: ttl });
+        assert.equal(r.status, 200, JSON.stringify(r.json));
+        expires = Date.parse(r.json.expires_at);
+      }
+      // Both sweeps find work at this instant; servers run them independently, in either order.
+      h.clock.set(grantedAt + lifetimeMs);
+      await h.services.stamps.sweepStamps();
+      assert.ok((await h.services.tasks.expireDue()) >= 1);
+      const { tombstones, all } = await stampTrace(g);
+      assert.deepEqual(tombstones.map((t) => [t.body.outcome, t.body.closed_by, t.body.late ?? false]), [['timeout', 'gate', false]]);
+      assert.ok(!all.some((r) => r.type === 'system.anomaly' && r.body.kind === 'missing_tombstone'), 'no missing_tombstone anomaly');
+      await h.services.tasks.expireDue();
+    });
+
     test('cancel → tombstone revoked (closed by the operator)', async () => {
       const g = await start('lease-stamp-cancel');
       assert.equal((await h.req('POST', `/v1/tasks/${g.task_id}/cancel`, { reason: 'no longer needed' })).status, 201);
