@@ -107,7 +107,8 @@ export class StampGate {
     if (!decoded) return { allowed: false, reason: 'invalid_token' };
     let key = this.keys.get(decoded.header.kid);
     if (!key && this.monotonic() - this.keysAt >= this.refreshMs) {
-      await this.refreshKeys();
+      // A ledger that cannot be reached says nothing about the key: denied as unavailable, like a stale list.
+      if (!(await this.refreshKeys().then(() => true, () => false))) return { allowed: false, reason: 'status_unavailable' };
       key = this.keys.get(decoded.header.kid);
     }
     if (!key) return { allowed: false, reason: 'unknown_key' };

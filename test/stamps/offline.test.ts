@@ -178,6 +178,27 @@ describe('offline verification: JWKS + the signed status list, with jose', () =>
     assert.equal(claimsOf(m.token).stamp_id, d.stamp_id);
   });
 
+  test('StampGate denies (status_unavailable) instead of throwing when it cannot fetch the JWKS', async () => {
+    const m = await mint(h);
+    const realFetch = globalThis.fetch;
+    let jwks: 'down' | '503' | 'up' = 'down';
+    const gate = new StampGate({
+      url: urlA, apiKey: h.key, refreshMs: 100, now: () => h.clock.now(), monotonic: () => performance.now(),
+      fetch: ((input: string | URL | Request, init?: RequestInit) => {
+        if (!String(input).endsWith('/.well-known/jwks.json') || jwks === 'up') return realFetch(input, init);
+        return jwks === 'down' ? Promise.reject(new TypeError('fetch failed')) : Promise.resolve(new Response('<html>bad gateway</html>', { status: 503 }));
+      }) as typeof fetch,
+    });
+    // A gate that has never loaded the keys, with the ledger unreachable, then answering a proxy's 503.
+    assert.deepEqual(await gate.verify(m.token), { allowed: false, reason: 'status_unavailable' });
+    await sleep(110);
+    jwks = '503';
+    assert.deepEqual(await gate.verify(m.token), { allowed: false, reason: 'status_unavailable' });
+    await sleep(110);
+    jwks = 'up';
+    assert.equal((await gate.verify(m.token)).allowed, true);
+  });
+
   test('StampGate measures list ages on a clock that never steps: a wall clock set back does not keep a list fresh', async () => {
     const m = await mint(h);
     let up = true;
