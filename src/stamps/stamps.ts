@@ -355,6 +355,8 @@ export class Stamps {
     const r = await this.ledger.appendInTx(tx, tenantId, {
       type: 'stamp.event', from: input.by ?? LEDGER_PRINCIPAL, to: row?.subject ?? LEDGER_PRINCIPAL,
       ...(row && { stamp_id: row.stamp_id, parents: [row.minted_receipt_id] }),
+      // A caller's event_id names one decision: its retry answers the stored receipt, other content under it is 409.
+      ...(row && input.event_id !== undefined && { idempotency_key: `stamp.event:${row.stamp_id}:${input.event_id}` }),
       ...(row?.task_id != null && { task_id: row.task_id }),
       ...(row?.lease_id != null && { lease_id: row.lease_id }),
       body,

@@ -131,7 +131,7 @@ export interface StampEventInput {
   action: string;
   outcome: EventOutcome;
   gate_reason?: string | undefined;
-  /** Makes a retried report idempotent; generated when absent. */
+  /** Makes a retried report idempotent (other content under the same id is 409); generated when absent. */
   event_id?: string | undefined;
   /** Who made the decision (the gate); defaults to the ledger. */
   by?: Principal | undefined;

@@ -201,6 +201,17 @@ for (const backend of BACKENDS) {
       const again = await h.req('POST', `/v1/stamps/${m.stamp_id}/events`, { action: 'db.write', outcome: 'denied', gate_reason: 'outside scope', event_id: 'ev-1' });
       assert.equal(again.status, 200);
       assert.equal(again.json.receipt.receipt_id, e1.json.receipt.receipt_id);
+      // The same event_id with another decision is not a retry: refused, nothing written.
+      const before = await h.services.store.countReceipts(h.tenantId);
+      for (const other of [{ outcome: 'executed' }, { action: 'db.drop' }, { from: { kind: 'agent', id: 'other-gate' } }]) {
+        const c = await h.req('POST', `/v1/stamps/${m.stamp_id}/events`, { action: 'db.write', outcome: 'denied', gate_reason: 'outside scope', event_id: 'ev-1', ...other });
+        assert.equal(c.status, 409, JSON.stringify(c.json));
+        assert.equal(c.json.code, 'QUITTANCE_ERR_IDEMPOTENCY_CONFLICT');
+      }
+      assert.equal(await h.services.store.countReceipts(h.tenantId), before);
+      // An event_id names a decision under one stamp: another stamp may use the same one.
+      const m2 = await mint(h);
+      assert.equal((await h.req('POST', `/v1/stamps/${m2.stamp_id}/events`, { action: 'db.write', outcome: 'executed', event_id: 'ev-1' })).status, 201);
       const bad = await h.req('POST', `/v1/stamps/${m.stamp_id}/events`, { action: 'db.write', outcome: 'maybe' });
       assert.equal(bad.status, 400);
       assert.equal((await h.req('POST', '/v1/stamps/nope/events', { action: 'x', outcome: 'executed' })).status, 404);
