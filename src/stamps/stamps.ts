@@ -33,6 +33,9 @@ export interface Investigation {
   last_events: Receipt[];
 }
 
+/** Longest task_ref, in characters (code points) as the route's JSON Schema maxLength counts them. */
+const TASK_REF_CHARACTERS_MAX = 256;
+
 /** Scope tokens as RFC 6749 §3.3 allows them: printable ASCII without space, quote or backslash. */
 const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]{1,128}$/;
 
@@ -369,7 +372,7 @@ export class Stamps {
     if (!Number.isInteger(input.ttl_seconds) || input.ttl_seconds < c.ttlSecondsMin || input.ttl_seconds > c.ttlSecondsMax) {
       throw new QuittanceError('QUITTANCE_ERR_STAMP_TTL', [input.ttl_seconds, c.ttlSecondsMin, c.ttlSecondsMax]);
     }
-    if (typeof input.task_ref !== 'string' || input.task_ref.length === 0 || input.task_ref.length > 256) {
+    if (typeof input.task_ref !== 'string' || input.task_ref.length === 0 || characters(input.task_ref) > TASK_REF_CHARACTERS_MAX) {
       throw new QuittanceError('QUITTANCE_ERR_VALIDATION', ['task_ref must be a string of 1 to 256 characters']);
     }
     if (!Array.isArray(input.scope) || input.scope.length > c.scopeEntriesMax || !input.scope.every((s) => typeof s === 'string' && SCOPE_TOKEN.test(s))) {
@@ -404,6 +407,13 @@ export class Stamps {
     this.introspector.changing(tenantId, stampId, expect);
     this.published.changed(tenantId);
   }
+}
+
+/** Length in code points: String#length counts UTF-16 units, two per character outside the BMP (emoji, say). */
+function characters(s: string): number {
+  let n = 0;
+  for (const _ of s) n++;
+  return n;
 }
 
 function principal(p: Principal): Principal {

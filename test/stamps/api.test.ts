@@ -109,6 +109,12 @@ for (const backend of BACKENDS) {
       assert.equal((await h.req('POST', '/v1/stamps', { subject, task_ref: 't', scope: [], ttl_seconds: 1 })).status, 201);
       const bad = await h.req('POST', '/v1/stamps', { subject, task_ref: 't', scope: ['has space'], ttl_seconds: 5 });
       assert.equal(bad.status, 400);
+      // task_ref: 1 to 256 characters, as the OpenAPI document says; a character outside the BMP is one of them.
+      const wide = await h.req('POST', '/v1/stamps', { subject, task_ref: '🎉'.repeat(256), scope: [], ttl_seconds: 5 });
+      assert.equal(wide.status, 201, JSON.stringify(wide.json));
+      assert.equal(wide.json.stamp.task_ref, '🎉'.repeat(256));
+      assert.equal(claimsOf(wide.json.token).task, '🎉'.repeat(256));
+      assert.equal((await h.req('POST', '/v1/stamps', { subject, task_ref: '🎉'.repeat(257), scope: [], ttl_seconds: 5 })).status, 400);
       const forged = await h.req('POST', '/v1/receipts', { type: 'stamp.tombstoned', from: subject, to: subject, parents: ['x'], body: {} });
       assert.equal(forged.json.code, 'QUITTANCE_ERR_RECEIPT_TYPE_RESERVED');
     });
