@@ -137,8 +137,9 @@ export class StampGate {
 
   /**
    * Verifies offline and records the decision as a stamp.event (executed or denied). A token whose stamp this
-   * gate cannot name (malformed, forged, unknown key) is reported through introspection with record_action,
-   * which records the denial in the ledger.
+   * gate cannot name (malformed, forged, a key it has not loaded, the JWKS out of reach) is judged by the ledger
+   * through introspection with record_action, which records its verdict: that verdict is then the decision, so the
+   * answer and the receipt agree (the ledger may already know a key this gate has not fetched).
    */
   async decide(token: string, action: string): Promise<GateDecision> {
     const d = await this.verify(token);
@@ -153,8 +154,11 @@ export class StampGate {
     } else {
       const body: Record<string, unknown> = { token, record_action: action };
       if (this.options.principal !== undefined) body['from'] = this.options.principal;
-      const r = await this.call('POST', '/v1/stamps/introspect', body);
-      d.event_receipt_id = (r as { event_receipt_id?: string }).event_receipt_id;
+      const r = (await this.call('POST', '/v1/stamps/introspect', body)) as Record<string, unknown>;
+      const { active, token_type: _type, state: _state, event_receipt_id: eventId, ...rest } = r;
+      const claims = active === true ? readClaims(rest) : undefined;
+      if (claims) return { allowed: true, stamp_id: claims.stamp_id, claims, ...(typeof eventId === 'string' && { event_receipt_id: eventId }) };
+      if (typeof eventId === 'string') d.event_receipt_id = eventId;
     }
     return d;
   }

@@ -199,6 +199,35 @@ describe('offline verification: JWKS + the signed status list, with jose', () =>
     assert.equal((await gate.verify(m.token)).allowed, true);
   });
 
+  test('StampGate.decide: when the gate cannot name the stamp, its answer is the verdict the ledger recorded', async () => {
+    const m = await mint(h);
+    const realFetch = globalThis.fetch;
+    let jwks: 'without-keys' | '503' = 'without-keys';
+    // A JWKS that lacks the signing key (fetched from a server whose cache predates a key rotation), then one that fails.
+    const gate = new StampGate({
+      url: urlA, apiKey: h.key, refreshMs: 100, now: () => h.clock.now(), monotonic: () => performance.now(),
+      fetch: (async (input: string | URL | Request, init?: RequestInit) => {
+        if (!String(input).endsWith('/.well-known/jwks.json')) return realFetch(input, init);
+        return jwks === '503' ? new Response('bad gateway', { status: 503 }) : Response.json({ keys: [] });
+      }) as typeof fetch,
+    });
+    const recorded = async (d: { event_receipt_id?: string }) => (await stampEvents(h)).find((e) => e.receipt_id === d.event_receipt_id)!.body.outcome;
+    for (const mode of ['without-keys', '503'] as const) {
+      jwks = mode;
+      await sleep(110);
+      const d = await gate.decide(m.token, 'fs.write');
+      assert.equal(await recorded(d), 'executed', 'the ledger knows the key and the stamp is active');
+      assert.equal(d.allowed, true, `${mode}: the gate answers what the ledger recorded`);
+      assert.equal(d.stamp_id, m.stamp_id);
+      assert.equal(d.claims!.gen, 1);
+    }
+    await h.req('POST', `/v1/stamps/${m.stamp_id}/tombstone`, { outcome: 'revoked' });
+    await sleep(110);
+    const no = await gate.decide(m.token, 'fs.write');
+    assert.equal(no.allowed, false);
+    assert.equal(await recorded(no), 'denied');
+  });
+
   test('StampGate measures list ages on a clock that never steps: a wall clock set back does not keep a list fresh', async () => {
     const m = await mint(h);
     let up = true;
