@@ -121,6 +121,10 @@ export class StampGate {
     let list = await this.freshList();
     if (!list) return { allowed: false, reason: 'status_unavailable', ...known };
     if (claims.tenant !== list.payload.sub) return { allowed: false, reason: 'unknown_stamp', ...known };
+    // The list leaves out stamps whose TTL had passed on the ledger's clock when it was built, closed ones too: a
+    // token that expired by then is judged on that clock, or a gate whose clock is behind would read the slot of a
+    // revoked stamp as open for as long as it is behind.
+    if (claims.exp * 1000 <= list.payload.iat_ms) return { allowed: false, reason: 'expired', ...known };
     let slot = list.bits.slot(claims.status.idx);
     if (slot === 'after_list' && this.monotonic() - list.fetchedAt >= 50) {
       // Minted after our list was built: one early refresh, so a stamp minted and closed at once is caught.

@@ -23,6 +23,8 @@
  * A stamp token carries `status.idx`, its slot. Slot i is bit (i − base) mod 8, least significant first, of byte
  * ⌊(i − base) / 8⌋ (the bit order of the IETF OAuth Token Status List draft). The list covers every stamp of the
  * tenant whose TTL has not passed. A verifier decides:
+ * - the token's exp (in ms) not after iat_ms: its TTL had passed when the list was built, so the list no longer
+ *   says whether it was closed → inactive (judged on the ledger's clock: a verifier's own clock may be behind);
  * - idx < base: the stamp's TTL has passed → inactive;
  * - idx ≥ base + size: minted after the list was built → not known to be closed (the list is at most a second old);
  * - bit set → closed → inactive;

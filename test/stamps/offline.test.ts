@@ -228,6 +228,24 @@ describe('offline verification: JWKS + the signed status list, with jose', () =>
     assert.equal(await recorded(no), 'denied');
   });
 
+  test('StampGate: a revoked token stays refused once its TTL passes on the ledger, even on a gate whose clock is behind', async () => {
+    const keep = await mint(h, { ttl_seconds: 3600 });
+    const revoked = await mint(h, { ttl_seconds: 2 });
+    await h.req('POST', `/v1/stamps/${revoked.stamp_id}/tombstone`, { outcome: 'revoked' });
+    const newer = await mint(h, { ttl_seconds: 3600 });
+    // This machine's wall clock is 1.5 s behind the ledger's.
+    const gate = new StampGate({ url: urlA, apiKey: h.key, refreshMs: 100, now: () => h.clock.now() - 1500, monotonic: () => performance.now() });
+    assert.deepEqual([(await gate.verify(revoked.token)).allowed, (await gate.verify(revoked.token)).reason], [false, 'closed']);
+    // The TTL passes on the ledger: its status list no longer covers the stamp, while the token's exp is still
+    // ahead on the gate's clock.
+    h.clock.advance(2100);
+    await sleep(300);
+    const d = await gate.verify(revoked.token);
+    assert.deepEqual([d.allowed, d.reason], [false, 'expired']);
+    assert.equal((await gate.verify(keep.token)).allowed, true);
+    assert.equal((await gate.verify(newer.token)).allowed, true);
+  });
+
   test('StampGate measures list ages on a clock that never steps: a wall clock set back does not keep a list fresh', async () => {
     const m = await mint(h);
     let up = true;
