@@ -3,7 +3,7 @@ import { delimiter, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { QuittanceError } from '../errors.js';
 import { createServices, startServer, type Services } from '../server/index.js';
-import { redactDatabaseUrl } from '../store/postgres/index.js';
+import { postgresLedgerExists, redactDatabaseUrl } from '../store/postgres/index.js';
 import { SQLITE_FILE_NAME, sqliteFileFor } from '../store/sqlite/index.js';
 import { parseScopes } from '../tenants/keys.js';
 import { processIo, progress, type CliIo } from './io.js';
@@ -208,13 +208,15 @@ async function serve(argv: string[], io: CliIo): Promise<number> {
 
 /**
  * Opens the ledger that --data / --db (or the environment) names for one command, and closes it however it ends.
- * Only `create` commands may start a new SQLite ledger: any other, given a folder that holds none (a mistyped
- * --data, say), would create an empty one there and answer from it, and `quittance verify` would pass.
+ * Only `create` commands may start a new ledger: any other, given a folder or a database schema that holds none
+ * (a mistyped --data or --db, say), would create an empty one there and answer from it, and `quittance verify`
+ * would pass.
  */
 async function withLedger(values: { data?: string | undefined; db?: string | undefined }, io: CliIo, run: (s: Services) => Promise<number>, create = false): Promise<number> {
   const where = storage(values, io);
-  if (!create && 'dataDir' in where && !existsSync(sqliteFileFor({ dataDir: where.dataDir }))) {
-    io.stderr.write(`quittance: no ledger in ${resolve(where.dataDir)} (no ${SQLITE_FILE_NAME}): check --data, or create one with \`quittance serve\` or \`quittance tenant create\`\n`);
+  const missing = create ? undefined : await missingLedger(where);
+  if (missing !== undefined) {
+    io.stderr.write(`quittance: no ledger in ${missing}, or create one with \`quittance serve\` or \`quittance tenant create\`\n`);
     return 2;
   }
   const s = createServices(where);
@@ -223,6 +225,14 @@ async function withLedger(values: { data?: string | undefined; db?: string | und
   } finally {
     await s.store.close();
   }
+}
+
+/** Where a ledger was looked for and not found, and which option names it; undefined when there is one. */
+async function missingLedger(where: Storage): Promise<string | undefined> {
+  if ('dataDir' in where) {
+    return existsSync(sqliteFileFor({ dataDir: where.dataDir })) ? undefined : `${resolve(where.dataDir)} (no ${SQLITE_FILE_NAME}): check --data`;
+  }
+  return (await postgresLedgerExists(where.databaseUrl)) ? undefined : `${redactDatabaseUrl(where.databaseUrl)} (no schema_migrations table on its search_path): check --db`;
 }
 
 /** The one positional argument a command takes, or undefined once the usage error is printed. */

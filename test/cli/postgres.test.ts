@@ -102,6 +102,29 @@ describe('quittance verify --db', { skip }, () => {
     }
   });
 
+  test('commands that only read or change a ledger refuse a schema without one, and create nothing there', async () => {
+    const empty = testSchema();
+    await empty.create();
+    try {
+      for (const argv of [['verify'], ['key', 'list', '--tenant', 'acme'], ['key', 'create', '--tenant', 'acme', '--scopes', 'read'], ['keys', 'rotate'], ['key', 'revoke', 'k1']]) {
+        const r = await cli([...argv, '--db', empty.schemaUrl]);
+        assert.equal(r.code, 2, `${argv.join(' ')}: ${r.stdout}${r.stderr}`);
+        assert.match(r.stderr, /no ledger in postgres:.* \(no schema_migrations table on its search_path\): check --db/);
+      }
+      const tables = await empty.exec('SELECT count(*)::int AS n FROM information_schema.tables WHERE table_schema = $1', [empty.schema]);
+      assert.equal(tables.rows[0].n, 0, 'no table was created');
+      // Creating a tenant is how a ledger may start without a server.
+      const t = await cli(['tenant', 'create', 'first', '--db', empty.schemaUrl, '--json']);
+      assert.equal(t.code, 0, t.stderr);
+      const v = await cli(['verify', '--db', empty.schemaUrl]);
+      assert.equal(v.code, 0, v.stderr);
+      assert.match(v.stdout, /^ok {4}first: 0 receipts, head seq 0$/m);
+      assert.equal((await cli(['keys', 'rotate', '--db', empty.schemaUrl])).code, 0);
+    } finally {
+      await empty.drop();
+    }
+  });
+
   test('--data and --db together, or a --db that is not a postgres:// URL, are usage errors', async () => {
     const both = await cli(['verify', '--data', '/tmp/x', '--db', 'postgres://localhost/x']);
     assert.equal(both.code, 2);

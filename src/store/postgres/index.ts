@@ -283,6 +283,23 @@ function splitOptions(url: string): { connectionString: string; urlOptions: stri
   return { connectionString: u.toString(), urlOptions };
 }
 
+/**
+ * Whether the database and schema a connection string selects hold a Quittance ledger (its schema_migrations
+ * table), asked without creating anything: opening a store there would migrate an empty schema into a new ledger.
+ */
+export async function postgresLedgerExists(url: string): Promise<boolean> {
+  const { connectionString, urlOptions } = splitOptions(url);
+  const client = new pg.Client({ connectionString, ...(urlOptions && { options: urlOptions }) });
+  await client.connect();
+  try {
+    // to_regclass looks along the search_path (the URL's options may set it) and is null when nothing is there.
+    const r = await client.query<{ found: boolean }>("SELECT to_regclass('schema_migrations') IS NOT NULL AS found");
+    return r.rows[0]!.found;
+  } finally {
+    await client.end();
+  }
+}
+
 /** A connection string with its password hidden, for logs and banners. */
 export function redactDatabaseUrl(url: string): string {
   try {
