@@ -116,7 +116,11 @@ export interface LedgerTx {
   markDelivered(tenantId: string, receiptIds: readonly string[], at: string): Promise<Map<string, string>>;
 }
 
-/** Pre-filters a backend may apply to claim candidates (the engine re-checks them all). */
+/**
+ * What every backend filters claim candidates by in its query (the engine re-checks them all). Not optional: a claim
+ * scans a bounded number of candidates, so eligible tasks queued behind more than that many ineligible ones would
+ * never be found.
+ */
 export interface ClaimFilter {
   /** Only tasks eligible at this time (next_eligible_at ≤ now). */
   now: number;
@@ -132,7 +136,7 @@ export interface TaskTx {
   taskByIdempotencyKey(tenantId: string, key: string): Promise<TaskRow | undefined>;
   /**
    * Queued tasks by priority then age, after the (priority, queue_seq) position given: one page of the queue.
-   * The engine filters eligibility (time, type, capabilities) and pages on; on PostgreSQL rows come locked
+   * The store applies `filter` (time, type); the engine checks capabilities and pages on; on PostgreSQL rows come locked
    * FOR UPDATE SKIP LOCKED so concurrent claimers never see the same task.
    */
   claimCandidates(tenantId: string, after: { priority: number; queue_seq: number } | undefined, limit: number, filter?: ClaimFilter): Promise<TaskRow[]>;

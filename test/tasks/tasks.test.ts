@@ -338,5 +338,20 @@ for (const backend of BACKENDS) {
       assert.equal(r.status, 404);
       assert.equal((await h.req('POST', `/v1/tasks/${t.task_id}/cancel`, {}, b.key)).status, 404);
     });
+
+    test('an eligible task behind thousands of delayed or other-type tasks is claimed (the claim scans a bounded number)', async () => {
+      // A tenant of its own: the blockers stay out of the other tests' queue.
+      const q = await h.newTenant('tasks-deep-queue');
+      for (let b = 0; b < 5; b++) {
+        const r = await h.req('POST', '/v1/tasks/batch', { tasks: Array.from({ length: 900 }, () => ({ type: 'later', priority: 5, delay_seconds: 86400 })) }, q.key);
+        assert.equal(r.status, 200);
+      }
+      const claimQ = async (body: Record<string, unknown> = {}) => (await h.req('POST', '/v1/leases/claim', { worker_id: 'w', ...body }, q.key)).json.leases as Grant[];
+      const now = (await h.req('POST', '/v1/tasks', { type: 'now' }, q.key)).json.task.task_id;
+      assert.deepEqual((await claimQ()).map((g) => g.task_id), [now], 'not hidden by tasks not yet due');
+      h.clock.advance(2 * 86400_000);
+      const typed = (await h.req('POST', '/v1/tasks', { type: 'now' }, q.key)).json.task.task_id;
+      assert.deepEqual((await claimQ({ accept_types: ['now'] })).map((g) => g.task_id), [typed], 'not hidden by tasks of other types');
+    });
   });
 }

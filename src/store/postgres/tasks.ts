@@ -31,15 +31,19 @@ const SQL = {
   // SKIP LOCKED: a claimer never waits on (or hands out) a task row another transaction holds. Claims of one tenant
   // already take turns on its chain head (each grant appends lease.granted), so this is the second line of defence.
   // With each eligible task its task.assigned receipt (the parent of the lease.granted a claim appends) and that
-  // obligation's state. MATERIALIZED: the rows are locked once, by the query that picks them.
-  candidates: `WITH c AS MATERIALIZED (SELECT ${TASK_COLUMNS} FROM tasks WHERE tenant_id = $1 AND status = 'queued' ORDER BY priority DESC, queue_seq LIMIT $2
-               FOR UPDATE SKIP LOCKED)
+  // obligation's state. MATERIALIZED: the rows are locked once, by the query that picks them. Time and type are
+  // filtered here, not only by the engine: a claim scans a bounded number of candidates, and a queue headed by
+  // thousands of delayed, backing-off or other-type tasks must not hide the eligible ones behind them.
+  candidates: `WITH c AS MATERIALIZED (SELECT ${TASK_COLUMNS} FROM tasks WHERE tenant_id = $1 AND status = 'queued'
+               AND next_eligible_at <= $3 AND ($4::text[] IS NULL OR type = ANY($4::text[]))
+               ORDER BY priority DESC, queue_seq LIMIT $2 FOR UPDATE SKIP LOCKED)
                SELECT c.*, ${PARENT_COLUMNS_PREFIXED} FROM c LEFT JOIN ${PARENT_FROM} ON r.tenant_id = c.tenant_id AND r.receipt_id = c.assigned_receipt_id
-               AND c.next_eligible_at <= $3 ORDER BY c.priority DESC, c.queue_seq`,
+               ORDER BY c.priority DESC, c.queue_seq`,
   candidatesAfter: `WITH c AS MATERIALIZED (SELECT ${TASK_COLUMNS} FROM tasks WHERE tenant_id = $1 AND status = 'queued'
-                    AND (priority < $2 OR (priority = $2 AND queue_seq > $3)) ORDER BY priority DESC, queue_seq LIMIT $4 FOR UPDATE SKIP LOCKED)
+                    AND (priority < $2 OR (priority = $2 AND queue_seq > $3)) AND next_eligible_at <= $5 AND ($6::text[] IS NULL OR type = ANY($6::text[]))
+                    ORDER BY priority DESC, queue_seq LIMIT $4 FOR UPDATE SKIP LOCKED)
                     SELECT c.*, ${PARENT_COLUMNS_PREFIXED} FROM c LEFT JOIN ${PARENT_FROM} ON r.tenant_id = c.tenant_id AND r.receipt_id = c.assigned_receipt_id
-                    AND c.next_eligible_at <= $5 ORDER BY c.priority DESC, c.queue_seq`,
+                    ORDER BY c.priority DESC, c.queue_seq`,
   leaseById: `SELECT ${LEASE_COLUMNS} FROM leases WHERE tenant_id = $1 AND lease_id = $2`,
   anyLeaseDue: `SELECT 1 FROM leases WHERE state = 'active' AND expires_at <= $1 LIMIT 1`,
   leaseWith: LEASE_WITH,
@@ -91,11 +95,12 @@ export function pgTaskTx(b: PgBatch): TaskTx {
     },
     async claimCandidates(tenantId, after, limit, filter) {
       await b.lockTenant(tenantId);
-      // Parents only of tasks the claim may take now (a time past every task's: all of them, without a filter).
+      // Without a filter: a time past every task's, and any type.
       const now = filter?.now ?? Number.MAX_SAFE_INTEGER;
+      const types = filter?.types ? [...filter.types] : null;
       const rows = after
-        ? await run<Record<string, unknown>>('candidatesAfter', [tenantId, after.priority, after.queue_seq, limit, now])
-        : await run<Record<string, unknown>>('candidates', [tenantId, limit, now]);
+        ? await run<Record<string, unknown>>('candidatesAfter', [tenantId, after.priority, after.queue_seq, limit, now, types])
+        : await run<Record<string, unknown>>('candidates', [tenantId, limit, now, types]);
       rememberParents(b, tenantId, rows.flatMap((row) => prefixedParent(row) ?? []));
       return rows.map((row) => rowToTask(Object.fromEntries(TASK_COLUMN_LIST.map((c) => [c, row[c]])) as RawTask));
     },
