@@ -66,6 +66,10 @@ export const ERRORS = {
     status: 422,
     message: 'Receipt type %s cannot terminate parent %s of type %s (legal terminators: %s)',
   },
+  QUITTANCE_ERR_OBLIGATION_RESERVED: {
+    status: 422,
+    message: 'Obligation %s (%s) is kept by the %s engine and closed only through its endpoints, not by a receipt from outside it',
+  },
   QUITTANCE_ERR_OBLIGATION_CLOSED: {
     status: 409,
     message: 'Obligation %s was already closed by receipt %s: an obligation is closed exactly once',

@@ -1,8 +1,8 @@
 import { QuittanceError, isQuittanceError } from '../errors.js';
 import { isoTime, type Clock } from '../clock.js';
-import type { AppendLookup, Tx } from '../store/types.js';
+import type { AppendLookup, ReceiptRef, Tx } from '../store/types.js';
 import { chainHash, contentHash, receiptTexts, type ReceiptTexts } from './hashing.js';
-import { canTerminate, legalTerminators } from './registry.js';
+import { canTerminate, legalTerminators, receiptTypeSpec } from './registry.js';
 import type { PreparedReceipt } from './normalize.js';
 import { LEDGER_PRINCIPAL, type Receipt, type ReceiptContent } from './types.js';
 
@@ -43,7 +43,7 @@ export async function appendInTx(tx: Tx, prepared: PreparedReceipt, ctx: AppendC
   if (stored) return stored;
   let unlocatable: boolean;
   try {
-    unlocatable = await checkParentsAndLocatability(tx, content, spec, ctx);
+    unlocatable = await checkParentsAndLocatability(tx, prepared, ctx);
   } catch (e) {
     // The store answered rule 2 without looking: a stored duplicate must still win over this refusal, as it does
     // when rule 2 looks (the same content, resent, answers what it answered the first time).
@@ -95,7 +95,8 @@ async function storedAnswer(tx: Tx, content: ReceiptContent, hash: string, succe
 }
 
 /** Rules 3 and 4: parent linkage and locatability. Answers whether the receipt is a success without a locatable product. */
-async function checkParentsAndLocatability(tx: Tx, content: ReceiptContent, spec: PreparedReceipt['spec'], ctx: AppendContext): Promise<boolean> {
+async function checkParentsAndLocatability(tx: Tx, prepared: PreparedReceipt, ctx: AppendContext): Promise<boolean> {
+  const { content, spec } = prepared;
   const tenantId = content.tenant_id;
   // Rule 3: parent linkage. Principals need not match: different actors discharge obligations.
   const isTerminator = spec.role === 'terminator';
@@ -118,6 +119,7 @@ async function checkParentsAndLocatability(tx: Tx, content: ReceiptContent, spec
             content.type, p.receipt_id, p.type, legal.length ? legal.join(', ') : 'none, it is not an obligation',
           ]);
         }
+        await assertClosableBy(tx, tenantId, p, prepared.writer);
       }
       const states = await tx.obligationStates(tenantId, content.parents);
       for (const s of states) {
@@ -136,6 +138,29 @@ async function checkParentsAndLocatability(tx: Tx, content: ReceiptContent, spec
     throw new QuittanceError('QUITTANCE_ERR_LOCATABILITY_REQUIRED', [content.type]);
   }
   return unlocatable;
+}
+
+/**
+ * An obligation an engine keeps a projection of is closed only by that engine: a lease, or the task.assigned of a
+ * task queued through POST /v1/tasks. Closed by a client's receipt, the engine's rows would not follow (the task
+ * stays claimable, the lease active), every later write of the engine under it would be refused as closed, and
+ * the lease sweeper, meeting one such lease, failed its whole batch: no lease of any tenant expired any more.
+ */
+async function assertClosableBy(tx: Tx, tenantId: string, parent: ReceiptRef, writer: PreparedReceipt['writer']): Promise<void> {
+  const spec = receiptTypeSpec(parent.type);
+  if (!spec) return;
+  const keeper = spec.writer !== 'any' ? spec.writer
+    : spec.keptBy !== undefined && spec.keptBy !== writer && (await keptByEngine(tx, tenantId, parent)) ? spec.keptBy : 'any';
+  if (keeper !== 'any' && keeper !== writer) {
+    throw new QuittanceError('QUITTANCE_ERR_OBLIGATION_RESERVED', [parent.receipt_id, parent.type, keeper]);
+  }
+}
+
+/** Is this task.assigned one the tasks engine wrote? Then a task row holds it. */
+async function keptByEngine(tx: Tx, tenantId: string, parent: ReceiptRef): Promise<boolean> {
+  const [r] = await tx.receiptsByIds(tenantId, [parent.receipt_id]);
+  const task = r?.task_id !== undefined ? await tx.taskById(tenantId, r.task_id) : undefined;
+  return task?.assigned_receipt_id === parent.receipt_id;
 }
 
 function isUndischargedSuccess(r: Receipt, success: boolean | undefined): boolean {

@@ -13,6 +13,8 @@ export interface PreparedReceipt {
   texts: ReceiptTexts;
   /** See PrepareOptions.fresh. */
   fresh?: true;
+  /** See PrepareOptions.writer ('any': a client). */
+  writer: ReceiptTypeSpec['writer'];
 }
 
 export interface PrepareOptions {
@@ -75,7 +77,7 @@ export function prepareReceipt(
   if (input.idempotency_key !== undefined) content.idempotency_key = input.idempotency_key;
 
   const texts = receiptTexts(content, bodyText);
-  return { content, hash: contentHash(content, texts), spec, texts, ...(options.fresh === true && { fresh: true as const }) };
+  return { content, hash: contentHash(content, texts), spec, texts, writer, ...(options.fresh === true && { fresh: true as const }) };
 }
 
 function principal(p: ReceiptInput['from']): ReceiptContent['from'] {

@@ -16,6 +16,12 @@ export interface ReceiptTypeSpec {
    * the others are written only by that engine, which keeps its own projections (tasks, stamps, ...) in step.
    */
   writer: 'any' | 'ledger' | 'tasks' | 'stamps' | 'sessions' | 'capabilities' | 'automation' | 'workspace' | 'runtime' | 'contracts';
+  /**
+   * For an obligation type clients may write: the engine that keeps the ones it wrote itself (a task.assigned of a
+   * task queued through POST /v1/tasks). Those, like every obligation of an engine-written type, are closed only by
+   * that engine.
+   */
+  keptBy?: ReceiptTypeSpec['writer'];
   description: string;
 }
 
@@ -23,7 +29,7 @@ const T = (spec: ReceiptTypeSpec): ReceiptTypeSpec => Object.freeze(spec);
 
 export const RECEIPT_TYPES: Readonly<Record<string, ReceiptTypeSpec>> = Object.freeze({
   // ── obligations ──
-  'task.assigned': T({ role: 'obligation', writer: 'any', description: 'A unit of work handed to a worker or pool.' }),
+  'task.assigned': T({ role: 'obligation', writer: 'any', keptBy: 'tasks', description: 'A unit of work handed to a worker or pool.' }),
   'lease.granted': T({ role: 'obligation', writer: 'tasks', description: 'Time-limited authority of one worker over one task.' }),
   'stamp.minted': T({ role: 'obligation', writer: 'stamps', description: 'A task-scoped credential was issued.' }),
   'session.opened': T({ role: 'obligation', writer: 'sessions', description: 'An agent session was opened by its one owner.' }),

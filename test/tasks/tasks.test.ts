@@ -339,6 +339,33 @@ for (const backend of BACKENDS) {
       assert.equal((await h.req('POST', `/v1/tasks/${t.task_id}/cancel`, {}, b.key)).status, 404);
     });
 
+    test("a client's receipt cannot close a lease or a queued task's task.assigned; the sweeper goes on expiring every tenant's leases", async () => {
+      await drain();
+      const b = await h.newTenant('tasks-sweep-b');
+      const made = (await h.req('POST', '/v1/tasks', { type: 'kept', max_lease_expiries: 0 })).json;
+      await h.req('POST', '/v1/tasks', { type: 'victim' }, b.key);
+      const [g] = await claim({ accept_types: ['kept'] });
+      const [other] = (await h.req('POST', '/v1/leases/claim', { worker_id: 'w' }, b.key)).json.leases as Grant[];
+      const granted = (await task(g!.task_id)).receipts.find((r: { type: string }) => r.type === 'lease.granted').receipt_id;
+      const before = await h.services.store.countReceipts(h.tenantId);
+      const from = { kind: 'agent', id: 'a' };
+      const to = { kind: 'worker', id: 'pool' };
+      for (const parents of [[granted], [made.receipt.receipt_id]]) {
+        const r = await h.req('POST', '/v1/receipts', { type: 'task.canceled', from, to, task_id: g!.task_id, parents });
+        assert.equal(r.status, 422, JSON.stringify(r.json));
+        assert.equal(r.json.code, 'QUITTANCE_ERR_OBLIGATION_RESERVED');
+      }
+      assert.equal(await h.services.store.countReceipts(h.tenantId), before, 'nothing written');
+      // A task.assigned a client wrote itself is still the client's to close.
+      const own = (await h.req('POST', '/v1/receipts', { type: 'task.assigned', from, to, task_id: g!.task_id })).json.receipt.receipt_id;
+      assert.equal((await h.req('POST', '/v1/receipts', { type: 'task.canceled', from, to, parents: [own] })).status, 201);
+
+      h.clock.advance(200_000);
+      assert.equal(await sweep(), 2);
+      assert.equal((await task(g!.task_id)).task.status, 'escalated');
+      assert.equal((await h.req('GET', `/v1/tasks/${other!.task_id}`, undefined, b.key)).json.task.status, 'queued');
+    });
+
     test('an eligible task behind thousands of delayed or other-type tasks is claimed (the claim scans a bounded number)', async () => {
       // A tenant of its own: the blockers stay out of the other tests' queue.
       const q = await h.newTenant('tasks-deep-queue');
