@@ -272,12 +272,13 @@ export class TaskEngine {
 
   async renew(tenantId: string, proof: LeaseProof & { lease_ttl_seconds?: number }): Promise<{ lease_id: string; expires_at: string; renewals: number }> {
     const c = this.config;
-    const ttl = proof.lease_ttl_seconds ?? c.leaseTtlSecondsDefault;
-    if (ttl < c.leaseTtlSecondsMin || ttl > c.leaseTtlSecondsMax) {
+    const asked = proof.lease_ttl_seconds;
+    if (asked !== undefined && (asked < c.leaseTtlSecondsMin || asked > c.leaseTtlSecondsMax)) {
       throw new QuittanceError('QUITTANCE_ERR_VALIDATION', [`lease_ttl_seconds must be between ${c.leaseTtlSecondsMin} and ${c.leaseTtlSecondsMax}`]);
     }
     return this.fenced(tenantId, undefined, proof, 'renew', async (tx, task, lease, now) => {
       if (lease.renewals >= c.leaseRenewalsMax) throw new QuittanceError('QUITTANCE_ERR_LEASE_RENEWAL_LIMIT', [lease.lease_id, lease.renewals]);
+      const ttl = asked ?? (await this.grantedTtl(tx, lease));
       const expiresAt = now + ttl * 1000;
       if (expiresAt - lease.granted_at > c.leaseLifetimeSecondsMax * 1000) {
         throw new QuittanceError('QUITTANCE_ERR_LEASE_LIFETIME_LIMIT', [lease.lease_id, c.leaseLifetimeSecondsMax]);
@@ -292,6 +293,16 @@ export class TaskEngine {
       }, { writer: 'tasks' });
       return { lease_id: lease.lease_id, expires_at: isoTime(expiresAt), renewals: lease.renewals };
     });
+  }
+
+  /**
+   * The TTL a lease was granted with: what a renewal that names none extends it by. The server's default instead
+   * cut a lease claimed for 30 minutes down to 2 from the moment of its renewal.
+   */
+  private async grantedTtl(tx: Tx, lease: LeaseRow): Promise<number> {
+    const granted = (await tx.receiptsByIds(lease.tenant_id, [lease.granted_receipt_id]))[0];
+    const ttl = granted?.body['ttl_seconds'];
+    return typeof ttl === 'number' ? ttl : this.config.leaseTtlSecondsDefault;
   }
 
   async start(tenantId: string, taskId: string, proof: LeaseProof): Promise<AppendResult> {

@@ -145,6 +145,18 @@ for (const backend of BACKENDS) {
       assert.equal((await h.req('GET', '/v1/receipts?type=lease.renewed&limit=1000')).json.receipts.length, 13);
     });
 
+    test('a renewal that names no TTL extends the lease by the TTL it was granted with, never cuts it short', async () => {
+      await drain();
+      await create({ type: 'renew-default' });
+      const [g] = await claim({ lease_ttl_seconds: 1800 });
+      h.clock.advance(60_000);
+      const r = await h.req('POST', '/v1/leases/renew', lp(g!));
+      assert.equal(r.status, 200, JSON.stringify(r.json));
+      assert.equal(Date.parse(r.json.expires_at), h.clock.now() + 1800_000);
+      h.clock.advance(600_000);
+      assert.equal(await sweep(), 0, 'still held 11 minutes in');
+    });
+
     test('lease expiry: lost authority, not failure — same attempt, requeued within jitter, lease.expired in the trace', async () => {
       await drain();
       const t = await create({ type: 'expire' });
