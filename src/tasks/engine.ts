@@ -512,7 +512,9 @@ export class TaskEngine {
     fn: (task: TaskRow, lease: LeaseRow, now: number) => Promise<T>, idempotentComplete = false): Promise<Fenced<T>> {
     const now = this.now();
     const lease = await tx.leaseById(tenantId, proof.lease_id);
-    const task = lease ? await tx.taskById(tenantId, lease.task_id) : taskId ? await tx.taskById(tenantId, taskId) : undefined;
+    // The task the request names, when it names one: a lease of another task must not make a missing task a 409,
+    // nor file the refusal on that other task's trace.
+    const task = taskId !== undefined ? await tx.taskById(tenantId, taskId) : lease ? await tx.taskById(tenantId, lease.task_id) : undefined;
     if (taskId !== undefined && !task) throw new QuittanceError('QUITTANCE_ERR_TASK_NOT_FOUND', [taskId]);
     let reason: string | undefined;
     if (!lease || (taskId !== undefined && lease.task_id !== taskId)) reason = 'unknown lease';

@@ -351,6 +351,23 @@ for (const backend of BACKENDS) {
       assert.equal((await h.req('POST', `/v1/tasks/${t.task_id}/cancel`, {}, b.key)).status, 404);
     });
 
+    test("a lease sent for another task: a missing task is 404 with nothing written; an existing one is 409 on its own trace, not the lease's task's", async () => {
+      await drain();
+      await create({ type: 'mixed-a' });
+      await create({ type: 'mixed-b' });
+      const [ga, gb] = await claim({ max_tasks: 2 });
+      const before = await h.services.store.countReceipts(h.tenantId);
+      const missing = await h.req('POST', '/v1/tasks/no-such-task/complete', { ...lp(ga!), artifacts: [artifact] });
+      assert.equal(missing.status, 404);
+      assert.equal(missing.json.code, 'QUITTANCE_ERR_TASK_NOT_FOUND');
+      assert.equal(await h.services.store.countReceipts(h.tenantId), before);
+      const crossed = await h.req('POST', `/v1/tasks/${gb!.task_id}/complete`, { ...lp(ga!), artifacts: [artifact] });
+      assert.equal(crossed.json.code, 'QUITTANCE_ERR_LEASE_LOST');
+      const types = async (g: Grant) => (await task(g.task_id)).receipts.map((r: { type: string }) => r.type);
+      assert.ok(!(await types(ga!)).includes('system.anomaly'), "the lease's own task is untouched");
+      assert.ok((await types(gb!)).includes('system.anomaly'), 'the refusal is on the task it was sent for');
+    });
+
     test("a client's receipt cannot close a lease or a queued task's task.assigned; the sweeper goes on expiring every tenant's leases", async () => {
       await drain();
       const b = await h.newTenant('tasks-sweep-b');
