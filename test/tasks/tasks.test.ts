@@ -336,7 +336,14 @@ for (const backend of BACKENDS) {
       assert.equal(many.status, 400);
       assert.equal((await h.req('GET', '/v1/tasks/nope')).json.code, 'QUITTANCE_ERR_TASK_NOT_FOUND');
       assert.equal((await h.req('POST', '/v1/tasks', { type: 'x', payload: {}, payload_ref: 's3://a' })).status, 400);
-      assert.equal(await h.services.store.countReceipts(h.tenantId), before);
+      // Not addressable as a path segment: clients resolve /v1/tasks/../complete to /v1/complete.
+      for (const task_id of ['.', '..']) {
+        const dots = await h.req('POST', '/v1/tasks', { type: 'x', task_id });
+        assert.equal(dots.status, 400, task_id);
+        assert.equal(dots.json.code, 'QUITTANCE_ERR_VALIDATION');
+      }
+      assert.equal((await h.req('POST', '/v1/tasks', { type: 'x', task_id: '...' })).status, 201, 'three dots are an ordinary segment');
+      assert.equal(await h.services.store.countReceipts(h.tenantId), before + 1);
     });
 
     test("another tenant can neither see, claim nor complete a tenant's tasks", async () => {

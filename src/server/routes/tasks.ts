@@ -13,6 +13,11 @@ const proof = {
   lease_id: { type: 'string', minLength: 1, maxLength: 128 },
   lease_token: { type: 'string', minLength: 1, maxLength: 256 },
 } as const;
+/**
+ * A task id is a URL path segment (/v1/tasks/{id}/…). "." and ".." are not addressable there: every HTTP client
+ * resolves them (%2E%2E too) before sending, so such a task could be claimed but never read, completed or canceled.
+ */
+const taskId = { type: 'string', minLength: 1, maxLength: 256, pattern: '^(?!\\.\\.?$)' } as const;
 const idParams = { type: 'object', properties: { id: { type: 'string', minLength: 1, maxLength: 256 } } } as const;
 const completion = {
   ...proof,
@@ -31,7 +36,7 @@ export async function taskRoutes(app: FastifyInstance, s: Services): Promise<voi
   const taskCreate = {
     type: 'object', required: ['type'], additionalProperties: false,
     properties: {
-          task_id: { type: 'string', minLength: 1, maxLength: 256 },
+          task_id: taskId,
           type: { type: 'string', minLength: 1, maxLength: 256 },
           payload: { type: 'object' },
           payload_ref: { type: 'string', minLength: 1, maxLength: 4096 },
