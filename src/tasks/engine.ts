@@ -176,9 +176,12 @@ export class TaskEngine {
       : input.task_id !== undefined ? await tx.taskById(tenantId, input.task_id) : undefined;
     if (existing) {
       const assigned = (await tx.receiptsByIds(tenantId, [existing.assigned_receipt_id]))[0]!;
-      // Idempotent only for the same request: same spec, same key.
+      // Idempotent only for the same request: same spec, same key, same assignee and (when named) creator. A retry
+      // from another API key of the tenant, naming no creator, is still the same request.
       const same = canonicalize(assigned.body['spec']) === canonicalize(spec) && existing.idempotency_key === (input.idempotency_key ?? null)
-        && (input.task_id === undefined || input.task_id === existing.task_id);
+        && (input.task_id === undefined || input.task_id === existing.task_id)
+        && canonicalize(existing.assigned_to) === canonicalize(p.assignTo)
+        && (input.created_by === undefined || canonicalize(existing.created_by) === canonicalize(input.created_by));
       if (!same) throw new QuittanceError('QUITTANCE_ERR_TASK_EXISTS', [existing.task_id]);
       return { status: 'duplicate', task: existing, receipt: assigned };
     }

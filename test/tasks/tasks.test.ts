@@ -116,6 +116,18 @@ for (const backend of BACKENDS) {
       assert.equal(c.json.code, 'QUITTANCE_ERR_TASK_EXISTS');
       const d = await h.req('POST', '/v1/tasks', { type: 'idem', task_id: a.json.task.task_id });
       assert.equal(d.status, 409);
+      // Who the work is for, and a creator the request names, are content too.
+      const agent = { kind: 'agent', id: 'planner' };
+      const e = await h.req('POST', '/v1/tasks', { type: 'idem', idempotency_key: 'job-8', assign_to: agent, created_by: agent });
+      assert.equal(e.status, 201);
+      for (const other of [{ assign_to: { kind: 'agent', id: 'someone-else' } }, {}, { assign_to: agent, created_by: { kind: 'human', id: 'ann' } }]) {
+        const f = await h.req('POST', '/v1/tasks', { type: 'idem', idempotency_key: 'job-8', ...other });
+        assert.equal(f.status, 409, JSON.stringify(other));
+        assert.equal(f.json.code, 'QUITTANCE_ERR_TASK_EXISTS');
+      }
+      const again = await h.req('POST', '/v1/tasks', { type: 'idem', idempotency_key: 'job-8', assign_to: agent });
+      assert.equal(again.status, 200, 'the creator defaults to the caller, and a retry may come from another key');
+      assert.deepEqual(again.json.task.assigned_to, agent);
     });
 
     test('renewal: extends the lease; count and lifetime limits answer coded 409s', async () => {
