@@ -195,7 +195,8 @@ export class TaskEngine {
       tenant_id: tenantId, task_id: p.taskId, type: input.type, payload: p.payload, payload_ref: input.payload_ref ?? null,
       capabilities: spec.capabilities, priority: spec.priority, status: 'queued', attempt: 1, max_attempts: spec.max_attempts,
       lease_expiries: 0, max_lease_expiries: spec.max_lease_expiries, claims: 0, retry_backoff_seconds: spec.retry_backoff_seconds,
-      next_eligible_at: now + spec.delay_seconds * 1000, idempotency_key: input.idempotency_key ?? null,
+      // Whole milliseconds, up: PostgreSQL's bigint would round a fraction (0.4 ms early) where SQLite keeps it.
+      next_eligible_at: now + Math.ceil(spec.delay_seconds * 1000), idempotency_key: input.idempotency_key ?? null,
       created_by: p.createdBy, assigned_to: p.assignTo, assigned_receipt_id: r.receipt.receipt_id, queue_seq: r.receipt.seq,
       lease_id: null, outcome: null, created_at: isoTime(now), updated_at: isoTime(now),
     };

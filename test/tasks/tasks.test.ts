@@ -102,6 +102,11 @@ for (const backend of BACKENDS) {
       assert.deepEqual(await claim(), []);
       h.clock.advance(1_000);
       assert.equal((await claim())[0]?.task_id, t.task_id);
+      // A delay under a millisecond: not before the next whole one, on either backend.
+      const soon = await create({ type: 'later', delay_seconds: 0.0004 });
+      assert.deepEqual(await claim(), []);
+      h.clock.advance(1);
+      assert.equal((await claim())[0]?.task_id, soon.task_id);
     });
 
     test('idempotent create: same key and content → the same task; different content → 409', async () => {
