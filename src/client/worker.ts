@@ -56,6 +56,9 @@ interface Held {
   heldUntil: number;
 }
 
+/** Most tasks one claim may ask for (POST /v1/leases/claim, max_tasks ≤ 100): a claim for more is a 400. */
+const CLAIM_MAX_TASKS = 100;
+
 /**
  * A worker: claims in batches, renews each lease at about a third of its TTL, completes with the artifacts the
  * handler returns (sending the completion again until it arrives), fails (retryable unless the error says
@@ -176,7 +179,8 @@ export function createWorker(options: WorkerOptions): Worker {
       let grants: LeaseGrant[] = [];
       try {
         grants = await client.claim({
-          worker_id: workerId, max_tasks: free, lease_ttl_seconds: ttl,
+          // A concurrency over the claim limit fills its slots over several claims.
+          worker_id: workerId, max_tasks: Math.min(free, CLAIM_MAX_TASKS), lease_ttl_seconds: ttl,
           ...(options.capabilities && { capabilities: options.capabilities }), ...(options.acceptTypes && { accept_types: options.acceptTypes }),
         });
       } catch (e) {

@@ -48,6 +48,20 @@ describe('worker SDK against a real server', () => {
     assert.deepEqual(taskTypes, ['task.assigned', 'lease.granted', 'task.started', 'task.progress', 'task.completed']);
   });
 
+  test('a concurrency over the claim limit (max_tasks ≤ 100) claims in several calls instead of being refused', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) ids.push((await client.createTask({ type: 'wide' })).task.task_id);
+    const errors: unknown[] = [];
+    const worker = createWorker({
+      url: server.url, key: server.adminKey!, concurrency: 150, acceptTypes: ['wide'], pollMs: 20, handleSignals: false,
+      handler: async (job) => ({ artifacts: [{ kind: 'url', uri: `https://results.example/${job.task_id}` }] }),
+      onError: (e) => errors.push(e),
+    });
+    for (const id of ids) assert.equal((await client.waitForTask(id, { timeoutMs: 5_000 })).status, 'succeeded');
+    await worker.stop();
+    assert.deepEqual(errors, []);
+  });
+
   test('a start or completion lost on the way is never turned into a failure: no attempt burned', async () => {
     // A proxy that loses the first start and the first completion before the server sees them, and the answer to
     // the second completion after the server stored it. Everything else passes through.
