@@ -62,6 +62,13 @@ export const receiptInputSchema: JsonSchema = (() => {
   return s;
 })();
 
+/**
+ * The start of a pattern for ids a caller chooses that become a URL path segment (/v1/tasks/{id},
+ * /v1/sessions/{id}): not "." or "..". Every HTTP client resolves those (%2E%2E too) before sending, so a task or
+ * session with such an id could be created but never read, completed or closed.
+ */
+export const NOT_DOT_SEGMENT = '^(?!\\.\\.?$)';
+
 export const pageQuery = {
   cursor: { type: 'string', maxLength: 64 },
   limit: { type: 'integer', minimum: 1, maximum: 1000 },

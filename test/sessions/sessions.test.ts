@@ -139,6 +139,19 @@ for (const backend of BACKENDS) {
       assert.equal((await h.req('POST', '/v1/events', { event_id: 'e', event_class: 'not_a_class' })).status, 400);
       assert.equal((await h.req('POST', '/v1/events', { event_id: 'e', event_class: 'plugin', payload_digest: 'md5:abc' })).status, 400);
     });
+
+    test('a session id of "." or ".." is refused, nothing written: /v1/sessions/../close would never reach it', async () => {
+      const before = await count(h);
+      for (const session_id of ['.', '..']) {
+        const r = await h.req('POST', '/v1/sessions', { session_id, owner: codex });
+        assert.equal(r.status, 400, session_id);
+        assert.equal(r.json.code, 'QUITTANCE_ERR_VALIDATION');
+      }
+      assert.equal(await count(h), before);
+      const dots = await h.req('POST', '/v1/sessions', { session_id: '...', owner: codex });
+      assert.equal(dots.status, 201, 'three dots are an ordinary segment');
+      assert.equal((await h.req('GET', '/v1/sessions/...')).status, 200);
+    });
   });
 
   describe(`[${backend}] the seed's case: a turn event arrives before its session registers`, () => {

@@ -1,28 +1,30 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Services } from '../services.js';
 import type { Principal } from '../../ledger/types.js';
-import { pageQuery, principalSchema } from '../schemas.js';
+import { NOT_DOT_SEGMENT, pageQuery, principalSchema } from '../schemas.js';
 import {
   EVENT_CLASSES, ORPHAN_STATES, type EventInput, type OrphanState, type SessionCloseInput, type SessionOpenInput, type SessionUpdateInput,
 } from '../../sessions/types.js';
 
 // Ids end up in URNs (urn:srcos:session:<id>, urn:srcos:event:<id>): no whitespace.
 const idString = { type: 'string', minLength: 1, maxLength: 256, pattern: '^\\S+$' } as const;
+/** A session id is also a URL path segment (/v1/sessions/{id}). */
+const sessionId = { ...idString, pattern: `${NOT_DOT_SEGMENT}\\S+$` } as const;
 const workspaceRef = { type: 'string', maxLength: 512, pattern: '^urn:srcos:workspace:\\S+$', description: 'urn:srcos:workspace:<id>; never a raw path.' } as const;
-const idParams = { type: 'object', required: ['id'], properties: { id: idString } } as const;
+const idParams = { type: 'object', required: ['id'], properties: { id: sessionId } } as const;
 
 const sessionOpenSchema = {
   type: 'object',
   required: ['session_id'],
   additionalProperties: false,
   properties: {
-    session_id: idString,
+    session_id: sessionId,
     owner: principalSchema,
     owners: { type: 'array', maxItems: 16, items: principalSchema, description: 'Accepted only when it names exactly one owner.' },
     conversation_id: idString,
     workspace_ref: workspaceRef,
     task_ref: idString,
-    parent_session_id: idString,
+    parent_session_id: sessionId,
   },
 } as const;
 
@@ -39,7 +41,7 @@ const eventSchema = {
   properties: {
     event_id: idString,
     event_class: { enum: [...EVENT_CLASSES] },
-    session_id: idString,
+    session_id: sessionId,
     parent_id: { ...idString, description: 'The parent event: the DAG edge.' },
     correlation: {
       type: 'object',

@@ -6,18 +6,15 @@ import { decodeCursor, nextCursor } from '../../ledger/cursor.js';
 import { TASK_STATUSES, type TaskStatus } from '../../tasks/types.js';
 import type { ClaimInput, CompleteInput, FailInput, LeaseProof, TaskCreateInput } from '../../tasks/engine.js';
 import { taskView } from '../../tasks/view.js';
-import { artifactSchema, deliveryProofSchema, pageQuery, principalSchema } from '../schemas.js';
+import { NOT_DOT_SEGMENT, artifactSchema, deliveryProofSchema, pageQuery, principalSchema } from '../schemas.js';
 import { appendAnswer } from './receipts.js';
 
 const proof = {
   lease_id: { type: 'string', minLength: 1, maxLength: 128 },
   lease_token: { type: 'string', minLength: 1, maxLength: 256 },
 } as const;
-/**
- * A task id is a URL path segment (/v1/tasks/{id}/…). "." and ".." are not addressable there: every HTTP client
- * resolves them (%2E%2E too) before sending, so such a task could be claimed but never read, completed or canceled.
- */
-const taskId = { type: 'string', minLength: 1, maxLength: 256, pattern: '^(?!\\.\\.?$)' } as const;
+/** A task id is a URL path segment (/v1/tasks/{id}/…). */
+const taskId = { type: 'string', minLength: 1, maxLength: 256, pattern: NOT_DOT_SEGMENT } as const;
 const idParams = { type: 'object', properties: { id: { type: 'string', minLength: 1, maxLength: 256 } } } as const;
 const completion = {
   ...proof,
