@@ -202,16 +202,18 @@ export interface GitWorkspaceState {
   capturedAt: string;
 }
 
-/** What POST /v1/leases/claim takes: a worker asks for up to max_tasks eligible tasks whose required capabilities it has. */
+/** What POST /v1/leases/claim takes: a worker asks for up to max_tasks eligible tasks whose required capabilities it has. The bounds are those of the default configuration (tasks.claimMaxTasks, tasks.leaseTtlSecondsMin and tasks.leaseTtlSecondsMax). */
 export interface LeaseClaimRequest {
-  /** The worker claiming. */
-  worker: Principal;
-  /** Capabilities the worker has; only tasks requiring a subset are claimed. */
+  /** The worker claiming; each lease and its stamp are bound to it (principal worker:<worker_id>). */
+  worker_id: string;
+  /** Capabilities the worker has; only tasks whose required capabilities are all among them are claimed. None when omitted. */
   capabilities?: string[];
-  /** Most tasks to claim at once (default 1). */
+  /** Task types the worker takes; omitted: any type. */
+  accept_types?: string[];
+  /** Most tasks to claim at once (default 1, at most tasks.claimMaxTasks, 100). */
   max_tasks?: number;
-  /** Lease TTL in seconds (default 120, at most 1800). */
-  ttl_seconds?: number;
+  /** Lease TTL in seconds (default tasks.leaseTtlSecondsDefault, 120; 5 to 1800). */
+  lease_ttl_seconds?: number;
 }
 
 /** What POST /v1/leases/claim answers: one lease per claimed task; an empty list when nothing is eligible. */
@@ -527,31 +529,37 @@ export interface Task {
   updated_at: string;
 }
 
-/** What POST /v1/tasks takes. Creating a task appends task.assigned, the obligation. Beyond this schema the validator refuses payload and payload_ref together. */
+/** What POST /v1/tasks takes (and each item of POST /v1/tasks/batch). Creating a task appends task.assigned, the obligation. Beyond this schema the ledger and the validator refuse payload and payload_ref together, and the ledger refuses a payload over 64 KiB as canonical JSON (413). */
 export interface TaskCreate {
-  /** What kind of work this is; workers dispatch on it. */
+  /** The task's id, chosen by the creator; generated (task_<UUIDv7>) when omitted. Creating again with the same id and content returns the existing task; other content under it is refused (409). */
+  task_id?: string;
+  /** What kind of work this is; workers dispatch on it (accept_types of a claim). */
   type: string;
   /** The work's input, at most 64 KiB as canonical JSON. Mutually exclusive with payload_ref. */
   payload?: Record<string, unknown>;
-  /** The work's input as an evidence digest (sha256:<64 hex>), for inputs too large for payload. Mutually exclusive with payload. */
+  /** Where the work's input is, for inputs too large for payload (an evidence digest sha256:<64 hex>, or any reference the worker understands). Mutually exclusive with payload. */
   payload_ref?: string;
   /** What a worker needs to claim the task; none when omitted. */
   requirements?: {
-    /** Capabilities a worker must have to claim the task. */
-    capabilities: string[];
+    /** Capabilities a worker must have to claim the task; a set (repeats are folded). None when omitted. */
+    capabilities?: string[];
   };
-  /** Claim order: eligible tasks are picked by priority, then by age. */
+  /** Claim order: eligible tasks are picked by priority (higher first), then by age. Default 0. */
   priority?: number;
-  /** Attempts allowed before a failure is final. */
-  max_attempts?: number;
-  /** Lease expiries tolerated before the task is escalated. */
-  max_lease_expiries?: number;
-  /** Base of the exponential backoff after a retryable failure, in seconds. */
-  retry_backoff_seconds?: number;
-  /** Who the task.assigned obligation is addressed to; omitted: the worker pool. */
-  to?: Principal;
-  /** Creating again with the same key and content returns the existing task. */
+  /** Creating again with the same key and content returns the existing task (200); other content under the key is refused (409). */
   idempotency_key?: string;
+  /** Attempts allowed before a failure is final (default tasks.maxAttemptsDefault, 3). */
+  max_attempts?: number;
+  /** Lease expiries tolerated before the task is escalated (default tasks.maxLeaseExpiriesDefault, 5). */
+  max_lease_expiries?: number;
+  /** Base of the exponential backoff after a retryable failure, in seconds (default 1). */
+  retry_backoff_seconds?: number;
+  /** How long after creation the task first becomes claimable, in seconds (default 0; at most 365 days). */
+  delay_seconds?: number;
+  /** Who hands the work over: the from of task.assigned. Omitted: the calling API key (service key:<key_id>). */
+  created_by?: Principal;
+  /** Who the task.assigned obligation is addressed to. Omitted: the worker pool (worker pool). */
+  assign_to?: Principal;
 }
 
 /** The active close signal of a stamp (the body of a stamp.tombstoned receipt): exactly one per stamp. */
