@@ -37,8 +37,9 @@ function notBefore(errors: ContractError[], path: string, later: string, startNa
   if (instant(later) < instant(start)) errors.push({ path, keyword: 'notBefore', message: `must not be before ${startName} (${start})` });
 }
 
+/** Absent and null alike mean "not given": a request omits the other one, the server's answers show it as null. */
 function exclusivePayload(errors: ContractError[], at: string, v: { payload?: unknown; payload_ref?: unknown }): void {
-  if (v.payload !== undefined && v.payload_ref !== undefined) {
+  if (v.payload != null && v.payload_ref != null) {
     errors.push({ path: `${at}/payload_ref`, keyword: 'exclusive', message: 'must not be given together with payload: the input is either inline or by reference' });
   }
 }

@@ -216,26 +216,35 @@ export interface LeaseClaimRequest {
   lease_ttl_seconds?: number;
 }
 
-/** What POST /v1/leases/claim answers: one lease per claimed task; an empty list when nothing is eligible. */
+/** What POST /v1/leases/claim answers: one grant per claimed task, in claim order (priority, then age); an empty list when nothing is eligible. */
 export interface LeaseClaimResponse {
-  /** The leases granted. */
+  /** The leases granted: at most max_tasks. */
   leases: {
     /** The task claimed. */
     task_id: string;
-    /** The lease granted. */
+    /** The task's type; workers dispatch on it. */
+    type: string;
+    /** The lease granted (lease_<UUIDv7>). */
     lease_id: string;
-    /** Fencing token: every write under the lease carries it with lease_id. */
+    /** Fencing token: every write under the lease carries it with lease_id. Shown once; the ledger keeps only its hash. */
     lease_token: string;
-    /** The stamp minted with the lease, with its token. */
-    stamp: Stamp;
-    /** The work's input, at most 64 KiB as canonical JSON. Mutually exclusive with payload_ref. */
-    payload?: Record<string, unknown>;
-    /** The work's input as an evidence digest (sha256:<64 hex>), for inputs too large for payload. Mutually exclusive with payload. */
-    payload_ref?: string;
-    /** The task's attempt number. */
+    /** The work's input inline, or null when the task has none or carries payload_ref. */
+    payload: Record<string, unknown> | null;
+    /** Where the work's input is, as the creator gave it, or null. */
+    payload_ref: string | null;
+    /** The task's attempt this lease works on, from 1. A lease expiry does not burn an attempt; a retryable failure does. */
     attempt: number;
     /** When the lease expires unless renewed. */
     expires_at: string;
+    /** The stamp minted with the lease (GET /v1/stamps/{stamp_id} shows it whole), with its credential. */
+    stamp: {
+      /** Id of the stamp. */
+      stamp_id: string;
+      /** The credential, a compact JWS (EdDSA); shown once, never stored by the ledger. */
+      token: string;
+      /** The stamp's TTL, the safety net (it outlives the lease: the gate tombstones it when the lease ends). */
+      expires_at: string;
+    };
   }[];
 }
 
@@ -338,7 +347,7 @@ export interface Receipt {
   artifacts?: Artifact[];
   /** Proof the product was delivered. A success terminator needs artifacts or delivery_proof to close anything. */
   delivery_proof?: DeliveryProof;
-  /** Producer-chosen key: resending the same content with it returns the stored receipt; different content with it is refused (409). */
+  /** Producer-chosen key (at most 256 characters in ReceiptInput): resending the same content with it returns the stored receipt; different content with it is refused (409). The ledger keys the task.assigned of a task by task.assigned:<task_id>, up to 270 characters. */
   idempotency_key?: string;
   /** When the ledger appended the receipt, from the ledger's clock (UTC). */
   created_at: string;
@@ -450,62 +459,59 @@ export interface RuntimeInstallReceipt {
   capturedAt: string;
 }
 
-/** A task-scoped credential: minted at task start, active during execution, closed by exactly one tombstone (DESIGN §6). TTL is only the safety net: a stamp whose TTL passes without a tombstone is ambiguous. */
+/** A task-scoped credential: minted at task start, active during execution, closed by exactly one tombstone (DESIGN §6), as GET /v1/stamps/{id} and the answers of POST /v1/stamps and POST /v1/stamps/{id}/rotate show it. Never carries its token (those answers give it beside the stamp, once). TTL is only the safety net: a stamp whose TTL passes without a tombstone is ambiguous. */
 export interface Stamp {
-  /** Id of the stamp; stays the same across key rotations. */
+  /** Id of the stamp; stays the same across rotations. */
   stamp_id: string;
   /** The tenant the stamp belongs to. */
   tenant_id: string;
-  /** Who the stamp authorises. */
+  /** Who the stamp authorises, and who owes its tombstone. */
   subject: Principal;
-  /** The task the stamp is scoped to, when minted with a lease. */
-  task_id?: string;
-  /** The lease the stamp was minted with, if any. */
-  lease_id?: string;
-  /** The caller's reference of the task, for a standalone stamp. */
-  task_ref?: string;
-  /** What the stamp allows. */
+  /** The task the stamp is scoped to: the caller's reference for a standalone stamp, the task_id for a lease's stamp. */
+  task_ref: string;
+  /** What the stamp allows; a lease's stamp carries the task's required capabilities that are valid scope tokens. */
   scope: string[];
-  /** Credential generation; rotation issues the next one and invalidates the previous at once. */
-  generation: number;
-  /** Id of the signing key (in GET /.well-known/jwks.json). */
-  kid: string;
-  /** When this generation was issued. */
-  issued_at: string;
-  /** TTL: the safety net, not the close signal. */
-  expires_at: string;
-  /** active until tombstoned; ambiguous when the TTL passed with no tombstone. */
+  /** The ledger task the stamp belongs to; only on a lease's stamp or a standalone stamp minted with task_id. */
+  task_id?: string;
+  /** The lease the stamp was minted with; only on a lease's stamp. */
+  lease_id?: string;
+  /** The worker_id the stamp is bound to; only on a lease's stamp. */
+  worker?: string;
+  /** active until tombstoned; ambiguous when the TTL passed with no tombstone (a late tombstone still closes it). */
   state: 'active' | 'tombstoned' | 'ambiguous';
   /** The tombstone's outcome, or null while none was written. */
   outcome: 'completed' | 'crashed' | 'timeout' | 'revoked' | null;
-  /** When the tombstone was written, or null. */
-  tombstoned_at: string | null;
-  /** True when the tombstone arrived after the TTL (the stamp was ambiguous for a while). */
-  late?: boolean;
-  /** The credential, a compact JWS (EdDSA); only returned when minted or rotated. */
-  token?: string;
+  /** Who wrote the tombstone, or null while none was written. */
+  closed_by: 'subject' | 'gate' | 'operator' | null;
+  /** True when the tombstone arrived after the TTL (the stamp was ambiguous for a while); false otherwise. */
+  late: boolean;
+  /** Credential generation; rotation issues the next one and invalidates the previous at once. */
+  generation: number;
+  /** Id of the key that signed the current generation (in GET /.well-known/jwks.json). */
+  kid: string;
+  /** When the stamp was minted. */
+  issued_at: string;
+  /** TTL: the safety net, not the close signal. */
+  expires_at: string;
+  /** receipt_id of stamp.minted, the obligation the tombstone closes. */
+  minted_receipt_id: string;
+  /** receipt_id of stamp.tombstoned (its body is the TaskTombstone, with the time it was written), or null. */
+  tombstone_receipt_id: string | null;
+  /** receipt_id of the missing_tombstone anomaly raised when the TTL passed with no tombstone, or null. */
+  anomaly_receipt_id: string | null;
 }
 
-/** A unit of work queued in the ledger and executed by a worker under a lease (DESIGN §5). Beyond this schema the validator refuses payload and payload_ref together. */
+/** A unit of work queued in the ledger and executed by a worker under a lease (DESIGN §5), as GET /v1/tasks/{id}, GET /v1/tasks and POST /v1/tasks show it. Every key is always present; absent values are null. Beyond this schema the validator refuses payload and payload_ref both non-null. */
 export interface Task {
-  /** Id of the task, assigned by the ledger. */
+  /** Id of the task: the creator's, or task_<UUIDv7> assigned by the ledger. */
   task_id: string;
   /** What kind of work this is; workers dispatch on it. */
   type: string;
-  /** The work's input, at most 64 KiB as canonical JSON. Mutually exclusive with payload_ref. */
-  payload?: Record<string, unknown>;
-  /** The work's input as an evidence digest (sha256:<64 hex>), for inputs too large for payload. Mutually exclusive with payload. */
-  payload_ref?: string;
-  /** What a worker needs to claim the task. */
-  requirements: {
-    /** Capabilities a worker must have to claim the task. */
-    capabilities: string[];
-  };
-  /** Claim order: eligible tasks are picked by priority, then by age. */
-  priority: number;
-  /** queued → leased → running → succeeded | failed | canceled | escalated; back to queued on lease expiry or a retryable failure. */
+  /** queued → leased → running → succeeded | failed | canceled | escalated; back to queued on lease expiry, release or a retryable failure. */
   status: 'queued' | 'leased' | 'running' | 'succeeded' | 'failed' | 'canceled' | 'escalated';
-  /** Execution attempts used. Lease expiry does not burn an attempt; a retryable failure does. */
+  /** Claim order: eligible tasks are picked by priority (higher first), then by age. */
+  priority: number;
+  /** The current attempt, from 1. Lease expiry does not burn an attempt; a retryable failure does. */
   attempt: number;
   /** Attempts allowed before a failure is final. */
   max_attempts: number;
@@ -515,14 +521,36 @@ export interface Task {
   max_lease_expiries: number;
   /** How often the task was claimed. */
   claims: number;
+  /** What a worker needs to claim the task. */
+  requirements: {
+    /** Capabilities a worker must have to claim the task, sorted and de-duplicated; [] when none. */
+    capabilities: string[];
+  };
+  /** The work's input inline (at most 64 KiB as canonical JSON), or null. */
+  payload: Record<string, unknown> | null;
+  /** Where the work's input is, as the creator gave it, or null. */
+  payload_ref: string | null;
   /** Base of the exponential backoff after a retryable failure, in seconds. */
   retry_backoff_seconds: number;
-  /** When the task may next be claimed, or null when it may be claimed now. */
-  next_eligible_at: string | null;
+  /** When the task may next be claimed (creation plus delay_seconds, or the end of a retry backoff); a time not after now means it may be claimed now. */
+  next_eligible_at: string;
   /** The creator's idempotency key, or null. */
   idempotency_key: string | null;
-  /** Who created the task. */
+  /** Who created the task: the from of task.assigned. */
   created_by: Principal;
+  /** Who the task.assigned obligation is addressed to (the worker pool unless the creator said otherwise). */
+  assigned_to: Principal;
+  /** receipt_id of the task's task.assigned receipt, the obligation its end closes. */
+  assigned_receipt_id: string;
+  /** The live lease while the task is leased or running, else null. */
+  lease_id: string | null;
+  /** How a finished task ended (succeeded, failed, canceled or escalated), or null while it has not. */
+  outcome: {
+    /** The receipt that ended the task (task.completed, task.failed, task.canceled or task.escalated). */
+    receipt_id: string;
+    /** The worker's error, as it reported it (a string of at most 8192 characters, or an object), when the task failed. */
+    error?: string | Record<string, unknown>;
+  } | null;
   /** When the task was created. */
   created_at: string;
   /** When the task last changed. */
@@ -562,7 +590,7 @@ export interface TaskCreate {
   assign_to?: Principal;
 }
 
-/** The active close signal of a stamp (the body of a stamp.tombstoned receipt): exactly one per stamp. */
+/** The active close signal of a stamp, exactly one per stamp: the body of a stamp.tombstoned receipt, and the tombstone in the answer of POST /v1/stamps/{id}/tombstone. */
 export interface TaskTombstone {
   /** The stamp this tombstone closes. */
   stamp_id: string;
@@ -570,12 +598,12 @@ export interface TaskTombstone {
   outcome: 'completed' | 'crashed' | 'timeout' | 'revoked';
   /** When the stamp was closed. */
   timestamp: string;
-  /** Who closed it: the stamp's subject, the gate, or an operator. */
-  closed_by?: 'subject' | 'gate' | 'operator';
-  /** Why, for people. */
+  /** Who closed it: the stamp's subject (the default of POST /v1/stamps/{id}/tombstone), the gate (the ledger, when a lease ends) or an operator. */
+  closed_by: 'subject' | 'gate' | 'operator';
+  /** Why, for people; absent when none was given. */
   reason?: string;
-  /** True when the tombstone arrived after the stamp's TTL. */
-  late?: boolean;
+  /** Present, and true, only when the tombstone arrived after the stamp's TTL. */
+  late?: true;
 }
 
 /** Every contract type, by schema name. */
