@@ -6,6 +6,8 @@ import { readSchemaFiles, type JsonSchema, type SchemaSet } from '../../src/cont
 import type * as Contracts from '../../src/contracts/types.js';
 import { LEDGER_TYPE_NAMES, SOURCEOS_TYPE_NAMES } from '../../src/contracts/types.js';
 import type * as Ledger from '../../src/ledger/types.js';
+import type { ClaimInput, Grant, TaskCreateInput } from '../../src/tasks/engine.js';
+import type { StampView, Tombstone } from '../../src/stamps/types.js';
 
 test('src/contracts/types.ts is exactly what the schemas generate (regenerate: node dist/src/contracts/codegen.js --write)', () => {
   const expected = generateTypes(readSchemaFiles());
@@ -85,7 +87,18 @@ const agree = {
   'Receipt.delivery_proof': true satisfies Same<Contracts.Receipt['delivery_proof'], Ledger.Receipt['delivery_proof']>,
 };
 
+// The server's own request and response types, beside the schemas of what the routes take and answer. A claim's
+// grant has its stamp optional in the engine (it runs without stamps in unit tests); the server always mints one.
+const serverAgrees = {
+  TaskCreate: true satisfies Equal<Contracts.TaskCreate, TaskCreateInput>,
+  LeaseClaimRequest: true satisfies Equal<Contracts.LeaseClaimRequest, ClaimInput>,
+  'LeaseClaimResponse.leases': true satisfies Equal<Contracts.LeaseClaimResponse['leases'][number], Required<Grant>>,
+  Stamp: true satisfies Equal<Contracts.Stamp, StampView>,
+  TaskTombstone: true satisfies Equal<Contracts.TaskTombstone, Tombstone>,
+};
+
 test('the ledger\'s own TypeScript types agree with the schemas (checked by the compiler)', () => {
   assert.deepEqual(Object.values(agree), Object.values(agree).map(() => true));
   assert.deepEqual(Object.keys(agree).filter((k) => !k.includes('.')).sort(), ['Artifact', 'DeliveryProof', 'Principal', 'Receipt', 'ReceiptInput']);
+  assert.deepEqual(Object.values(serverAgrees), Object.values(serverAgrees).map(() => true));
 });
