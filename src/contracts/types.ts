@@ -559,7 +559,7 @@ export interface Task {
 
 /** What POST /v1/tasks takes (and each item of POST /v1/tasks/batch). Creating a task appends task.assigned, the obligation. Beyond this schema the ledger and the validator refuse payload and payload_ref together, and the ledger refuses a payload over 64 KiB as canonical JSON (413). */
 export interface TaskCreate {
-  /** The task's id, chosen by the creator; generated (task_<UUIDv7>) when omitted. Creating again with the same id and content returns the existing task; other content under it is refused (409). */
+  /** The task's id, chosen by the creator; generated (task_<UUIDv7>) when omitted. Creating again with the same id and content returns the existing task; other content under it is refused (409). Not "." or "..": the id is a URL path segment (/v1/tasks/{id}), and HTTP clients resolve those before sending. */
   task_id?: string;
   /** What kind of work this is; workers dispatch on it (accept_types of a claim). */
   type: string;
