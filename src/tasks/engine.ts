@@ -5,7 +5,7 @@ import { randomToken } from '../ids.js';
 import { canonicalize } from '../ledger/canonical.js';
 import { appendAnomaly, type AppendResult } from '../ledger/append.js';
 import type { Ledger } from '../ledger/ledger.js';
-import { LEDGER_PRINCIPAL, type Artifact, type DeliveryProof, type Principal, type Receipt } from '../ledger/types.js';
+import { LEDGER_PRINCIPAL, type Artifact, type DeliveryProof, type Principal, type Receipt, type ReceiptInput } from '../ledger/types.js';
 import type { Tx } from '../store/types.js';
 import { afterFailure, afterLeaseExpiry, canTransition, expiryJitterMs, hasCapabilities, retryDelayMs } from './policy.js';
 import { FINAL_STATUSES, type LeaseRow, type Grant, type LeaseState, type TaskCreateInput, type TaskRow, type TaskStatus } from './types.js';
@@ -84,6 +84,28 @@ function sha256(text: string): string {
 
 function workerOf(lease: LeaseRow): Principal {
   return { kind: 'worker', id: lease.worker_id };
+}
+
+/** Is `ended`, the receipt that ended the lease, what this request would have written? (See fencedInTx.) */
+type Resent = (ended: Receipt, task: TaskRow, lease: LeaseRow) => boolean;
+
+/** The task.completed a completion writes: built once for the write, and again to recognise its resend. */
+function completion(task: TaskRow, lease: LeaseRow, input: CompleteInput): ReceiptInput {
+  return {
+    type: 'task.completed', from: workerOf(lease), to: task.created_by, task_id: task.task_id, lease_id: lease.lease_id,
+    parents: [task.assigned_receipt_id, lease.granted_receipt_id],
+    body: { attempt: lease.attempt, ...(input.result_summary !== undefined && { result_summary: input.result_summary }) },
+    ...(input.artifacts !== undefined && { artifacts: input.artifacts }),
+    ...(input.delivery_proof !== undefined && { delivery_proof: input.delivery_proof }),
+  };
+}
+
+/** The lease.released a release writes (as `completion`). */
+function released(lease: LeaseRow, reason: string | undefined): ReceiptInput {
+  return {
+    type: 'lease.released', from: workerOf(lease), to: LEDGER_PRINCIPAL, task_id: lease.task_id, lease_id: lease.lease_id,
+    parents: [lease.granted_receipt_id], body: { attempt: lease.attempt, ...(reason !== undefined && { reason }) },
+  };
 }
 
 /**
@@ -360,13 +382,7 @@ export class TaskEngine {
 
   private async completeInTx(tx: Tx, tenantId: string, taskId: string, input: CompleteInput): Promise<Fenced<AppendResult>> {
     return this.fencedInTx(tx, tenantId, taskId, input, 'complete', async (task, lease, now) => {
-      const r = await this.ledger.appendInTx(tx, tenantId, {
-        type: 'task.completed', from: workerOf(lease), to: task.created_by, task_id: taskId, lease_id: lease.lease_id,
-        parents: [task.assigned_receipt_id, lease.granted_receipt_id],
-        body: { attempt: lease.attempt, ...(input.result_summary !== undefined && { result_summary: input.result_summary }) },
-        ...(input.artifacts !== undefined && { artifacts: input.artifacts }),
-        ...(input.delivery_proof !== undefined && { delivery_proof: input.delivery_proof }),
-      }, { writer: 'tasks' });
+      const r = await this.ledger.appendInTx(tx, tenantId, completion(task, lease, input), { writer: 'tasks' });
       if (r.status === 'not_discharged') {
         await this.heartbeat(tx, lease, now);
         return r;
@@ -375,10 +391,17 @@ export class TaskEngine {
       await this.tombstone(tx, lease, 'completed', 'gate', 'task completed');
       await this.setStatus(tx, task, 'succeeded', now, { lease_id: null, outcome: { receipt_id: r.receipt.receipt_id } });
       return r;
-    }, true);
+    }, (ended, task, lease) => ended.hash === this.ledger.prepare(tenantId, completion(task, lease, input), { writer: 'tasks' }).hash);
   }
 
   async fail(tenantId: string, taskId: string, input: FailInput): Promise<AppendResult> {
+    // The same failure again: the receipt it wrote (retry_scheduled or failed, as the same decision gives) holds the
+    // same error. Its retry_at is the first request's, so this compares fields, not hashes.
+    const sameFailure = (ended: Receipt, task: TaskRow, lease: LeaseRow) => {
+      const retried = afterFailure(lease.attempt, task.max_attempts, input.retryable).status === 'queued';
+      return ended.type === (retried ? 'task.retry_scheduled' : 'task.failed') && canonicalize(ended.body['error']) === canonicalize(input.error)
+        && (retried || ended.body['retryable'] === input.retryable);
+    };
     return this.fenced(tenantId, taskId, input, 'fail', async (tx, task, lease, now) => {
       const decision = afterFailure(lease.attempt, task.max_attempts, input.retryable);
       const worker = workerOf(lease);
@@ -407,7 +430,7 @@ export class TaskEngine {
       }
       await this.setStatus(tx, task, 'failed', now, { lease_id: null, outcome: { receipt_id: r.receipt.receipt_id, error: input.error } });
       return r;
-    });
+    }, sameFailure);
   }
 
   /** Graceful give-back (e.g. worker shutdown): requeued at once, no attempt burned. */
@@ -415,13 +438,10 @@ export class TaskEngine {
     return this.fenced(tenantId, taskId, proof, 'release', async (tx, task, lease, now) => {
       await this.endLease(tx, lease, 'released', now);
       await this.tombstone(tx, lease, 'revoked', 'subject', 'lease released');
-      const r = await this.ledger.appendInTx(tx, tenantId, {
-        type: 'lease.released', from: workerOf(lease), to: LEDGER_PRINCIPAL, task_id: taskId, lease_id: lease.lease_id,
-        parents: [lease.granted_receipt_id], body: { attempt: lease.attempt, ...(proof.reason !== undefined && { reason: proof.reason }) },
-      }, { writer: 'tasks' });
+      const r = await this.ledger.appendInTx(tx, tenantId, released(lease, proof.reason), { writer: 'tasks' });
       await this.setStatus(tx, task, 'queued', now, { lease_id: null, next_eligible_at: now });
       return r;
-    });
+    }, (ended, _task, lease) => ended.hash === this.ledger.prepare(tenantId, released(lease, proof.reason), { writer: 'tasks' }).hash);
   }
 
   // ── cancel, expiry ───────────────────────────────────────────────────────────────────────────────────
@@ -504,16 +524,18 @@ export class TaskEngine {
   /**
    * Runs `fn` only while `proof` names the live lease of the task. A write from an expired or superseded lease
    * is refused with LEASE_LOST and leaves a stale_lease_write anomaly, which is committed even though the
-   * request fails: the refusal itself is evidence.
+   * request fails: the refusal itself is evidence. With `resent`: a write that ends the lease (complete, fail,
+   * release), sent again by its holder because the answer was lost, answers the receipt it stored (`duplicate`)
+   * when `resent` finds that receipt to be what this request would have written.
    */
   private async fenced<T>(tenantId: string, taskId: string | undefined, proof: LeaseProof, action: string,
-    fn: (tx: Tx, task: TaskRow, lease: LeaseRow, now: number) => Promise<T>): Promise<T> {
-    const f = await this.store.write((tx) => this.fencedInTx(tx, tenantId, taskId, proof, action, (task, lease, now) => fn(tx, task, lease, now)));
+    fn: (tx: Tx, task: TaskRow, lease: LeaseRow, now: number) => Promise<T>, resent?: Resent): Promise<T> {
+    const f = await this.store.write((tx) => this.fencedInTx(tx, tenantId, taskId, proof, action, (task, lease, now) => fn(tx, task, lease, now), resent));
     return unwrap(f);
   }
 
   private async fencedInTx<T>(tx: Tx, tenantId: string, taskId: string | undefined, proof: LeaseProof, action: string,
-    fn: (task: TaskRow, lease: LeaseRow, now: number) => Promise<T>, idempotentComplete = false): Promise<Fenced<T>> {
+    fn: (task: TaskRow, lease: LeaseRow, now: number) => Promise<T>, resent?: Resent): Promise<Fenced<T>> {
     const now = this.now();
     const lease = await tx.leaseById(tenantId, proof.lease_id);
     // The task the request names, when it names one: a lease of another task must not make a missing task a 409,
@@ -530,10 +552,10 @@ export class TaskEngine {
     } else if (task!.lease_id !== lease.lease_id) reason = 'lease superseded';
     if (reason === undefined) return { ok: true, value: await fn(task!, lease!, now) };
 
-    // A retried completion that already went through answers the stored receipt instead of an error.
-    if (idempotentComplete && lease && reason === 'lease completed' && task?.outcome?.['receipt_id']) {
-      const done = (await tx.receiptsByIds(tenantId, [String(task.outcome['receipt_id'])]))[0];
-      if (done && done.lease_id === lease.lease_id) return { ok: true, value: { status: 'duplicate', receipt: done } as T };
+    // The holder's own lease (right task, right token), ended: by this very request, sent before?
+    if (resent && lease && task && lease.state !== 'active' && reason === `lease ${lease.state}`) {
+      const ended = await this.receiptThatEnded(tx, lease);
+      if (ended && resent(ended, task, lease)) return { ok: true, value: { status: 'duplicate', receipt: ended } as T };
     }
     const id = taskId ?? lease?.task_id ?? 'unknown';
     await appendAnomaly(tx, this.ledger.ctx, tenantId, 'stale_lease_write', {
@@ -541,6 +563,12 @@ export class TaskEngine {
       body: { action, reason, lease_id: proof.lease_id, task_id: id, task_status: task?.status ?? null, current_lease_id: task?.lease_id ?? null },
     });
     return { ok: false, error: new QuittanceError('QUITTANCE_ERR_LEASE_LOST', [proof.lease_id, id, reason], { details: { reason } }) };
+  }
+
+  /** The receipt that closed the lease's obligation (lease.granted): the write that ended it. */
+  private async receiptThatEnded(tx: Tx, lease: LeaseRow): Promise<Receipt | undefined> {
+    const [state] = await tx.obligationStates(lease.tenant_id, [lease.granted_receipt_id]);
+    return state?.closed_by === undefined ? undefined : (await tx.receiptsByIds(lease.tenant_id, [state.closed_by]))[0];
   }
 
   // ── small steps ──────────────────────────────────────────────────────────────────────────────────────

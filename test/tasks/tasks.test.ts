@@ -322,6 +322,47 @@ for (const backend of BACKENDS) {
       assert.equal((await task(t.task_id)).task.status, 'succeeded');
     });
 
+    test('a lease-ending write sent again (its answer lost) answers what it stored; other content under the ended lease is LEASE_LOST', async () => {
+      await drain();
+      const staleCount = async () => (await h.req('GET', '/v1/anomalies?kind=stale_lease_write&limit=1000')).json.anomalies.length;
+      const anomaliesBefore = await staleCount();
+      const resend = async (path: string, body: Record<string, unknown>) => {
+        const first = await h.req('POST', path, body);
+        assert.equal(first.status, 201, JSON.stringify(first.json));
+        const again = await h.req('POST', path, body);
+        assert.equal(again.status, 200, `${path}: ${JSON.stringify(again.json)}`);
+        assert.equal(again.json.status, 'duplicate');
+        assert.equal(again.json.receipt.receipt_id, first.json.receipt.receipt_id);
+        return first.json.receipt as { type: string };
+      };
+
+      const c = await create({ type: 'resend-complete' });
+      let [g] = await claim({ accept_types: ['resend-complete'] });
+      await resend(`/v1/tasks/${c.task_id}/complete`, { ...lp(g!), artifacts: [artifact], result_summary: 'ok' });
+      const other = await h.req('POST', `/v1/tasks/${c.task_id}/complete`, { ...lp(g!), artifacts: [{ kind: 'file', uri: '/elsewhere' }], result_summary: 'ok' });
+      assert.equal(other.status, 409, 'another product under the ended lease is not the same completion');
+      assert.equal(other.json.code, 'QUITTANCE_ERR_LEASE_LOST');
+
+      const r = await create({ type: 'resend-retry', max_attempts: 3 });
+      [g] = await claim({ accept_types: ['resend-retry'] });
+      assert.equal((await resend(`/v1/tasks/${r.task_id}/fail`, { ...lp(g!), error: { code: 'E_NET' }, retryable: true })).type, 'task.retry_scheduled');
+      assert.equal((await h.req('POST', `/v1/tasks/${r.task_id}/fail`, { ...lp(g!), error: { code: 'E_OTHER' }, retryable: true })).status, 409);
+      assert.equal((await task(r.task_id)).task.attempt, 2, 'the resend burned no second attempt');
+
+      const f = await create({ type: 'resend-fail' });
+      const [gf] = await claim({ accept_types: ['resend-fail'] });
+      assert.equal((await resend(`/v1/tasks/${f.task_id}/fail`, { ...lp(gf!), error: 'bad input', retryable: false })).type, 'task.failed');
+      assert.equal((await h.req('POST', `/v1/tasks/${f.task_id}/fail`, { ...lp(gf!), error: 'bad input', retryable: true })).status, 409);
+
+      const l = await create({ type: 'resend-release' });
+      const [gl] = await claim({ accept_types: ['resend-release'] });
+      await resend(`/v1/tasks/${l.task_id}/release`, { ...lp(gl!), reason: 'shutting down' });
+      assert.equal((await h.req('POST', `/v1/tasks/${l.task_id}/release`, { ...lp(gl!), reason: 'another reason' })).status, 409);
+
+      // Only the four writes with other content left stale_lease_write anomalies; the resends left none.
+      assert.equal(await staleCount(), anomaliesBefore + 4);
+    });
+
     test('batch create, batch claim and batch complete', async () => {
       await drain();
       const made = await h.req('POST', '/v1/tasks/batch', {
