@@ -158,6 +158,23 @@ for (const backend of BACKENDS) {
       assert.deepEqual(seen, [...seen].sort());
     });
 
+    test('the matrix pages past a capability whose ref is long in UTF-8 (its cursor grows 4 bytes a character)', async () => {
+      // The longest ref the API takes, in 4-byte characters: the cursor after it is 2,736 characters.
+      const prefix = 'urn:srcos:capability:';
+      const long = `${prefix}${'🦀'.repeat(512 - prefix.length - 2)}@1`;
+      const after = `${prefix}${'🦀'.repeat(3)}\u{1F99E}@1`; // sorts after `long` in byte order
+      for (const ref of [long, after]) await declareSeed(h, ref);
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const page: any = await h.req('GET', `/v1/capabilities?limit=1${cursor ? `&cursor=${cursor}` : ''}`);
+        assert.equal(page.status, 200, JSON.stringify(page.json));
+        seen.push(...page.json.capabilities.map((c: any) => c.capabilityRef));
+        cursor = page.json.cursor;
+      } while (cursor);
+      assert.ok(seen.indexOf(long) >= 0 && seen.indexOf(after) === seen.indexOf(long) + 1, 'both refs, in order');
+    });
+
     test('refusals are coded and write nothing', async () => {
       const ref = 'urn:srcos:capability:refusals@1.0.0';
       await declareSeed(h, ref);

@@ -16,10 +16,16 @@ import {
 const plane = { enum: [...PLANES] } as const;
 const planeList = { type: 'array', items: plane, uniqueItems: true, maxItems: PLANES.length } as const;
 // A record carries the union of every plane's evidence: 11 planes × 16 refs × 256 chars stays under the 64 KiB body.
+// Longest capabilityRef, in characters (Ajv counts code points).
+const REF_MAX_CHARS = 512;
+// The matrix cursor is base64url("ref:" + the last ref as UTF-8): up to 4 bytes a character, so a page ending on a
+// long non-ASCII ref (300 CJK characters) needs more than 1024 characters; a smaller bound refused the cursor the
+// server had just handed out, and the matrix could not be paged past that capability.
+const MATRIX_CURSOR_MAX_CHARS = Math.ceil(((4 + 4 * REF_MAX_CHARS) * 4) / 3);
 const evidenceRefs = { type: 'array', uniqueItems: true, maxItems: 16, items: { type: 'string', maxLength: 256, pattern: EVIDENCE_REF_PATTERN } } as const;
 const refParams = {
   type: 'object', required: ['ref'],
-  properties: { ref: { type: 'string', maxLength: 512, pattern: CAPABILITY_REF_PATTERN } },
+  properties: { ref: { type: 'string', maxLength: REF_MAX_CHARS, pattern: CAPABILITY_REF_PATTERN } },
 } as const;
 
 export async function capabilityRoutes(app: FastifyInstance, s: Services): Promise<void> {
@@ -30,7 +36,7 @@ export async function capabilityRoutes(app: FastifyInstance, s: Services): Promi
       body: {
         type: 'object', required: ['capabilityRef', 'declaredBy', 'requiredPlanes'], additionalProperties: false,
         properties: {
-          capabilityRef: { type: 'string', maxLength: 512, pattern: CAPABILITY_REF_PATTERN },
+          capabilityRef: { type: 'string', maxLength: REF_MAX_CHARS, pattern: CAPABILITY_REF_PATTERN },
           declaredBy: { ...planeList, minItems: 1 },
           requiredPlanes: { ...planeList, minItems: 1 },
           optionalPlanes: planeList,
@@ -47,7 +53,7 @@ export async function capabilityRoutes(app: FastifyInstance, s: Services): Promi
     config: { scope: 'read' },
     schema: {
       tags: ['capabilities'], summary: 'The capability matrix: every capability, its effective state and what each plane said',
-      querystring: { type: 'object', additionalProperties: false, properties: { state: { enum: [...EFFECTIVE_STATES] }, cursor: { type: 'string', maxLength: 1024 }, limit: pageQuery.limit } },
+      querystring: { type: 'object', additionalProperties: false, properties: { state: { enum: [...EFFECTIVE_STATES] }, cursor: { type: 'string', maxLength: MATRIX_CURSOR_MAX_CHARS }, limit: pageQuery.limit } },
     },
   }, async (request) => {
     const page = await s.capabilities.list(request.caller.tenant_id, request.query);
