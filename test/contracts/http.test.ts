@@ -129,6 +129,29 @@ for (const backend of BACKENDS) {
       assert.equal(missing.json.code, 'QUITTANCE_ERR_CONTRACT_NOT_FOUND');
     });
 
+    test('a contract id is at most 512 characters: the longest is stored and read back, a longer one is a 400 and writes nothing', async () => {
+      const doc = runtimeDoc();
+      const prefix = 'urn:srcos:receipt:runtime-install:';
+      // Four UTF-8 bytes a character, none repeating: what a PostgreSQL index of the id must hold (no compression helps).
+      const id = (n: number) => prefix + Array.from({ length: n - prefix.length }, (_, i) => String.fromCodePoint(0x10000 + i)).join('');
+      const longest = { ...doc, id: id(512) };
+      const stored = await h.req('POST', '/v1/contracts', longest);
+      assert.equal(stored.status, 201, JSON.stringify(stored.json));
+      const got = await h.req('GET', `/v1/contracts/${encodeURIComponent(longest.id)}`);
+      assert.equal(got.status, 200, JSON.stringify(got.json));
+      assert.deepEqual(got.json.contract, longest);
+
+      // 513: one over; 800: was a 500 on PostgreSQL (index row too large); 1100: stored on SQLite, unreachable by GET.
+      const before = await count();
+      for (const n of [513, 800, 1100]) {
+        const over = await h.req('POST', '/v1/contracts', { ...doc, id: id(n) });
+        assert.equal(over.status, 400, `${n} characters: ${over.json.code ?? over.json.status}`);
+        assert.equal(over.json.code, 'QUITTANCE_ERR_VALIDATION');
+        assert.match(over.json.message, /body\/id must NOT have more than 512 characters/);
+      }
+      assert.equal(await count(), before);
+    });
+
     test('contract.object receipts are written by the contracts engine only', async () => {
       const r = await h.req('POST', '/v1/receipts', { type: 'contract.object', from: agent, to: worker, body: { document: runtimeDoc() } });
       assert.equal(r.status, 422);

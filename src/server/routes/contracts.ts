@@ -48,7 +48,10 @@ export async function contractRoutes(app: FastifyInstance, s: Services): Promise
     schema: {
       tags: ['contracts'],
       summary: 'Validate a SourceOS document, then store it as a contract.object receipt (201; the same id and content again: 200)',
-      body: { type: 'object' },
+      // The id is the contract's key in the store: at most 512 characters (4 bytes each in UTF-8: 2 KiB), so that
+      // PostgreSQL can index it (a btree entry holds at most 2704 bytes). A longer id answered 500 there, and on
+      // SQLite was stored where GET /v1/contracts/{id} (at most 1024 characters) could not reach it.
+      body: { type: 'object', properties: { id: { maxLength: 512 } } },
     },
   }, async (request, reply) => {
     const r = await contracts.store(request.caller.tenant_id, request.body, keyPrincipal(request));
