@@ -44,9 +44,11 @@ export function prepareReceipt(
   if (spec.writer !== 'any' && spec.writer !== writer) {
     throw new QuittanceError('QUITTANCE_ERR_RECEIPT_TYPE_RESERVED', [input.type, `the ${spec.writer} engine`]);
   }
+  // Parents are a set: the limit counts distinct ids, so a repeat folds (as it does into the hash) and is not counted.
   const parentsIn = input.parents ?? [];
-  if (parentsIn.length > limits.parentsMax) {
-    throw new QuittanceError('QUITTANCE_ERR_TOO_MANY_PARENTS', [parentsIn.length, limits.parentsMax]);
+  const parents = parentsIn.length <= 1 ? parentsIn.slice() : Array.from(new Set(parentsIn)).sort();
+  if (parents.length > limits.parentsMax) {
+    throw new QuittanceError('QUITTANCE_ERR_TOO_MANY_PARENTS', [parents.length, limits.parentsMax]);
   }
   const artifacts = input.artifacts ?? [];
   if (artifacts.length > limits.artifactsMax) {
@@ -58,7 +60,6 @@ export function prepareReceipt(
   if (bodyBytes > limits.receiptBodyMaxBytes) {
     throw new QuittanceError('QUITTANCE_ERR_BODY_TOO_LARGE', [bodyBytes, limits.receiptBodyMaxBytes]);
   }
-  const parents = parentsIn.length <= 1 ? parentsIn.slice() : Array.from(new Set(parentsIn)).sort();
 
   const content: ReceiptContent = {
     tenant_id: tenantId,

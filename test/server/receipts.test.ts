@@ -285,6 +285,16 @@ for (const backend of BACKENDS) {
       assert.equal(await count(h), before);
     });
 
+    test('parents are a set: the limit counts distinct ids, so one parent listed 11 times is one parent', async () => {
+      const ob = (await h.req('POST', '/v1/receipts', assigned({ task_id: 'parents-set' }))).json.receipt.receipt_id;
+      const r = await h.req('POST', '/v1/receipts', { type: 'task.progress', from: worker, to: agent, parents: Array(11).fill(ob) });
+      assert.equal(r.status, 201, JSON.stringify(r.json));
+      assert.deepEqual(r.json.receipt.parents, [ob]);
+      const once = await h.req('POST', '/v1/receipts', { type: 'task.progress', from: worker, to: agent, parents: [ob] });
+      assert.equal(once.status, 200);
+      assert.equal(once.json.receipt.receipt_id, r.json.receipt.receipt_id);
+    });
+
     test('a request over the HTTP limit → 413 before parsing', async () => {
       const r = await h.raw('POST', '/v1/receipts', JSON.stringify(assigned({ body: { text: 'x'.repeat(2 * 1024 * 1024) } })));
       assert.equal(r.status, 413);
