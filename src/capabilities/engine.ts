@@ -56,6 +56,16 @@ export interface ObservationResult {
   event: CapabilityEventRow;
 }
 
+/**
+ * What one plane's report may add to a CapabilityLedger record, in UTF-8 bytes: its evidenceRefs and reason, as
+ * much as 16 refs of 256 ASCII characters and a reason of 1024. A record carries every negotiating plane's evidence
+ * and, in its stateReason, their reasons, and must fit one receipt body (64 KiB): 11 planes at this budget do
+ * (62 KB at most, with 4-byte characters in every other field). Counted in characters only, reports of 4-byte
+ * characters were each accepted, and the next change of state, a policy block too, was a 413: the capability
+ * stayed enabled and its automation sessions kept acting.
+ */
+export const PLANE_REPORT_MAX_BYTES = 16 * 256 + 1024;
+
 /** A capability row before its effective state (and the record of it) is computed. */
 type Draft = Omit<CapabilityRow, 'effective_state' | 'state_reason' | 'record' | 'receipt_id'>;
 
@@ -133,6 +143,12 @@ export class CapabilityEngine {
 
   /** A plane reports its status. Appends a record when the effective state changes. */
   reportPlane(tenantId: string, capabilityRef: string, plane: Plane, input: PlaneReportInput): Promise<ChangeResult> {
+    const bytes = [...input.evidenceRefs, input.reason ?? ''].reduce((n, x) => n + Buffer.byteLength(x, 'utf8'), 0);
+    if (bytes > PLANE_REPORT_MAX_BYTES) {
+      return Promise.reject(new QuittanceError('QUITTANCE_ERR_VALIDATION', [
+        `body/evidenceRefs and body/reason take ${bytes} bytes as UTF-8, over the ${PLANE_REPORT_MAX_BYTES} one plane report may take (every plane's evidence and reason go into one CapabilityLedger record)`,
+      ]));
+    }
     return this.ledger.store.write(async (tx) => {
       const existing = await this.mustExist(tx, tenantId, capabilityRef);
       const { required, optional } = negotiationPlanes(existing.required_planes, existing.optional_planes);

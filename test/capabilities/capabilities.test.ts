@@ -175,6 +175,38 @@ for (const backend of BACKENDS) {
       assert.ok(seen.indexOf(long) >= 0 && seen.indexOf(after) === seen.indexOf(long) + 1, 'both refs, in order');
     });
 
+    test("a plane's evidence and reason are bounded in bytes, so every change of state fits a record: a policy block takes effect", async () => {
+      const planes = ['agent', 'config', 'plugin', 'runtime', 'schema', 'server', 'transport', 'ui', 'user', 'workspace'];
+      const ref = 'urn:srcos:capability:evidence-budget@1.0.0';
+      const E = capPath(ref);
+      // The most a report may carry: 16 refs of 256 ASCII characters and a reason of 1024, from every plane.
+      const full = (plane: string, status: string) => ({
+        status,
+        reason: 'r'.repeat(1024),
+        evidenceRefs: Array.from({ length: 16 }, (_, i) => `urn:ev:${plane}-${i}-`.padEnd(256, 'x')),
+        ...(plane === 'policy' && { policyDecisionRef: DECISION }),
+      });
+      assert.equal((await h.req('POST', '/v1/capabilities', { capabilityRef: ref, declaredBy: ['config'], requiredPlanes: planes })).status, 201);
+      for (const p of planes) assert.equal((await h.req('POST', `${E}/planes/${p}`, full(p, 'degraded'))).status, 200, p);
+      const allowed = await h.req('POST', `${E}/planes/policy`, full('policy', 'supported'));
+      assert.equal(allowed.json.capability.effectiveState, 'degraded');
+
+      // The same number of characters, 4 bytes each: refused, nothing written. These used to be accepted, and the
+      // record of the next change of state (this policy block) was a 413 that left the capability as it was.
+      const count = await h.services.store.countReceipts(h.tenantId);
+      const wide = { status: 'degraded', evidenceRefs: Array.from({ length: 16 }, (_, i) => `urn:ev:wide-${i}-${'\u{20000}'.repeat(230)}`) };
+      const refused = await h.req('POST', `${E}/planes/runtime`, wide);
+      assert.equal(refused.status, 400, JSON.stringify(refused.json));
+      assert.equal(refused.json.code, 'QUITTANCE_ERR_VALIDATION');
+      assert.match(refused.json.message, /over the 5120 one plane report may take/);
+      assert.equal(await h.services.store.countReceipts(h.tenantId), count);
+
+      const blocked = await h.req('POST', `${E}/planes/policy`, full('policy', 'blocked'));
+      assert.equal(blocked.status, 200, JSON.stringify(blocked.json).slice(0, 300));
+      assert.equal(blocked.json.capability.effectiveState, 'blocked_by_policy');
+      assert.equal(blocked.json.receipt.body.document.effectiveState, 'blocked_by_policy');
+    });
+
     test('refusals are coded and write nothing', async () => {
       const ref = 'urn:srcos:capability:refusals@1.0.0';
       await declareSeed(h, ref);

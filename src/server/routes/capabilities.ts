@@ -15,7 +15,8 @@ import {
 
 const plane = { enum: [...PLANES] } as const;
 const planeList = { type: 'array', items: plane, uniqueItems: true, maxItems: PLANES.length } as const;
-// A record carries the union of every plane's evidence: 11 planes × 16 refs × 256 chars stays under the 64 KiB body.
+// A record carries the union of every plane's evidence: the engine also bounds a report's evidence and reason in
+// bytes (PLANE_REPORT_MAX_BYTES), so that 11 planes' worth stays under the 64 KiB body.
 // Longest capabilityRef, in characters (Ajv counts code points).
 const REF_MAX_CHARS = 512;
 // The matrix cursor is base64url("ref:" + the last ref as UTF-8): up to 4 bytes a character, so a page ending on a
