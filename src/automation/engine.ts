@@ -41,6 +41,19 @@ export type EndedBy = 'user' | 'owner' | 'gate';
 
 const WRITER = { writer: 'automation' } as const;
 
+/**
+ * How much of the capability's stateReason the gate's automation.ended quotes, in characters: as much as a user's
+ * revocation reason. The whole reason (every refusing or degraded plane's, up to ~45 KB) sits in the capability
+ * record the receipt names (capability_receipt_id); quoted in full next to the session's document it could take the
+ * receipt over the 64 KiB body, and that 413 failed the change of state itself: the capability stayed enabled.
+ */
+const GATE_REASON_MAX_CHARS = 1024;
+
+function atMostChars(text: string, max: number): string {
+  const chars = Array.from(text);
+  return chars.length <= max ? text : `${chars.slice(0, max - 1).join('')}…`;
+}
+
 /** The owner, as a ledger principal: the agent or plugin that drives the browser. */
 function ownerPrincipal(ownerRef: string): Principal {
   return { kind: 'agent', id: ownerRef };
@@ -245,7 +258,7 @@ export class AutomationEngine {
   private async capabilityChanged(tx: Tx, change: StateChange): Promise<void> {
     if (change.before !== 'enabled' || change.capability.effective_state === 'enabled') return;
     const sessions = await tx.activeAutomationSessionsForCapability(change.tenantId, change.capability.capability_ref);
-    const reason = `capability ${change.capability.capability_ref} is now ${change.capability.effective_state} (${change.capability.state_reason})`;
+    const reason = `capability ${change.capability.capability_ref} is now ${change.capability.effective_state} (${atMostChars(change.capability.state_reason, GATE_REASON_MAX_CHARS)})`;
     for (const s of sessions) {
       await this.end(tx, change.tenantId, s.automation_id, 'revoked', 'gate', reason, LEDGER_PRINCIPAL, { capability_receipt_id: change.receipt.receipt_id });
     }

@@ -214,6 +214,41 @@ for (const backend of BACKENDS) {
       assert.equal((await h.req('POST', sessionsPath, startBody({ capabilityRef: ref }))).status, 403);
     });
 
+    test("the gate revokes a session of the largest shape although the capability's reason is long: the change of state is not refused", async () => {
+      const ref = 'urn:srcos:capability:long-reasons@1.0.0';
+      const cap = `/v1/capabilities/${encodeURIComponent(ref)}`;
+      const W = '\u{20000}'; // 4 bytes in UTF-8
+      const others = ['agent', 'config', 'plugin', 'schema', 'server', 'transport', 'ui', 'user', 'workspace'];
+      const declare = (requiredPlanes: string[]) => h.req('POST', '/v1/capabilities', { capabilityRef: ref, declaredBy: ['config'], requiredPlanes });
+      // Nine planes degraded with the longest reasons; then declared with runtime alone, it is enabled (their reports stay).
+      assert.equal((await declare(['runtime', ...others])).status, 201);
+      for (const p of others) assert.equal((await h.req('POST', `${cap}/planes/${p}`, { status: 'degraded', reason: W.repeat(1024), evidenceRefs: [] })).status, 200);
+      await report(h, 'runtime', 'supported', ref);
+      await report(h, 'policy', 'supported', ref);
+      assert.equal((await declare(['runtime'])).json.capability.effectiveState, 'enabled');
+      const { session } = await start({
+        capabilityRef: ref,
+        sessionRef: `urn:srcos:session:${W.repeat(200)}`,
+        ownerRef: `urn:srcos:agent:${W.repeat(230)}`,
+        permissionScope: Array.from({ length: 64 }, (_, i) => `a${String(i).padStart(63, 'x')}`),
+        policyDecisionRef: `urn:srcos:decision:${W.repeat(490)}`,
+        evidenceRefs: Array.from({ length: 16 }, (_, i) => `urn:ev:s${i}-${W.repeat(240)}`),
+        controlledScope: { windowRef: W.repeat(512), tabRef: W.repeat(512), urlOrigin: `https://${W.repeat(500)}` },
+      });
+
+      // Declared with the nine again: degraded, with all nine reasons (~37 KB) in its stateReason. The gate's
+      // automation.ended quoted it whole next to the session's document: a 413 that refused this declaration.
+      const degraded = await declare(['runtime', ...others]);
+      assert.equal(degraded.status, 200, JSON.stringify(degraded.json).slice(0, 300));
+      assert.equal(degraded.json.capability.effectiveState, 'degraded');
+      const view = (await h.req('GET', `${sessionsPath}/${session.automationId}`)).json.session;
+      assert.equal(view.terminalState, 'revoked');
+      const ended = (await h.req('GET', `/v1/receipts/${view.endReceiptId}`)).json.receipt;
+      assert.equal(ended.body.capability_receipt_id, degraded.json.receipt.receipt_id);
+      assert.match(ended.body.reason, /is now degraded \(agent reported degraded/);
+      assert.equal((await act(session.automationId, 'a'.padEnd(64, 'x'))).json.reason, 'revoked');
+    });
+
     test('many concurrent actions racing a revoke: nothing executes after the revocation', async () => {
       const { session } = await start();
       const N = 300;
