@@ -8,6 +8,7 @@ import type { Tx } from '../store/types.js';
 import type { CapabilityEngine, StateChange } from '../capabilities/engine.js';
 import { browserAutomationReceipt, endedReceipt } from './document.js';
 import type { AutomationSessionRow, ControlledScope, DenialReason, Origin, TerminalState, Transport } from './types.js';
+import { atMostCharacters } from '../text.js';
 
 export interface StartInput {
   sessionRef: string;
@@ -48,11 +49,6 @@ const WRITER = { writer: 'automation' } as const;
  * receipt over the 64 KiB body, and that 413 failed the change of state itself: the capability stayed enabled.
  */
 const GATE_REASON_MAX_CHARS = 1024;
-
-function atMostChars(text: string, max: number): string {
-  const chars = Array.from(text);
-  return chars.length <= max ? text : `${chars.slice(0, max - 1).join('')}…`;
-}
 
 /** The owner, as a ledger principal: the agent or plugin that drives the browser. */
 function ownerPrincipal(ownerRef: string): Principal {
@@ -258,7 +254,7 @@ export class AutomationEngine {
   private async capabilityChanged(tx: Tx, change: StateChange): Promise<void> {
     if (change.before !== 'enabled' || change.capability.effective_state === 'enabled') return;
     const sessions = await tx.activeAutomationSessionsForCapability(change.tenantId, change.capability.capability_ref);
-    const reason = `capability ${change.capability.capability_ref} is now ${change.capability.effective_state} (${atMostChars(change.capability.state_reason, GATE_REASON_MAX_CHARS)})`;
+    const reason = `capability ${change.capability.capability_ref} is now ${change.capability.effective_state} (${atMostCharacters(change.capability.state_reason, GATE_REASON_MAX_CHARS)})`;
     for (const s of sessions) {
       await this.end(tx, change.tenantId, s.automation_id, 'revoked', 'gate', reason, LEDGER_PRINCIPAL, { capability_receipt_id: change.receipt.receipt_id });
     }

@@ -19,6 +19,7 @@ import { KeyRing, ensureSigningKeysInTx, type KeyRotation } from './keys.js';
 import { Introspector, answer, effectiveState, judge, type InactiveReason, type Introspection } from './introspection.js';
 import { Published } from './published.js';
 import { stampClaims, type StampClaims } from './token.js';
+import { characterCount } from '../text.js';
 import {
   CLOSERS, EVENT_OUTCOMES, TOMBSTONE_OUTCOMES, stampView,
   type MintInput, type MintResult, type MintedUnsigned, type PublicJwk, type RotateResult, type SigningKeyRow, type StampEventInput, type StampRow,
@@ -372,7 +373,7 @@ export class Stamps {
     if (!Number.isInteger(input.ttl_seconds) || input.ttl_seconds < c.ttlSecondsMin || input.ttl_seconds > c.ttlSecondsMax) {
       throw new QuittanceError('QUITTANCE_ERR_STAMP_TTL', [input.ttl_seconds, c.ttlSecondsMin, c.ttlSecondsMax]);
     }
-    if (typeof input.task_ref !== 'string' || input.task_ref.length === 0 || characters(input.task_ref) > TASK_REF_CHARACTERS_MAX) {
+    if (typeof input.task_ref !== 'string' || input.task_ref.length === 0 || characterCount(input.task_ref) > TASK_REF_CHARACTERS_MAX) {
       throw new QuittanceError('QUITTANCE_ERR_VALIDATION', ['task_ref must be a string of 1 to 256 characters']);
     }
     if (!Array.isArray(input.scope) || input.scope.length > c.scopeEntriesMax || !input.scope.every((s) => typeof s === 'string' && SCOPE_TOKEN.test(s))) {
@@ -407,13 +408,6 @@ export class Stamps {
     this.introspector.changing(tenantId, stampId, expect);
     this.published.changed(tenantId);
   }
-}
-
-/** Length in code points: String#length counts UTF-16 units, two per character outside the BMP (emoji, say). */
-function characters(s: string): number {
-  let n = 0;
-  for (const _ of s) n++;
-  return n;
 }
 
 function principal(p: Principal): Principal {
