@@ -58,6 +58,20 @@ interface Held {
 
 /** Most tasks one claim may ask for (POST /v1/leases/claim, max_tasks ≤ 100): a claim for more is a 400. */
 const CLAIM_MAX_TASKS = 100;
+/** The longest error POST /v1/tasks/{id}/fail takes, in characters (code points). */
+const FAIL_ERROR_MAX = 8192;
+
+/**
+ * The error text a failure reports, as the server takes it: at most 8192 characters, no U+0000, no unpaired
+ * surrogate. A message the route refuses (a stack or a response body quoted in it, bytes read as text) made the
+ * failure report itself a 400: the task stayed leased until its lease ran out, counted as a crash, not a failure.
+ */
+function failureText(e: unknown): string {
+  const text = (e instanceof Error ? e.message : String(e))
+    .replace(/\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD');
+  const chars = Array.from(text);
+  return chars.length <= FAIL_ERROR_MAX ? text : `${chars.slice(0, FAIL_ERROR_MAX - 1).join('')}…`;
+}
 
 /**
  * A worker: claims in batches, renews each lease at about a third of its TTL, completes with the artifacts the
@@ -90,7 +104,7 @@ export function createWorker(options: WorkerOptions): Worker {
   const fail = async (g: LeaseGrant, e: unknown) => {
     try {
       const retryable = !(e && typeof e === 'object' && (e as { retryable?: unknown }).retryable === false);
-      await client.fail(g.task_id, proofOf(g), e instanceof Error ? e.message : String(e), retryable);
+      await client.fail(g.task_id, proofOf(g), failureText(e), retryable);
       stats.failed++;
     } catch (e2) {
       if (!leaseLost(e2)) report(e2, { task_id: g.task_id, phase: 'fail' });

@@ -48,6 +48,28 @@ describe('worker SDK against a real server', () => {
     assert.deepEqual(taskTypes, ['task.assigned', 'lease.granted', 'task.started', 'task.progress', 'task.completed']);
   });
 
+  test('a handler error the fail route would refuse as it is (over 8192 characters, U+0000, a lone surrogate) still fails the task at once', async () => {
+    const messages = ['e'.repeat(20_000), 'read \u0000 in the header', 'half a pair: \uD83D.'];
+    const ids: string[] = [];
+    for (let i = 0; i < messages.length; i++) ids.push((await client.createTask({ type: 'loud', payload: { i }, max_attempts: 1 })).task.task_id);
+    const errors: unknown[] = [];
+    const worker = createWorker({
+      url: server.url, key: server.adminKey!, acceptTypes: ['loud'], pollMs: 20, handleSignals: false,
+      handler: async (job) => { throw new PermanentError(messages[(job.payload as { i: number }).i]); },
+      onError: (e) => errors.push(e),
+    });
+    try {
+      // Refused, the failure report left each task leased for the lease's 120 s, and its expiry counted a crash.
+      for (const id of ids) assert.equal((await client.waitForTask(id, { timeoutMs: 5_000 })).status, 'failed');
+    } finally {
+      await worker.stop();
+    }
+    assert.deepEqual(errors, []);
+    assert.equal(worker.stats.failed, 3);
+    const failed = (await client.task(ids[0]!)).receipts.find((r) => r.type === 'task.failed')!;
+    assert.equal(Array.from(String(failed.body['error'])).length, 8192);
+  });
+
   test('a concurrency over the claim limit (max_tasks ≤ 100) claims in several calls instead of being refused', async () => {
     const ids: string[] = [];
     for (let i = 0; i < 3; i++) ids.push((await client.createTask({ type: 'wide' })).task.task_id);
