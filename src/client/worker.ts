@@ -145,6 +145,9 @@ export function createWorker(options: WorkerOptions): Worker {
       const asked = Date.now();
       client.renew(proofOf(g), ttl).then(() => void (h.heldUntil = asked + ttl * 1000), (e: unknown) => {
         if (leaseLost(e)) {
+          // No more renewals of a lease that is gone: a handler deaf to the signal would otherwise have each one
+          // refused, filed as a stale_lease_write anomaly and counted lost again, for as long as it ran.
+          clearInterval(h.renewTimer);
           stats.lost++;
           controller.abort(new Error('lease lost'));
         } else report(e, { task_id: g.task_id, phase: 'renew' });
@@ -216,8 +219,11 @@ export function createWorker(options: WorkerOptions): Worker {
     // Stopping: give back what is held (or let it finish), then wait until nothing is.
     if (releaseOnStop) {
       await Promise.all([...held.values()].map(async (h) => {
+        // Aborted already: its lease is lost, nothing to give back (a release would be one more stale write).
+        const lost = h.controller.signal.aborted;
         h.controller.abort(new Error('worker stopping'));
         clearInterval(h.renewTimer);
+        if (lost) return void held.delete(h.grant.lease_id);
         try {
           await client.release(h.grant.task_id, proofOf(h.grant), 'worker stopping');
           stats.released++;

@@ -70,6 +70,32 @@ describe('worker SDK against a real server', () => {
     assert.equal(Array.from(String(failed.body['error'])).length, 8192);
   });
 
+  test('a lease lost while the handler runs (task canceled) is renewed no more, though the handler ignores the signal', { timeout: 30_000 }, async () => {
+    const id = (await client.createTask({ type: 'deaf' })).task.task_id;
+    let started!: () => void;
+    const running = new Promise<void>((r) => (started = r));
+    let finish!: () => void;
+    const worker = createWorker({
+      url: server.url, key: server.adminKey!, acceptTypes: ['deaf'], pollMs: 20, handleSignals: false, leaseTtlSeconds: 5,
+      handler: () => {
+        started();
+        return new Promise((r) => (finish = () => r({ result_summary: 'late' })));
+      },
+    });
+    try {
+      await running;
+      await client.cancelTask(id, 'not needed');
+      // Renewals every 1.7 s: before the fix, each after the cancel was refused and filed an anomaly.
+      await new Promise((r) => setTimeout(r, 6_000));
+      finish();
+    } finally {
+      await worker.stop();
+    }
+    assert.equal(worker.stats.lost, 1);
+    const stale = (await client.anomalies({ kind: 'stale_lease_write', limit: 1000 })).anomalies.filter((a) => a.task_id === id);
+    assert.equal(stale.length, 1, JSON.stringify(stale.map((a) => a.body)));
+  });
+
   test('a concurrency over the claim limit (max_tasks ≤ 100) claims in several calls instead of being refused', async () => {
     const ids: string[] = [];
     for (let i = 0; i < 3; i++) ids.push((await client.createTask({ type: 'wide' })).task.task_id);
