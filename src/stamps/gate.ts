@@ -33,6 +33,11 @@ export interface StampGateOptions {
   refreshMs?: number;
   /** Deny everything once the newest status list is this old (ms): the ledger is unreachable. Default 5000. */
   maxStalenessMs?: number;
+  /**
+   * Longest wait for one request to the ledger (ms), default 2000. A ledger that takes the connection and never
+   * answers would otherwise hold every check for minutes (fetch's own limit), not deny it once the list is stale.
+   */
+  timeoutMs?: number;
   /** Who decides, as recorded in the stamp.event receipts; default the API key. */
   principal?: GatePrincipal;
   fetch?: typeof fetch;
@@ -70,6 +75,7 @@ export class StampGate {
   private readonly base: string;
   private readonly refreshMs: number;
   private readonly maxStalenessMs: number;
+  private readonly timeoutMs: number;
   private readonly fetch: typeof fetch;
   private readonly now: () => number;
   private readonly monotonic: () => number;
@@ -84,6 +90,7 @@ export class StampGate {
     this.base = options.url.replace(/\/+$/, '');
     this.refreshMs = Math.min(options.refreshMs ?? 500, 1000);
     this.maxStalenessMs = options.maxStalenessMs ?? 5000;
+    this.timeoutMs = options.timeoutMs ?? 2000;
     this.fetch = options.fetch ?? globalThis.fetch;
     this.now = options.now ?? Date.now;
     this.monotonic = options.monotonic ?? options.now ?? (() => performance.now());
@@ -226,7 +233,9 @@ export class StampGate {
   private async call(method: 'GET' | 'POST', path: string, body?: unknown, as: 'json' | 'text' = 'json'): Promise<unknown> {
     const headers: Record<string, string> = { authorization: `Bearer ${this.options.apiKey}` };
     if (body !== undefined) headers['content-type'] = 'application/json';
-    const res = await this.fetch(this.base + path, { method, headers, ...(body !== undefined && { body: JSON.stringify(body) }) });
+    const res = await this.fetch(this.base + path, {
+      method, headers, ...(body !== undefined && { body: JSON.stringify(body) }), signal: AbortSignal.timeout(this.timeoutMs),
+    });
     const text = await res.text();
     if (!res.ok) throw new Error(`quittance ${method} ${path}: ${res.status} ${text.slice(0, 300)}`);
     return as === 'text' ? text : JSON.parse(text);

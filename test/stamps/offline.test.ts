@@ -178,6 +178,28 @@ describe('offline verification: JWKS + the signed status list, with jose', () =>
     assert.equal(claimsOf(m.token).stamp_id, d.stamp_id);
   });
 
+  test('StampGate fails closed, in time, when the ledger takes the connection and never answers', { timeout: 20_000 }, async () => {
+    const m = await mint(h);
+    let hung = false;
+    const realFetch = globalThis.fetch;
+    const gate = new StampGate({
+      url: urlA, apiKey: h.key, refreshMs: 100, maxStalenessMs: 1000, now: () => h.clock.now(), monotonic: () => performance.now(),
+      // A hung ledger (or a black-holed route): nothing comes back until the request is aborted.
+      fetch: ((input: string | URL | Request, init?: RequestInit) => hung
+        ? new Promise((_, reject) => init?.signal?.addEventListener('abort', () => reject(init.signal!.reason)))
+        : realFetch(input, init)) as typeof fetch,
+    });
+    assert.equal((await gate.verify(m.token)).allowed, true);
+    hung = true;
+    await sleep(1100);
+    const started = performance.now();
+    // Before, the check waited on the hung fetch (fetch's own limit is 5 minutes), and so did every check after it.
+    const d = await Promise.race([gate.verify(m.token), sleep(8000).then(() => 'still waiting' as const)]);
+    assert.notEqual(d, 'still waiting');
+    assert.deepEqual(d !== 'still waiting' && [d.allowed, d.reason], [false, 'status_unavailable']);
+    assert.ok(performance.now() - started < 3000);
+  });
+
   test('StampGate denies (status_unavailable) instead of throwing when it cannot fetch the JWKS', async () => {
     const m = await mint(h);
     const realFetch = globalThis.fetch;
