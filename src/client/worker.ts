@@ -92,6 +92,12 @@ export function createWorker(options: WorkerOptions): Worker {
 
   const proofOf = (g: LeaseGrant) => ({ lease_id: g.lease_id, lease_token: g.lease_token });
   const leaseLost = (e: unknown) => e instanceof QuittanceClientError && e.code === 'QUITTANCE_ERR_LEASE_LOST';
+  /**
+   * The server refused the request (a 4xx): sending it again changes nothing. 408 and 429 are not refusals but
+   * "not now", from a proxy or gateway in between (its timeout, its rate limit), and are retried like a 5xx: failing
+   * the task on them burned an attempt on work that had succeeded.
+   */
+  const refused = (e: unknown) => e instanceof QuittanceClientError && e.statusCode < 500 && e.statusCode !== 408 && e.statusCode !== 429;
 
   const finish = (g: LeaseGrant) => {
     const h = held.get(g.lease_id);
@@ -112,7 +118,7 @@ export function createWorker(options: WorkerOptions): Worker {
   };
 
   /**
-   * Delivers the handler's result. One that may not have arrived (no answer, or a 5xx) is sent again, with backoff,
+   * Delivers the handler's result. One that may not have arrived (no answer, a 5xx, a 408 or 429) is sent again, with backoff,
    * for as long as the lease is held: failing the task instead would burn an attempt on work that succeeded, and a
    * completion that did arrive answers the stored one when resent. Once the lease has run out (the server is
    * unreachable and renewals failed too) it stops: the lease expires and the task is requeued, attempt untouched.
@@ -127,7 +133,7 @@ export function createWorker(options: WorkerOptions): Worker {
         answer = await client.complete(g.task_id, proofOf(g), completion);
       } catch (e) {
         if (leaseLost(e)) return;
-        if (e instanceof QuittanceClientError && e.statusCode < 500) return fail(g, e);
+        if (refused(e)) return fail(g, e);
         report(e, { task_id: g.task_id, phase: 'complete' });
         // Cut short if the lease is lost or the worker stops (and no listener left behind on the signal).
         await sleep(Math.max(0, Math.min(backoffMs, h.heldUntil - Date.now())), undefined, { signal }).catch(() => undefined);
@@ -160,7 +166,7 @@ export function createWorker(options: WorkerOptions): Worker {
         await client.start(g.task_id, proofOf(g));
       } catch (e) {
         if (leaseLost(e)) return;
-        if (e instanceof QuittanceClientError && e.statusCode < 500) return void (await fail(g, e));
+        if (refused(e)) return void (await fail(g, e));
         // Nothing ran: give the task back rather than fail it (if this cannot reach the server either, the lease
         // runs out, which burns no attempt either).
         report(e, { task_id: g.task_id, phase: 'start' });

@@ -163,6 +163,44 @@ describe('worker SDK against a real server', () => {
     assert.deepEqual(worker.stats, { completed: 2, failed: 0, released: 1, lost: 0 });
   });
 
+  test('a 408 or 429 from a proxy in between is "not now", not a refusal: the start and completion are retried, no attempt burned', async () => {
+    // A gateway that times out the first start (408) and rate-limits the first completion (429) without passing them on.
+    const plan: Record<string, number[]> = { start: [408], complete: [429] };
+    const proxy = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const step = req.method === 'POST' ? /\/(start|complete)$/.exec(req.url!)?.[1] : undefined;
+        const status = step === undefined ? undefined : plan[step]!.shift();
+        if (status !== undefined) return void res.writeHead(status, { 'content-type': 'text/plain' }).end('slow down');
+        const up = httpRequest(server.url + req.url, { method: req.method, headers: req.headers }, (answer) => {
+          res.writeHead(answer.statusCode!, answer.headers);
+          answer.pipe(res);
+        });
+        up.end(Buffer.concat(chunks));
+      });
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    const id = (await client.createTask({ type: 'gateway' })).task.task_id;
+    const worker = createWorker({
+      url: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`, key: server.adminKey!, acceptTypes: ['gateway'], pollMs: 20, handleSignals: false,
+      handler: async (job) => ({ artifacts: [{ kind: 'blob', uri: `blob:${job.task_id}` }] }),
+    });
+    try {
+      const done = await client.waitForTask(id, { timeoutMs: 15_000 });
+      assert.equal(done.status, 'succeeded');
+      // Before, the 408 start and the 429 completion each failed the task: attempt 3.
+      assert.equal(done.attempt, 1);
+      const types = (await client.task(id)).receipts.map((r) => r.type);
+      assert.ok(!types.includes('task.retry_scheduled') && !types.includes('task.failed'), types.join(','));
+    } finally {
+      await worker.stop({ release: false });
+      proxy.close();
+    }
+    assert.deepEqual(plan, { start: [], complete: [] }, 'both answers were given');
+    assert.equal(worker.stats.failed, 0);
+  });
+
   test('a completion that cannot reach the server is given up once the lease has run out: stop() returns, the lease expires', { timeout: 30_000 }, async () => {
     const ttl = 5;
     let cut = false;
