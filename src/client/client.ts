@@ -50,6 +50,11 @@ const q = (params: Record<string, string | number | undefined>) => {
   return s ? `?${s}` : '';
 };
 const enc = encodeURIComponent;
+/**
+ * Only the proof's two fields go on the wire. A LeaseGrant is a LeaseProof to TypeScript, so `client.start(g.task_id, g)`
+ * compiles, but its other fields (type, payload, attempt, ...) made every lease-bound write a 400 (additional properties).
+ */
+const proofOf = (p: LeaseProof): LeaseProof => ({ lease_id: p.lease_id, lease_token: p.lease_token });
 
 /** The client for agents and tools: receipts, obligations, tasks. Every method maps to one HTTP call. */
 export class QuittanceClient {
@@ -121,25 +126,27 @@ export class QuittanceClient {
     return (await this.http.call<{ leases: LeaseGrant[] }>('POST', '/v1/leases/claim', input)).body.leases;
   }
   async renew(proof: LeaseProof, leaseTtlSeconds?: number): Promise<{ lease_id: string; expires_at: string; renewals: number }> {
-    return (await this.http.call('POST', '/v1/leases/renew', { ...proof, ...(leaseTtlSeconds && { lease_ttl_seconds: leaseTtlSeconds }) })).body as never;
+    return (await this.http.call('POST', '/v1/leases/renew', { ...proofOf(proof), ...(leaseTtlSeconds && { lease_ttl_seconds: leaseTtlSeconds }) })).body as never;
   }
   async start(taskId: string, proof: LeaseProof): Promise<AppendAnswer> {
-    return (await this.http.call<AppendAnswer>('POST', `/v1/tasks/${enc(taskId)}/start`, proof)).body;
+    return (await this.http.call<AppendAnswer>('POST', `/v1/tasks/${enc(taskId)}/start`, proofOf(proof))).body;
   }
   async progress(taskId: string, proof: LeaseProof, progress: Record<string, unknown>): Promise<AppendAnswer> {
-    return (await this.http.call<AppendAnswer>('POST', `/v1/tasks/${enc(taskId)}/progress`, { ...proof, progress })).body;
+    return (await this.http.call<AppendAnswer>('POST', `/v1/tasks/${enc(taskId)}/progress`, { ...proofOf(proof), progress })).body;
   }
   async complete(taskId: string, proof: LeaseProof, completion: Completion): Promise<AppendAnswer> {
-    return (await this.http.call<AppendAnswer>('POST', `/v1/tasks/${enc(taskId)}/complete`, { ...proof, ...completion })).body;
+    return (await this.http.call<AppendAnswer>('POST', `/v1/tasks/${enc(taskId)}/complete`, { ...proofOf(proof), ...completion })).body;
   }
   async completeBatch(items: (LeaseProof & Completion & { task_id: string })[]) {
-    return (await this.http.call<{ results: { statusCode: number }[] }>('POST', '/v1/tasks/complete-batch', { completions: items })).body;
+    return (await this.http.call<{ results: { statusCode: number }[] }>('POST', '/v1/tasks/complete-batch', {
+      completions: items.map(({ task_id, artifacts, delivery_proof, result_summary, ...proof }) => ({ task_id, ...proofOf(proof), artifacts, delivery_proof, result_summary })),
+    })).body;
   }
   async fail(taskId: string, proof: LeaseProof, error: string | Record<string, unknown>, retryable: boolean): Promise<AppendAnswer> {
-    return (await this.http.call<AppendAnswer>('POST', `/v1/tasks/${enc(taskId)}/fail`, { ...proof, error, retryable })).body;
+    return (await this.http.call<AppendAnswer>('POST', `/v1/tasks/${enc(taskId)}/fail`, { ...proofOf(proof), error, retryable })).body;
   }
   async release(taskId: string, proof: LeaseProof, reason?: string): Promise<AppendAnswer> {
-    return (await this.http.call<AppendAnswer>('POST', `/v1/tasks/${enc(taskId)}/release`, { ...proof, ...(reason && { reason }) })).body;
+    return (await this.http.call<AppendAnswer>('POST', `/v1/tasks/${enc(taskId)}/release`, { ...proofOf(proof), ...(reason && { reason }) })).body;
   }
 
   // ── sessions and orphan events ──

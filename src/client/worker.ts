@@ -90,7 +90,6 @@ export function createWorker(options: WorkerOptions): Worker {
   let releaseOnStop = true;
   let wake: (() => void) | undefined;
 
-  const proofOf = (g: LeaseGrant) => ({ lease_id: g.lease_id, lease_token: g.lease_token });
   const leaseLost = (e: unknown) => e instanceof QuittanceClientError && e.code === 'QUITTANCE_ERR_LEASE_LOST';
   /**
    * The server refused the request (a 4xx): sending it again changes nothing. 408 and 429 are not refusals but
@@ -110,7 +109,7 @@ export function createWorker(options: WorkerOptions): Worker {
   const fail = async (g: LeaseGrant, e: unknown) => {
     try {
       const retryable = !(e && typeof e === 'object' && (e as { retryable?: unknown }).retryable === false);
-      await client.fail(g.task_id, proofOf(g), failureText(e), retryable);
+      await client.fail(g.task_id, g, failureText(e), retryable);
       stats.failed++;
     } catch (e2) {
       if (!leaseLost(e2)) report(e2, { task_id: g.task_id, phase: 'fail' });
@@ -130,7 +129,7 @@ export function createWorker(options: WorkerOptions): Worker {
     for (let backoffMs = 100; !signal.aborted && Date.now() < h.heldUntil; backoffMs = Math.min(backoffMs * 2, 5000)) {
       let answer: AppendAnswer;
       try {
-        answer = await client.complete(g.task_id, proofOf(g), completion);
+        answer = await client.complete(g.task_id, g, completion);
       } catch (e) {
         if (leaseLost(e)) return;
         if (refused(e)) return fail(g, e);
@@ -149,7 +148,7 @@ export function createWorker(options: WorkerOptions): Worker {
     const controller = new AbortController();
     const renew = () => {
       const asked = Date.now();
-      client.renew(proofOf(g), ttl).then(() => void (h.heldUntil = asked + ttl * 1000), (e: unknown) => {
+      client.renew(g, ttl).then(() => void (h.heldUntil = asked + ttl * 1000), (e: unknown) => {
         if (leaseLost(e)) {
           // No more renewals of a lease that is gone: a handler deaf to the signal would otherwise have each one
           // refused, filed as a stale_lease_write anomaly and counted lost again, for as long as it ran.
@@ -163,14 +162,14 @@ export function createWorker(options: WorkerOptions): Worker {
     held.set(g.lease_id, h);
     try {
       try {
-        await client.start(g.task_id, proofOf(g));
+        await client.start(g.task_id, g);
       } catch (e) {
         if (leaseLost(e)) return;
         if (refused(e)) return void (await fail(g, e));
         // Nothing ran: give the task back rather than fail it (if this cannot reach the server either, the lease
         // runs out, which burns no attempt either).
         report(e, { task_id: g.task_id, phase: 'start' });
-        await client.release(g.task_id, proofOf(g), 'worker could not start it').then(() => void stats.released++, () => undefined);
+        await client.release(g.task_id, g, 'worker could not start it').then(() => void stats.released++, () => undefined);
         return;
       }
       let completion: Completion;
@@ -178,7 +177,7 @@ export function createWorker(options: WorkerOptions): Worker {
         completion = await options.handler({
           task_id: g.task_id, type: g.type, payload: g.payload, payload_ref: g.payload_ref, attempt: g.attempt,
           ...(g.stamp && { stamp: g.stamp }), signal: controller.signal,
-          progress: async (p) => void (await client.progress(g.task_id, proofOf(g), p)),
+          progress: async (p) => void (await client.progress(g.task_id, g, p)),
         });
       } catch (e) {
         // A handler's error, or one of its progress reports'.
@@ -210,7 +209,7 @@ export function createWorker(options: WorkerOptions): Worker {
         report(e, { phase: 'claim' });
       }
       if (stopping) {
-        for (const g of grants) await client.release(g.task_id, proofOf(g), 'worker stopping').catch(() => undefined);
+        for (const g of grants) await client.release(g.task_id, g, 'worker stopping').catch(() => undefined);
         break;
       }
       for (const g of grants) void run(g);
@@ -231,7 +230,7 @@ export function createWorker(options: WorkerOptions): Worker {
         clearInterval(h.renewTimer);
         if (lost) return void held.delete(h.grant.lease_id);
         try {
-          await client.release(h.grant.task_id, proofOf(h.grant), 'worker stopping');
+          await client.release(h.grant.task_id, h.grant, 'worker stopping');
           stats.released++;
         } catch (e) {
           if (!leaseLost(e)) report(e, { task_id: h.grant.task_id, phase: 'release' });

@@ -96,6 +96,23 @@ describe('worker SDK against a real server', () => {
     assert.equal(stale.length, 1, JSON.stringify(stale.map((a) => a.body)));
   });
 
+  test('QuittanceClient: the grant a claim answered can be passed as the lease proof of every lease-bound write', async () => {
+    const type = 'own-loop';
+    for (let i = 0; i < 4; i++) await client.createTask({ type });
+    const [a, b, c, d] = await client.claim({ worker_id: 'own-loop', accept_types: [type], max_tasks: 4 });
+    // TypeScript takes a LeaseGrant for a LeaseProof; its other fields (type, payload, attempt, ...) were sent too, a 400.
+    await client.start(a!.task_id, a!);
+    await client.renew(a!);
+    await client.progress(a!.task_id, a!, { step: 1 });
+    assert.equal((await client.complete(a!.task_id, a!, { artifacts: [{ kind: 'blob', uri: 'blob:a' }] })).status, 'created');
+    const batch = await client.completeBatch([{ ...b!, artifacts: [{ kind: 'blob', uri: 'blob:b' }] }]);
+    assert.deepEqual(batch.results.map((r) => r.statusCode), [201]);
+    assert.equal((await client.release(c!.task_id, c!, 'not mine')).status, 'created');
+    assert.equal((await client.fail(d!.task_id, d!, 'broken', false)).status, 'created');
+    const statuses = await Promise.all([a, b, c, d].map(async (g) => (await client.task(g!.task_id)).task.status));
+    assert.deepEqual(statuses, ['succeeded', 'succeeded', 'queued', 'failed']);
+  });
+
   test('a concurrency over the claim limit (max_tasks ≤ 100) claims in several calls instead of being refused', async () => {
     const ids: string[] = [];
     for (let i = 0; i < 3; i++) ids.push((await client.createTask({ type: 'wide' })).task.task_id);
