@@ -24,7 +24,7 @@ export class PermanentError extends Error {
 export interface WorkerOptions {
   url: string;
   key: string;
-  /** How many tasks run at once; claims ask for the free slots in one call. */
+  /** How many tasks run at once (a whole number, at least 1); claims ask for the free slots in one call. */
   concurrency?: number;
   capabilities?: string[];
   acceptTypes?: string[];
@@ -81,6 +81,8 @@ function failureText(e: unknown): string {
 export function createWorker(options: WorkerOptions): Worker {
   const client = new QuittanceClient({ url: options.url, key: options.key });
   const concurrency = options.concurrency ?? 1;
+  // A concurrency of 0 (or below) never claimed and never said why; a fraction made every claim a 400 (max_tasks).
+  if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError(`concurrency must be a whole number of at least 1, not ${concurrency}`);
   const ttl = options.leaseTtlSeconds ?? 120;
   const workerId = options.workerId ?? `worker-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   const held = new Map<string, Held>();

@@ -113,6 +113,15 @@ describe('worker SDK against a real server', () => {
     assert.deepEqual(statuses, ['succeeded', 'succeeded', 'queued', 'failed']);
   });
 
+  test('a concurrency that cannot claim (0, negative, a fraction) is refused by createWorker, not left idle or failing every claim', () => {
+    for (const concurrency of [0, -1, 2.5, Number.NaN]) {
+      assert.throws(() => {
+        const worker = createWorker({ url: server.url, key: server.adminKey!, concurrency, handleSignals: false, handler: async () => ({}) });
+        void worker.stop();
+      }, RangeError, String(concurrency));
+    }
+  });
+
   test('a concurrency over the claim limit (max_tasks ≤ 100) claims in several calls instead of being refused', async () => {
     const ids: string[] = [];
     for (let i = 0; i < 3; i++) ids.push((await client.createTask({ type: 'wide' })).task.task_id);
