@@ -101,8 +101,9 @@ export class QuittanceClient {
   async createTasks(tasks: CreateTask[]): Promise<{ results: { statusCode: number; status?: 'created' | 'duplicate'; task?: TaskView; error?: { code: string; message: string } }[] }> {
     return (await this.http.call('POST', '/v1/tasks/batch', { tasks })).body as never;
   }
-  async task(id: string): Promise<{ task: TaskView; receipts: Receipt[]; cursor: string | null }> {
-    return (await this.http.call('GET', `/v1/tasks/${enc(id)}`)).body as never;
+  /** The task and a page of its receipts (1000 by default): `cursor` asks for the next page. */
+  async task(id: string, page: { cursor?: string; limit?: number } = {}): Promise<{ task: TaskView; receipts: Receipt[]; cursor: string | null }> {
+    return (await this.http.call('GET', `/v1/tasks/${enc(id)}${q(page)}`)).body as never;
   }
   async tasks(filter: { status?: string; type?: string; cursor?: string; limit?: number } = {}) {
     return (await this.http.call<{ tasks: TaskView[]; cursor: string | null }>('GET', `/v1/tasks${q(filter)}`)).body;

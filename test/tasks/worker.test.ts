@@ -111,6 +111,11 @@ describe('worker SDK against a real server', () => {
     assert.equal((await client.fail(d!.task_id, d!, 'broken', false)).status, 'created');
     const statuses = await Promise.all([a, b, c, d].map(async (g) => (await client.task(g!.task_id)).task.status));
     assert.deepEqual(statuses, ['succeeded', 'succeeded', 'queued', 'failed']);
+    // The trace comes in pages; the cursor the answer carries reaches the rest (it could not be sent before).
+    const first = await client.task(a!.task_id, { limit: 2 });
+    const rest = await client.task(a!.task_id, { cursor: first.cursor! });
+    assert.deepEqual([...first.receipts, ...rest.receipts].map((r) => r.receipt_id), (await client.task(a!.task_id)).receipts.map((r) => r.receipt_id));
+    assert.equal(first.receipts.length, 2);
   });
 
   test('a concurrency that cannot claim (0, negative, a fraction) is refused by createWorker, not left idle or failing every claim', () => {
