@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { QuittanceClient, type AppendAnswer, type Completion, type LeaseGrant } from './client.js';
 import { QuittanceClientError } from './http.js';
+import { atMostCharacters } from '../text.js';
 
 export interface Job {
   task_id: string;
@@ -69,8 +70,7 @@ const FAIL_ERROR_MAX = 8192;
 function failureText(e: unknown): string {
   const text = (e instanceof Error ? e.message : String(e))
     .replace(/\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD');
-  const chars = Array.from(text);
-  return chars.length <= FAIL_ERROR_MAX ? text : `${chars.slice(0, FAIL_ERROR_MAX - 1).join('')}…`;
+  return atMostCharacters(text, FAIL_ERROR_MAX);
 }
 
 /**
