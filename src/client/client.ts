@@ -1,4 +1,4 @@
-import { Http, type HttpOptions } from './http.js';
+import { Http, isRefusal, type HttpOptions } from './http.js';
 import type { Principal, Receipt, ReceiptInput, Artifact, DeliveryProof } from '../ledger/types.js';
 import type { Grant, TaskCreateInput } from '../tasks/types.js';
 import type { EventAnswer, EventBatchItem, EventInput, OrphanState, OrphanView, SessionAnswer, SessionDag, SessionOpenInput } from './sessions.js';
@@ -111,13 +111,24 @@ export class QuittanceClient {
   async cancelTask(id: string, reason?: string): Promise<AppendAnswer> {
     return (await this.http.call<AppendAnswer>('POST', `/v1/tasks/${enc(id)}/cancel`, reason ? { reason } : {})).body;
   }
-  /** Polls until the task reaches a final status (succeeded, failed, canceled, escalated). */
+  /**
+   * Polls until the task reaches a final status (succeeded, failed, canceled, escalated). A poll that gets no answer,
+   * a 5xx, 408 or 429 is tried again until the timeout (the last such error is then thrown); a refusal (a 404, say)
+   * is thrown at once.
+   */
   async waitForTask(id: string, options: { timeoutMs?: number; pollMs?: number } = {}): Promise<TaskView> {
     const deadline = Date.now() + (options.timeoutMs ?? 60_000);
     for (;;) {
-      const { task } = await this.task(id);
-      if (FINAL.has(task.status)) return task;
-      if (Date.now() > deadline) throw new Error(`task ${id} still ${task.status} after ${options.timeoutMs ?? 60_000} ms`);
+      let status: string;
+      try {
+        const { task } = await this.task(id);
+        if (FINAL.has(task.status)) return task;
+        status = task.status;
+      } catch (e) {
+        if (isRefusal(e) || Date.now() > deadline) throw e;
+        status = 'unknown';
+      }
+      if (Date.now() > deadline) throw new Error(`task ${id} still ${status} after ${options.timeoutMs ?? 60_000} ms`);
       await new Promise((r) => setTimeout(r, options.pollMs ?? 100));
     }
   }

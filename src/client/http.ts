@@ -6,6 +6,15 @@ export class QuittanceClientError extends Error {
   }
 }
 
+/**
+ * Whether the server refused the request (a 4xx): sending it again changes nothing. 408 and 429 are not refusals
+ * but "not now", from a proxy or gateway in between (its timeout, its rate limit); they, a 5xx and no answer at all
+ * are worth sending again.
+ */
+export function isRefusal(e: unknown): boolean {
+  return e instanceof QuittanceClientError && e.statusCode < 500 && e.statusCode !== 408 && e.statusCode !== 429;
+}
+
 export interface HttpOptions {
   url: string;
   key: string;

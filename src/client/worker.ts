@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { QuittanceClient, type AppendAnswer, type Completion, type LeaseGrant } from './client.js';
-import { QuittanceClientError } from './http.js';
+import { QuittanceClientError, isRefusal } from './http.js';
 import { atMostCharacters } from '../text.js';
 
 export interface Job {
@@ -93,12 +93,6 @@ export function createWorker(options: WorkerOptions): Worker {
   let wake: (() => void) | undefined;
 
   const leaseLost = (e: unknown) => e instanceof QuittanceClientError && e.code === 'QUITTANCE_ERR_LEASE_LOST';
-  /**
-   * The server refused the request (a 4xx): sending it again changes nothing. 408 and 429 are not refusals but
-   * "not now", from a proxy or gateway in between (its timeout, its rate limit), and are retried like a 5xx: failing
-   * the task on them burned an attempt on work that had succeeded.
-   */
-  const refused = (e: unknown) => e instanceof QuittanceClientError && e.statusCode < 500 && e.statusCode !== 408 && e.statusCode !== 429;
 
   const finish = (g: LeaseGrant) => {
     const h = held.get(g.lease_id);
@@ -134,7 +128,8 @@ export function createWorker(options: WorkerOptions): Worker {
         answer = await client.complete(g.task_id, g, completion);
       } catch (e) {
         if (leaseLost(e)) return;
-        if (refused(e)) return fail(g, e);
+        // Only a refusal fails the task (isRefusal: not a 408 or 429, which burned attempts on work that succeeded).
+        if (isRefusal(e)) return fail(g, e);
         report(e, { task_id: g.task_id, phase: 'complete' });
         // Cut short if the lease is lost or the worker stops (and no listener left behind on the signal).
         await sleep(Math.max(0, Math.min(backoffMs, h.heldUntil - Date.now())), undefined, { signal }).catch(() => undefined);
@@ -167,7 +162,7 @@ export function createWorker(options: WorkerOptions): Worker {
         await client.start(g.task_id, g);
       } catch (e) {
         if (leaseLost(e)) return;
-        if (refused(e)) return void (await fail(g, e));
+        if (isRefusal(e)) return void (await fail(g, e));
         // Nothing ran: give the task back rather than fail it (if this cannot reach the server either, the lease
         // runs out, which burns no attempt either).
         report(e, { task_id: g.task_id, phase: 'start' });
