@@ -8,6 +8,45 @@ import { tempDir } from '../helpers.js';
 import { spawnServer, ROOT, type ServerProcess } from '../e2e.js';
 import { QuittanceClient, createWorker, PermanentError } from '../../src/client/index.js';
 
+/** What a proxy does with one request: loses it before the server sees it, loses the server's answer, or answers a status itself. */
+type Fault = 'lose request' | 'lose answer' | number;
+
+/**
+ * A proxy in front of `target`: `fault` decides each request's fate (undefined: passed through, answer and all).
+ * The worker tests' stand-in for a network or gateway between the worker and the server.
+ */
+async function faultyProxy(target: string, fault: (method: string, path: string) => Fault | undefined): Promise<{ url: string; close: () => void }> {
+  const proxy = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const f = fault(req.method!, req.url!);
+      if (f === 'lose request') return void req.socket.destroy();
+      if (typeof f === 'number') return void res.writeHead(f, { 'content-type': 'text/plain' }).end('slow down');
+      const up = httpRequest(target + req.url, { method: req.method, headers: req.headers }, (answer) => {
+        const body: Buffer[] = [];
+        answer.on('data', (c: Buffer) => body.push(c));
+        answer.on('end', () => {
+          if (f === 'lose answer') return void req.socket.destroy();
+          res.writeHead(answer.statusCode!, answer.headers);
+          res.end(Buffer.concat(body));
+        });
+      });
+      up.end(Buffer.concat(chunks));
+    });
+  });
+  await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`, close: () => proxy.close() };
+}
+
+/** Faults planned per worker step: each POST …/start or …/complete takes the next fault of its step's list. */
+function planned(plan: Record<'start' | 'complete', (Fault | undefined)[]>) {
+  return (method: string, path: string): Fault | undefined => {
+    const step = method === 'POST' ? /\/(start|complete)$/.exec(path)?.[1] as 'start' | 'complete' | undefined : undefined;
+    return step === undefined ? undefined : plan[step].shift();
+  };
+}
+
 describe('worker SDK against a real server', () => {
   const tmp = tempDir();
   let server: ServerProcess;
@@ -144,32 +183,13 @@ describe('worker SDK against a real server', () => {
   test('a start or completion lost on the way is never turned into a failure: no attempt burned', async () => {
     // A proxy that loses the first start and the first completion before the server sees them, and the answer to
     // the second completion after the server stored it. Everything else passes through.
-    const plan: Record<string, ('request' | 'answer' | undefined)[]> = { start: ['request'], complete: ['request', undefined, 'answer', undefined] };
-    const proxy = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        const step = req.method === 'POST' ? /\/(start|complete)$/.exec(req.url!)?.[1] : undefined;
-        const lose = step === undefined ? undefined : plan[step]!.shift();
-        if (lose === 'request') return void req.socket.destroy();
-        const up = httpRequest(server.url + req.url, { method: req.method, headers: req.headers }, (answer) => {
-          const body: Buffer[] = [];
-          answer.on('data', (c: Buffer) => body.push(c));
-          answer.on('end', () => {
-            if (lose === 'answer') return void req.socket.destroy();
-            res.writeHead(answer.statusCode!, answer.headers);
-            res.end(Buffer.concat(body));
-          });
-        });
-        up.end(Buffer.concat(chunks));
-      });
-    });
-    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    const plan: Record<'start' | 'complete', (Fault | undefined)[]> = { start: ['lose request'], complete: ['lose request', undefined, 'lose answer', undefined] };
+    const proxy = await faultyProxy(server.url, planned(plan));
     const ids = [(await client.createTask({ type: 'flaky-net' })).task.task_id, (await client.createTask({ type: 'flaky-net' })).task.task_id];
     const errors: string[] = [];
     let released = 0;
     const worker = createWorker({
-      url: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`, key: server.adminKey!, acceptTypes: ['flaky-net'], pollMs: 20, handleSignals: false,
+      url: proxy.url, key: server.adminKey!, acceptTypes: ['flaky-net'], pollMs: 20, handleSignals: false,
       onError: (_e, c) => errors.push(c.phase),
       handler: async (job) => ({ artifacts: [{ kind: 'blob', uri: `blob:${job.task_id}` }] }),
     });
@@ -196,25 +216,11 @@ describe('worker SDK against a real server', () => {
 
   test('a 408 or 429 from a proxy in between is "not now", not a refusal: the start and completion are retried, no attempt burned', async () => {
     // A gateway that times out the first start (408) and rate-limits the first completion (429) without passing them on.
-    const plan: Record<string, number[]> = { start: [408], complete: [429] };
-    const proxy = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        const step = req.method === 'POST' ? /\/(start|complete)$/.exec(req.url!)?.[1] : undefined;
-        const status = step === undefined ? undefined : plan[step]!.shift();
-        if (status !== undefined) return void res.writeHead(status, { 'content-type': 'text/plain' }).end('slow down');
-        const up = httpRequest(server.url + req.url, { method: req.method, headers: req.headers }, (answer) => {
-          res.writeHead(answer.statusCode!, answer.headers);
-          answer.pipe(res);
-        });
-        up.end(Buffer.concat(chunks));
-      });
-    });
-    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    const plan: Record<'start' | 'complete', (Fault | undefined)[]> = { start: [408], complete: [429] };
+    const proxy = await faultyProxy(server.url, planned(plan));
     const id = (await client.createTask({ type: 'gateway' })).task.task_id;
     const worker = createWorker({
-      url: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`, key: server.adminKey!, acceptTypes: ['gateway'], pollMs: 20, handleSignals: false,
+      url: proxy.url, key: server.adminKey!, acceptTypes: ['gateway'], pollMs: 20, handleSignals: false,
       handler: async (job) => ({ artifacts: [{ kind: 'blob', uri: `blob:${job.task_id}` }] }),
     });
     try {
@@ -236,19 +242,13 @@ describe('worker SDK against a real server', () => {
     const ttl = 5;
     let cut = false;
     // Passes everything until the first completion; from then on the server is unreachable.
-    const proxy = createServer((req, res) => {
-      if (req.method === 'POST' && req.url!.endsWith('/complete')) cut = true;
-      if (cut) return void req.socket.destroy();
-      const up = httpRequest(server.url + req.url, { method: req.method, headers: req.headers }, (answer) => {
-        res.writeHead(answer.statusCode!, answer.headers);
-        answer.pipe(res);
-      });
-      req.pipe(up);
+    const proxy = await faultyProxy(server.url, (method, path) => {
+      if (method === 'POST' && path.endsWith('/complete')) cut = true;
+      return cut ? 'lose request' : undefined;
     });
-    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
     const id = (await client.createTask({ type: 'cut-off' })).task.task_id;
     const worker = createWorker({
-      url: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`, key: server.adminKey!, acceptTypes: ['cut-off'], pollMs: 20,
+      url: proxy.url, key: server.adminKey!, acceptTypes: ['cut-off'], pollMs: 20,
       leaseTtlSeconds: ttl, handleSignals: false, onError: () => undefined,
       handler: async (job) => ({ artifacts: [{ kind: 'blob', uri: `blob:${job.task_id}` }] }),
     });
