@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { QuittanceClient, type AppendAnswer, type Completion, type LeaseGrant } from './client.js';
 import { QuittanceClientError, isRefusal } from './http.js';
-import { atMostCharacters } from '../text.js';
+import { UNSTORABLE_CHARACTERS, atMostCharacters } from '../text.js';
 
 export interface Job {
   task_id: string;
@@ -69,7 +69,7 @@ const FAIL_ERROR_MAX = 8192;
  */
 function failureText(e: unknown): string {
   const text = (e instanceof Error ? e.message : String(e))
-    .replace(/\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD');
+    .replace(UNSTORABLE_CHARACTERS, '\uFFFD');
   return atMostCharacters(text, FAIL_ERROR_MAX);
 }
 

@@ -7,6 +7,7 @@
  * keys. The scan only runs on text JSON.parse accepted, so it can assume well-formed input.
  */
 import { pointerToken } from '../contracts/messages.js';
+import { UNPAIRED_SURROGATE, UNSTORABLE_CHARACTERS } from '../text.js';
 
 export class DuplicateKeyError extends Error {
   constructor(readonly key: string, readonly path: string) {
@@ -33,9 +34,6 @@ export class NumberOutOfRangeError extends Error {
     super(`number out of range at ${path}`);
   }
 }
-
-/** A UTF-16 surrogate with no partner: a string JavaScript can hold but UTF-8 (and so no backend) can. */
-export const UNPAIRED_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 /**
  * Whether a string has an unpaired surrogate. JSON carries one only as an escape (`"\ud800"`). Such a string is
@@ -203,9 +201,7 @@ function pointer(path: readonly string[], depth: number): string {
   return '/' + path.slice(0, depth).map(segment).join('/');
 }
 
-const INVISIBLE = new RegExp(`\0|${UNPAIRED_SURROGATE.source}`, 'g');
-
 /** A key as a JSON Pointer token; a NUL or a lone surrogate shows as visible `\uXXXX`, never as itself. */
 function segment(key: string): string {
-  return pointerToken(key).replace(INVISIBLE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return pointerToken(key).replace(UNSTORABLE_CHARACTERS, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
