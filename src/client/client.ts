@@ -1,6 +1,6 @@
 import { Http, isRefusal, type HttpOptions } from './http.js';
 import type { Principal, Receipt, ReceiptInput, Artifact, DeliveryProof } from '../ledger/types.js';
-import type { Grant, TaskCreateInput } from '../tasks/types.js';
+import type { Grant, LeaseRenewal, TaskCreateInput } from '../tasks/types.js';
 import type { EventAnswer, EventBatchItem, EventInput, OrphanState, OrphanView, SessionAnswer, SessionDag, SessionOpenInput } from './sessions.js';
 import type {
   AutomationAnswer, AutomationEndAnswer, AutomationSessionView, CapabilityAnswer, CapabilityEventView, CapabilityMatrixRow, CapabilityView,
@@ -29,6 +29,9 @@ export interface TaskView {
 
 /** One task handed to a worker by a claim: the server's own type. */
 export type LeaseGrant = Grant;
+
+/** The answer to a renewal: what is left of the lease's renewals and lifetime. */
+export type { LeaseRenewal };
 
 /** What creating a task takes: the server's own request type. */
 export type CreateTask = TaskCreateInput;
@@ -137,8 +140,8 @@ export class QuittanceClient {
   async claim(input: { worker_id: string; capabilities?: string[]; accept_types?: string[]; max_tasks?: number; lease_ttl_seconds?: number }): Promise<LeaseGrant[]> {
     return (await this.http.call<{ leases: LeaseGrant[] }>('POST', '/v1/leases/claim', input)).body.leases;
   }
-  async renew(proof: LeaseProof, leaseTtlSeconds?: number): Promise<{ lease_id: string; expires_at: string; renewals: number }> {
-    return (await this.http.call('POST', '/v1/leases/renew', { ...proofOf(proof), ...(leaseTtlSeconds && { lease_ttl_seconds: leaseTtlSeconds }) })).body as never;
+  async renew(proof: LeaseProof, leaseTtlSeconds?: number): Promise<LeaseRenewal> {
+    return (await this.http.call<LeaseRenewal>('POST', '/v1/leases/renew', { ...proofOf(proof), ...(leaseTtlSeconds && { lease_ttl_seconds: leaseTtlSeconds }) })).body;
   }
   async start(taskId: string, proof: LeaseProof): Promise<AppendAnswer> {
     return (await this.http.call<AppendAnswer>('POST', `/v1/tasks/${enc(taskId)}/start`, proofOf(proof))).body;

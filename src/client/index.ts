@@ -1,6 +1,6 @@
 /** `quittance/client`: the HTTP client for agents and tools, the worker SDK, and StampGate (offline stamp checks). */
 export { QuittanceClient } from './client.js';
-export type { AppendAnswer, TaskView, LeaseGrant, CreateTask, LeaseProof, Completion } from './client.js';
+export type { AppendAnswer, TaskView, LeaseGrant, LeaseRenewal, CreateTask, LeaseProof, Completion } from './client.js';
 export type { SessionView, SessionAnswer, SessionDag, DagNode, DagEdge, OrphanView, EventAnswer, EventBatchItem, Reconciliation } from './sessions.js';
 export type {
   CapabilityView, CapabilityMatrixRow, CapabilityEventView, CapabilityAnswer, ObservationAnswer, DeclareCapability, PlaneReport,

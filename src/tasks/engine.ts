@@ -8,7 +8,7 @@ import type { Ledger } from '../ledger/ledger.js';
 import { LEDGER_PRINCIPAL, type Artifact, type DeliveryProof, type Principal, type Receipt, type ReceiptInput } from '../ledger/types.js';
 import type { Tx } from '../store/types.js';
 import { afterFailure, afterLeaseExpiry, canTransition, expiryJitterMs, hasCapabilities, retryDelayMs } from './policy.js';
-import { FINAL_STATUSES, type LeaseRow, type Grant, type LeaseState, type TaskCreateInput, type TaskRow, type TaskStatus } from './types.js';
+import { FINAL_STATUSES, type LeaseRow, type Grant, type LeaseRenewal, type LeaseState, type TaskCreateInput, type TaskRow, type TaskStatus } from './types.js';
 
 export type { Grant, TaskCreateInput };
 
@@ -296,7 +296,11 @@ export class TaskEngine {
 
   // ── work under a lease ───────────────────────────────────────────────────────────────────────────────
 
-  async renew(tenantId: string, proof: LeaseProof & { lease_ttl_seconds?: number }): Promise<{ lease_id: string; expires_at: string; renewals: number }> {
+  /**
+   * Extends a lease. The answer says what is left of its limits (renewals, lifetime, the longest TTL a renewal may ask),
+   * so a worker running a long job can space its renewals to reach the lifetime instead of spending them early.
+   */
+  async renew(tenantId: string, proof: LeaseProof & { lease_ttl_seconds?: number }): Promise<LeaseRenewal> {
     const c = this.config;
     const asked = proof.lease_ttl_seconds;
     if (asked !== undefined && (asked < c.leaseTtlSecondsMin || asked > c.leaseTtlSecondsMax)) {
@@ -317,7 +321,12 @@ export class TaskEngine {
         type: 'lease.renewed', from: workerOf(lease), to: LEDGER_PRINCIPAL, task_id: task.task_id, lease_id: lease.lease_id,
         parents: [lease.granted_receipt_id], body: { renewal: lease.renewals, expires_at: isoTime(expiresAt) },
       }, { writer: 'tasks' });
-      return { lease_id: lease.lease_id, expires_at: isoTime(expiresAt), renewals: lease.renewals };
+      return {
+        lease_id: lease.lease_id, expires_at: isoTime(expiresAt), renewals: lease.renewals,
+        renewals_left: c.leaseRenewalsMax - lease.renewals,
+        renewable_until: isoTime(lease.granted_at + c.leaseLifetimeSecondsMax * 1000),
+        lease_ttl_seconds_max: c.leaseTtlSecondsMax,
+      };
     });
   }
 

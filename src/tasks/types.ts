@@ -89,3 +89,16 @@ export interface Grant {
   expires_at: string;
   stamp?: { stamp_id: string; token: string; expires_at: string };
 }
+
+/** The answer to a renewal (POST /v1/leases/renew); shared by the engine and the client. */
+export interface LeaseRenewal {
+  lease_id: string;
+  expires_at: string;
+  /** Renewals so far, and how many more the lease may have. */
+  renewals: number;
+  renewals_left: number;
+  /** The lease's lifetime limit: no renewal may extend it past this instant. */
+  renewable_until: string;
+  /** The longest TTL a renewal may ask for. */
+  lease_ttl_seconds_max: number;
+}

@@ -138,12 +138,17 @@ for (const backend of BACKENDS) {
     test('renewal: extends the lease; count and lifetime limits answer coded 409s', async () => {
       await drain();
       await create({ type: 'renew' });
+      const claimedAt = h.clock.now();
       const [g] = await claim({ lease_ttl_seconds: 60 });
       for (let i = 1; i <= 10; i++) {
         h.clock.advance(30_000);
         const r = await h.req('POST', '/v1/leases/renew', { ...lp(g!), lease_ttl_seconds: 60 });
         assert.equal(r.status, 200, JSON.stringify(r.json));
-        assert.equal(r.json.renewals, i);
+        // What is left of the limits, so a worker can space its renewals to reach the lifetime (the SDK does).
+        assert.deepEqual(r.json, {
+          lease_id: g!.lease_id, expires_at: new Date(h.clock.now() + 60_000).toISOString(), renewals: i, renewals_left: 10 - i,
+          renewable_until: new Date(claimedAt + 7200_000).toISOString(), lease_ttl_seconds_max: 1800,
+        });
       }
       const over = await h.req('POST', '/v1/leases/renew', lp(g!));
       assert.equal(over.status, 409);
