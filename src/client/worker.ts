@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { QuittanceClient, type AppendAnswer, type Completion, type LeaseGrant } from './client.js';
+import { QuittanceClient, type AppendAnswer, type Completion, type LeaseGrant, type LeaseRenewal } from './client.js';
 import { QuittanceClientError, isRefusal } from './http.js';
 import { UNSTORABLE_CHARACTERS, atMostCharacters } from '../text.js';
 
@@ -52,8 +52,11 @@ export interface Worker {
 interface Held {
   grant: LeaseGrant;
   controller: AbortController;
-  renewTimer: NodeJS.Timeout;
-  /** On this machine's clock: when the lease runs out unless a renewal arrives (granted or renewed + TTL). */
+  /** The next renewal (undefined once the lease may be renewed no more). */
+  renewTimer?: NodeJS.Timeout;
+  /** Aborts the job when the lease runs out on this machine's clock. */
+  expiryTimer?: NodeJS.Timeout;
+  /** On this machine's clock: when the lease runs out unless a renewal arrives (asked + TTL, for the claim or the last renewal). */
   heldUntil: number;
 }
 
@@ -61,6 +64,28 @@ interface Held {
 const CLAIM_MAX_TASKS = 100;
 /** The longest error POST /v1/tasks/{id}/fail takes, in characters (code points). */
 const FAIL_ERROR_MAX = 8192;
+
+/**
+ * The TTL to ask for at the next renewal, given the answer to the last one (asked with `current`), or undefined when
+ * the lease may be renewed no more. Renewals come at a third of the TTL and the server allows a lease only so many
+ * (10) and so long a life (2 h): renewing a 120 s lease every 40 s spent them in under 9 minutes, and a longer job
+ * lost its lease mid-run, came round again and again, and escalated. So the TTL doubles at each renewal while the
+ * renewals left, spent at a third of each TTL, would not reach the lifetime limit; it never goes below the worker's
+ * own TTL (crash detection stays as fast as asked while the renewals can afford it), nor past the server's longest or
+ * the lifetime left. With the defaults a job can run 100 minutes; crash detection for one that has run 10
+ * minutes takes up to 30.
+ */
+export function nextLeaseTtl(base: number, current: number, answer: LeaseRenewal): number | undefined {
+  // A server that does not say what is left: renew as asked, as before.
+  if ((answer as Partial<LeaseRenewal>).renewals_left === undefined) return current;
+  if (answer.renewals_left < 1) return undefined;
+  // The next renewal comes a third of `current` after the server granted this one (its clock: expires_at − current).
+  const nextAt = Date.parse(answer.expires_at) - current * 1000 + (current * 1000) / 3;
+  const lifeLeft = (Date.parse(answer.renewable_until) - nextAt) / 1000 - 1;
+  const needed = Math.ceil((3 * lifeLeft) / (answer.renewals_left + 2));
+  const ttl = Math.min(Math.max(base, Math.min(current * 2, needed)), answer.lease_ttl_seconds_max, Math.floor(lifeLeft));
+  return ttl >= Math.min(base, 5) ? ttl : undefined;
+}
 
 /**
  * The error text a failure reports, as the server takes it: at most 8192 characters, no U+0000, no unpaired
@@ -93,10 +118,18 @@ export function createWorker(options: WorkerOptions): Worker {
   let wake: (() => void) | undefined;
 
   const leaseLost = (e: unknown) => e instanceof QuittanceClientError && e.code === 'QUITTANCE_ERR_LEASE_LOST';
+  /** The server will renew this lease no more (its renewal count or lifetime is spent): it ends at its expiry. */
+  const renewalsSpent = (e: unknown) => e instanceof QuittanceClientError
+    && (e.code === 'QUITTANCE_ERR_LEASE_RENEWAL_LIMIT' || e.code === 'QUITTANCE_ERR_LEASE_LIFETIME_LIMIT');
+
+  const stopTimers = (h: Held) => {
+    clearTimeout(h.renewTimer);
+    clearTimeout(h.expiryTimer);
+  };
 
   const finish = (g: LeaseGrant) => {
     const h = held.get(g.lease_id);
-    if (h) clearInterval(h.renewTimer);
+    if (h) stopTimers(h);
     held.delete(g.lease_id);
     wake?.();
   };
@@ -122,7 +155,8 @@ export function createWorker(options: WorkerOptions): Worker {
    */
   const deliver = async (h: Held, completion: Completion) => {
     const { grant: g, controller: { signal } } = h;
-    for (let backoffMs = 100; !signal.aborted && Date.now() < h.heldUntil; backoffMs = Math.min(backoffMs * 2, 5000)) {
+    // Until the lease is lost: armExpiry aborts the signal when it runs out here.
+    for (let backoffMs = 100; !signal.aborted; backoffMs = Math.min(backoffMs * 2, 5000)) {
       let answer: AppendAnswer;
       try {
         answer = await client.complete(g.task_id, g, completion);
@@ -132,7 +166,7 @@ export function createWorker(options: WorkerOptions): Worker {
         if (isRefusal(e)) return fail(g, e);
         report(e, { task_id: g.task_id, phase: 'complete' });
         // Cut short if the lease is lost or the worker stops (and no listener left behind on the signal).
-        await sleep(Math.max(0, Math.min(backoffMs, h.heldUntil - Date.now())), undefined, { signal }).catch(() => undefined);
+        await sleep(backoffMs, undefined, { signal }).catch(() => undefined);
         continue;
       }
       if (answer.status === 'not_discharged') return fail(g, new Error('the handler returned neither artifacts nor delivery_proof: its completion closes nothing (LOCATABILITY_MISSING)'));
@@ -141,21 +175,57 @@ export function createWorker(options: WorkerOptions): Worker {
     }
   };
 
-  const run = async (g: LeaseGrant) => {
-    const controller = new AbortController();
-    const renew = () => {
+  /** Still held and running: not finished, released, lost or stopped (an answer arriving after that changes nothing). */
+  const live = (h: Held) => held.get(h.grant.lease_id) === h && !h.controller.signal.aborted;
+
+  /** The lease is gone (expired, canceled, or run out here): the job is told through its signal and counted lost. */
+  const lose = (h: Held, why: string) => {
+    if (!live(h)) return;
+    stopTimers(h);
+    stats.lost++;
+    h.controller.abort(new Error(why));
+  };
+
+  /**
+   * Renews `h`'s lease a third of `current` from now, asking `current`; then schedules the next one. A renewal that
+   * gets no answer is tried again a third later (two tries before the lease runs out, as each renewal leaves).
+   */
+  const scheduleRenewal = (h: Held, current: number) => {
+    h.renewTimer = setTimeout(() => {
       const asked = Date.now();
-      client.renew(g, ttl).then(() => void (h.heldUntil = asked + ttl * 1000), (e: unknown) => {
-        if (leaseLost(e)) {
-          // No more renewals of a lease that is gone: a handler deaf to the signal would otherwise have each one
-          // refused, filed as a stale_lease_write anomaly and counted lost again, for as long as it ran.
-          clearInterval(h.renewTimer);
-          stats.lost++;
-          controller.abort(new Error('lease lost'));
-        } else report(e, { task_id: g.task_id, phase: 'renew' });
+      client.renew(h.grant, current).then((answer) => {
+        // Finished while the renewal was on its way: renewing on would write to a lease that has ended.
+        if (!live(h)) return;
+        h.heldUntil = asked + current * 1000;
+        armExpiry(h);
+        const next = nextLeaseTtl(ttl, current, answer);
+        if (next !== undefined) scheduleRenewal(h, next);
+      }, (e: unknown) => {
+        // No more renewals of a lease that is gone: a handler deaf to the signal would otherwise have each one
+        // refused, filed as a stale_lease_write anomaly and counted lost again, for as long as it ran.
+        if (leaseLost(e)) return lose(h, 'lease lost');
+        if (!live(h)) return;
+        report(e, { task_id: h.grant.task_id, phase: 'renew' });
+        // Limits spent: the lease ends at its expiry (armExpiry tells the job then); asking again changes nothing.
+        if (!renewalsSpent(e)) scheduleRenewal(h, current);
       });
-    };
-    const h: Held = { grant: g, controller, renewTimer: setInterval(renew, Math.max(1000, (ttl * 1000) / 3)), heldUntil: Date.now() + ttl * 1000 };
+    }, Math.max(1000, (current * 1000) / 3));
+  };
+
+  /**
+   * A lease that runs out on this machine's clock (no renewal arrived: the server unreachable, the limits spent) is
+   * lost: the task goes to another worker, so the job is told to stop rather than run on beside it.
+   */
+  const armExpiry = (h: Held) => {
+    clearTimeout(h.expiryTimer);
+    h.expiryTimer = setTimeout(() => lose(h, 'lease ran out'), Math.max(0, h.heldUntil - Date.now()));
+  };
+
+  const run = async (g: LeaseGrant, claimedAt: number) => {
+    const controller = new AbortController();
+    const h: Held = { grant: g, controller, heldUntil: claimedAt + ttl * 1000 };
+    scheduleRenewal(h, ttl);
+    armExpiry(h);
     held.set(g.lease_id, h);
     try {
       try {
@@ -196,6 +266,7 @@ export function createWorker(options: WorkerOptions): Worker {
         continue;
       }
       let grants: LeaseGrant[] = [];
+      const claimedAt = Date.now();
       try {
         grants = await client.claim({
           // A concurrency over the claim limit fills its slots over several claims.
@@ -209,7 +280,7 @@ export function createWorker(options: WorkerOptions): Worker {
         for (const g of grants) await client.release(g.task_id, g, 'worker stopping').catch(() => undefined);
         break;
       }
-      for (const g of grants) void run(g);
+      for (const g of grants) void run(g, claimedAt);
       if (grants.length === 0) {
         await new Promise<void>((r) => {
           const t = setTimeout(r, idle);
@@ -224,7 +295,7 @@ export function createWorker(options: WorkerOptions): Worker {
         // Aborted already: its lease is lost, nothing to give back (a release would be one more stale write).
         const lost = h.controller.signal.aborted;
         h.controller.abort(new Error('worker stopping'));
-        clearInterval(h.renewTimer);
+        stopTimers(h);
         if (lost) return void held.delete(h.grant.lease_id);
         try {
           await client.release(h.grant.task_id, h.grant, 'worker stopping');

@@ -4,12 +4,16 @@ import { spawn } from 'node:child_process';
 import { createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { tempDir } from '../helpers.js';
+import { harness, tempDir, type Harness } from '../helpers.js';
+import { systemClock } from '../../src/clock.js';
 import { spawnServer, ROOT, type ServerProcess } from '../e2e.js';
 import { QuittanceClient, createWorker, PermanentError } from '../../src/client/index.js';
 
-/** What a proxy does with one request: loses it before the server sees it, loses the server's answer, or answers a status itself. */
-type Fault = 'lose request' | 'lose answer' | number;
+/**
+ * What a proxy does with one request: loses it before the server sees it, loses the server's answer, answers a status
+ * itself, or holds the server's answer back for a while.
+ */
+type Fault = 'lose request' | 'lose answer' | number | { delayAnswerMs: number };
 
 /**
  * A proxy in front of `target`: `fault` decides each request's fate (undefined: passed through, answer and all).
@@ -28,8 +32,10 @@ async function faultyProxy(target: string, fault: (method: string, path: string)
         answer.on('data', (c: Buffer) => body.push(c));
         answer.on('end', () => {
           if (f === 'lose answer') return void req.socket.destroy();
-          res.writeHead(answer.statusCode!, answer.headers);
-          res.end(Buffer.concat(body));
+          setTimeout(() => {
+            res.writeHead(answer.statusCode!, answer.headers);
+            res.end(Buffer.concat(body));
+          }, typeof f === 'object' ? f.delayAnswerMs : 0);
         });
       });
       up.end(Buffer.concat(chunks));
@@ -257,7 +263,8 @@ describe('worker SDK against a real server', () => {
       const stopping = Date.now();
       await worker.stop({ release: false });
       assert.ok(Date.now() - stopping < (ttl + 2) * 1000, `stop() took ${Date.now() - stopping} ms`);
-      assert.deepEqual(worker.stats, { completed: 0, failed: 0, released: 0, lost: 0 });
+      // Lost: the lease ran out on the worker's clock with no renewal answered.
+      assert.deepEqual(worker.stats, { completed: 0, failed: 0, released: 0, lost: 1 });
       // The server saw no completion and no failure: the lease runs out and the task is requeued, attempt untouched.
       for (;;) {
         const { task, receipts } = await client.task(id);
@@ -271,6 +278,30 @@ describe('worker SDK against a real server', () => {
     } finally {
       proxy.close();
     }
+  });
+
+  test('a renewal answered after the job has finished renews no more: no write to the ended lease, nothing counted lost', { timeout: 30_000 }, async () => {
+    // Renewals reach the server at once; their answers come back 1.5 s later, after the job's completion.
+    const proxy = await faultyProxy(server.url, (method, path) => (path === '/v1/leases/renew' ? { delayAnswerMs: 1_500 } : undefined));
+    const id = (await client.createTask({ type: 'slow-answer' })).task.task_id;
+    const worker = createWorker({
+      url: proxy.url, key: server.adminKey!, acceptTypes: ['slow-answer'], pollMs: 20, leaseTtlSeconds: 6, handleSignals: false,
+      handler: async (job) => {
+        await new Promise((r) => setTimeout(r, 2_400));
+        return { artifacts: [{ kind: 'blob', uri: `blob:${job.task_id}` }] };
+      },
+    });
+    try {
+      assert.equal((await client.waitForTask(id, { timeoutMs: 10_000 })).status, 'succeeded');
+      // The renewal is sent at 2 s and its answer lands at ~3.5 s; the next, asking 12 s, would be sent 4 s later.
+      await new Promise((r) => setTimeout(r, 6_000));
+    } finally {
+      await worker.stop();
+      proxy.close();
+    }
+    assert.deepEqual(worker.stats, { completed: 1, failed: 0, released: 0, lost: 0 });
+    const anomalies = (await client.receipts({ type: 'system.anomaly', task_id: id })).receipts;
+    assert.deepEqual(anomalies.map((r) => r.body['kind']), []);
   });
 
   test('a completion that closes nothing (no artifacts, no delivery_proof) fails the task instead of counting as done', async () => {
@@ -358,5 +389,57 @@ describe('worker SDK against a real server', () => {
     const types = (await client.task(id)).receipts.map((r) => r.type);
     assert.ok(types.includes('lease.expired'));
     assert.ok(!types.includes('task.failed') && !types.includes('task.retry_scheduled'), types.join(','));
+  });
+});
+
+describe('worker SDK: long jobs and the lease limits', () => {
+  // A server whose limits a test can exhaust in seconds: 3 renewals, 30 s of life, TTLs from 1 s.
+  let h: Harness;
+  let url: string;
+  let client: QuittanceClient;
+  before(async () => {
+    h = await harness({ clock: systemClock, config: { tasks: { leaseRenewalsMax: 3, leaseLifetimeSecondsMax: 30, leaseTtlSecondsMin: 1 } } });
+    url = await h.app.listen({ port: 0, host: '127.0.0.1' });
+    client = new QuittanceClient({ url, key: h.key });
+  });
+  after(() => h.close());
+
+  test('renewals grow the TTL so a long job keeps its lease; once they are spent the job is told at the lease\'s end', { timeout: 30_000 }, async () => {
+    // At a 2 s TTL renewed every third, 3 renewals last 4 s: the 7 s job lost its lease mid-run (its completion was
+    // a LEASE_LOST, the task came round again) and the renewals past the limit were refused, each reported.
+    const long = (await client.createTask({ type: 'long', payload: { ms: 7_000 } })).task.task_id;
+    const endless = (await client.createTask({ type: 'long', payload: { ms: 60_000 } })).task.task_id;
+    const errors: unknown[] = [];
+    const aborted = new Map<string, number>();
+    const started = Date.now();
+    const worker = createWorker({
+      url, key: h.key, concurrency: 2, acceptTypes: ['long'], leaseTtlSeconds: 2, pollMs: 20, handleSignals: false,
+      onError: (e) => errors.push(e),
+      handler: (job) => new Promise((resolve, reject) => {
+        const t = setTimeout(() => resolve({ artifacts: [{ kind: 'blob', uri: `blob:${job.task_id}` }] }), (job.payload as { ms: number }).ms);
+        job.signal.addEventListener('abort', () => {
+          aborted.set(job.task_id, Date.now() - started);
+          clearTimeout(t);
+          reject(job.signal.reason);
+        });
+      }),
+    });
+    try {
+      assert.equal((await client.waitForTask(long, { timeoutMs: 20_000 })).status, 'succeeded');
+      while (!aborted.has(endless)) await new Promise((r) => setTimeout(r, 50));
+    } finally {
+      await worker.stop();
+    }
+    assert.deepEqual(errors, [], 'no renewal refused, none past the limits');
+    assert.equal(worker.stats.completed, 1);
+    assert.equal(worker.stats.lost, 1, 'the endless job lost its lease when it ran out');
+    assert.ok(!aborted.has(long));
+    // 2 s granted, then renewals asking 2, 4 and 8 s (1, 2 and 3.3 s in): the lease ends ~11.3 s in (later on a busy machine).
+    const endedAt = aborted.get(endless)!;
+    assert.ok(endedAt > 9_000 && endedAt < 16_000, `the endless job was told at ${endedAt} ms`);
+    const renewed = (await client.task(endless)).receipts.filter((r) => r.type === 'lease.renewed');
+    assert.equal(renewed.length, 3);
+    const { task } = await client.task(endless);
+    assert.equal(task.attempt, 1, 'no failure was reported for a lease that ran out');
   });
 });
