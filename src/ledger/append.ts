@@ -1,8 +1,9 @@
 import { QuittanceError, isQuittanceError } from '../errors.js';
 import { isoTime, type Clock } from '../clock.js';
 import type { AppendLookup, ReceiptRef, Tx } from '../store/types.js';
+import type { TaskRow } from '../tasks/types.js';
 import { chainHash, contentHash, receiptTexts, type ReceiptTexts } from './hashing.js';
-import { canTerminate, legalTerminators, receiptTypeSpec } from './registry.js';
+import { canTerminate, legalTerminators, receiptTypeSpec, type ReceiptTypeSpec } from './registry.js';
 import type { PreparedReceipt } from './normalize.js';
 import { LEDGER_PRINCIPAL, type Receipt, type ReceiptContent } from './types.js';
 
@@ -147,20 +148,28 @@ async function checkParentsAndLocatability(tx: Tx, prepared: PreparedReceipt, ct
  * the lease sweeper, meeting one such lease, failed its whole batch: no lease of any tenant expired any more.
  */
 async function assertClosableBy(tx: Tx, tenantId: string, parent: ReceiptRef, writer: PreparedReceipt['writer']): Promise<void> {
-  const spec = receiptTypeSpec(parent.type);
-  if (!spec) return;
-  const keeper = spec.writer !== 'any' ? spec.writer
-    : spec.keptBy !== undefined && spec.keptBy !== writer && (await keptByEngine(tx, tenantId, parent)) ? spec.keptBy : 'any';
+  const keeper = await keeperOf(parent, writer, async () => {
+    const [r] = await tx.receiptsByIds(tenantId, [parent.receipt_id]);
+    return r?.task_id !== undefined ? tx.taskById(tenantId, r.task_id) : undefined;
+  });
   if (keeper !== 'any' && keeper !== writer) {
     throw new QuittanceError('QUITTANCE_ERR_OBLIGATION_RESERVED', [parent.receipt_id, parent.type, keeper]);
   }
 }
 
-/** Is this task.assigned one the tasks engine wrote? Then a task row holds it. */
-async function keptByEngine(tx: Tx, tenantId: string, parent: ReceiptRef): Promise<boolean> {
-  const [r] = await tx.receiptsByIds(tenantId, [parent.receipt_id]);
-  const task = r?.task_id !== undefined ? await tx.taskById(tenantId, r.task_id) : undefined;
-  return task?.assigned_receipt_id === parent.receipt_id;
+/**
+ * Who may close `parent`: a receipt from anyone ('any'), or only the engine that keeps it. A task.assigned is the
+ * tasks engine's when a task row holds it (it queued the task); one a client wrote is anyone's to close. `taskOf`
+ * reads the task of the parent's task_id, asked only when that decides (never for `writer`'s own obligations).
+ */
+export async function keeperOf(
+  parent: ReceiptRef, writer: PreparedReceipt['writer'], taskOf: () => Promise<TaskRow | undefined>,
+): Promise<ReceiptTypeSpec['writer']> {
+  const spec = receiptTypeSpec(parent.type);
+  if (!spec) return 'any';
+  if (spec.writer !== 'any') return spec.writer;
+  if (spec.keptBy === undefined || spec.keptBy === writer) return 'any';
+  return (await taskOf())?.assigned_receipt_id === parent.receipt_id ? spec.keptBy : 'any';
 }
 
 function isUndischargedSuccess(r: Receipt, success: boolean | undefined): boolean {

@@ -3,7 +3,7 @@ import { isoTime, ledgerTimeAtOrAfter, type Clock } from '../clock.js';
 import { createUuidV7 } from '../ids.js';
 import type { QuittanceConfig } from '../config.js';
 import type { Store, Tx } from '../store/types.js';
-import { appendInTx, appendLookup, type AppendContext, type AppendResult } from './append.js';
+import { appendInTx, appendLookup, keeperOf, type AppendContext, type AppendResult } from './append.js';
 import { prepareReceipt, type PrepareOptions, type PreparedReceipt } from './normalize.js';
 import { isObligationType, legalTerminators, receiptTypeSpec } from './registry.js';
 import { decodeCursor, encodeCursor, nextCursor } from './cursor.js';
@@ -40,7 +40,15 @@ export interface TerminatorCheck {
   legal_terminators: string[];
   closed_by: string | null;
   closed_at: string | null;
-  /** When a terminator_type was asked about: would a receipt of that type close this parent now? */
+  /**
+   * The engine that alone closes this obligation, through its own endpoints (a lease, a queued task's
+   * task.assigned, a stamp, a session…); null when a receipt appended by anyone may close it.
+   */
+  closed_only_by: string | null;
+  /**
+   * When a terminator_type was asked about: would a receipt of that type, appended with POST /v1/receipts, close
+   * this parent now? A success type closes it only if it names its product (artifacts or delivery_proof).
+   */
   terminator_type?: string;
   would_close?: boolean;
 }
@@ -232,6 +240,7 @@ export class Ledger {
     const obligation = isObligationType(parent.type);
     const state = obligation ? await this.store.obligationState(tenantId, parentId) : undefined;
     const legal = legalTerminators(parent.type);
+    const keeper = obligation ? await keeperOf(parent, 'any', async () => parent.task_id === undefined ? undefined : this.store.task(tenantId, parent.task_id)) : 'any';
     const out: TerminatorCheck = {
       parent_receipt_id: parentId,
       type: parent.type,
@@ -240,11 +249,15 @@ export class Ledger {
       legal_terminators: legal,
       closed_by: state?.closed_by ?? null,
       closed_at: state?.closed_at ?? null,
+      closed_only_by: keeper === 'any' ? null : keeper,
     };
     if (terminatorType !== undefined) {
-      if (!receiptTypeSpec(terminatorType)) throw new QuittanceError('QUITTANCE_ERR_UNKNOWN_RECEIPT_TYPE', [JSON.stringify(terminatorType)]);
+      const spec = receiptTypeSpec(terminatorType);
+      if (!spec) throw new QuittanceError('QUITTANCE_ERR_UNKNOWN_RECEIPT_TYPE', [JSON.stringify(terminatorType)]);
       out.terminator_type = terminatorType;
-      out.would_close = out.open && legal.includes(terminatorType);
+      // As POST /v1/receipts would decide: a reserved obligation (422 OBLIGATION_RESERVED) or a type only an engine
+      // writes (400 RECEIPT_TYPE_RESERVED) closes nothing, though the termination table lists it.
+      out.would_close = out.open && legal.includes(terminatorType) && keeper === 'any' && spec.writer === 'any';
     }
     return out;
   }

@@ -450,13 +450,24 @@ for (const backend of BACKENDS) {
       const from = { kind: 'agent', id: 'a' };
       const to = { kind: 'worker', id: 'pool' };
       for (const parents of [[granted], [made.receipt.receipt_id]]) {
+        // check-terminator answers what the append will: it said would_close true, then the append was refused.
+        const check = await h.req('POST', '/v1/obligations/check-terminator', { parent_receipt_id: parents[0], terminator_type: 'task.canceled' });
+        assert.equal(check.json.open, true);
+        assert.equal(check.json.closed_only_by, 'tasks');
+        assert.equal(check.json.would_close, false);
         const r = await h.req('POST', '/v1/receipts', { type: 'task.canceled', from, to, task_id: g!.task_id, parents });
         assert.equal(r.status, 422, JSON.stringify(r.json));
         assert.equal(r.json.code, 'QUITTANCE_ERR_OBLIGATION_RESERVED');
       }
+      // A type only the engine writes closes nothing when a client appends it.
+      const expiredCheck = await h.req('POST', '/v1/obligations/check-terminator', { parent_receipt_id: granted, terminator_type: 'lease.expired' });
+      assert.equal(expiredCheck.json.would_close, false);
       assert.equal(await h.services.store.countReceipts(h.tenantId), before, 'nothing written');
       // A task.assigned a client wrote itself is still the client's to close.
       const own = (await h.req('POST', '/v1/receipts', { type: 'task.assigned', from, to, task_id: g!.task_id })).json.receipt.receipt_id;
+      const ownCheck = await h.req('POST', '/v1/obligations/check-terminator', { parent_receipt_id: own, terminator_type: 'task.canceled' });
+      assert.equal(ownCheck.json.closed_only_by, null);
+      assert.equal(ownCheck.json.would_close, true);
       assert.equal((await h.req('POST', '/v1/receipts', { type: 'task.canceled', from, to, parents: [own] })).status, 201);
 
       h.clock.advance(200_000);
