@@ -168,6 +168,18 @@ async function serve(argv: string[], io: CliIo): Promise<number> {
   // A server writes for as long as it runs: its WAL is checkpointed by a thread, off the event loop.
   const services = createServices({ ...where, checkpointIntervalMs: SERVER_WAL_CHECKPOINT_MS, config: { locatability, workspace: { allowedRoots } } });
 
+  // Reach the database before listening: one that cannot be reached stopped the start only after Fastify had
+  // printed "Server listening at …". (SQLite's file is open already.)
+  try {
+    await services.store.schemaVersion();
+  } catch (e) {
+    await services.store.close();
+    const why = services.store.unreachable(e);
+    if (why === undefined) throw e;
+    io.stderr.write(`quittance: cannot reach the database (${why}): ${(e as Error).message}\n`);
+    return 2;
+  }
+
   // Listen first: a start that cannot bind creates nothing, so no "shown once" key is printed by a server that
   // then fails to start.
   let server: Awaited<ReturnType<typeof startServer>>;

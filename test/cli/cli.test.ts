@@ -254,6 +254,18 @@ describe('a server that cannot start', () => {
     }
   });
 
+  test('serve --db on a database that cannot be reached exits 2 naming why, before it ever listens', async () => {
+    // A port nothing listens on: the connection is refused (no PostgreSQL server needed).
+    const closed = createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', () => r()));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise<void>((r) => closed.close(() => r()));
+    const r = await cli(['serve', '--db', `postgres://postgres@127.0.0.1:${port}/test`, '--port', '0']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /^quittance: cannot reach the database \(ECONNREFUSED\): connect ECONNREFUSED 127\.0\.0\.1:\d+\n$/);
+    assert.doesNotMatch(r.stdout + r.stderr, /listening/i);
+  });
+
   test('key ids never start with "-" (the CLI would read one as an option); an older id that does is revoked after --', async () => {
     const tmp = tempDir();
     const s = createServices({ dataDir: tmp.dir });
