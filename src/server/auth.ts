@@ -32,7 +32,12 @@ export function installAuth(app: FastifyInstance, tenants: Tenants): void {
   app.decorateRequest('caller', null as unknown as Caller);
   app.addHook('onRoute', (route) => {
     const scope = route.config?.scope;
-    if (scope === undefined) return;
+    if (scope === undefined) {
+      // The OpenAPI document requires a key of every operation unless it says otherwise: a public route says so
+      // here, where its being public is decided, so the document cannot tell clients to send a key it never reads.
+      route.schema = { ...route.schema, security: [] };
+      return;
+    }
     const admit = (request: FastifyRequest, caller: Caller | undefined, done: HookHandlerDoneFunction) => {
       if (!caller) return done(new QuittanceError('QUITTANCE_ERR_UNAUTHORIZED'));
       if (!hasScope(caller, scope)) return done(new QuittanceError('QUITTANCE_ERR_FORBIDDEN', [scope]));

@@ -158,5 +158,21 @@ for (const backend of BACKENDS) {
         assert.ok(spec.json.paths[path], `OpenAPI documents ${path}`);
       }
     });
+
+    test('OpenAPI asks for a key exactly where the route needs one', async () => {
+      const spec = await h.req('GET', '/openapi.json', undefined, null);
+      assert.deepEqual(spec.json.security, [{ apiKey: [] }]);
+      const publicOps: string[] = [];
+      for (const [path, ops] of Object.entries(spec.json.paths as Record<string, Record<string, { security?: unknown[] }>>)) {
+        for (const [method, op] of Object.entries(ops)) {
+          const url = path.replace(/\{[^}]+\}/g, 'x');
+          const r = await h.req(method.toUpperCase(), url, undefined, null);
+          const documentedPublic = Array.isArray(op.security) && op.security.length === 0;
+          assert.equal(r.status !== 401, documentedPublic, `${method.toUpperCase()} ${path}: ${r.status}, documented ${documentedPublic ? 'public' : 'keyed'}`);
+          if (documentedPublic) publicOps.push(`${method.toUpperCase()} ${path}`);
+        }
+      }
+      assert.deepEqual(publicOps.sort(), ['GET /.well-known/jwks.json', 'GET /v1/health', 'GET /v1/schemas', 'GET /v1/schemas/{type}']);
+    });
   });
 }
