@@ -48,8 +48,12 @@ export interface Completion {
 }
 
 const FINAL = new Set(['succeeded', 'failed', 'canceled', 'escalated']);
-const q = (params: Record<string, string | number | undefined>) => {
-  const s = Object.entries(params).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${encodeURIComponent(String(v))}`).join('&');
+/**
+ * The query string of `params`, leaving out what is undefined or null: a page's `cursor` is null after the last page,
+ * so a paging loop may pass back whatever the previous answer carried, starting from null.
+ */
+const q = (params: Record<string, string | number | null | undefined>) => {
+  const s = Object.entries(params).filter(([, v]) => v !== undefined && v !== null).map(([k, v]) => `${k}=${encodeURIComponent(String(v))}`).join('&');
   return s ? `?${s}` : '';
 };
 const enc = encodeURIComponent;
@@ -76,13 +80,13 @@ export class QuittanceClient {
   async receipt(id: string): Promise<Receipt> {
     return (await this.http.call<{ receipt: Receipt }>('GET', `/v1/receipts/${enc(id)}`)).body.receipt;
   }
-  async receipts(filter: { type?: string; task_id?: string; principal_kind?: string; principal_id?: string; since?: string; cursor?: string; limit?: number } = {}) {
+  async receipts(filter: { type?: string; task_id?: string; principal_kind?: string; principal_id?: string; since?: string; cursor?: string | null; limit?: number } = {}) {
     return (await this.http.call<{ receipts: Receipt[]; cursor: string | null }>('GET', `/v1/receipts${q(filter)}`)).body;
   }
   async ack(id: string, from?: Principal): Promise<AppendAnswer> {
     return (await this.http.call<AppendAnswer>('POST', `/v1/receipts/${enc(id)}/ack`, from ? { from } : {})).body;
   }
-  async openObligations(filter: { principal_kind?: string; principal_id?: string; cursor?: string; limit?: number } = {}) {
+  async openObligations(filter: { principal_kind?: string; principal_id?: string; cursor?: string | null; limit?: number } = {}) {
     return (await this.http.call<{ open_obligations: Receipt[]; cursor: string | null }>('GET', `/v1/obligations/open${q(filter)}`)).body;
   }
   async checkTerminator(parentReceiptId: string, terminatorType?: string) {
@@ -90,7 +94,7 @@ export class QuittanceClient {
       'POST', '/v1/obligations/check-terminator', { parent_receipt_id: parentReceiptId, ...(terminatorType && { terminator_type: terminatorType }) },
     )).body;
   }
-  async anomalies(filter: { kind?: string; cursor?: string; limit?: number } = {}) {
+  async anomalies(filter: { kind?: string; cursor?: string | null; limit?: number } = {}) {
     return (await this.http.call<{ anomalies: Receipt[]; cursor: string | null }>('GET', `/v1/anomalies${q(filter)}`)).body;
   }
   async verify() {
@@ -105,10 +109,10 @@ export class QuittanceClient {
     return (await this.http.call('POST', '/v1/tasks/batch', { tasks })).body as never;
   }
   /** The task and a page of its receipts (1000 by default): `cursor` asks for the next page. */
-  async task(id: string, page: { cursor?: string; limit?: number } = {}): Promise<{ task: TaskView; receipts: Receipt[]; cursor: string | null }> {
+  async task(id: string, page: { cursor?: string | null; limit?: number } = {}): Promise<{ task: TaskView; receipts: Receipt[]; cursor: string | null }> {
     return (await this.http.call('GET', `/v1/tasks/${enc(id)}${q(page)}`)).body as never;
   }
-  async tasks(filter: { status?: string; type?: string; cursor?: string; limit?: number } = {}) {
+  async tasks(filter: { status?: string; type?: string; cursor?: string | null; limit?: number } = {}) {
     return (await this.http.call<{ tasks: TaskView[]; cursor: string | null }>('GET', `/v1/tasks${q(filter)}`)).body;
   }
   async cancelTask(id: string, reason?: string): Promise<AppendAnswer> {
@@ -177,7 +181,7 @@ export class QuittanceClient {
     return (await this.http.call<SessionAnswer>('POST', `/v1/sessions/${enc(id)}/close`, options)).body;
   }
   /** The session and a page of its DAG. */
-  async session(id: string, page: { cursor?: string; limit?: number } = {}): Promise<SessionDag> {
+  async session(id: string, page: { cursor?: string | null; limit?: number } = {}): Promise<SessionDag> {
     return (await this.http.call<SessionDag>('GET', `/v1/sessions/${enc(id)}${q(page)}`)).body;
   }
   async reportEvent(event: EventInput): Promise<EventAnswer> {
@@ -187,7 +191,7 @@ export class QuittanceClient {
   async reportEvents(events: EventInput[]): Promise<{ results: EventBatchItem[] }> {
     return (await this.http.call<{ results: EventBatchItem[] }>('POST', '/v1/events', { events })).body;
   }
-  async orphans(filter: { state?: OrphanState; cursor?: string; limit?: number } = {}): Promise<{ orphans: OrphanView[]; cursor: string | null }> {
+  async orphans(filter: { state?: OrphanState; cursor?: string | null; limit?: number } = {}): Promise<{ orphans: OrphanView[]; cursor: string | null }> {
     return (await this.http.call<{ orphans: OrphanView[]; cursor: string | null }>('GET', `/v1/orphans${q(filter)}`)).body;
   }
 
@@ -205,11 +209,11 @@ export class QuittanceClient {
     return (await this.http.call<ObservationAnswer>('POST', `/v1/capabilities/${enc(capabilityRef)}/observations`, { plane, claimedState })).body;
   }
   /** One capability with a page of its history. */
-  async capability(capabilityRef: string, page: { cursor?: string; limit?: number } = {}): Promise<{ capability: CapabilityView; history: CapabilityEventView[]; cursor: string | null }> {
+  async capability(capabilityRef: string, page: { cursor?: string | null; limit?: number } = {}): Promise<{ capability: CapabilityView; history: CapabilityEventView[]; cursor: string | null }> {
     return (await this.http.call<{ capability: CapabilityView; history: CapabilityEventView[]; cursor: string | null }>('GET', `/v1/capabilities/${enc(capabilityRef)}${q(page)}`)).body;
   }
   /** The capability matrix. */
-  async capabilities(filter: { state?: EffectiveState; cursor?: string; limit?: number } = {}): Promise<{ capabilities: CapabilityMatrixRow[]; cursor: string | null }> {
+  async capabilities(filter: { state?: EffectiveState; cursor?: string | null; limit?: number } = {}): Promise<{ capabilities: CapabilityMatrixRow[]; cursor: string | null }> {
     return (await this.http.call<{ capabilities: CapabilityMatrixRow[]; cursor: string | null }>('GET', `/v1/capabilities${q(filter)}`)).body;
   }
 
@@ -222,7 +226,7 @@ export class QuittanceClient {
     return (await this.http.call<AutomationAnswer>('POST', '/v1/automation/sessions', input)).body;
   }
   /** Sessions oldest first; `state: 'active'` is what the user sees and may revoke. */
-  async automationSessions(filter: { state?: TerminalState; cursor?: string; limit?: number } = {}): Promise<{ sessions: AutomationSessionView[]; cursor: string | null }> {
+  async automationSessions(filter: { state?: TerminalState; cursor?: string | null; limit?: number } = {}): Promise<{ sessions: AutomationSessionView[]; cursor: string | null }> {
     return (await this.http.call<{ sessions: AutomationSessionView[]; cursor: string | null }>('GET', `/v1/automation/sessions${q(filter)}`)).body;
   }
   async automationSession(automationId: string): Promise<AutomationSessionView> {
