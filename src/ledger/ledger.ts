@@ -267,15 +267,18 @@ export class Ledger {
     const limit = this.pageSize(q.limit);
     let after = decodeCursor(q.cursor);
     const items: Receipt[] = [];
-    // Kind lives in the body; scan type-indexed pages until the page is full or the ledger ends.
+    // Kind lives in the body; scan type-indexed pages until the page is full or the ledger ends. With a kind, the
+    // scan reads the largest pages there are, whatever the caller's page size: read `limit` at a time, a rare kind
+    // among many anomalies (limit=1: is there any?) cost one query per anomaly in the ledger.
+    const scan = q.kind === undefined ? limit : this.config.obligations.pageSizeMax;
     for (;;) {
-      const page = await this.store.listReceipts(tenantId, { type: 'system.anomaly', after_seq: after, limit });
+      const page = await this.store.listReceipts(tenantId, { type: 'system.anomaly', after_seq: after, limit: scan });
       for (const r of page) {
         if (q.kind === undefined || r.body['kind'] === q.kind) items.push(r);
         after = r.seq;
         if (items.length === limit) return { items, cursor: encodeCursor(r.seq) };
       }
-      if (page.length < limit) return { items, cursor: null };
+      if (page.length < scan) return { items, cursor: null };
     }
   }
 

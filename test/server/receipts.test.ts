@@ -353,6 +353,42 @@ for (const backend of BACKENDS) {
     });
   });
 
+  describe(`[${backend}] GET /v1/anomalies`, () => {
+    test('?kind= pages through that kind in order; a rare kind among many anomalies costs a query or two, not one per anomaly', async () => {
+      const h = await harness({ backend });
+      try {
+        const ob = (await h.req('POST', '/v1/receipts', assigned())).json.receipt.receipt_id;
+        const unlocatable = Array.from({ length: 60 }, (_, i) => ({ type: 'task.completed', from: worker, to: agent, parents: [ob], body: { i } }));
+        assert.ok((await h.req('POST', '/v1/receipts/batch', { receipts: unlocatable })).json.results.every((r: { statusCode: number }) => r.statusCode === 202));
+        await h.req('POST', '/v1/tasks', { task_id: 'rare', type: 'rare' });
+        const [lease] = (await h.req('POST', '/v1/leases/claim', { worker_id: 'w1' })).json.leases;
+        assert.equal((await h.req('POST', '/v1/tasks/rare/progress', { lease_id: lease.lease_id, lease_token: 'not-the-token' })).status, 409);
+
+        const all = (await h.req('GET', '/v1/anomalies?limit=1000')).json.anomalies as { receipt_id: string; body: { kind: string } }[];
+        assert.equal(all.length, 61);
+        const paged: string[] = [];
+        let cursor: string | null = null;
+        do {
+          const page: { json: { anomalies: { receipt_id: string }[]; cursor: string | null } } =
+            await h.req('GET', `/v1/anomalies?kind=success_without_locatability&limit=7${cursor ? `&cursor=${cursor}` : ''}`);
+          paged.push(...page.json.anomalies.map((a) => a.receipt_id));
+          cursor = page.json.cursor;
+        } while (cursor);
+        assert.deepEqual(paged, all.filter((a) => a.body.kind === 'success_without_locatability').map((a) => a.receipt_id));
+
+        const store = h.services.store;
+        const list = store.listReceipts.bind(store);
+        let queries = 0;
+        store.listReceipts = async (...args) => (queries++, list(...args));
+        const rare = await h.req('GET', '/v1/anomalies?kind=stale_lease_write&limit=1');
+        assert.deepEqual(rare.json.anomalies.map((a: { receipt_id: string }) => a.receipt_id), [all[60]!.receipt_id]);
+        assert.ok(queries <= 2, `${queries} queries for one page of one anomaly`);
+      } finally {
+        await h.close();
+      }
+    });
+  });
+
   describe(`[${backend}] batch, reads and acknowledgements`, () => {
     let h: Harness;
     before(async () => {
