@@ -463,6 +463,12 @@ for (const backend of BACKENDS) {
       for (const at of ['2026-03-02T13:00:00.2500001Z', '2026-03-02T13:00:00.251Z', '2026-03-02T12:00:00.251-01:00']) {
         assert.equal(await found(at), 0, `since ${at}: after the receipt`);
       }
+      // A '+' sent unencoded (curl "…?since=…+01:00") arrives as a space; it was a 400 "must match format date-time".
+      for (const [at, n] of [['2026-03-02T14:00:00.250+01:00', 1], ['2026-03-02T14:00:00.251+01:00', 0], ['2026-03-02 14:00:00+01:00', 1]] as const) {
+        const r = await h.req('GET', `/v1/receipts?task_id=since-forms&since=${at}`);
+        assert.equal(r.status, 200, `since ${at}: ${JSON.stringify(r.json)}`);
+        assert.equal(r.json.receipts.length, n, `since ${at} sent with a bare +`);
+      }
       // A leap second is RFC 3339 but no instant JavaScript (or the ledger's timestamps) can name: a coded 400.
       const leap = await h.req('GET', `/v1/receipts?since=${encodeURIComponent('2026-06-30T23:59:60Z')}`);
       assert.equal(leap.status, 400);

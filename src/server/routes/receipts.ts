@@ -66,6 +66,14 @@ export async function receiptRoutes(app: FastifyInstance, s: Services): Promise<
         properties: { type: { type: 'string' }, task_id: { type: 'string' }, since: { type: 'string', format: 'date-time' }, ...principalQuery, ...pageQuery },
       },
     },
+    // A positive offset typed into a URL (curl "…?since=2026-05-06T04:31:00+02:00") arrives with a space for its '+'
+    // (in a query string '+' means a space). RFC 3339 has no other use for a space before a final HH:MM, so that one
+    // is read back as the '+' it was, not refused as a malformed date-time.
+    preValidation: (request, _reply, done) => {
+      const q = request.query;
+      if (typeof q.since === 'string') q.since = q.since.replace(/ (\d{2}:\d{2})$/, '+$1');
+      done();
+    },
   }, async (request) => {
     const q = request.query;
     const page = await s.ledger.listReceipts(request.caller.tenant_id, { ...q, principal: principalFilter(q) });
