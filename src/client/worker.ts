@@ -43,7 +43,11 @@ export interface Worker {
   readonly workerId: string;
   /** Stops claiming; releases (default) or finishes the leases held; resolves when nothing is held. */
   stop(options?: { release?: boolean }): Promise<void>;
-  /** Resolves when the worker has stopped. */
+  /**
+   * Resolves when the worker has stopped; rejects, once it has given back what it held, when the server refused a
+   * claim (a wrong key or scope, a lease TTL or concurrency outside the server's limits): asking again would be
+   * refused again, and a worker that idled on reporting it looked like one with nothing to do.
+   */
   readonly done: Promise<void>;
   /** Tasks completed, failed and released so far. */
   readonly stats: { completed: number; failed: number; released: number; lost: number };
@@ -115,6 +119,8 @@ export function createWorker(options: WorkerOptions): Worker {
   const report = options.onError ?? (() => undefined);
   let stopping = false;
   let releaseOnStop = true;
+  /** The refusal of a claim that stopped the worker (see Worker.done). */
+  let refused: { error: unknown } | undefined;
   let wake: (() => void) | undefined;
 
   const leaseLost = (e: unknown) => e instanceof QuittanceClientError && e.code === 'QUITTANCE_ERR_LEASE_LOST';
@@ -274,7 +280,10 @@ export function createWorker(options: WorkerOptions): Worker {
           ...(options.capabilities && { capabilities: options.capabilities }), ...(options.acceptTypes && { accept_types: options.acceptTypes }),
         });
       } catch (e) {
-        report(e, { phase: 'claim' });
+        if (isRefusal(e)) {
+          refused = { error: e };
+          stopping = true;
+        } else report(e, { phase: 'claim' });
       }
       if (stopping) {
         for (const g of grants) await client.release(g.task_id, g, 'worker stopping').catch(() => undefined);
@@ -307,6 +316,7 @@ export function createWorker(options: WorkerOptions): Worker {
       }));
     }
     while (held.size > 0) await new Promise<void>((r) => (wake = r));
+    if (refused) throw refused.error;
   };
 
   const onSignal = () => void worker.stop();
@@ -327,7 +337,8 @@ export function createWorker(options: WorkerOptions): Worker {
       releaseOnStop = opts.release ?? true;
       stopping = true;
       wake?.();
-      await done;
+      // A worker a refused claim stopped has stopped: done says why, stop() does not throw it again.
+      await done.catch(() => undefined);
     },
   };
   return worker;

@@ -172,6 +172,16 @@ describe('worker SDK against a real server', () => {
     }
   });
 
+  test('a claim the server refuses (wrong key, a TTL under its minimum) stops the worker: done rejects with the refusal', { timeout: 10_000 }, async () => {
+    // It used to claim again every second, each refusal passed to onError (by default: nowhere), looking idle forever.
+    const handler = async () => ({ result_summary: 'never' });
+    const wrongKey = createWorker({ url: server.url, key: 'qk_nobody.nothing', pollMs: 20, handleSignals: false, handler });
+    await assert.rejects(wrongKey.done, { code: 'QUITTANCE_ERR_UNAUTHORIZED' });
+    const shortTtl = createWorker({ url: server.url, key: server.adminKey!, leaseTtlSeconds: 2, pollMs: 20, handleSignals: false, handler });
+    await assert.rejects(shortTtl.done, { code: 'QUITTANCE_ERR_VALIDATION', message: /lease_ttl_seconds/ });
+    await shortTtl.stop(); // stopped already: resolves, does not throw the refusal again
+  });
+
   test('a concurrency over the claim limit (max_tasks ≤ 100) claims in several calls instead of being refused', async () => {
     const ids: string[] = [];
     for (let i = 0; i < 3; i++) ids.push((await client.createTask({ type: 'wide' })).task.task_id);
