@@ -277,6 +277,11 @@ async function keyCreate(argv: string[], io: CliIo): Promise<number> {
     return 2;
   }
   const scopes = parseScopes(values.scopes);
+  // "," or " " parses to no scope at all: such a key would be refused (403) on every route.
+  if (scopes.length === 0) {
+    io.stderr.write(`quittance: --scopes names no scope (${JSON.stringify(values.scopes)}): give read, write and/or admin, e.g. --scopes read,write\n`);
+    return 2;
+  }
   return withLedger(values, io, async (s) => {
     const tenant = await s.tenants.tenantByName(tenantName);
     const key = await s.tenants.createKey(tenant.tenant_id, scopes, values.label ?? null);

@@ -76,6 +76,15 @@ describe('CLI against a running server', () => {
     const scope = await cli(['key', 'create', '--tenant', 'acme', '--scopes', 'read,root', '--data', tmp.dir]);
     assert.equal(scope.code, 1);
     assert.match(scope.stderr, /QUITTANCE_ERR_INVALID_SCOPE/);
+    // A --scopes that names no scope would make a key every route refuses: a usage error, and no key is made.
+    const keysBefore = JSON.parse((await cli(['key', 'list', '--tenant', 'acme', '--data', tmp.dir, '--json'])).stdout).length;
+    for (const empty of [',', ' ', ' , ']) {
+      const r = await cli(['key', 'create', '--tenant', 'acme', '--scopes', empty, '--data', tmp.dir, '--json']);
+      assert.equal(r.code, 2, `--scopes ${JSON.stringify(empty)}: ${r.stdout}`);
+      assert.equal(r.stdout, '');
+      assert.match(r.stderr, /^quittance: --scopes names no scope .*read, write and\/or admin/);
+    }
+    assert.equal(JSON.parse((await cli(['key', 'list', '--tenant', 'acme', '--data', tmp.dir, '--json'])).stdout).length, keysBefore);
     const none = await cli(['key', 'create', '--tenant', 'nobody', '--scopes', 'read', '--data', tmp.dir]);
     assert.equal(none.code, 1);
     assert.match(none.stderr, /QUITTANCE_ERR_TENANT_NOT_FOUND/);
