@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { tempDir, agent, worker, artifact } from '../helpers.js';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { BIN, cli, spawnServer, api, type ServerProcess } from '../e2e.js';
 import { keyCommandTests } from './keys.js';
 import { createServices, startServer } from '../../src/server/index.js';
@@ -175,6 +175,32 @@ describe('quittance verify', () => {
       assert.equal(JSON.parse(r.stdout).tenants[0].first_bad_seq, 4);
     } finally {
       l.cleanup();
+    }
+  });
+});
+
+describe('output to a reader that stops early', () => {
+  // `quittance verify | head -1`, `quittance key list ... | head`: the reader closes the pipe after what it wanted.
+  test('no stack trace on EPIPE, and the exit code is still the command\'s own', async () => {
+    const tmp = tempDir();
+    try {
+      const s = createServices({ dataDir: tmp.dir });
+      const t = await s.tenants.createTenant('alpha');
+      await s.ledger.append(t.tenant_id, { type: 'task.assigned', from: agent, to: worker, body: { n: 1 } });
+      await s.ledger.append(t.tenant_id, { type: 'task.progress', from: worker, to: agent, body: { pct: 50 } });
+      await s.store.close();
+      const db = new Database(join(tmp.dir, 'quittance.db'));
+      db.exec(`UPDATE receipts SET body = replace(body, '50', '51') WHERE seq = 2`);
+      db.close();
+      const child = spawn(process.execPath, [BIN, 'verify', '--data', tmp.dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+      child.stdout.destroy(); // the reader is gone before the first line is written
+      let stderr = '';
+      child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+      const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+      assert.equal(stderr, '');
+      assert.equal(code, 1, 'the chain is broken: exit 1, whoever reads the output');
+    } finally {
+      tmp.cleanup();
     }
   });
 });
