@@ -31,7 +31,8 @@ Commands:
   key list --tenant NAME [--data DIR | --db URL] [--json]
                                       the tenant's API keys: id, scopes, label, created, revoked (never secrets)
   key revoke KEY_ID [--tenant NAME] [--data DIR | --db URL] [--json]
-                                      revoke a key (KEY_ID: the part of qk_KEY_ID.SECRET before the dot);
+                                      revoke a key (KEY_ID as key list shows it; the API key itself,
+                                      qk_KEY_ID.SECRET, or qk_KEY_ID name the same key);
                                       servers refuse it within apiKeyCacheMs (1 s by default); revoking it
                                       again changes nothing. With --tenant, another tenant's key is not found
   verify [--data DIR | --db URL] [--json]
@@ -320,10 +321,17 @@ async function keyList(argv: string[], io: CliIo): Promise<number> {
   });
 }
 
+/**
+ * An API key as an operator holding a leaked one has it, `qk_<key_id>.<secret>`, or its part before the dot: the key
+ * id is the 16 characters after `qk_`. Neither form is itself a key id (those are 16 characters), so no id is misread.
+ */
+const API_KEY_FORM = /^qk_([A-Za-z0-9_-]{16})(?:\..*)?$/s;
+
 async function keyRevoke(argv: string[], io: CliIo): Promise<number> {
   const { values, positionals } = args(argv, { tenant: { type: 'string' }, data: { type: 'string' }, db: { type: 'string' }, json: { type: 'boolean' } }, true);
-  const keyId = onePositional(positionals, 'key revoke takes exactly one KEY_ID', io);
-  if (keyId === undefined) return 2;
+  const given = onePositional(positionals, 'key revoke takes exactly one KEY_ID', io);
+  if (given === undefined) return 2;
+  const keyId = API_KEY_FORM.exec(given)?.[1] ?? given;
   return withLedger(values, io, async (s) => {
     const onlyTenant = values.tenant === undefined ? undefined : (await s.tenants.tenantByName(values.tenant)).tenant_id;
     const { key, revokedNow } = await s.tenants.revokeKey(keyId, onlyTenant);

@@ -174,4 +174,33 @@ export function keyCommandTests(ledger: () => KeyLedger): void {
     assert.equal((await run('key', 'list')).code, 2);
     assert.deepEqual([await list(), await list(OTHER)], before);
   });
+
+  test('a leaked key is revoked given as it is (qk_KEY_ID.SECRET) or as qk_KEY_ID, and its secret is never printed', async () => {
+    const { servers } = ledger();
+    for (const form of [(k: string) => k, (k: string) => k.split('.')[0]!]) {
+      const leaked = await createKey('--scopes', 'read');
+      for (const server of servers) assert.equal((await read(server, leaked)).status, 200);
+      const r = await run('key', 'revoke', form(leaked), '--tenant', TENANT, '--json');
+      const revokedBy = Date.now() + REFUSED_WITHIN_MS;
+      assert.equal(r.code, 0, r.stderr);
+      const out = JSON.parse(r.stdout) as { key_id: string; already_revoked: boolean };
+      assert.equal(out.key_id, keyIdOf(leaked));
+      assert.equal(out.already_revoked, false);
+      assert.ok(!r.stdout.includes(secretOf(leaked)));
+      assert.notEqual((await list()).find((k) => k.key_id === keyIdOf(leaked))!.revoked_at, null);
+      for (const server of servers) {
+        let status = 200;
+        while (status !== 401 && Date.now() < revokedBy) {
+          status = (await read(server, leaked)).status;
+          if (status !== 401) await new Promise((resolve) => setTimeout(resolve, 25));
+        }
+        assert.equal(status, 401, `${server.url} still accepts the revoked key`);
+      }
+    }
+    // The other tenant's key, given in full under --tenant, is still not found there.
+    const r = await run('key', 'revoke', other, '--tenant', TENANT);
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr, `quittance: QUITTANCE_ERR_API_KEY_NOT_FOUND: API key ${keyIdOf(other)} does not exist\n`);
+    for (const server of servers) assert.equal((await read(server, other)).status, 200);
+  });
 }
