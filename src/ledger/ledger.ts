@@ -285,8 +285,10 @@ export class Ledger {
   /**
    * Re-hashes one tenant's chain from genesis up to the head read first: receipts committed while the check pages
    * through the chain lie past that head and are left to the next check (the head and the receipts up to it were
-   * committed together, so they are all there). `offline` (nothing else writes, as for `quittance verify`): a
-   * receipt past the head then means the head was altered or a receipt was written outside the ledger.
+   * committed together, so they are all there). `offline` (`quittance verify`, which reads the database directly,
+   * with the servers stopped or running) also looks past that head: a receipt there that the head, read again, has
+   * not reached means the head was altered or a receipt was written outside the ledger. One the head has reached
+   * since was committed by a running server meanwhile (a receipt and the head move in one transaction).
    */
   async verify(tenantId: string, onProgress?: (checked: number, total: number) => void, options: { segment?: number; offline?: boolean } = {}): Promise<ChainCheck> {
     const segment = options.segment ?? VERIFY_SEGMENT;
@@ -305,8 +307,11 @@ export class Ledger {
       from = rows[rows.length - 1]!.seq + 1;
     }
     const check = v.result(head);
-    if (check.ok && options.offline && (await this.store.chainSegment(tenantId, head.seq + 1, 1)).length > 0) {
-      return { ...check, ok: false, first_bad_seq: head.seq + 1, reason: 'receipts past the chain head (head altered, or receipts written outside the ledger)' };
+    if (check.ok && options.offline) {
+      const past = (await this.store.chainSegment(tenantId, head.seq + 1, 1))[0];
+      if (past !== undefined && (await this.store.chainHeadOf(tenantId)).seq < past.seq) {
+        return { ...check, ok: false, first_bad_seq: head.seq + 1, reason: 'receipts past the chain head (head altered, or receipts written outside the ledger)' };
+      }
     }
     return check;
   }

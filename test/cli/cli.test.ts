@@ -11,6 +11,18 @@ import { BIN, cli, spawnServer, api, type ServerProcess } from '../e2e.js';
 import { keyCommandTests } from './keys.js';
 import { createServices, startServer } from '../../src/server/index.js';
 
+/** bin/quittance.js in a process of its own, without blocking this one (spawnSync would). */
+function runBin(argv: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
 describe('CLI against a running server', () => {
   const tmp = tempDir();
   let server: ServerProcess;
@@ -26,6 +38,28 @@ describe('CLI against a running server', () => {
     assert.ok(server.adminKey, server.output());
     const r = await api(server.url, server.adminKey!, 'POST', '/v1/receipts', { type: 'task.assigned', from: agent, to: worker });
     assert.equal(r.status, 201);
+  });
+
+  test('quittance verify beside a server that keeps appending: exit 0 (the README: "with the server stopped or running")', async () => {
+    let stop = false;
+    let appended = 0;
+    const writers = Array.from({ length: 4 }, async () => {
+      for (let n = 0; !stop; n++) {
+        await api(server.url, server.adminKey!, 'POST', '/v1/receipts', { type: 'task.progress', from: worker, to: agent, body: { n, r: Math.random() } });
+        appended++;
+      }
+    });
+    try {
+      while (appended < 200) await new Promise((resolve) => setTimeout(resolve, 20));
+      // A process of its own, as an operator runs it: an in-process check would hold up the writers while it reads.
+      for (let i = 0; i < 5; i++) {
+        const v = await runBin(['verify', '--data', tmp.dir]);
+        assert.equal(v.code, 0, v.stdout + v.stderr);
+      }
+    } finally {
+      stop = true;
+      await Promise.all(writers);
+    }
   });
 
   test('tenant create / key create work at once, without a restart', async () => {

@@ -164,6 +164,23 @@ describe('quittance serve --db: two servers on one database, CLI alongside', { s
     assert.equal((await api(two.url, key, 'GET', '/v1/health')).json.backend, 'postgres');
   });
 
+  test('quittance verify --db beside two servers that keep appending: exit 0', async () => {
+    const key = (one.adminKey ?? two.adminKey)!;
+    let stop = false;
+    const writers = [one, two, one, two].map(async (server) => {
+      for (let n = 0; !stop; n++) await api(server.url, key, 'POST', '/v1/receipts', { type: 'task.progress', from: worker, to: agent, body: { n, r: Math.random() } });
+    });
+    try {
+      for (let i = 0; i < 5; i++) {
+        const v = await cli(['verify', '--db', s.schemaUrl]);
+        assert.equal(v.code, 0, v.stdout + v.stderr);
+      }
+    } finally {
+      stop = true;
+      await Promise.all(writers);
+    }
+  });
+
   test('tenant create / key create --db work at once on both servers; a duplicate name is TENANT_EXISTS', async () => {
     const t = await cli(['tenant', 'create', 'acme', '--db', s.schemaUrl, '--json']);
     assert.equal(t.code, 0, t.stderr);
