@@ -281,6 +281,8 @@ export class Ledger {
         if (items.length === limit) return { items, cursor: encodeCursor(r.seq) };
       }
       if (page.length < scan) return { items, cursor: null };
+      // A turn for the event loop between pages: SQLite reads are synchronous (see verify).
+      await nextTurn();
     }
   }
 

@@ -1,6 +1,7 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { BACKENDS, harness, agent, worker, gate, artifact, type Harness } from '../helpers.js';
+import { appendAnomaly } from '../../src/ledger/append.js';
 
 for (const backend of BACKENDS) {
   const assigned = (extra: Record<string, unknown> = {}) => ({ type: 'task.assigned', from: agent, to: worker, task_id: 't1', body: { goal: 'summarise' }, ...extra });
@@ -521,6 +522,30 @@ for (const backend of BACKENDS) {
       // Up to the router's limit the route decides: an id that long is simply not found.
       assert.equal((await h.req('POST', `/v1/receipts/${'x'.repeat(2048)}/ack`, { from: worker })).json.code, 'QUITTANCE_ERR_RECEIPT_NOT_FOUND');
       assert.deepEqual(await h.services.store.chainHeadOf(h.tenantId), before);
+    });
+
+    test('GET /v1/anomalies?kind= scanning many anomalies of other kinds leaves the server its turns', async () => {
+      // The kind is in the body: the scan pages through every anomaly. SQLite reads are synchronous, so without a
+      // turn for the event loop between pages, that scan held every other request until it ended.
+      const t = await h.newTenant('anomaly-scan');
+      await h.services.store.write(async (tx) => {
+        // Over three of the scan's pages (it reads obligations.pageSizeMax, 1000, a query when a kind is asked).
+        for (let i = 0; i < 3000; i++) await appendAnomaly(tx, h.services.ledger.ctx, t.tenantId, 'stale_lease_write', { body: { i } });
+        await appendAnomaly(tx, h.services.ledger.ctx, t.tenantId, 'chain_break', { body: {} });
+      });
+      let turns = 0;
+      let scanning = true;
+      const count = () => {
+        if (!scanning) return;
+        turns++;
+        setImmediate(count);
+      };
+      setImmediate(count);
+      const page = await h.services.ledger.anomalies(t.tenantId, { kind: 'chain_break', limit: 3 });
+      scanning = false;
+      assert.deepEqual(page.items.map((r) => r.body['kind']), ['chain_break']);
+      // Four pages: a turn after each of the first three (PostgreSQL's reads give more).
+      assert.ok(turns >= 3, `the event loop had ${turns} turns during a scan of four pages`);
     });
   });
 }
