@@ -97,6 +97,33 @@ describe('PostgreSQL going away and coming back', { skip: !BACKENDS.includes('po
       await schema.drop();
     }
   });
+  test('a connection that breaks while a write transaction holds it fails that write, and the process lives on', async () => {
+    const schema = testSchema();
+    const proxy = await outageProxy(new URL(TEST_PG_URL));
+    const store = await openPostgresStore({ connectionString: proxy.url(), schema: schema.schema });
+    const services = createServices({ store });
+    try {
+      const t = await services.tenants.createTenant('a');
+      const receipt = (n: number) => ({ type: 'task.assigned', from: agent, to: worker, task_id: `t-${n}` });
+      // The batch's connection is checked out of the pool before the write runs; cutting it there emits 'error' on
+      // that client with no statement in flight. Unheard, that event ended the server (SIGKILL-like, every
+      // in-flight request lost) the first time PostgreSQL went away under load.
+      const cut = store.write(async (tx) => {
+        await proxy.down();
+        await new Promise((r) => setTimeout(r, 50));
+        return services.ledger.appendInTx(tx, t.tenant_id, receipt(0));
+      });
+      await assert.rejects(cut);
+      await proxy.up();
+      const r = await services.ledger.append(t.tenant_id, receipt(1));
+      assert.equal(r.status, 'created');
+      assert.equal((await services.ledger.verify(t.tenant_id)).ok, true);
+    } finally {
+      await services.store.close();
+      await proxy.down().catch(() => undefined);
+      await schema.drop();
+    }
+  });
 });
 
 describe('a sweep that keeps failing', () => {

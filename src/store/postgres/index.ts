@@ -112,6 +112,11 @@ export class PostgresStore implements Store {
   private async transaction(body: (tx: PgTx) => Promise<void>): Promise<void> {
     const client = await this.pool.connect();
     let broken: Error | undefined;
+    // The pool listens for 'error' only on idle clients: a connection that breaks while this batch holds it emits
+    // one here, which unheard would end the process (and every request in flight). The statement that was running
+    // fails by itself; this only keeps the broken connection out of the pool.
+    const onError = (e: Error) => (broken ??= e);
+    client.on('error', onError);
     try {
       try {
         // BEGIN travels with the batch's first statement, and the chain-head write-back with COMMIT (PgBatch).
@@ -126,6 +131,7 @@ export class PostgresStore implements Store {
         throw e;
       }
     } finally {
+      client.removeListener('error', onError);
       client.release(broken);
     }
   }
