@@ -30,8 +30,11 @@ describe('what says PostgreSQL cannot be reached', () => {
   });
 });
 
-/** A TCP proxy in front of PostgreSQL that the test can take down (every connection cut) and bring back. */
-async function outageProxy(target: URL) {
+/**
+ * A TCP proxy in front of PostgreSQL that the test can take down (every connection cut) and bring back; `cutWhen`
+ * cuts a connection as a client sends bytes it matches (a statement's text).
+ */
+async function outageProxy(target: URL, cutWhen?: (sent: Buffer) => boolean) {
   let server: Server | undefined;
   const sockets = new Set<Socket>();
   let port = 0;
@@ -42,6 +45,11 @@ async function outageProxy(target: URL) {
         sockets.add(s);
         s.on('close', () => sockets.delete(s));
         s.on('error', () => (s === client ? upstream : client).destroy());
+      }
+      if (cutWhen) {
+        client.on('data', (d: Buffer) => {
+          if (cutWhen(d)) for (const s of [client, upstream]) s.destroy();
+        });
       }
       client.pipe(upstream).pipe(client);
     }).listen(port, '127.0.0.1', () => {
@@ -120,6 +128,22 @@ describe('PostgreSQL going away and coming back', { skip: !BACKENDS.includes('po
       assert.equal((await services.ledger.verify(t.tenant_id)).ok, true);
     } finally {
       await services.store.close();
+      await proxy.down().catch(() => undefined);
+      await schema.drop();
+    }
+  });
+});
+
+describe('PostgreSQL lost while migrations run', { skip: !BACKENDS.includes('postgres') && 'PostgreSQL not reachable' }, () => {
+  test('fails the start with the driver\'s error; the process lives on', async () => {
+    const schema = testSchema();
+    // Cut at the migrations' advisory lock: the connection is held out of the pool, with no statement of ours
+    // waiting for the moment the socket closes. Unheard, its 'error' event ended the process.
+    const proxy = await outageProxy(new URL(TEST_PG_URL), (sent) => sent.includes('pg_advisory_lock'));
+    try {
+      await assert.rejects(openPostgresStore({ connectionString: proxy.url(), schema: schema.schema }));
+      await new Promise((r) => setTimeout(r, 100)); // any late 'error' event has been emitted by now
+    } finally {
       await proxy.down().catch(() => undefined);
       await schema.drop();
     }

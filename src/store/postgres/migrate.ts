@@ -14,6 +14,10 @@ export async function migratePostgres(pool: Pool, schema: string | undefined): P
   const known = migrations.length ? migrations[migrations.length - 1]!.version : 0;
   const client = await pool.connect();
   let broken: unknown;
+  // As for a write batch (PostgresStore.transaction): the pool hears 'error' only on idle clients, and a connection
+  // lost while migrations hold it would otherwise end the process instead of failing the start.
+  const onError = (e: Error) => (broken ??= e);
+  client.on('error', onError);
   try {
     const lockKey = `quittance.migrate:${schema ?? (await client.query<{ s: string }>('SELECT current_schema() AS s')).rows[0]!.s}`;
     await client.query('SELECT pg_advisory_lock(hashtext($1))', [lockKey]);
@@ -39,7 +43,8 @@ export async function migratePostgres(pool: Pool, schema: string | undefined): P
       await client.query('SELECT pg_advisory_unlock(hashtext($1))', [lockKey]).catch((e: unknown) => (broken = e));
     }
   } finally {
-    // A connection whose unlock failed may still hold the lock: destroy it rather than pool it.
+    // A connection whose unlock failed may still hold the lock (or that broke): destroy it rather than pool it.
+    client.removeListener('error', onError);
     client.release(broken instanceof Error ? broken : undefined);
   }
   return known;
