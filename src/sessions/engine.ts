@@ -16,6 +16,7 @@ import { decodeCursor, nextCursor } from '../ledger/cursor.js';
 import type { Ledger } from '../ledger/ledger.js';
 import type { Principal, Receipt } from '../ledger/types.js';
 import type { Tx } from '../store/types.js';
+import { sweepFailed, sweepWrite } from '../store/sweep-write.js';
 import { eventFingerprint, eventKeys, rawEventDigest } from './events.js';
 import { assertOwnedBy, soleOwner } from './ownership.js';
 import {
@@ -296,19 +297,17 @@ export class Sessions {
     for (;;) {
       const due = inTenantOrder(await this.ledger.store.sessions.dueOrphans(now, batch));
       if (due.length === 0) return total;
-      const done = await this.ledger.store.write(async (tx) => {
-        let n = 0;
-        for (const d of due) {
-          const o = await tx.lockQueuedOrphan(d.tenant_id, d.orphan_id);
-          if (!o || o.expires_at > now) continue;
-          await new SessionWrite(tx, d.tenant_id, this.ledger, now).quarantine(o);
-          n++;
-        }
-        return n;
+      const page = await sweepWrite(this.ledger.store, async () => due, async (tx, d) => {
+        const o = await tx.lockQueuedOrphan(d.tenant_id, d.orphan_id);
+        if (!o || o.expires_at > now) return false;
+        await new SessionWrite(tx, d.tenant_id, this.ledger, now).quarantine(o);
+        return true;
       });
-      total += done;
+      total += page.done;
+      // An orphan that could not be quarantined is still due: reading on would find it again. The next sweep retries it.
+      if (page.failed.length > 0) throw sweepFailed('due orphans', page.failed, (d) => `${d.tenant_id}/${d.orphan_id}`);
       // A short page was the last; a page whose rows another server took (done = 0) is left to the next sweep.
-      if (due.length < batch || done === 0) return total;
+      if (due.length < batch || page.done === 0) return total;
     }
   }
 

@@ -14,6 +14,7 @@ import { decodeCursor, nextCursor } from '../ledger/cursor.js';
 import type { Ledger, Page } from '../ledger/ledger.js';
 import { LEDGER_PRINCIPAL, PRINCIPAL_KINDS, type Principal, type Receipt } from '../ledger/types.js';
 import type { Tx } from '../store/types.js';
+import { sweepFailed, sweepWrite } from '../store/sweep-write.js';
 import { signJws, signJwsAsync } from './jws.js';
 import { KeyRing, ensureSigningKeysInTx, type KeyRotation } from './keys.js';
 import { Introspector, answer, effectiveState, judge, type InactiveReason, type Introspection } from './introspection.js';
@@ -319,12 +320,11 @@ export class Stamps {
     for (let round = 0; round < 20; round++) {
       const due = await this.store.stamps.expiredActiveStamps(nowMs, batch);
       if (due.length === 0) break;
-      flagged += await this.store.write(async (tx) => {
-        let n = 0;
-        for (const d of due) if (await this.flagAmbiguousInTx(tx, d.tenant_id, d.stamp_id, nowMs)) n++;
-        return n;
-      });
+      const page = await sweepWrite(this.store, async () => due, (tx, d) => this.flagAmbiguousInTx(tx, d.tenant_id, d.stamp_id, nowMs));
+      flagged += page.done;
       for (const d of due) this.published.changed(d.tenant_id);
+      // A stamp that could not be flagged is still due: reading on would find it again. The next sweep retries it.
+      if (page.failed.length > 0) throw sweepFailed('expired stamps', page.failed, (d) => `${d.tenant_id}/${d.stamp_id}`);
       if (due.length < batch) break;
     }
     return flagged;

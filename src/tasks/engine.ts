@@ -7,6 +7,7 @@ import { appendAnomaly, type AppendResult } from '../ledger/append.js';
 import type { Ledger } from '../ledger/ledger.js';
 import { LEDGER_PRINCIPAL, type Artifact, type DeliveryProof, type Principal, type Receipt, type ReceiptInput } from '../ledger/types.js';
 import type { Tx } from '../store/types.js';
+import { sweepFailed, sweepWrite } from '../store/sweep-write.js';
 import { afterFailure, afterLeaseExpiry, canTransition, expiryJitterMs, hasCapabilities, retryDelayMs } from './policy.js';
 import { FINAL_STATUSES, type LeaseRow, type Grant, type LeaseRenewal, type LeaseState, type TaskCreateInput, type TaskRow, type TaskStatus } from './types.js';
 
@@ -483,14 +484,12 @@ export class TaskEngine {
     if (!(await this.store.anyLeaseDue(this.now()))) return 0;
     let total = 0;
     for (;;) {
-      const n = await this.store.write(async (tx) => {
-        const now = this.now();
-        const due = await tx.dueLeases(now, 500);
-        for (const lease of due) await this.expireInTx(tx, lease, now);
-        return due.length;
-      });
-      total += n;
-      if (n < 500) return total;
+      let now = 0;
+      const page = await sweepWrite(this.store, (tx) => tx.dueLeases((now = this.now()), 500), (tx, lease) => this.expireInTx(tx, lease, now));
+      total += page.done;
+      // A lease that could not be expired is still due: reading on would find it again. The next sweep retries it.
+      if (page.failed.length > 0) throw sweepFailed('due leases', page.failed, (l) => `${l.tenant_id}/${l.lease_id}`);
+      if (page.found < 500) return total;
     }
   }
 
