@@ -358,20 +358,30 @@ async function verify(argv: string[], io: CliIo): Promise<number> {
   const { values } = args(argv, { data: { type: 'string' }, db: { type: 'string' }, json: { type: 'boolean' } });
   return withLedger(values, io, async (s) => {
     const results = [];
-    for (const t of await s.store.listTenants()) {
-      const bar = progress(io, `verifying ${t.name}`);
-      const r = await s.ledger.verify(t.tenant_id, (done, total) => bar.update(done, total), { offline: true });
+    const check = async (tenantId: string, label: string) => {
+      const bar = progress(io, `verifying ${label}`);
+      const r = await s.ledger.verify(tenantId, (done, total) => bar.update(done, total), { offline: true });
       bar.end();
-      results.push({ tenant: t.name, ...r });
+      return r;
+    };
+    const tenants = await s.store.listTenants();
+    for (const t of tenants) results.push({ tenant: t.name as string | null, ...(await check(t.tenant_id, t.name)) });
+    // A chain whose tenants row is gone is checked too, and is itself a defect: deleting the row must not hide it.
+    const named = new Set(tenants.map((t) => t.tenant_id));
+    for (const id of (await s.store.ledgerTenantIds()).filter((id) => !named.has(id))) {
+      const r = await check(id, id);
+      const missing = 'receipts of a tenant with no tenants row (deleted?)';
+      results.push({ tenant: null, ...r, ok: false, reason: r.ok ? missing : `${missing}; ${r.reason}` });
     }
     const bad = results.filter((r) => !r.ok);
     if (values.json) {
       io.stdout.write(JSON.stringify({ ok: bad.length === 0, tenants: results }) + '\n');
     } else {
       for (const r of results) {
+        const at = r.first_bad_seq !== undefined ? `first bad seq ${r.first_bad_seq}: ` : '';
         io.stdout.write(r.ok
           ? `ok    ${r.tenant}: ${r.receipts} receipts, head seq ${r.head_seq}\n`
-          : `BROKEN ${r.tenant} (${r.tenant_id}): first bad seq ${r.first_bad_seq}: ${r.reason}\n`);
+          : `BROKEN ${r.tenant ?? '(no tenants row)'} (${r.tenant_id}): ${at}${r.reason}\n`);
       }
       if (results.length === 0) io.stdout.write('no tenants\n');
     }

@@ -391,6 +391,11 @@ export interface Store {
   tenantByName(name: string): Promise<TenantRow | undefined>;
   tenantById(tenantId: string): Promise<TenantRow | undefined>;
   listTenants(): Promise<TenantRow[]>;
+  /**
+   * Every tenant id that holds receipts or a chain head, whether or not its tenants row exists: `quittance verify`
+   * checks these too, so a deleted tenants row cannot hide a chain (and whatever was done to it) from the check.
+   */
+  ledgerTenantIds(): Promise<string[]>;
   createApiKey(row: ApiKeyRow): Promise<void>;
   apiKeyById(keyId: string): Promise<ApiKeyRow | undefined>;
   /** A tenant's keys, revoked ones included, oldest first (created_at, then key_id); never the secrets' hashes. */

@@ -198,6 +198,33 @@ describe('quittance verify', () => {
     });
   }
 
+  test('a chain whose tenants row was deleted is still checked, and reported: it cannot hide a tampered receipt', async () => {
+    const l = await ledgerWithReceipts();
+    try {
+      const db = new Database(join(l.dir, 'quittance.db'));
+      db.prepare('DELETE FROM tenants WHERE tenant_id = ?').run(l.tenantA);
+      db.close();
+      const r = await cli(['verify', '--data', l.dir, '--json']);
+      assert.equal(r.code, 1, r.stdout);
+      const out = JSON.parse(r.stdout) as { ok: boolean; tenants: { tenant: string | null; tenant_id: string; ok: boolean; first_bad_seq?: number; reason?: string }[] };
+      assert.equal(out.ok, false);
+      assert.deepEqual(out.tenants.map((t) => [t.tenant, t.ok]), [['beta', true], [null, false]]);
+      const gone = out.tenants[1]!;
+      assert.equal(gone.tenant_id, l.tenantA);
+      assert.equal(gone.first_bad_seq, undefined, 'its chain itself is intact');
+      assert.match(gone.reason!, /no tenants row/);
+
+      const db2 = new Database(join(l.dir, 'quittance.db'));
+      db2.prepare(`UPDATE receipts SET body = replace(body, '50', '51') WHERE tenant_id = ? AND seq = 2`).run(l.tenantA);
+      db2.close();
+      const human = await cli(['verify', '--data', l.dir]);
+      assert.equal(human.code, 1);
+      assert.match(human.stdout, new RegExp(`BROKEN \\(no tenants row\\) \\(${l.tenantA}\\): first bad seq 2: receipts of a tenant with no tenants row \\(deleted\\?\\); `));
+    } finally {
+      l.cleanup();
+    }
+  });
+
   test('a truncated chain (last receipt removed) is caught by the chain head', async () => {
     const l = await ledgerWithReceipts();
     try {

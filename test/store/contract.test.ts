@@ -416,6 +416,21 @@ for (const backend of BACKENDS) {
       assert.equal(await store.countReceipts(tenant), 3);
       assert.equal(await store.countReceipts(), before + 3);
     });
+
+    test('ledgerTenantIds: every tenant with receipts or a chain head, in id order, its tenants row deleted or not', async () => {
+      const kept = await newTenant(store, 'ids-kept');
+      const dropped = await newTenant(store, 'ids-dropped');
+      for (const t of [kept, dropped]) await openOne(store, t, worker, 1);
+      await b.exec(placeholders(backend, 'DELETE FROM tenants WHERE tenant_id = $1'), [dropped]);
+      const ids = await store.ledgerTenantIds();
+      assert.ok(ids.includes(kept) && ids.includes(dropped), ids.join());
+      assert.deepEqual(ids, [...ids].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0)));
+      assert.equal(new Set(ids).size, ids.length);
+      // A chain head without receipts (a tenant created, nothing appended yet) counts as well.
+      const empty = await newTenant(store, 'ids-empty');
+      await store.write((tx) => tx.setChainHead(empty, { seq: 0, chain_hash: '0'.repeat(64) }));
+      assert.ok((await store.ledgerTenantIds()).includes(empty));
+    });
   });
 
   describe(`[${backend}] Store contract: several stores on one database`, () => {

@@ -222,6 +222,10 @@ export class PostgresStore implements Store {
     await this.ready;
     return this.tenants.listTenants();
   }
+  async ledgerTenantIds(): Promise<string[]> {
+    await this.ready;
+    return this.tenants.ledgerTenantIds();
+  }
   async createApiKey(row: ApiKeyRow): Promise<void> {
     await this.ready;
     return this.tenants.createApiKey(row);

@@ -2,7 +2,7 @@ import type { Pool, QueryResultRow } from 'pg';
 import { assertStorable, readableParams } from './values.js';
 import { QuittanceError } from '../../errors.js';
 import { GENESIS_HASH } from '../../ledger/types.js';
-import { API_KEY_COLUMNS, API_KEY_INFO_COLUMNS, decodeScopes, type ApiKeyInfoRaw, type ApiKeyRowRaw } from '../codecs/tenants.js';
+import { API_KEY_COLUMNS, API_KEY_INFO_COLUMNS, LEDGER_TENANT_IDS_SQL, decodeScopes, type ApiKeyInfoRaw, type ApiKeyRowRaw } from '../codecs/tenants.js';
 import type { ApiKeyInfo, ApiKeyRevocation, ApiKeyRow, TenantRow } from '../types.js';
 
 /** Tenants and API keys: rare, administrative, each one autocommitted statement through the pool. */
@@ -36,6 +36,10 @@ export class PgTenants {
 
   async listTenants(): Promise<TenantRow[]> {
     return (await this.pool.query<TenantRow>('SELECT tenant_id, name, created_at FROM tenants ORDER BY created_at, name')).rows;
+  }
+
+  async ledgerTenantIds(): Promise<string[]> {
+    return (await this.pool.query<{ tenant_id: string }>(LEDGER_TENANT_IDS_SQL)).rows.map((r) => r.tenant_id);
   }
 
   async createApiKey(row: ApiKeyRow): Promise<void> {

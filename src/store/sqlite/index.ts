@@ -261,6 +261,9 @@ export class SqliteStore implements Store {
   async listTenants(): Promise<TenantRow[]> {
     return this.tenants.listTenants();
   }
+  async ledgerTenantIds(): Promise<string[]> {
+    return this.tenants.ledgerTenantIds();
+  }
   async createApiKey(row: ApiKeyRow): Promise<void> {
     return this.write(async () => this.tenants.createApiKey(row));
   }

@@ -1,6 +1,6 @@
 import type { Database } from 'better-sqlite3';
 import { QuittanceError } from '../../errors.js';
-import { API_KEY_COLUMNS, API_KEY_INFO_COLUMNS, decodeScopes, type ApiKeyInfoRaw, type ApiKeyRowRaw } from '../codecs/tenants.js';
+import { API_KEY_COLUMNS, API_KEY_INFO_COLUMNS, LEDGER_TENANT_IDS_SQL, decodeScopes, type ApiKeyInfoRaw, type ApiKeyRowRaw } from '../codecs/tenants.js';
 import type { ApiKeyInfo, ApiKeyRevocation, ApiKeyRow, TenantRow } from '../types.js';
 
 /** Tenants and API keys. The writes run on the writer inside SqliteStore.write (see SqliteStore.createTenant). */
@@ -27,6 +27,10 @@ export class SqliteTenants {
 
   listTenants(): TenantRow[] {
     return this.reader.prepare('SELECT tenant_id, name, created_at FROM tenants ORDER BY created_at, name').all() as TenantRow[];
+  }
+
+  ledgerTenantIds(): string[] {
+    return (this.reader.prepare(LEDGER_TENANT_IDS_SQL).all() as { tenant_id: string }[]).map((r) => r.tenant_id);
   }
 
   createApiKey(row: ApiKeyRow): void {
