@@ -8,7 +8,7 @@ import { appendInTx, appendLookup, keeperOf, type AppendContext, type AppendResu
 import { prepareReceipt, type PrepareOptions, type PreparedReceipt } from './normalize.js';
 import { isObligationType, legalTerminators, receiptTypeSpec } from './registry.js';
 import { decodeCursor, encodeCursor, nextCursor } from './cursor.js';
-import { ChainVerifier, type ChainCheck } from './verify.js';
+import { ChainVerifier, checkOpenObligations, type ChainCheck } from './verify.js';
 import type { Principal, Receipt, ReceiptInput } from './types.js';
 
 export type BatchItemResult = { ok: true; result: AppendResult } | { ok: false; error: QuittanceError };
@@ -292,12 +292,14 @@ export class Ledger {
    * committed together, so they are all there). `offline` (`quittance verify`, which reads the database directly,
    * with the servers stopped or running) also looks past that head: a receipt there that the head, read again, has
    * not reached means the head was altered or a receipt was written outside the ledger. One the head has reached
-   * since was committed by a running server meanwhile (a receipt and the head move in one transaction).
+   * since was committed by a running server meanwhile (a receipt and the head move in one transaction). `offline`
+   * also holds the open-obligations projection to the chain (checkOpenObligations): it keeps the chain's open
+   * obligations in memory, which a server answering requests should not do for a tenant with millions open.
    */
   async verify(tenantId: string, onProgress?: (checked: number, total: number) => void, options: { segment?: number; offline?: boolean } = {}): Promise<ChainCheck> {
     const segment = options.segment ?? VERIFY_SEGMENT;
     const head = await this.store.chainHeadOf(tenantId);
-    const v = new ChainVerifier(tenantId);
+    const v = new ChainVerifier(tenantId, { obligations: options.offline === true });
     let from = 1;
     let checked = 0;
     for (;;) {
@@ -319,6 +321,10 @@ export class Ledger {
       if (past !== undefined && (await this.store.chainHeadOf(tenantId)).seq < past.seq) {
         return { ...check, ok: false, first_bad_seq: head.seq + 1, reason: 'receipts past the chain head (head altered, or receipts written outside the ledger)' };
       }
+    }
+    if (check.ok && v.open) {
+      const diff = await checkOpenObligations(this.store, tenantId, v.open, head.seq);
+      if (diff) return { ...check, ok: false, first_bad_seq: diff.seq, reason: diff.reason };
     }
     return check;
   }

@@ -1,8 +1,8 @@
 import { chainHash, contentHash } from './hashing.js';
 import { contentOf } from './append.js';
 import { GENESIS_HASH, type Receipt } from './types.js';
-import { isSuccessTerminator, isTerminatorType } from './registry.js';
-import type { ChainRow } from '../store/types.js';
+import { isObligationType, isSuccessTerminator, isTerminatorType } from './registry.js';
+import type { ChainRow, Store } from '../store/types.js';
 
 export interface ChainCheck {
   ok: boolean;
@@ -24,8 +24,15 @@ export class ChainVerifier {
   private prev = GENESIS_HASH;
   private count = 0;
   private bad: { seq: number; reason: string } | undefined;
+  /**
+   * With `obligations`: the obligations the receipts leave open (receipt id → seq), derived as the append path
+   * keeps them (an obligation type opens one; a receipt that discharges closes its parents, the first one wins).
+   */
+  readonly open: Map<string, number> | undefined;
 
-  constructor(readonly tenantId: string) {}
+  constructor(readonly tenantId: string, options: { obligations?: boolean } = {}) {
+    this.open = options.obligations ? new Map() : undefined;
+  }
 
   get failed(): boolean {
     return this.bad !== undefined;
@@ -47,6 +54,10 @@ export class ChainVerifier {
       }
       this.prev = r.chain_hash;
       this.expectedSeq++;
+      if (this.open) {
+        if (isObligationType(r.type)) this.open.set(r.receipt_id, r.seq);
+        if (r.discharges) for (const p of r.parents) this.open.delete(p);
+      }
     }
   }
 
@@ -76,4 +87,49 @@ export class ChainVerifier {
     }
     return { ...base, ok: true };
   }
+}
+
+/**
+ * The open-obligations projection (what `GET /v1/obligations/open` lists) held to the receipts up to `headSeq`:
+ * every obligation the chain leaves open is listed, and nothing else is. A receipt that closes, or an obligation
+ * that opens, after `headSeq` (a server appending while the check runs) is not a difference. Undefined when they
+ * agree; otherwise the first difference in seq order.
+ */
+export async function checkOpenObligations(
+  store: Pick<Store, 'openObligationRows' | 'obligationState' | 'receipt'>,
+  tenantId: string,
+  expected: ReadonlyMap<string, number>,
+  headSeq: number,
+): Promise<{ seq: number; reason: string } | undefined> {
+  const listed = new Set<string>();
+  let first: { seq: number; reason: string } | undefined;
+  const found = (seq: number, reason: string) => {
+    if (!first || seq < first.seq) first = { seq, reason };
+  };
+  for (let after = 0; ;) {
+    const page = await store.openObligationRows(tenantId, after, 1000);
+    for (const r of page) {
+      if (r.seq > headSeq) break;
+      listed.add(r.receipt_id);
+      if (!expected.has(r.receipt_id)) {
+        found(r.seq, isObligationType(r.type)
+          ? 'open-obligations projection lists an obligation that a receipt in the chain closed'
+          : `open-obligations projection lists a ${r.type} receipt, which is not an obligation`);
+      }
+    }
+    if (page.length < 1000 || page[page.length - 1]!.seq > headSeq) break;
+    after = page[page.length - 1]!.seq;
+  }
+  for (const [id, seq] of expected) {
+    if (listed.has(id) || (first && first.seq < seq)) continue;
+    const state = await store.obligationState(tenantId, id);
+    const closer = state?.closed_by !== undefined ? await store.receipt(tenantId, state.closed_by) : undefined;
+    if (closer && closer.seq > headSeq) continue; // closed since the check read the head
+    found(seq, !state
+      ? 'open-obligations projection has no row for an obligation the chain leaves open'
+      : state.open
+        ? 'open-obligations projection does not list an obligation the chain leaves open'
+        : 'open-obligations projection has the obligation closed, but no receipt in the chain closed it');
+  }
+  return first;
 }

@@ -368,6 +368,11 @@ export interface Store {
   openObligationsText?(tenantId: string, filter: OpenObligationFilter): Promise<ReceiptText[]>;
   obligationState(tenantId: string, receiptId: string): Promise<ObligationState | undefined>;
   /**
+   * The open-obligations projection itself, in seq order from `afterSeq`: the obligations rows with no closer,
+   * receipts or not (`quittance verify` holds them to the chain; openObligations serves the receipts).
+   */
+  openObligationRows(tenantId: string, afterSeq: number, limit: number): Promise<{ seq: number; receipt_id: string; type: string }[]>;
+  /**
    * Receipts of one tenant in seq order from `fromSeq` (inclusive), for chain verification. A stored row that
    * cannot be read back exactly (not valid JSON, or not in the canonical form the ledger wrote) comes back as a
    * defect instead of a receipt.

@@ -1,37 +1,12 @@
 /**
- * One item a sweep cannot process (here: a damaged row) must not stop the sweep
- * for every other item of every tenant. Each sweep commits what it can, leaves the bad item for the next sweep and
- * fails naming it, so the server's log says which row to look at.
+ * One item a sweep cannot process (here: a damaged row) must not stop the sweep for every other item of every
+ * tenant. Each sweep commits what it can, leaves the bad item for the next sweep and fails naming it, so the
+ * server's log says which row to look at.
  */
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
-import Database from 'better-sqlite3';
-import pg from 'pg';
-import { BACKENDS, harness, type Backend, type Harness } from '../helpers.js';
-import { SQLITE_FILE_NAME } from '../../src/store/sqlite/index.js';
-import { TEST_PG_URL } from '../pg.js';
-
-/** One UPDATE on the harness's database, behind the store's back (`$1` placeholders). */
-async function damage(h: Harness, backend: Backend, sql: string, values: unknown[]): Promise<void> {
-  if (backend === 'sqlite') {
-    const db = new Database(join(h.dir, SQLITE_FILE_NAME));
-    try {
-      assert.equal(db.prepare(sql.replace(/\$\d+/g, '?')).run(...values).changes, 1);
-    } finally {
-      db.close();
-    }
-    return;
-  }
-  const schema = (h.services.store as { schema?: string }).schema!;
-  const c = new pg.Client({ connectionString: TEST_PG_URL, options: `-c search_path=${schema}` });
-  await c.connect();
-  try {
-    assert.equal((await c.query(sql, values)).rowCount, 1);
-  } finally {
-    await c.end();
-  }
-}
+import { BACKENDS, harness, type Harness } from '../helpers.js';
+import { rawSql } from '../raw-sql.js';
 
 const GONE = '00000000-0000-4000-8000-000000000000';
 
@@ -49,7 +24,7 @@ for (const backend of BACKENDS) {
       const leases = claim.json.leases as { lease_id: string; task_id: string }[];
       assert.equal(leases.length, 3);
       const bad = leases.find((l) => l.task_id === 'iso-2')!;
-      await damage(h, backend, 'UPDATE leases SET granted_receipt_id = $1 WHERE lease_id = $2', [GONE, bad.lease_id]);
+      await rawSql(h, backend, 'UPDATE leases SET granted_receipt_id = $1 WHERE lease_id = $2', [GONE, bad.lease_id]);
 
       h.clock.advance(6_000);
       await assert.rejects(h.services.tasks.expireDue(), (e: Error) => {
@@ -75,7 +50,7 @@ for (const backend of BACKENDS) {
         assert.equal(r.status, 201);
         ids.push(r.json.stamp.stamp_id);
       }
-      await damage(h, backend, "UPDATE stamps SET subject = '{' WHERE stamp_id = $1", [ids[1]]);
+      await rawSql(h, backend, "UPDATE stamps SET subject = '{' WHERE stamp_id = $1", [ids[1]]);
 
       h.clock.advance(6_000);
       await assert.rejects(h.services.stamps.sweepStamps(), (e: Error) => {
@@ -94,7 +69,7 @@ for (const backend of BACKENDS) {
         assert.equal(r.status, 202);
         orphans.push(r.json.orphan.orphan_id);
       }
-      await damage(h, backend, 'UPDATE orphans SET queued_receipt_id = $1 WHERE orphan_id = $2', [GONE, orphans[1]]);
+      await rawSql(h, backend, 'UPDATE orphans SET queued_receipt_id = $1 WHERE orphan_id = $2', [GONE, orphans[1]]);
 
       h.clock.advance(61_000);
       await assert.rejects(h.services.sessions.sweepOrphans(), (e: Error) => {

@@ -168,6 +168,10 @@ export class PostgresStore implements Store {
     await this.ready;
     return this.reads.openObligations(tenantId, filter);
   }
+  async openObligationRows(tenantId: string, afterSeq: number, limit: number): Promise<{ seq: number; receipt_id: string; type: string }[]> {
+    await this.ready;
+    return this.reads.openObligationRows(tenantId, afterSeq, limit);
+  }
   async openObligationsText(tenantId: string, filter: OpenObligationFilter): Promise<ReceiptText[]> {
     await this.ready;
     return this.reads.openObligationsText(tenantId, filter);

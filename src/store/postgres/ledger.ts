@@ -334,6 +334,10 @@ export class PgLedgerReads {
     return row && rowToObligationState(row);
   }
 
+  async openObligationRows(tenantId: string, afterSeq: number, limit: number): Promise<{ seq: number; receipt_id: string; type: string }[]> {
+    return this.rows('r_open_rows', 'SELECT seq, receipt_id, type FROM obligations WHERE tenant_id = $1 AND closed_by IS NULL AND seq > $2 ORDER BY seq LIMIT $3', [tenantId, afterSeq, limit]);
+  }
+
   async openObligations(tenantId: string, f: OpenObligationFilter): Promise<Receipt[]> {
     return (await this.openObligationsText(tenantId, f)).map((r) => jsonToReceipt(r.json));
   }

@@ -212,6 +212,9 @@ export class SqliteStore implements Store {
   async openObligations(tenantId: string, filter: OpenObligationFilter): Promise<Receipt[]> {
     return this.reads.openObligations(tenantId, filter);
   }
+  async openObligationRows(tenantId: string, afterSeq: number, limit: number): Promise<{ seq: number; receipt_id: string; type: string }[]> {
+    return this.reads.openObligationRows(tenantId, afterSeq, limit);
+  }
   async openObligationsText(tenantId: string, filter: OpenObligationFilter): Promise<ReceiptText[]> {
     return this.reads.openObligationsText(tenantId, filter);
   }

@@ -191,6 +191,12 @@ export class SqliteLedgerReads {
     return row && rowToObligationState(row);
   }
 
+  openObligationRows(tenantId: string, afterSeq: number, limit: number): { seq: number; receipt_id: string; type: string }[] {
+    return this.db
+      .prepare('SELECT seq, receipt_id, type FROM obligations WHERE tenant_id = ? AND closed_by IS NULL AND seq > ? ORDER BY seq LIMIT CAST(? AS INTEGER)')
+      .all(tenantId, afterSeq, limit) as { seq: number; receipt_id: string; type: string }[];
+  }
+
   openObligations(tenantId: string, f: OpenObligationFilter): Receipt[] {
     return this.openObligationsText(tenantId, f).map((r) => jsonToReceipt(r.json));
   }
