@@ -87,8 +87,30 @@ function workerOf(lease: LeaseRow): Principal {
   return { kind: 'worker', id: lease.worker_id };
 }
 
-/** Is `ended`, the receipt that ended the lease, what this request would have written? (See fencedInTx.) */
-type Resent = (ended: Receipt, task: TaskRow, lease: LeaseRow) => boolean;
+/**
+ * How a lease-bound write knows itself sent again (its answer lost) once its lease has ended (see fencedInTx): a write
+ * that ends the lease asks whether `ended`, the receipt that ended it, is what this request would have written; a
+ * write under the lease (start, progress) names the receipt it writes, found by its hash if it was stored.
+ */
+type Resent =
+  | { ended: (ended: Receipt, task: TaskRow, lease: LeaseRow) => boolean }
+  | { writes: (task: TaskRow, lease: LeaseRow) => ReceiptInput };
+
+/** The task.started a start writes (as `completion`). */
+function started(task: TaskRow, lease: LeaseRow): ReceiptInput {
+  return {
+    type: 'task.started', from: workerOf(lease), to: task.created_by, task_id: task.task_id, lease_id: lease.lease_id,
+    parents: [lease.granted_receipt_id], body: { attempt: lease.attempt },
+  };
+}
+
+/** The task.progress a progress report writes (as `completion`). */
+function progressed(task: TaskRow, lease: LeaseRow, progress: Record<string, unknown> | undefined): ReceiptInput {
+  return {
+    type: 'task.progress', from: workerOf(lease), to: task.created_by, task_id: task.task_id, lease_id: lease.lease_id,
+    parents: [lease.granted_receipt_id], body: { attempt: lease.attempt, progress: progress ?? {} },
+  };
+}
 
 /** The task.completed a completion writes: built once for the write, and again to recognise its resend. */
 function completion(task: TaskRow, lease: LeaseRow, input: CompleteInput): ReceiptInput {
@@ -343,25 +365,19 @@ export class TaskEngine {
 
   async start(tenantId: string, taskId: string, proof: LeaseProof): Promise<AppendResult> {
     return this.fenced(tenantId, taskId, proof, 'start', async (tx, task, lease, now) => {
-      const r = await this.ledger.appendInTx(tx, tenantId, {
-        type: 'task.started', from: workerOf(lease), to: task.created_by, task_id: taskId, lease_id: lease.lease_id,
-        parents: [lease.granted_receipt_id], body: { attempt: lease.attempt },
-      }, { writer: 'tasks' });
+      const r = await this.ledger.appendInTx(tx, tenantId, started(task, lease), { writer: 'tasks' });
       if (task.status === 'leased') await this.setStatus(tx, task, 'running', now, {});
       await this.heartbeat(tx, lease, now);
       return r;
-    });
+    }, { writes: started });
   }
 
   async progress(tenantId: string, taskId: string, proof: LeaseProof & { progress?: Record<string, unknown> }): Promise<AppendResult> {
     return this.fenced(tenantId, taskId, proof, 'progress', async (tx, task, lease, now) => {
-      const r = await this.ledger.appendInTx(tx, tenantId, {
-        type: 'task.progress', from: workerOf(lease), to: task.created_by, task_id: taskId, lease_id: lease.lease_id,
-        parents: [lease.granted_receipt_id], body: { attempt: lease.attempt, progress: proof.progress ?? {} },
-      }, { writer: 'tasks' });
+      const r = await this.ledger.appendInTx(tx, tenantId, progressed(task, lease, proof.progress), { writer: 'tasks' });
       await this.heartbeat(tx, lease, now);
       return r;
-    });
+    }, { writes: (task, lease) => progressed(task, lease, proof.progress) });
   }
 
   /**
@@ -401,7 +417,7 @@ export class TaskEngine {
       await this.tombstone(tx, lease, 'completed', 'gate', 'task completed');
       await this.setStatus(tx, task, 'succeeded', now, { lease_id: null, outcome: { receipt_id: r.receipt.receipt_id } });
       return r;
-    }, (ended, task, lease) => ended.hash === this.ledger.prepare(tenantId, completion(task, lease, input), { writer: 'tasks' }).hash);
+    }, { ended: (ended, task, lease) => ended.hash === this.ledger.prepare(tenantId, completion(task, lease, input), { writer: 'tasks' }).hash });
   }
 
   async fail(tenantId: string, taskId: string, input: FailInput): Promise<AppendResult> {
@@ -440,7 +456,7 @@ export class TaskEngine {
       }
       await this.setStatus(tx, task, 'failed', now, { lease_id: null, outcome: { receipt_id: r.receipt.receipt_id, error: input.error } });
       return r;
-    }, sameFailure);
+    }, { ended: sameFailure });
   }
 
   /** Graceful give-back (e.g. worker shutdown): requeued at once, no attempt burned. */
@@ -451,7 +467,7 @@ export class TaskEngine {
       const r = await this.ledger.appendInTx(tx, tenantId, released(lease, proof.reason), { writer: 'tasks' });
       await this.setStatus(tx, task, 'queued', now, { lease_id: null, next_eligible_at: now });
       return r;
-    }, (ended, _task, lease) => ended.hash === this.ledger.prepare(tenantId, released(lease, proof.reason), { writer: 'tasks' }).hash);
+    }, { ended: (ended, _task, lease) => ended.hash === this.ledger.prepare(tenantId, released(lease, proof.reason), { writer: 'tasks' }).hash });
   }
 
   // ── cancel, expiry ───────────────────────────────────────────────────────────────────────────────────
@@ -532,9 +548,11 @@ export class TaskEngine {
   /**
    * Runs `fn` only while `proof` names the live lease of the task. A write from an expired or superseded lease
    * is refused with LEASE_LOST and leaves a stale_lease_write anomaly, which is committed even though the
-   * request fails: the refusal itself is evidence. With `resent`: a write that ends the lease (complete, fail,
-   * release), sent again by its holder because the answer was lost, answers the receipt it stored (`duplicate`)
-   * when `resent` finds that receipt to be what this request would have written.
+   * request fails: the refusal itself is evidence. With `resent`: a write sent again by the lease's holder (right
+   * task, right token) because the answer was lost answers the receipt it stored (`duplicate`), however the lease
+   * ended since: a write that ended the lease (complete, fail, release) when `resent` finds the receipt that ended it
+   * to be what this request would have written; a write under the lease (start, progress) when the receipt it writes
+   * is stored, which it can only be if the lease was live when it was written.
    */
   private async fenced<T>(tenantId: string, taskId: string | undefined, proof: LeaseProof, action: string,
     fn: (tx: Tx, task: TaskRow, lease: LeaseRow, now: number) => Promise<T>, resent?: Resent): Promise<T> {
@@ -561,9 +579,14 @@ export class TaskEngine {
     if (reason === undefined) return { ok: true, value: await fn(task!, lease!, now) };
 
     // The holder's own lease (right task, right token), ended: by this very request, sent before?
-    if (resent && lease && task && lease.state !== 'active' && reason === `lease ${lease.state}`) {
+    if (resent && 'ended' in resent && lease && task && lease.state !== 'active' && reason === `lease ${lease.state}`) {
       const ended = await this.receiptThatEnded(tx, lease);
-      if (ended && resent(ended, task, lease)) return { ok: true, value: { status: 'duplicate', receipt: ended } as T };
+      if (ended && resent.ended(ended, task, lease)) return { ok: true, value: { status: 'duplicate', receipt: ended } as T };
+    }
+    // The holder's own lease, ended or superseded: did this very request write under it while it was live?
+    if (resent && 'writes' in resent && lease && task && reason !== 'unknown lease' && reason !== 'wrong lease token') {
+      const stored = await tx.receiptByHash(tenantId, this.ledger.prepare(tenantId, resent.writes(task, lease), { writer: 'tasks' }).hash);
+      if (stored) return { ok: true, value: { status: 'duplicate', receipt: stored } as T };
     }
     const id = taskId ?? lease?.task_id ?? 'unknown';
     await appendAnomaly(tx, this.ledger.ctx, tenantId, 'stale_lease_write', {
