@@ -476,7 +476,11 @@ export class TaskEngine {
     return this.store.write(async (tx) => {
       const task = await tx.taskById(tenantId, taskId);
       if (!task) throw new QuittanceError('QUITTANCE_ERR_TASK_NOT_FOUND', [taskId]);
-      if (FINAL_STATUSES.includes(task.status)) throw new QuittanceError('QUITTANCE_ERR_TASK_FINISHED', [taskId, task.status]);
+      if (FINAL_STATUSES.includes(task.status)) {
+        const resent = task.status === 'canceled' ? await this.ownCancel(tx, task, by, reason) : undefined;
+        if (resent) return { status: 'duplicate', receipt: resent };
+        throw new QuittanceError('QUITTANCE_ERR_TASK_FINISHED', [taskId, task.status]);
+      }
       const now = this.now();
       const parents = [task.assigned_receipt_id];
       const lease = task.lease_id ? await tx.leaseById(tenantId, task.lease_id) : undefined;
@@ -492,6 +496,18 @@ export class TaskEngine {
       await this.setStatus(tx, task, 'canceled', now, { lease_id: null, outcome: { receipt_id: r.receipt.receipt_id } });
       return r;
     });
+  }
+
+  /**
+   * The task.canceled that ended `task`, when it is this cancel's, sent again because its answer was lost: the same
+   * principal and reason. Its status_before is the first request's, so this compares fields, not hashes.
+   */
+  private async ownCancel(tx: Tx, task: TaskRow, by: Principal, reason: string | undefined): Promise<Receipt | undefined> {
+    const id = task.outcome?.['receipt_id'];
+    if (typeof id !== 'string') return undefined;
+    const [canceled] = await tx.receiptsByIds(task.tenant_id, [id]);
+    const same = canceled?.type === 'task.canceled' && canonicalize(canceled.from) === canonicalize(by) && canceled.body['reason'] === reason;
+    return same ? canceled : undefined;
   }
 
   /** The sweeper: expires every lease whose time has passed. Returns how many it expired. */

@@ -95,5 +95,43 @@ for (const backend of BACKENDS) {
       assert.equal(after.length, before + 4);
       assert.ok(after.some((x) => x.lease_id === gd.lease_id && x.body.action === 'start'));
     });
+
+    test('a cancel resent after its answer was lost answers the task.canceled it stored; a cancel of a task that ended otherwise is still 409', async () => {
+      const t = await create('resend-cancel');
+      await claim('resend-cancel');
+      const first = await h.req('POST', `/v1/tasks/${t.task_id}/cancel`, { reason: 'obsolete' });
+      assert.equal(first.status, 201);
+      await sameAgain(`/v1/tasks/${t.task_id}/cancel`, { reason: 'obsolete' }, first.json);
+      assert.equal((await receipts(t.task_id)).filter((r) => r.type === 'task.canceled').length, 1);
+      for (const other of [{ reason: 'another reason' }, {}, { reason: 'obsolete', by: { kind: 'agent', id: 'someone-else' } }]) {
+        const r = await h.req('POST', `/v1/tasks/${t.task_id}/cancel`, other);
+        assert.equal(r.status, 409, `another cancel ${JSON.stringify(other)} is not this one`);
+        assert.equal(r.json.code, 'QUITTANCE_ERR_TASK_FINISHED');
+      }
+
+      // Queued, no body, canceled by a named principal.
+      const q = await create('resend-cancel-queued');
+      const bare = await h.req('POST', `/v1/tasks/${q.task_id}/cancel`, null);
+      assert.equal(bare.status, 201);
+      await sameAgain(`/v1/tasks/${q.task_id}/cancel`, {}, bare.json);
+      const n = await create('resend-cancel-by');
+      const by = { kind: 'agent', id: 'planner' };
+      const named = await h.req('POST', `/v1/tasks/${n.task_id}/cancel`, { by });
+      assert.equal(named.status, 201);
+      await sameAgain(`/v1/tasks/${n.task_id}/cancel`, { by }, named.json);
+
+      // Finished otherwise: completed, failed.
+      const done = await create('resend-cancel-done');
+      const gd = await claim('resend-cancel-done');
+      assert.equal((await h.req('POST', `/v1/tasks/${done.task_id}/complete`, { ...lp(gd), artifacts: [artifact] })).status, 201);
+      const failed = await create('resend-cancel-failed');
+      const gf = await claim('resend-cancel-failed');
+      assert.equal((await h.req('POST', `/v1/tasks/${failed.task_id}/fail`, { ...lp(gf), error: 'no', retryable: false })).status, 201);
+      for (const id of [done.task_id, failed.task_id]) {
+        const r = await h.req('POST', `/v1/tasks/${id}/cancel`, {});
+        assert.equal(r.status, 409);
+        assert.equal(r.json.code, 'QUITTANCE_ERR_TASK_FINISHED');
+      }
+    });
   });
 }

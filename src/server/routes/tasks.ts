@@ -106,7 +106,7 @@ export async function taskRoutes(app: FastifyInstance, s: Services): Promise<voi
     },
   }, async (request, reply) => {
     const r = await s.tasks.cancel(request.caller.tenant_id, request.params.id, request.body?.by ?? callerPrincipal(request), request.body?.reason);
-    return reply.status(201).send({ status: 'created', receipt: r.receipt });
+    return reply.status(r.status === 'duplicate' ? 200 : 201).send({ status: r.status, receipt: r.receipt });
   });
 
   app.post<{ Body: ClaimInput }>('/v1/leases/claim', {
