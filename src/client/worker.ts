@@ -33,7 +33,7 @@ export interface WorkerOptions {
   leaseTtlSeconds?: number;
   /** Idle wait between empty claims (grows ×2 up to 1 s). */
   pollMs?: number;
-  /** Release held leases and stop on SIGTERM/SIGINT (default true). */
+  /** Release held leases and stop on SIGTERM/SIGINT, then end the process as the signal does (default true). */
   handleSignals?: boolean;
   handler: (job: Job) => Promise<Completion>;
   onError?: (err: unknown, context: { task_id?: string; phase: string }) => void;
@@ -319,7 +319,20 @@ export function createWorker(options: WorkerOptions): Worker {
     if (refused) throw refused.error;
   };
 
-  const onSignal = () => void worker.stop();
+  /**
+   * SIGTERM or SIGINT: stop, giving back what is held, then end the process as the signal would have. Listening took
+   * the signal's default away, so the process lived on after the release for as long as anything kept it busy: a job
+   * that does not heed job.signal worked on (its result dropped) and held a terminated worker up to its end. A program
+   * with its own listener for the signal (before the worker's, or after it, or by the time it has stopped) decides that
+   * itself; a second signal ends the process at once.
+   */
+  const listenedBefore = { SIGTERM: process.listenerCount('SIGTERM'), SIGINT: process.listenerCount('SIGINT') };
+  const onSignal = (signal: 'SIGTERM' | 'SIGINT') => {
+    const othersListen = listenedBefore[signal] > 0 || process.listenerCount(signal) > 0;
+    void worker.stop().then(() => {
+      if (!othersListen && process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+    });
+  };
   if (options.handleSignals !== false) {
     process.once('SIGTERM', onSignal);
     process.once('SIGINT', onSignal);

@@ -1,0 +1,64 @@
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { harness, type Harness } from '../helpers.js';
+import { systemClock } from '../../src/clock.js';
+import { ROOT } from '../e2e.js';
+import { QuittanceClient } from '../../src/client/index.js';
+
+/** A worker process (test/fixtures/term-worker) that takes a task of `type`, then gets SIGTERM: how it ends, and when. */
+async function terminated(url: string, key: string, type: string, env: Record<string, string> = {}) {
+  const child = spawn(process.execPath, [join(ROOT, 'dist', 'test', 'fixtures', 'term-worker.js')], {
+    env: { ...process.env, QUITTANCE_URL: url, QUITTANCE_KEY: key, ACCEPT_TYPE: type, JOB_MS: '15000', ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>((r) => child.once('exit', (code, signal) => r({ code, signal, at: Date.now() })));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the worker process never picked up a task: ${out}`)), 15_000);
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('working')) (clearTimeout(timer), resolve());
+    });
+  });
+  const sentAt = Date.now();
+  child.kill('SIGTERM');
+  const end = await exited;
+  return { ...end, afterMs: end.at - sentAt, out };
+}
+
+describe('worker SDK: SIGTERM', () => {
+  let h: Harness;
+  let url: string;
+  let client: QuittanceClient;
+  before(async () => {
+    h = await harness({ clock: systemClock });
+    url = await h.app.listen({ port: 0, host: '127.0.0.1' });
+    client = new QuittanceClient({ url, key: h.key });
+  });
+  after(() => h.close());
+
+  test('a worker process given SIGTERM releases its lease and ends then, though its job goes on', { timeout: 40_000 }, async () => {
+    const id = (await client.createTask({ type: 'term' })).task.task_id;
+    const end = await terminated(url, h.key, 'term');
+    // It ended as SIGTERM ends a process, once the lease was given back, not when the job it gave up had run out.
+    assert.ok(end.out.includes('stopped 1'), end.out);
+    assert.equal(end.signal, 'SIGTERM');
+    assert.ok(end.afterMs < 3_000, `the process ended ${end.afterMs} ms after SIGTERM`);
+    const { task, receipts } = await client.task(id);
+    assert.equal(task.status, 'queued');
+    assert.equal(task.attempt, 1);
+    assert.ok(receipts.some((r) => r.type === 'lease.released'));
+  });
+
+  test('a program that listens for SIGTERM itself decides how its process ends', { timeout: 40_000 }, async () => {
+    for (const when of ['before', 'after']) {
+      const id = (await client.createTask({ type: `term-own-${when}` })).task.task_id;
+      const end = await terminated(url, h.key, `term-own-${when}`, { OWN_SIGTERM: when });
+      assert.ok(end.out.includes('stopped 1'), end.out);
+      assert.deepEqual([end.code, end.signal], [7, null], `a listener added ${when} the worker`);
+      assert.equal((await client.task(id)).task.status, 'queued');
+    }
+  });
+});
