@@ -239,12 +239,16 @@ export function createWorker(options: WorkerOptions): Worker {
       } catch (e) {
         if (leaseLost(e)) return;
         if (isRefusal(e)) return void (await fail(g, e));
+        // Given back by stop() (or lost) while the start was on its way: nothing left to give back.
+        if (controller.signal.aborted) return;
         // Nothing ran: give the task back rather than fail it (if this cannot reach the server either, the lease
         // runs out, which burns no attempt either).
         report(e, { task_id: g.task_id, phase: 'start' });
         await client.release(g.task_id, g, 'worker could not start it').then(() => void stats.released++, () => undefined);
         return;
       }
+      // Stopped (the lease given back) or lost while the start was on its way: the task is another worker's to run.
+      if (controller.signal.aborted) return;
       let completion: Completion;
       try {
         completion = await options.handler({

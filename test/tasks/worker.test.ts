@@ -1,49 +1,12 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { createServer, request as httpRequest } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { harness, tempDir, type Harness } from '../helpers.js';
+import { faultyProxy, type Fault } from '../proxy.js';
 import { systemClock } from '../../src/clock.js';
 import { spawnServer, ROOT, type ServerProcess } from '../e2e.js';
 import { QuittanceClient, createWorker, PermanentError } from '../../src/client/index.js';
-
-/**
- * What a proxy does with one request: loses it before the server sees it, loses the server's answer, answers a status
- * itself, or holds the server's answer back for a while.
- */
-type Fault = 'lose request' | 'lose answer' | number | { delayAnswerMs: number };
-
-/**
- * A proxy in front of `target`: `fault` decides each request's fate (undefined: passed through, answer and all).
- * The worker tests' stand-in for a network or gateway between the worker and the server.
- */
-async function faultyProxy(target: string, fault: (method: string, path: string) => Fault | undefined): Promise<{ url: string; close: () => void }> {
-  const proxy = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const f = fault(req.method!, req.url!);
-      if (f === 'lose request') return void req.socket.destroy();
-      if (typeof f === 'number') return void res.writeHead(f, { 'content-type': 'text/plain' }).end('slow down');
-      const up = httpRequest(target + req.url, { method: req.method, headers: req.headers }, (answer) => {
-        const body: Buffer[] = [];
-        answer.on('data', (c: Buffer) => body.push(c));
-        answer.on('end', () => {
-          if (f === 'lose answer') return void req.socket.destroy();
-          setTimeout(() => {
-            res.writeHead(answer.statusCode!, answer.headers);
-            res.end(Buffer.concat(body));
-          }, typeof f === 'object' ? f.delayAnswerMs : 0);
-        });
-      });
-      up.end(Buffer.concat(chunks));
-    });
-  });
-  await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
-  return { url: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`, close: () => proxy.close() };
-}
 
 /** Faults planned per worker step: each POST …/start or …/complete takes the next fault of its step's list. */
 function planned(plan: Record<'start' | 'complete', (Fault | undefined)[]>) {

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { harness, type Harness } from '../helpers.js';
 import { systemClock } from '../../src/clock.js';
 import { ROOT } from '../e2e.js';
-import { QuittanceClient } from '../../src/client/index.js';
+import { QuittanceClient, createWorker } from '../../src/client/index.js';
+import { faultyProxy } from '../proxy.js';
 
 /** A worker process (test/fixtures/term-worker) that takes a task of `type`, then gets SIGTERM: how it ends, and when. */
 async function terminated(url: string, key: string, type: string, env: Record<string, string> = {}) {
@@ -28,7 +29,7 @@ async function terminated(url: string, key: string, type: string, env: Record<st
   return { ...end, afterMs: end.at - sentAt, out };
 }
 
-describe('worker SDK: SIGTERM', () => {
+describe('worker SDK: stopping', () => {
   let h: Harness;
   let url: string;
   let client: QuittanceClient;
@@ -60,5 +61,41 @@ describe('worker SDK: SIGTERM', () => {
       assert.deepEqual([end.code, end.signal], [7, null], `a listener added ${when} the worker`);
       assert.equal((await client.task(id)).task.status, 'queued');
     }
+  });
+
+  for (const lost of [false, true]) test(`a start ${lost ? 'whose answer is lost' : 'answered'} after stop() gave the lease back runs no job${lost ? ', gives nothing back twice' : ''}`, { timeout: 20_000 }, async () => {
+    // The start reaches the server at once; its answer is held back until stop() has released the lease (then lost).
+    let startSeen!: () => void;
+    const seen = new Promise<void>((r) => (startSeen = r));
+    const proxy = await faultyProxy(url, (method, path) => {
+      if (method !== 'POST' || !path.endsWith('/start')) return undefined;
+      startSeen();
+      return { delayAnswerMs: 500, ...(lost && { thenLose: true as const }) };
+    });
+    const type = `stop-race-${lost}`;
+    const id = (await client.createTask({ type })).task.task_id;
+    const jobs: string[] = [];
+    const worker = createWorker({
+      url: proxy.url, key: h.key, acceptTypes: [type], pollMs: 20, handleSignals: false,
+      handler: async (job) => {
+        jobs.push(job.task_id);
+        return { artifacts: [{ kind: 'blob', uri: `blob:${job.task_id}` }] };
+      },
+    });
+    try {
+      await seen;
+      await worker.stop();
+      await new Promise((r) => setTimeout(r, 800));
+    } finally {
+      proxy.close();
+    }
+    assert.deepEqual(jobs, [], 'the job of a lease given back never ran');
+    assert.equal(worker.stats.released, 1);
+    const { task, receipts } = await client.task(id);
+    assert.equal(task.status, 'queued');
+    assert.ok(receipts.some((r) => r.type === 'task.started'));
+    assert.equal(receipts.filter((r) => r.type === 'lease.released').length, 1);
+    const stale = (await h.req('GET', '/v1/anomalies?kind=stale_lease_write&limit=1000')).json.anomalies as { task_id?: string }[];
+    assert.deepEqual(stale.filter((a) => a.task_id === id), [], 'no write to the lease after it was given back');
   });
 });
