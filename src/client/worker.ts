@@ -140,14 +140,27 @@ export function createWorker(options: WorkerOptions): Worker {
     wake?.();
   };
 
-  /** Reports the task failed: retryable unless the error says `retryable: false` (PermanentError). */
-  const fail = async (g: LeaseGrant, e: unknown) => {
-    try {
-      const retryable = !(e && typeof e === 'object' && (e as { retryable?: unknown }).retryable === false);
-      await client.fail(g.task_id, g, failureText(e), retryable);
-      stats.failed++;
-    } catch (e2) {
-      if (!leaseLost(e2)) report(e2, { task_id: g.task_id, phase: 'fail' });
+  /**
+   * Reports the task failed: retryable unless the error says `retryable: false` (PermanentError). A report that may
+   * not have arrived (no answer, a 5xx, a 408 or 429) is sent again, with backoff, while the lease is held, as a
+   * completion is (a resend of one that arrived answers the stored one): dropped, it left the task leased and idle
+   * until its lease ran out (up to a whole TTL), then run again as a lease expiry, a step towards escalation.
+   */
+  const fail = async (h: Held, e: unknown) => {
+    const { grant: g, controller: { signal } } = h;
+    const retryable = !(e && typeof e === 'object' && (e as { retryable?: unknown }).retryable === false);
+    const text = failureText(e);
+    for (let backoffMs = 100; !signal.aborted; backoffMs = Math.min(backoffMs * 2, 5000)) {
+      try {
+        await client.fail(g.task_id, g, text, retryable);
+        stats.failed++;
+        return;
+      } catch (e2) {
+        if (leaseLost(e2)) return;
+        report(e2, { task_id: g.task_id, phase: 'fail' });
+        if (isRefusal(e2)) return;
+        await sleep(backoffMs, undefined, { signal }).catch(() => undefined);
+      }
     }
   };
 
@@ -169,13 +182,13 @@ export function createWorker(options: WorkerOptions): Worker {
       } catch (e) {
         if (leaseLost(e)) return;
         // Only a refusal fails the task (isRefusal: not a 408 or 429, which burned attempts on work that succeeded).
-        if (isRefusal(e)) return fail(g, e);
+        if (isRefusal(e)) return fail(h, e);
         report(e, { task_id: g.task_id, phase: 'complete' });
         // Cut short if the lease is lost or the worker stops (and no listener left behind on the signal).
         await sleep(backoffMs, undefined, { signal }).catch(() => undefined);
         continue;
       }
-      if (answer.status === 'not_discharged') return fail(g, new Error('the handler returned neither artifacts nor delivery_proof: its completion closes nothing (LOCATABILITY_MISSING)'));
+      if (answer.status === 'not_discharged') return fail(h, new Error('the handler returned neither artifacts nor delivery_proof: its completion closes nothing (LOCATABILITY_MISSING)'));
       stats.completed++;
       return;
     }
@@ -238,7 +251,7 @@ export function createWorker(options: WorkerOptions): Worker {
         await client.start(g.task_id, g);
       } catch (e) {
         if (leaseLost(e)) return;
-        if (isRefusal(e)) return void (await fail(g, e));
+        if (isRefusal(e)) return void (await fail(h, e));
         // Given back by stop() (or lost) while the start was on its way: nothing left to give back.
         if (controller.signal.aborted) return;
         // Nothing ran: give the task back rather than fail it (if this cannot reach the server either, the lease
@@ -258,7 +271,7 @@ export function createWorker(options: WorkerOptions): Worker {
         });
       } catch (e) {
         // A handler's error, or one of its progress reports'.
-        if (!controller.signal.aborted && !leaseLost(e)) await fail(g, e);
+        if (!controller.signal.aborted && !leaseLost(e)) await fail(h, e);
         return;
       }
       await deliver(h, completion);

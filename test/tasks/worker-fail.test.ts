@@ -1,0 +1,57 @@
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { harness, type Harness } from '../helpers.js';
+import { faultyProxy, type Fault } from '../proxy.js';
+import { systemClock } from '../../src/clock.js';
+import { QuittanceClient, createWorker, PermanentError } from '../../src/client/index.js';
+
+describe('worker SDK: reporting a failure over a flaky network', () => {
+  let h: Harness;
+  let url: string;
+  let client: QuittanceClient;
+  before(async () => {
+    h = await harness({ clock: systemClock });
+    url = await h.app.listen({ port: 0, host: '127.0.0.1' });
+    client = new QuittanceClient({ url, key: h.key });
+  });
+  after(() => h.close());
+
+  test('a failure report that gets no answer (lost, 5xx, 408, 429) is sent again while the lease is held, not left to the lease\'s expiry', { timeout: 20_000 }, async () => {
+    // Each task's first report is lost on the way, its second gets a 503 or a gateway's 429, its third arrives but
+    // its answer is lost: the task is failed (or its retry scheduled) at once, never left leased until the TTL.
+    const faults: Fault[] = ['lose request', 503, 'lose answer', 'lose request', 429];
+    const proxy = await faultyProxy(url, (method, path) => (method === 'POST' && path.endsWith('/fail') ? faults.shift() : undefined));
+    const permanent = (await client.createTask({ type: 'fail-net', payload: { permanent: true } })).task.task_id;
+    const retryable = (await client.createTask({ type: 'fail-net', payload: { permanent: false }, max_attempts: 3, retry_backoff_seconds: 60 })).task.task_id;
+    const errors: string[] = [];
+    const worker = createWorker({
+      url: proxy.url, key: h.key, acceptTypes: ['fail-net'], pollMs: 20, handleSignals: false, leaseTtlSeconds: 60,
+      onError: (_e, c) => errors.push(c.phase),
+      handler: async (job) => {
+        throw (job.payload as { permanent: boolean }).permanent ? new PermanentError('bad input') : new Error('flaky upstream');
+      },
+    });
+    try {
+      assert.equal((await client.waitForTask(permanent, { timeoutMs: 10_000 })).status, 'failed');
+      // Both reports answered (not only stored), so stop() has nothing left to give back.
+      for (const started = Date.now(); worker.stats.failed < 2;) {
+        assert.ok(Date.now() - started < 10_000, `the failures were reported (${worker.stats.failed} of 2)`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    } finally {
+      await worker.stop();
+      proxy.close();
+    }
+    assert.deepEqual(faults, [], 'every fault happened');
+    for (const id of [permanent, retryable]) {
+      const types = (await client.task(id)).receipts.map((r) => r.type);
+      assert.ok(!types.includes('lease.expired') && !types.includes('lease.released'), types.join(','));
+      assert.equal(types.filter((t) => t === 'task.failed' || t === 'task.retry_scheduled').length, 1, types.join(','));
+    }
+    assert.equal((await client.task(retryable)).task.status, 'queued');
+    assert.equal(worker.stats.failed, 2);
+    assert.equal(errors.filter((p) => p === 'fail').length, 5);
+    const stale = (await h.req('GET', '/v1/anomalies?kind=stale_lease_write&limit=1000')).json.anomalies;
+    assert.deepEqual(stale, [], 'a resent failure report is not a stale write');
+  });
+});
