@@ -62,6 +62,10 @@ interface Held {
   expiryTimer?: NodeJS.Timeout;
   /** On this machine's clock: when the lease runs out unless a renewal arrives (asked + TTL, for the claim or the last renewal). */
   heldUntil: number;
+  /** The completion or failure report on its way, if one is: stop() lets it end the lease rather than release it. */
+  ending?: Promise<unknown>;
+  /** Set once a completion or failure report has been answered: the lease is over, nothing to give back. */
+  ended?: true;
 }
 
 /** Most tasks one claim may ask for (POST /v1/leases/claim, max_tasks ≤ 100): a claim for more is a 400. */
@@ -152,7 +156,8 @@ export function createWorker(options: WorkerOptions): Worker {
     const text = failureText(e);
     for (let backoffMs = 100; !signal.aborted; backoffMs = Math.min(backoffMs * 2, 5000)) {
       try {
-        await client.fail(g.task_id, g, text, retryable);
+        await (h.ending = client.fail(g.task_id, g, text, retryable));
+        h.ended = true;
         stats.failed++;
         return;
       } catch (e2) {
@@ -178,7 +183,7 @@ export function createWorker(options: WorkerOptions): Worker {
     for (let backoffMs = 100; !signal.aborted; backoffMs = Math.min(backoffMs * 2, 5000)) {
       let answer: AppendAnswer;
       try {
-        answer = await client.complete(g.task_id, g, completion);
+        answer = await (h.ending = client.complete(g.task_id, g, completion));
       } catch (e) {
         if (leaseLost(e)) return;
         // Only a refusal fails the task (isRefusal: not a 408 or 429, which burned attempts on work that succeeded).
@@ -188,6 +193,7 @@ export function createWorker(options: WorkerOptions): Worker {
         await sleep(backoffMs, undefined, { signal }).catch(() => undefined);
         continue;
       }
+      if (answer.status !== 'not_discharged') h.ended = true;
       if (answer.status === 'not_discharged') return fail(h, new Error('the handler returned neither artifacts nor delivery_proof: its completion closes nothing (LOCATABILITY_MISSING)'));
       stats.completed++;
       return;
@@ -318,8 +324,12 @@ export function createWorker(options: WorkerOptions): Worker {
     // Stopping: give back what is held (or let it finish), then wait until nothing is.
     if (releaseOnStop) {
       await Promise.all([...held.values()].map(async (h) => {
+        // A completion or failure report on its way may end the lease: a release beside it would race it (the
+        // report refused as LEASE_LOST, the work done for nothing, or the release refused as a stale write).
+        if (h.ending) await h.ending.catch(() => undefined);
         // Aborted already: its lease is lost, nothing to give back (a release would be one more stale write).
-        const lost = h.controller.signal.aborted;
+        // Ended by its report: nothing to give back either.
+        const lost = h.controller.signal.aborted || h.ended === true;
         h.controller.abort(new Error('worker stopping'));
         stopTimers(h);
         if (lost) return void held.delete(h.grant.lease_id);

@@ -98,4 +98,37 @@ describe('worker SDK: stopping', () => {
     const stale = (await h.req('GET', '/v1/anomalies?kind=stale_lease_write&limit=1000')).json.anomalies as { task_id?: string }[];
     assert.deepEqual(stale.filter((a) => a.task_id === id), [], 'no write to the lease after it was given back');
   });
+
+  for (const step of ['complete', 'fail'] as const) test(`stop() while a ${step} is on its way lets it end the lease: nothing given back, no stale write`, { timeout: 20_000 }, async () => {
+    // The report reaches the server at once; its answer is held back while stop() runs.
+    let seen!: () => void;
+    const reported = new Promise<void>((r) => (seen = r));
+    const proxy = await faultyProxy(url, (method, path) => {
+      if (method !== 'POST' || !path.endsWith(`/${step}`)) return undefined;
+      seen();
+      return { delayAnswerMs: 500 };
+    });
+    const type = `stop-while-${step}`;
+    const id = (await client.createTask({ type })).task.task_id;
+    const worker = createWorker({
+      url: proxy.url, key: h.key, acceptTypes: [type], pollMs: 20, handleSignals: false,
+      handler: async (job) => {
+        if (step === 'fail') throw new Error('upstream down');
+        return { artifacts: [{ kind: 'blob', uri: `blob:${job.task_id}` }] };
+      },
+    });
+    try {
+      await reported;
+      await worker.stop();
+    } finally {
+      proxy.close();
+    }
+    assert.deepEqual(worker.stats, { completed: step === 'complete' ? 1 : 0, failed: step === 'fail' ? 1 : 0, released: 0, lost: 0 });
+    const { task, receipts } = await client.task(id);
+    assert.equal(task.status, step === 'complete' ? 'succeeded' : 'queued');
+    assert.equal(task.attempt, step === 'complete' ? 1 : 2);
+    assert.ok(!receipts.some((r) => r.type === 'lease.released'));
+    const stale = (await h.req('GET', '/v1/anomalies?kind=stale_lease_write&limit=1000')).json.anomalies as { task_id?: string }[];
+    assert.deepEqual(stale.filter((a) => a.task_id === id), [], 'no release of a lease its own report ended');
+  });
 });
