@@ -3,9 +3,9 @@ import type { AddressInfo } from 'node:net';
 
 /**
  * What a proxy does with one request: loses it before the server sees it, loses the server's answer, answers a status
- * itself, or holds the server's answer back for a while (and then, with thenLose, loses it).
+ * itself, or holds the request or the server's answer back for a while (and then, with thenLose, loses the answer).
  */
-export type Fault = 'lose request' | 'lose answer' | number | { delayAnswerMs: number; thenLose?: true };
+export type Fault = 'lose request' | 'lose answer' | number | { delayRequestMs?: number; delayAnswerMs?: number; thenLose?: true };
 
 /**
  * A proxy in front of `target`: `fault` decides each request's fate (undefined: passed through, answer and all).
@@ -19,7 +19,7 @@ export async function faultyProxy(target: string, fault: (method: string, path: 
       const f = fault(req.method!, req.url!);
       if (f === 'lose request') return void req.socket.destroy();
       if (typeof f === 'number') return void res.writeHead(f, { 'content-type': 'text/plain' }).end('slow down');
-      const up = httpRequest(target + req.url, { method: req.method, headers: req.headers }, (answer) => {
+      const forward = () => httpRequest(target + req.url, { method: req.method, headers: req.headers }, (answer) => {
         const body: Buffer[] = [];
         answer.on('data', (c: Buffer) => body.push(c));
         answer.on('end', () => {
@@ -28,10 +28,10 @@ export async function faultyProxy(target: string, fault: (method: string, path: 
             if (typeof f === 'object' && f.thenLose) return void req.socket.destroy();
             res.writeHead(answer.statusCode!, answer.headers);
             res.end(Buffer.concat(body));
-          }, typeof f === 'object' ? f.delayAnswerMs : 0);
+          }, typeof f === 'object' ? f.delayAnswerMs ?? 0 : 0);
         });
-      });
-      up.end(Buffer.concat(chunks));
+      }).end(Buffer.concat(chunks));
+      setTimeout(forward, typeof f === 'object' ? f.delayRequestMs ?? 0 : 0);
     });
   });
   await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));

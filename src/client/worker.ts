@@ -62,8 +62,12 @@ interface Held {
   expiryTimer?: NodeJS.Timeout;
   /** On this machine's clock: when the lease runs out unless a renewal arrives (asked + TTL, for the claim or the last renewal). */
   heldUntil: number;
+  /** The renewal last sent: a completion or failure report waits for it (see ending). */
+  renewing?: Promise<unknown>;
   /** The completion or failure report on its way, if one is: stop() lets it end the lease rather than release it. */
   ending?: Promise<unknown>;
+  /** Whether that report is on its way now: renewals wait. */
+  reporting?: boolean;
   /** Set once a completion or failure report has been answered: the lease is over, nothing to give back. */
   ended?: true;
 }
@@ -145,6 +149,25 @@ export function createWorker(options: WorkerOptions): Worker {
   };
 
   /**
+   * Sends a report that ends the lease (completion, failure), once the renewal on its way, if any, has been answered:
+   * sent beside it, the report could commit first, and the renewal then reached an ended lease, a 409 and a
+   * stale_lease_write anomaly on a task its worker had just finished. Renewals due meanwhile wait (scheduleRenewal).
+   */
+  const ending = <T>(h: Held, send: () => Promise<T>): Promise<T> => {
+    const sent = (async () => {
+      await h.renewing?.catch(() => undefined);
+      h.reporting = true;
+      try {
+        return await send();
+      } finally {
+        h.reporting = false;
+      }
+    })();
+    h.ending = sent;
+    return sent;
+  };
+
+  /**
    * Reports the task failed: retryable unless the error says `retryable: false` (PermanentError). A report that may
    * not have arrived (no answer, a 5xx, a 408 or 429) is sent again, with backoff, while the lease is held, as a
    * completion is (a resend of one that arrived answers the stored one): dropped, it left the task leased and idle
@@ -156,7 +179,7 @@ export function createWorker(options: WorkerOptions): Worker {
     const text = failureText(e);
     for (let backoffMs = 100; !signal.aborted; backoffMs = Math.min(backoffMs * 2, 5000)) {
       try {
-        await (h.ending = client.fail(g.task_id, g, text, retryable));
+        await ending(h, () => client.fail(g.task_id, g, text, retryable));
         h.ended = true;
         stats.failed++;
         return;
@@ -183,7 +206,7 @@ export function createWorker(options: WorkerOptions): Worker {
     for (let backoffMs = 100; !signal.aborted; backoffMs = Math.min(backoffMs * 2, 5000)) {
       let answer: AppendAnswer;
       try {
-        answer = await (h.ending = client.complete(g.task_id, g, completion));
+        answer = await ending(h, () => client.complete(g.task_id, g, completion));
       } catch (e) {
         if (leaseLost(e)) return;
         // Only a refusal fails the task (isRefusal: not a 408 or 429, which burned attempts on work that succeeded).
@@ -217,8 +240,10 @@ export function createWorker(options: WorkerOptions): Worker {
    */
   const scheduleRenewal = (h: Held, current: number) => {
     h.renewTimer = setTimeout(() => {
+      // A completion or failure report on its way may end the lease first (see ending): ask again a third later.
+      if (h.reporting) return scheduleRenewal(h, current);
       const asked = Date.now();
-      client.renew(h.grant, current).then((answer) => {
+      (h.renewing = client.renew(h.grant, current)).then((answer) => {
         // Finished while the renewal was on its way: renewing on would write to a lease that has ended.
         if (!live(h)) return;
         h.heldUntil = asked + current * 1000;

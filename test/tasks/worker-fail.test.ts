@@ -5,12 +5,12 @@ import { faultyProxy, type Fault } from '../proxy.js';
 import { systemClock } from '../../src/clock.js';
 import { QuittanceClient, createWorker, PermanentError } from '../../src/client/index.js';
 
-describe('worker SDK: reporting a failure over a flaky network', () => {
+describe('worker SDK: lease-ending writes over a flaky network', () => {
   let h: Harness;
   let url: string;
   let client: QuittanceClient;
   before(async () => {
-    h = await harness({ clock: systemClock });
+    h = await harness({ clock: systemClock, config: { tasks: { leaseTtlSecondsMin: 1 } } });
     url = await h.app.listen({ port: 0, host: '127.0.0.1' });
     client = new QuittanceClient({ url, key: h.key });
   });
@@ -53,5 +53,35 @@ describe('worker SDK: reporting a failure over a flaky network', () => {
     assert.equal(errors.filter((p) => p === 'fail').length, 5);
     const stale = (await h.req('GET', '/v1/anomalies?kind=stale_lease_write&limit=1000')).json.anomalies;
     assert.deepEqual(stale, [], 'a resent failure report is not a stale write');
+  });
+
+  test('a completion sent while a renewal is on its way waits for it: the late renewal is no stale write on a finished task', { timeout: 20_000 }, async () => {
+    // The first renewal (1 s into a 3 s lease) is held 800 ms on its way; the job finishes in between.
+    let renewals = 0;
+    const proxy = await faultyProxy(url, (method, path) => (path === '/v1/leases/renew' && renewals++ === 0 ? { delayRequestMs: 800 } : undefined));
+    const id = (await client.createTask({ type: 'renew-race' })).task.task_id;
+    const errors: unknown[] = [];
+    const worker = createWorker({
+      url: proxy.url, key: h.key, acceptTypes: ['renew-race'], pollMs: 20, handleSignals: false, leaseTtlSeconds: 3,
+      onError: (e) => errors.push(e),
+      handler: async (job) => {
+        await new Promise((r) => setTimeout(r, 1_300));
+        return { artifacts: [{ kind: 'blob', uri: `blob:${job.task_id}` }] };
+      },
+    });
+    try {
+      assert.equal((await client.waitForTask(id, { timeoutMs: 10_000 })).status, 'succeeded');
+      await new Promise((r) => setTimeout(r, 800));
+    } finally {
+      await worker.stop();
+      proxy.close();
+    }
+    assert.equal(renewals, 1);
+    assert.deepEqual(errors, []);
+    assert.deepEqual(worker.stats, { completed: 1, failed: 0, released: 0, lost: 0 });
+    const types = (await client.task(id)).receipts.map((r) => r.type);
+    assert.ok(types.indexOf('lease.renewed') < types.indexOf('task.completed'), types.join(','));
+    const stale = (await h.req('GET', '/v1/anomalies?kind=stale_lease_write&limit=1000')).json.anomalies as { task_id?: string }[];
+    assert.deepEqual(stale.filter((a) => a.task_id === id), [], 'no renewal reached the lease after its completion');
   });
 });
