@@ -358,6 +358,8 @@ export function createWorker(options: WorkerOptions): Worker {
         h.controller.abort(new Error('worker stopping'));
         stopTimers(h);
         if (lost) return void held.delete(h.grant.lease_id);
+        // A renewal on its way would reach the released lease after the release: a 409 and a stale_lease_write.
+        await h.renewing?.catch(() => undefined);
         try {
           await client.release(h.grant.task_id, h.grant, 'worker stopping');
           stats.released++;

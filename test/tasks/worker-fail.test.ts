@@ -84,4 +84,36 @@ describe('worker SDK: lease-ending writes over a flaky network', () => {
     const stale = (await h.req('GET', '/v1/anomalies?kind=stale_lease_write&limit=1000')).json.anomalies as { task_id?: string }[];
     assert.deepEqual(stale.filter((a) => a.task_id === id), [], 'no renewal reached the lease after its completion');
   });
+
+  test('stop() while a renewal is on its way releases once it is answered: the late renewal is no stale write', { timeout: 20_000 }, async () => {
+    let renewSeen!: () => void;
+    const renewing = new Promise<void>((r) => (renewSeen = r));
+    const proxy = await faultyProxy(url, (method, path) => {
+      if (path !== '/v1/leases/renew') return undefined;
+      renewSeen();
+      return { delayRequestMs: 800 };
+    });
+    const id = (await client.createTask({ type: 'renew-stop' })).task.task_id;
+    const errors: unknown[] = [];
+    const worker = createWorker({
+      url: proxy.url, key: h.key, acceptTypes: ['renew-stop'], pollMs: 20, handleSignals: false, leaseTtlSeconds: 3,
+      onError: (e) => errors.push(e),
+      handler: (job) => new Promise((_, reject) => job.signal.addEventListener('abort', () => reject(job.signal.reason))),
+    });
+    try {
+      await renewing;
+      await worker.stop();
+      await new Promise((r) => setTimeout(r, 1_000));
+    } finally {
+      proxy.close();
+    }
+    assert.deepEqual(errors, []);
+    assert.equal(worker.stats.released, 1);
+    const { task, receipts } = await client.task(id);
+    assert.equal(task.status, 'queued');
+    const types = receipts.map((r) => r.type);
+    assert.ok(types.indexOf('lease.renewed') < types.indexOf('lease.released'), types.join(','));
+    const stale = (await h.req('GET', '/v1/anomalies?kind=stale_lease_write&limit=1000')).json.anomalies as { task_id?: string }[];
+    assert.deepEqual(stale.filter((a) => a.task_id === id), [], 'no renewal reached the lease after its release');
+  });
 });
