@@ -72,6 +72,12 @@ interface Held {
   ended?: true;
 }
 
+/** Every worker's listener for SIGTERM and SIGINT (see createWorker): any other listener is the program's own. */
+const workerSignalListeners = new Set<(signal: 'SIGTERM' | 'SIGINT') => void>();
+/** Workers still stopping on a signal: the last of them to stop ends the process. */
+let stoppingOnSignal = 0;
+const programListeners = (signal: 'SIGTERM' | 'SIGINT') => process.listeners(signal).filter((l) => !workerSignalListeners.has(l as never)).length;
+
 /** Most tasks one claim may ask for (POST /v1/leases/claim, max_tasks ≤ 100): a claim for more is a 400. */
 const CLAIM_MAX_TASKS = 100;
 /** The longest error POST /v1/tasks/{id}/fail takes, in characters (code points). */
@@ -378,22 +384,25 @@ export function createWorker(options: WorkerOptions): Worker {
    * the signal's default away, so the process lived on after the release for as long as anything kept it busy: a job
    * that does not heed job.signal worked on (its result dropped) and held a terminated worker up to its end. A program
    * with its own listener for the signal (before the worker's, or after it, or by the time it has stopped) decides that
-   * itself; a second signal ends the process at once.
+   * itself; with several workers in the process, the last of them to stop ends it. A second signal ends it at once.
    */
-  const listenedBefore = { SIGTERM: process.listenerCount('SIGTERM'), SIGINT: process.listenerCount('SIGINT') };
+  const listenedBefore = { SIGTERM: programListeners('SIGTERM'), SIGINT: programListeners('SIGINT') };
   const onSignal = (signal: 'SIGTERM' | 'SIGINT') => {
-    const othersListen = listenedBefore[signal] > 0 || process.listenerCount(signal) > 0;
+    const programListens = listenedBefore[signal] > 0 || programListeners(signal) > 0;
+    stoppingOnSignal++;
     void worker.stop().then(() => {
-      if (!othersListen && process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+      if (--stoppingOnSignal === 0 && !programListens && programListeners(signal) === 0) process.kill(process.pid, signal);
     });
   };
   if (options.handleSignals !== false) {
+    workerSignalListeners.add(onSignal);
     process.once('SIGTERM', onSignal);
     process.once('SIGINT', onSignal);
   }
   const done = loop().finally(() => {
     process.removeListener('SIGTERM', onSignal);
     process.removeListener('SIGINT', onSignal);
+    workerSignalListeners.delete(onSignal);
   });
 
   const worker: Worker = {

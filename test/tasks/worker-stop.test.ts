@@ -40,9 +40,9 @@ describe('worker SDK: stopping', () => {
   });
   after(() => h.close());
 
-  test('a worker process given SIGTERM releases its lease and ends then, though its job goes on', { timeout: 40_000 }, async () => {
-    const id = (await client.createTask({ type: 'term' })).task.task_id;
-    const end = await terminated(url, h.key, 'term');
+  for (const workers of [1, 2]) test(`a worker process given SIGTERM releases its lease and ends then, though its job goes on${workers === 2 ? ' (two workers)' : ''}`, { timeout: 40_000 }, async () => {
+    const id = (await client.createTask({ type: `term-${workers}` })).task.task_id;
+    const end = await terminated(url, h.key, `term-${workers}`, { WORKERS: String(workers) });
     // It ended as SIGTERM ends a process, once the lease was given back, not when the job it gave up had run out.
     assert.ok(end.out.includes('stopped 1'), end.out);
     assert.equal(end.signal, 'SIGTERM');
