@@ -31,6 +31,11 @@ export interface OpenObligationsQuery {
   principal?: Pick<Principal, 'kind' | 'id'> | undefined;
   cursor?: string | undefined;
   limit?: number | undefined;
+  /**
+   * Only look (a HEAD request): first deliveries are reported with the time a fetch now would stamp, but nothing
+   * is written.
+   */
+  peek?: boolean | undefined;
 }
 
 export interface TerminatorCheck {
@@ -195,7 +200,7 @@ export class Ledger {
     const limit = this.pageSize(q.limit);
     const items = await this.store.openObligations(tenantId, this.openFilter(q, limit));
     const undelivered = items.filter((r) => r.delivered_at === undefined);
-    const stored = await this.markFirstDeliveries(tenantId, undelivered.map((r) => r.receipt_id));
+    const stored = await this.markFirstDeliveries(tenantId, undelivered.map((r) => r.receipt_id), q.peek);
     for (const r of undelivered) r.delivered_at = stored.get(r.receipt_id)!;
     return { items, cursor: nextCursor(items, limit, (x) => x.seq) };
   }
@@ -211,7 +216,7 @@ export class Ledger {
     }
     const limit = this.pageSize(q.limit);
     const rows = await this.store.openObligationsText(tenantId, this.openFilter(q, limit));
-    const stored = await this.markFirstDeliveries(tenantId, rows.filter((r) => !r.delivered).map((r) => r.receipt_id));
+    const stored = await this.markFirstDeliveries(tenantId, rows.filter((r) => !r.delivered).map((r) => r.receipt_id), q.peek);
     const texts = rows.map((r) => (r.delivered ? r.json
       // delivered_at is a receipt's last key, so a first delivery appends it to the stored text.
       : `${r.json.slice(0, -1)},"delivered_at":${JSON.stringify(stored.get(r.receipt_id)!)}}`));
@@ -226,12 +231,13 @@ export class Ledger {
   /**
    * Stamps delivered_at (telemetry only) on obligations served for the first time; returns the stored value for
    * each. Awaited (it rides along with the next group commit) and answered with the stored values, so two
-   * fetches never report different first-delivery times. Only first deliveries pay for it.
+   * fetches never report different first-delivery times. Only first deliveries pay for it. A peek writes nothing
+   * and reports the time it would have stamped.
    */
-  private async markFirstDeliveries(tenantId: string, ids: string[]): Promise<Map<string, string>> {
+  private async markFirstDeliveries(tenantId: string, ids: string[], peek = false): Promise<Map<string, string>> {
     if (ids.length === 0) return new Map();
     const at = isoTime(this.clock.now());
-    const stored = await this.store.write((tx) => tx.markDelivered(tenantId, ids, at));
+    const stored = peek ? new Map<string, string>() : await this.store.write((tx) => tx.markDelivered(tenantId, ids, at));
     for (const id of ids) if (!stored.has(id)) stored.set(id, at);
     return stored;
   }

@@ -77,6 +77,27 @@ for (const backend of BACKENDS) {
       assert.deepEqual(b.json, a.json);
     });
 
+    test('HEAD writes nothing: delivered_at stays unset until a GET serves the obligation', async () => {
+      const h2 = await harness({ backend });
+      try {
+        const id = (await h2.req('POST', '/v1/receipts', { type: 'task.assigned', from: agent, to: worker, task_id: 'head' })).json.receipt.receipt_id;
+        const get = () => h2.app.inject({ method: 'GET', url: '/v1/obligations/open', headers: { authorization: `Bearer ${h2.key}` } });
+        for (const url of ['/v1/obligations/open', '/v1/bootstrap']) {
+          const head = await h2.app.inject({ method: 'HEAD', url, headers: { authorization: `Bearer ${h2.key}` } });
+          assert.equal(head.statusCode, 200, url);
+          assert.equal(head.body, '', url);
+          assert.equal((await h2.req('GET', `/v1/receipts/${id}`)).json.receipt.delivered_at, undefined, `HEAD ${url} stamped delivered_at`);
+        }
+        // HEAD announces the length a GET would send at that moment (the first delivery's stamp included).
+        const head = await h2.app.inject({ method: 'HEAD', url: '/v1/obligations/open', headers: { authorization: `Bearer ${h2.key}` } });
+        const first = await get();
+        assert.equal(head.headers['content-length'], first.headers['content-length']);
+        assert.ok(JSON.parse(first.body).open_obligations[0].delivered_at, 'the first GET stamps delivered_at');
+      } finally {
+        await h2.close();
+      }
+    });
+
     test('check-terminator on a missing id is a coded 404', async () => {
       const r = await h.req('POST', '/v1/obligations/check-terminator', { parent_receipt_id: 'nope' });
       assert.equal(r.status, 404);

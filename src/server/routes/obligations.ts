@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Services } from '../services.js';
 import type { Principal } from '../../ledger/types.js';
 import { pageQuery, principalQuery } from '../schemas.js';
@@ -11,22 +11,25 @@ export async function obligationRoutes(app: FastifyInstance, s: Services): Promi
 
   // Exactly two keys, always: the obligations and a cursor. No inbox groupings, counts or delivery flags.
   // The ledger answers with the finished JSON text (stored receipts pass through undecoded), sent as it is.
-  const open = async (tenantId: string, q: OpenQuery, reply: FastifyReply) => {
-    const text = await s.ledger.openObligationsJson(tenantId, { principal: principalFilter(q), cursor: q.cursor, limit: q.limit });
+  // A HEAD (Fastify answers it with the GET handler) only looks: it must not stamp first deliveries.
+  const open = async (request: FastifyRequest<{ Querystring: OpenQuery }>, reply: FastifyReply) => {
+    const q = request.query;
+    const peek = request.method === 'HEAD';
+    const text = await s.ledger.openObligationsJson(request.caller.tenant_id, { principal: principalFilter(q), cursor: q.cursor, limit: q.limit, peek });
     return reply.type('application/json; charset=utf-8').send(text);
   };
 
   app.get<{ Querystring: OpenQuery }>('/v1/obligations/open', {
     config: { scope: 'read' },
     schema: { tags: ['obligations'], summary: 'Open obligations, oldest first (exactly {open_obligations, cursor})', querystring },
-  }, async (request, reply) => open(request.caller.tenant_id, request.query, reply));
+  }, async (request, reply) => open(request, reply));
 
   app.get<{ Querystring: OpenQuery }>('/v1/bootstrap', {
     config: { scope: 'read' },
     schema: { tags: ['obligations'], summary: 'Deprecated alias of GET /v1/obligations/open', deprecated: true, querystring },
   }, async (request, reply) => {
     void reply.header('Deprecation', 'true').header('Link', '</v1/obligations/open>; rel="successor-version"');
-    return open(request.caller.tenant_id, request.query, reply);
+    return open(request, reply);
   });
 
   app.post<{ Body: { parent_receipt_id: string; terminator_type?: string } }>('/v1/obligations/check-terminator', {
