@@ -25,9 +25,14 @@ export const DEFAULTS = {
   /** 'lenient': a success without locatability is stored, closes nothing, and raises an anomaly (202). 'strict': 422. */
   locatability: 'lenient' as 'lenient' | 'strict',
   obligations: {
-    /** Page size of GET /v1/obligations/open when the caller names none. */
+    /**
+     * Page size of the list routes when the caller names none: GET /v1/obligations/open, /v1/receipts,
+     * /v1/anomalies, /v1/tasks, /v1/contracts, /v1/capabilities, /v1/automation/sessions, /v1/investigations and the
+     * histories of one stamp or capability (GET /v1/tasks/{id} gives up to pageSizeMax of the task's receipts).
+     * Sessions and orphans have their own, under sessions.
+     */
     pageSizeDefault: 100,
-    /** Largest page size a caller may ask for. */
+    /** Largest page size a caller may ask for on those routes; a larger `limit` is a 400. */
     pageSizeMax: 1000,
   },
   tasks: {
@@ -78,7 +83,7 @@ export const DEFAULTS = {
     orphanCandidatesListedMax: 32,
     /** Page size of GET /v1/orphans and of the DAG nodes in GET /v1/sessions/{id} when the caller names none. */
     pageSizeDefault: 500,
-    /** Largest page size a caller may ask for. */
+    /** Largest page size a caller may ask for on those routes; a larger `limit` is a 400. */
     pageSizeMax: 1000,
   },
   stamps: {
@@ -163,6 +168,9 @@ export function resolveConfig(input: ConfigInput = {}): Readonly<QuittanceConfig
   if (c.stamps.sweepIntervalMs > 1000) throw new QuittanceError('QUITTANCE_ERR_CONFIG', ['stamps.sweepIntervalMs must be at most 1000: an ambiguous stamp is flagged within a second']);
   if (typeof c.stamps.issuer !== 'string' || c.stamps.issuer.length === 0) throw new QuittanceError('QUITTANCE_ERR_CONFIG', ['stamps.issuer must be a non-empty string']);
   for (const [k, v] of Object.entries(c.sessions)) positiveInt(`sessions.${k}`, v);
+  for (const section of ['obligations', 'sessions'] as const) {
+    if (c[section].pageSizeDefault > c[section].pageSizeMax) throw new QuittanceError('QUITTANCE_ERR_CONFIG', [`${section}.pageSizeDefault must not exceed ${section}.pageSizeMax`]);
+  }
   for (const [k, v] of Object.entries(c.tasks)) positiveInt(`tasks.${k}`, v);
   if (c.tasks.leaseTtlSecondsMin > c.tasks.leaseTtlSecondsDefault || c.tasks.leaseTtlSecondsDefault > c.tasks.leaseTtlSecondsMax) {
     throw new QuittanceError('QUITTANCE_ERR_CONFIG', ['tasks.leaseTtlSecondsDefault must lie between the min and the max']);

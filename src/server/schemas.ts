@@ -69,10 +69,17 @@ export const receiptInputSchema: JsonSchema = (() => {
  */
 export const NOT_DOT_SEGMENT = '^(?!\\.\\.?$)';
 
-export const pageQuery = {
-  cursor: { type: 'string', maxLength: 64 },
-  limit: { type: 'integer', minimum: 1, maximum: 1000 },
-} as const;
+/**
+ * `cursor` and `limit` of a list route. `limit` goes up to the configured largest page (a larger one is a 400, so
+ * the caller learns the bound instead of silently getting fewer per page); the OpenAPI document shows the bound
+ * and the page size used when the caller names none.
+ */
+export function pageQuery(page: { pageSizeDefault: number; pageSizeMax: number }, defaultSize = page.pageSizeDefault) {
+  return {
+    cursor: { type: 'string', maxLength: 64 },
+    limit: { type: 'integer', minimum: 1, maximum: page.pageSizeMax, description: `Page size: ${Math.min(defaultSize, page.pageSizeMax)} when not given, at most ${page.pageSizeMax}` },
+  } as const;
+}
 
 export const principalQuery = {
   principal_kind: { enum: [...PRINCIPAL_KINDS] },

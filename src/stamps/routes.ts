@@ -84,7 +84,7 @@ export async function stampRoutes(app: FastifyInstance, s: Services): Promise<vo
     config: { scope: 'read' },
     schema: {
       tags: ['stamps'], summary: 'A stamp: state (active | tombstoned | ambiguous), outcome, generation, and its receipts',
-      params: idParams, querystring: { type: 'object', additionalProperties: false, properties: { ...pageQuery } },
+      params: idParams, querystring: { type: 'object', additionalProperties: false, properties: { ...pageQuery(s.config.obligations) } },
     },
   }, async (request) => s.stamps.get(request.caller.tenant_id, request.params.id, request.query));
 
@@ -149,7 +149,7 @@ export async function stampRoutes(app: FastifyInstance, s: Services): Promise<vo
     config: { scope: 'read' },
     schema: {
       tags: ['stamps'], summary: 'Ambiguous stamps (TTL passed, no tombstone) with their last known events',
-      querystring: { type: 'object', additionalProperties: false, properties: { ...pageQuery } },
+      querystring: { type: 'object', additionalProperties: false, properties: { ...pageQuery(s.config.obligations) } },
     },
   }, async (request) => {
     const page = await s.stamps.investigations(request.caller.tenant_id, request.query);

@@ -65,7 +65,7 @@ export async function automationRoutes(app: FastifyInstance, s: Services): Promi
     config: { scope: 'read' },
     schema: {
       tags: ['automation'], summary: 'Automation sessions, oldest first; state=active is what the user sees and may revoke',
-      querystring: { type: 'object', additionalProperties: false, properties: { state: { enum: [...TERMINAL_STATES] }, ...pageQuery } },
+      querystring: { type: 'object', additionalProperties: false, properties: { state: { enum: [...TERMINAL_STATES] }, ...pageQuery(s.config.obligations) } },
     },
   }, async (request) => {
     const page = await s.automation.list(request.caller.tenant_id, request.query);

@@ -54,7 +54,7 @@ export async function capabilityRoutes(app: FastifyInstance, s: Services): Promi
     config: { scope: 'read' },
     schema: {
       tags: ['capabilities'], summary: 'The capability matrix: every capability, its effective state and what each plane said',
-      querystring: { type: 'object', additionalProperties: false, properties: { state: { enum: [...EFFECTIVE_STATES] }, cursor: { type: 'string', maxLength: MATRIX_CURSOR_MAX_CHARS }, limit: pageQuery.limit } },
+      querystring: { type: 'object', additionalProperties: false, properties: { state: { enum: [...EFFECTIVE_STATES] }, cursor: { type: 'string', maxLength: MATRIX_CURSOR_MAX_CHARS }, limit: pageQuery(s.config.obligations).limit } },
     },
   }, async (request) => {
     const page = await s.capabilities.list(request.caller.tenant_id, request.query);
@@ -66,7 +66,7 @@ export async function capabilityRoutes(app: FastifyInstance, s: Services): Promi
     schema: {
       tags: ['capabilities'], summary: 'One capability: effective state, per-plane status and history (cursor and limit page the history)',
       params: refParams,
-      querystring: { type: 'object', additionalProperties: false, properties: { ...pageQuery } },
+      querystring: { type: 'object', additionalProperties: false, properties: { ...pageQuery(s.config.obligations) } },
     },
   }, async (request) => {
     const r = await s.capabilities.get(request.caller.tenant_id, request.params.ref, request.query);

@@ -70,7 +70,7 @@ export async function contractRoutes(app: FastifyInstance, s: Services): Promise
     config: { scope: 'read' },
     schema: {
       tags: ['contracts'], summary: 'Stored contracts in the order they were stored',
-      querystring: { type: 'object', additionalProperties: false, properties: { type: { enum: [...SOURCEOS_TYPE_NAMES] }, ...pageQuery } },
+      querystring: { type: 'object', additionalProperties: false, properties: { type: { enum: [...SOURCEOS_TYPE_NAMES] }, ...pageQuery(s.config.obligations) } },
     },
   }, async (request) => {
     const page = await contracts.list(request.caller.tenant_id, request.query);

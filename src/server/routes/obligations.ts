@@ -7,7 +7,7 @@ import { principalFilter } from './query.js';
 type OpenQuery = { principal_kind?: Principal['kind']; principal_id?: string; cursor?: string; limit?: number };
 
 export async function obligationRoutes(app: FastifyInstance, s: Services): Promise<void> {
-  const querystring = { type: 'object', additionalProperties: false, properties: { ...principalQuery, ...pageQuery } };
+  const querystring = { type: 'object', additionalProperties: false, properties: { ...principalQuery, ...pageQuery(s.config.obligations) } };
 
   // Exactly two keys, always: the obligations and a cursor. No inbox groupings, counts or delivery flags.
   // The ledger answers with the finished JSON text (stored receipts pass through undecoded), sent as it is.

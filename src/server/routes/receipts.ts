@@ -63,7 +63,7 @@ export async function receiptRoutes(app: FastifyInstance, s: Services): Promise<
       tags: ['receipts'], summary: 'List receipts, oldest first',
       querystring: {
         type: 'object', additionalProperties: false,
-        properties: { type: { type: 'string' }, task_id: { type: 'string' }, since: { type: 'string', format: 'date-time' }, ...principalQuery, ...pageQuery },
+        properties: { type: { type: 'string' }, task_id: { type: 'string' }, since: { type: 'string', format: 'date-time' }, ...principalQuery, ...pageQuery(s.config.obligations) },
       },
     },
     // A positive offset typed into a URL (curl "…?since=2026-05-06T04:31:00+02:00") arrives with a space for its '+'

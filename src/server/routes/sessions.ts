@@ -70,7 +70,7 @@ export async function sessionRoutes(app: FastifyInstance, s: Services): Promise<
     config: { scope: 'read' },
     schema: {
       tags: ['sessions'], summary: 'The session and its DAG: nodes (events with their receipts) and parent_id edges',
-      params: idParams, querystring: { type: 'object', additionalProperties: false, properties: { ...pageQuery } },
+      params: idParams, querystring: { type: 'object', additionalProperties: false, properties: { ...pageQuery(s.config.sessions) } },
     },
   }, async (request) => s.sessions.dag(request.caller.tenant_id, request.params.id, request.query));
 
@@ -128,7 +128,7 @@ export async function sessionRoutes(app: FastifyInstance, s: Services): Promise<
     config: { scope: 'read' },
     schema: {
       tags: ['sessions'], summary: 'Orphan events in queue order, optionally of one state',
-      querystring: { type: 'object', additionalProperties: false, properties: { state: { enum: [...ORPHAN_STATES] }, ...pageQuery } },
+      querystring: { type: 'object', additionalProperties: false, properties: { state: { enum: [...ORPHAN_STATES] }, ...pageQuery(s.config.sessions) } },
     },
   }, async (request) => s.sessions.orphans(request.caller.tenant_id, request.query));
 }

@@ -29,6 +29,7 @@ function callerPrincipal(request: FastifyRequest): Principal {
 
 export async function taskRoutes(app: FastifyInstance, s: Services): Promise<void> {
   const c = s.config.tasks;
+  const pages = s.config.obligations;
 
   const taskCreate = {
     type: 'object', required: ['type'], additionalProperties: false,
@@ -75,11 +76,11 @@ export async function taskRoutes(app: FastifyInstance, s: Services): Promise<voi
 
   app.get<{ Params: { id: string }; Querystring: { cursor?: string; limit?: number } }>('/v1/tasks/:id', {
     config: { scope: 'read' },
-    schema: { tags: ['tasks'], summary: 'A task, its counters and its receipts (the trace)', params: idParams, querystring: { type: 'object', additionalProperties: false, properties: pageQuery } },
+    schema: { tags: ['tasks'], summary: 'A task, its counters and its receipts (the trace)', params: idParams, querystring: { type: 'object', additionalProperties: false, properties: pageQuery(pages, pages.pageSizeMax) } },
   }, async (request) => {
     const t = await s.store.task(request.caller.tenant_id, request.params.id);
     if (!t) throw new QuittanceError('QUITTANCE_ERR_TASK_NOT_FOUND', [request.params.id]);
-    const page = await s.ledger.listReceipts(request.caller.tenant_id, { task_id: t.task_id, cursor: request.query.cursor, limit: request.query.limit ?? 1000 });
+    const page = await s.ledger.listReceipts(request.caller.tenant_id, { task_id: t.task_id, cursor: request.query.cursor, limit: request.query.limit ?? pages.pageSizeMax });
     return { task: taskView(t), receipts: page.items, cursor: page.cursor };
   });
 
@@ -87,11 +88,11 @@ export async function taskRoutes(app: FastifyInstance, s: Services): Promise<voi
     config: { scope: 'read' },
     schema: {
       tags: ['tasks'], summary: 'List tasks, oldest first',
-      querystring: { type: 'object', additionalProperties: false, properties: { status: { enum: [...TASK_STATUSES] }, type: { type: 'string' }, ...pageQuery } },
+      querystring: { type: 'object', additionalProperties: false, properties: { status: { enum: [...TASK_STATUSES] }, type: { type: 'string' }, ...pageQuery(pages) } },
     },
   }, async (request) => {
     const q = request.query;
-    const limit = Math.min(q.limit ?? 100, 1000);
+    const limit = Math.min(q.limit ?? pages.pageSizeDefault, pages.pageSizeMax);
     const rows = await s.store.listTasks(request.caller.tenant_id, {
       ...(q.status !== undefined && { status: q.status }), ...(q.type !== undefined && { type: q.type }), after_seq: decodeCursor(q.cursor), limit,
     });
