@@ -174,7 +174,7 @@ export class Ledger {
     const limit = this.pageSize(q.limit);
     // Stored created_at is compared as text: `since` must be in the same form (UTC, milliseconds) first.
     const since = q.since === undefined ? undefined : ledgerTimeAtOrAfter(q.since);
-    if (q.since !== undefined && since === undefined) throw new QuittanceError('QUITTANCE_ERR_VALIDATION', [`since must be an RFC 3339 date-time, not ${JSON.stringify(q.since)}`]);
+    if (q.since !== undefined && since === undefined) throw new QuittanceError('QUITTANCE_ERR_VALIDATION', [`since must be an RFC 3339 date-time from 0000-01-01T00:00:00Z to 9999-12-31T23:59:59.999Z (UTC), without a leap second, not ${JSON.stringify(q.since)}`]);
     const items = await this.store.listReceipts(tenantId, {
       ...(q.type !== undefined && { type: q.type }),
       ...(q.task_id !== undefined && { task_id: q.task_id }),

@@ -470,11 +470,18 @@ for (const backend of BACKENDS) {
         assert.equal(r.status, 200, `since ${at}: ${JSON.stringify(r.json)}`);
         assert.equal(r.json.receipts.length, n, `since ${at} sent with a bare +`);
       }
-      // A leap second is RFC 3339 but no instant JavaScript (or the ledger's timestamps) can name: a coded 400.
-      const leap = await h.req('GET', `/v1/receipts?since=${encodeURIComponent('2026-06-30T23:59:60Z')}`);
-      assert.equal(leap.status, 400);
-      assert.equal(leap.json.code, 'QUITTANCE_ERR_VALIDATION');
-      assert.match(leap.json.message, /since must be an RFC 3339 date-time/);
+      // A leap second is RFC 3339 but no instant JavaScript (or the ledger's timestamps) can name, and an offset can
+      // carry a valid date-time out of the years the ledger's form holds: a coded 400 that says what is accepted
+      // (it said "must be an RFC 3339 date-time", which they are).
+      for (const at of ['2026-06-30T23:59:60Z', '9999-12-31T23:59:59-01:00', '0000-01-01T00:30:00+01:00', '9999-12-31T23:59:59.9999Z']) {
+        const r = await h.req('GET', `/v1/receipts?since=${encodeURIComponent(at)}`);
+        assert.equal(r.status, 400, at);
+        assert.equal(r.json.code, 'QUITTANCE_ERR_VALIDATION');
+        assert.ok(r.json.message.includes('from 0000-01-01T00:00:00Z to 9999-12-31T23:59:59.999Z (UTC), without a leap second'), `${at}: ${r.json.message}`);
+        assert.ok(r.json.message.includes(JSON.stringify(at)), r.json.message);
+      }
+      assert.equal(await found('0000-01-01T00:00:00Z'), 1, 'the earliest accepted since');
+      assert.equal(await found('9999-12-31T23:59:59.999Z'), 0, 'the latest accepted since');
     });
 
     test('GET /v1/receipts/{id}: the receipt, or a coded 404', async () => {
