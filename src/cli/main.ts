@@ -5,7 +5,7 @@ import { QuittanceError } from '../errors.js';
 import { createServices, startServer, type Services } from '../server/index.js';
 import { postgresLedgerExists, redactDatabaseUrl } from '../store/postgres/index.js';
 import { SQLITE_FILE_NAME, sqliteFileFor } from '../store/sqlite/index.js';
-import { parseScopes } from '../tenants/keys.js';
+import { parseScopes, type Scope } from '../tenants/keys.js';
 import { processIo, progress, type CliIo } from './io.js';
 import { runGitState } from './git-state.js';
 import { runKeysRotate } from '../stamps/cli.js';
@@ -116,6 +116,21 @@ type Storage = { dataDir: string } | { databaseUrl: string };
 /** A bad option value: main prints the message and the usage, and exits 2. */
 function usageError(message: string): Error {
   return Object.assign(new Error(message), { code: 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' });
+}
+
+/**
+ * Runs `check` on an argument's value before anything is opened. A coded error it throws (an unknown scope, say)
+ * is a usage error: printed with its code, exit 2. Undefined when the value is fine.
+ */
+function badArgument(io: CliIo, check: () => void): number | undefined {
+  try {
+    check();
+    return undefined;
+  } catch (e) {
+    if (!(e instanceof QuittanceError)) throw e;
+    io.stderr.write(`quittance: ${e.code}: ${e.message}\n`);
+    return 2;
+  }
 }
 
 /**
@@ -277,7 +292,9 @@ async function keyCreate(argv: string[], io: CliIo): Promise<number> {
     io.stderr.write('quittance: key create needs --tenant NAME and --scopes read,write,admin\n');
     return 2;
   }
-  const scopes = parseScopes(values.scopes);
+  let scopes: Scope[] = [];
+  const bad = badArgument(io, () => (scopes = parseScopes(values.scopes!)));
+  if (bad !== undefined) return bad;
   // "," or " " parses to no scope at all: such a key would be refused (403) on every route.
   if (scopes.length === 0) {
     io.stderr.write(`quittance: --scopes names no scope (${JSON.stringify(values.scopes)}): give read, write and/or admin, e.g. --scopes read,write\n`);

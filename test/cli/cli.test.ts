@@ -108,7 +108,7 @@ describe('CLI against a running server', () => {
     assert.equal(dup.code, 1);
     assert.match(dup.stderr, /QUITTANCE_ERR_TENANT_EXISTS/);
     const scope = await cli(['key', 'create', '--tenant', 'acme', '--scopes', 'read,root', '--data', tmp.dir]);
-    assert.equal(scope.code, 1);
+    assert.equal(scope.code, 2, 'an unknown scope is a usage error, as an empty --scopes is');
     assert.match(scope.stderr, /QUITTANCE_ERR_INVALID_SCOPE/);
     // A --scopes that names no scope would make a key every route refuses: a usage error, and no key is made.
     const keysBefore = JSON.parse((await cli(['key', 'list', '--tenant', 'acme', '--data', tmp.dir, '--json'])).stdout).length;
