@@ -83,6 +83,10 @@ export const ERRORS = {
   QUITTANCE_ERR_RECEIPT_NOT_FOUND: { status: 404, message: 'Receipt %s does not exist' },
   QUITTANCE_ERR_TENANT_EXISTS: { status: 409, message: 'Tenant %s already exists' },
   QUITTANCE_ERR_TENANT_NOT_FOUND: { status: 404, message: 'Tenant %s does not exist' },
+  QUITTANCE_ERR_INVALID_TENANT_NAME: {
+    status: 400,
+    message: 'Tenant name %s must not begin or end with whitespace, nor be empty: " acme" would be a tenant apart from "acme"',
+  },
 
   // ── credentials ──
   QUITTANCE_ERR_UNAUTHORIZED: { status: 401, message: 'Missing or unknown API key: send Authorization: Bearer <key>' },

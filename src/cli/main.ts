@@ -5,7 +5,7 @@ import { QuittanceError } from '../errors.js';
 import { createServices, startServer, type Services } from '../server/index.js';
 import { postgresLedgerExists, redactDatabaseUrl } from '../store/postgres/index.js';
 import { SQLITE_FILE_NAME, sqliteFileFor } from '../store/sqlite/index.js';
-import { parseScopes, type Scope } from '../tenants/keys.js';
+import { checkTenantName, parseScopes, type Scope } from '../tenants/keys.js';
 import { processIo, progress, type CliIo } from './io.js';
 import { runGitState } from './git-state.js';
 import { runKeysRotate } from '../stamps/cli.js';
@@ -274,6 +274,8 @@ async function tenantCreate(argv: string[], io: CliIo): Promise<number> {
   const { values, positionals } = args(argv, { data: { type: 'string' }, db: { type: 'string' }, json: { type: 'boolean' } }, true);
   const name = onePositional(positionals, 'tenant create takes exactly one NAME', io);
   if (name === undefined) return 2;
+  const bad = badArgument(io, () => checkTenantName(name));
+  if (bad !== undefined) return bad;
   return withLedger(values, io, async (s) => {
     const tenant = await s.tenants.createTenant(name);
     const key = await s.tenants.createKey(tenant.tenant_id, ['admin'], 'created with the tenant');

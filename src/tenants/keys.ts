@@ -27,6 +27,14 @@ export function parseScopes(text: string | readonly string[]): Scope[] {
   return Array.from(new Set(list)) as Scope[];
 }
 
+/**
+ * A new tenant's name: not empty, and no whitespace at either end, which no listing shows and no one types back
+ * (`tenant create " acme"` made a tenant apart from "acme"). Names stored before this rule are still found as they are.
+ */
+export function checkTenantName(name: string): void {
+  if (name === '' || name.trim() !== name) throw new QuittanceError('QUITTANCE_ERR_INVALID_TENANT_NAME', [JSON.stringify(name)]);
+}
+
 /** `admin` may do anything; otherwise the key must hold the scope. */
 export function hasScope(caller: Caller, scope: Scope): boolean {
   return caller.scopes.includes('admin') || caller.scopes.includes(scope);
@@ -71,6 +79,7 @@ export class Tenants {
   ) {}
 
   async createTenant(name: string): Promise<TenantRow> {
+    checkTenantName(name);
     const row: TenantRow = { tenant_id: `tnt_${randomToken(12)}`, name, created_at: isoTime(this.clock.now()) };
     await this.store.createTenant(row);
     return row;

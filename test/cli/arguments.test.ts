@@ -1,8 +1,18 @@
-/** An argument the CLI cannot use is a usage error (exit 2) that opens and creates nothing. */
+/**
+ * An argument the CLI cannot use is a usage error (exit 2) that opens and creates nothing: an unknown scope as much
+ * as an empty one, and a tenant name with whitespace at either end (" acme" made a tenant apart from "acme",
+ * which `key create --tenant acme` then could not find). The tenant service refuses such a name on every backend,
+ * so an embedding program cannot make one either.
+ */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { tempDir } from '../helpers.js';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { BACKENDS, harness, tempDir } from '../helpers.js';
 import { cli } from '../e2e.js';
+import { QuittanceError } from '../../src/errors.js';
+
+const BAD_NAMES = [' acme', 'acme ', '\tacme', 'acme\n', '\u00a0acme', ' '];
 
 describe('CLI arguments', () => {
   test('key create --scopes with an unknown scope exits 2, as an empty --scopes does, and makes no key', async () => {
@@ -21,5 +31,45 @@ describe('CLI arguments', () => {
       tmp.cleanup();
     }
   });
+
+  test('tenant create with whitespace at either end of the name exits 2 and creates no ledger and no tenant', async () => {
+    const tmp = tempDir();
+    try {
+      for (const name of BAD_NAMES) {
+        const r = await cli(['tenant', 'create', name, '--data', tmp.dir]);
+        assert.equal(r.code, 2, `${JSON.stringify(name)}: ${r.stdout}${r.stderr}`);
+        assert.equal(r.stdout, '');
+        assert.match(r.stderr, /^quittance: QUITTANCE_ERR_INVALID_TENANT_NAME: Tenant name ".*" must not begin or end with whitespace/);
+        assert.equal(existsSync(join(tmp.dir, 'quittance.db')), false, 'no ledger was created');
+      }
+      assert.equal((await cli(['tenant', 'create', 'acme corp', '--data', tmp.dir])).code, 0, 'whitespace inside a name is fine');
+      assert.equal((await cli(['tenant', 'create', ' acme corp', '--data', tmp.dir])).code, 2);
+    } finally {
+      tmp.cleanup();
+    }
+  });
 });
 
+for (const backend of BACKENDS) {
+  describe(`[${backend}] tenant names`, () => {
+    test('createTenant refuses whitespace at either end with a coded 400, and stores nothing', async () => {
+      const h = await harness({ backend });
+      try {
+        const before = (await h.services.store.listTenants()).length;
+        for (const name of BAD_NAMES) {
+          await assert.rejects(h.services.tenants.createTenant(name), (e: unknown) => {
+            assert.ok(e instanceof QuittanceError);
+            assert.equal(e.code as string, 'QUITTANCE_ERR_INVALID_TENANT_NAME');
+            assert.equal(e.statusCode, 400);
+            return true;
+          });
+        }
+        await assert.rejects(h.services.tenants.createTenant(''), /nor be empty/);
+        assert.equal((await h.services.store.listTenants()).length, before);
+        assert.equal((await h.services.tenants.createTenant('acme')).name, 'acme');
+      } finally {
+        await h.close();
+      }
+    });
+  });
+}
