@@ -210,10 +210,15 @@ async function serve(argv: string[], io: CliIo): Promise<number> {
     return 2;
   }
   try {
-    if ((await services.store.listTenants()).length === 0) {
-      const tenant = await services.tenants.createTenant('default');
+    // Tenant "default" and its key are two writes: a first start that stopped between them (killed, or the
+    // database gone) left a tenant no key opens, so a later start makes the key. A key, once made, is never
+    // deleted (revoked ones are listed), so an empty list means no key was ever printed.
+    const tenants = await services.store.listTenants();
+    const tenant = tenants.length === 0 ? await services.tenants.createTenant('default') : tenants.find((t) => t.name === 'default');
+    if (tenant !== undefined && (await services.tenants.listKeys(tenant.tenant_id)).length === 0) {
       const key = await services.tenants.createKey(tenant.tenant_id, ['admin'], 'created on first start');
-      io.stdout.write(`Created tenant "default". Its admin API key (shown once, keep it):\n  ${key.api_key}\n`);
+      const what = tenants.length === 0 ? 'Created tenant "default".' : 'Tenant "default" had no API key (its first start stopped before making one).';
+      io.stdout.write(`${what} Its admin API key (shown once, keep it):\n  ${key.api_key}\n`);
     }
   } catch (e) {
     // Another server sharing the database created it first: it printed the key.
