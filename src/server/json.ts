@@ -29,6 +29,9 @@ function firstBadByte(body: Buffer): string {
  */
 export function installStrictJson(app: FastifyInstance, maxDepth: number): void {
   app.removeContentTypeParser('application/json');
+  // Fastify's text/plain parser handed JSON routes a string, refused as "body must be object": without it, a
+  // text/plain body (fetch's type for a string body sent without headers) is the 415 that says what to send.
+  app.removeContentTypeParser('text/plain');
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) => {
     const bytes = body as Buffer;
     if (bytes.length === 0) return done(null, undefined);
