@@ -43,13 +43,37 @@ function send(q: QuittanceError, err: unknown, request: FastifyRequest, reply: F
   void reply.status(q.statusCode).send(q.toJSON());
 }
 
+type SchemaComplaint = { instancePath: string; keyword?: string; params?: Record<string, unknown>; message?: string };
+
+/** Most values an enum complaint lists, and most characters of an unknown property's name it shows. */
+const ENUM_SHOWN_MAX = 20;
+const NAME_SHOWN_MAX = 100;
+
+/**
+ * The validator's complaint, with what its own message leaves out: the name of a property the route does not take
+ * (a typo such as ?lmit=5 was "must NOT have additional properties"), and the values an enum allows.
+ */
+function complaint(first: SchemaComplaint | undefined): string {
+  const p = first?.params;
+  if (first?.keyword === 'additionalProperties' && typeof p?.['additionalProperty'] === 'string') {
+    const name = p['additionalProperty'];
+    return `has an unknown property ${JSON.stringify(name.length > NAME_SHOWN_MAX ? `${name.slice(0, NAME_SHOWN_MAX)}…` : name)}`;
+  }
+  if (first?.keyword === 'enum' && Array.isArray(p?.['allowedValues'])) {
+    const values = p['allowedValues'] as unknown[];
+    const shown = values.slice(0, ENUM_SHOWN_MAX).map((v) => JSON.stringify(v)).join(', ');
+    return `must be one of ${shown}${values.length > ENUM_SHOWN_MAX ? `, … (${values.length} in all)` : ''}`;
+  }
+  return first?.message ?? 'is invalid';
+}
+
 export function toQuittanceError(err: unknown, bodyLimit?: number): QuittanceError {
   if (err instanceof QuittanceError) return err;
-  const e = err as FastifyError & { validation?: { instancePath: string; message?: string }[]; validationContext?: string };
+  const e = err as FastifyError & { validation?: SchemaComplaint[]; validationContext?: string };
   if (e.validation) {
     const first = e.validation[0];
     const where = `${e.validationContext ?? 'body'}${first?.instancePath ?? ''}`;
-    return new QuittanceError('QUITTANCE_ERR_VALIDATION', [`${where} ${first?.message ?? 'is invalid'}`], { cause: err });
+    return new QuittanceError('QUITTANCE_ERR_VALIDATION', [`${where} ${complaint(first)}`], { cause: err });
   }
   switch (e.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':

@@ -1,0 +1,39 @@
+/**
+ * A request the schema refuses is told what is wrong: the name of a property or query parameter the route does not
+ * take (a typo such as ?lmit=5 was "querystring must NOT have additional properties", naming nothing), and the
+ * values an enum allows (?status=actve was "must be equal to one of the allowed values", listing none).
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { BACKENDS, harness, agent, worker } from '../helpers.js';
+
+for (const backend of BACKENDS) {
+  describe(`[${backend}] validation messages`, () => {
+    test('an unknown property is named; an enum lists its values', async () => {
+      const h = await harness({ backend });
+      try {
+        const cases: [string, string, unknown, string][] = [
+          ['GET', '/v1/tasks?lmit=5', undefined, 'querystring has an unknown property "lmit"'],
+          ['POST', '/v1/tasks', { type: 'x', priorty: 1 }, 'body has an unknown property "priorty"'],
+          ['POST', '/v1/tasks', { type: 'x', requirements: { capability: [] } }, 'body/requirements has an unknown property "capability"'],
+          ['POST', '/v1/receipts', { type: 'task.assigned', from: agent, to: worker, extra: 1 }, 'body has an unknown property "extra"'],
+          ['GET', '/v1/tasks?status=actve', undefined, 'querystring/status must be one of "queued", '],
+          ['GET', '/v1/receipts?principal_kind=robot&principal_id=x', undefined, 'querystring/principal_kind must be one of "agent", '],
+          ['POST', '/v1/receipts', { type: 'task.assigned', from: { kind: 'robot', id: 'x' }, to: worker }, 'body/from/kind must be one of "agent", '],
+        ];
+        for (const [method, url, body, message] of cases) {
+          const r = await h.req(method, url, body);
+          assert.equal(r.status, 400, `${method} ${url}`);
+          assert.equal(r.json.code, 'QUITTANCE_ERR_VALIDATION');
+          assert.ok(r.json.message.includes(message), `${method} ${url}: ${r.json.message}`);
+        }
+        const long = await h.req('GET', `/v1/tasks?${'q'.repeat(5000)}=1`);
+        assert.equal(long.status, 400);
+        assert.ok(long.json.message.length < 300, 'a long name is cut short');
+        assert.deepEqual((await h.req('GET', '/v1/receipts')).json.receipts, []);
+      } finally {
+        await h.close();
+      }
+    });
+  });
+}
