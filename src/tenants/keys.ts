@@ -87,7 +87,7 @@ export class Tenants {
 
   async tenantByName(name: string): Promise<TenantRow> {
     const t = await this.store.tenantByName(name);
-    if (!t) throw new QuittanceError('QUITTANCE_ERR_TENANT_NOT_FOUND', [name]);
+    if (!t) throw new QuittanceError('QUITTANCE_ERR_TENANT_NOT_FOUND', [JSON.stringify(name)]);
     return t;
   }
 

@@ -73,3 +73,17 @@ for (const backend of BACKENDS) {
     });
   });
 }
+
+for (const backend of BACKENDS) {
+  describe(`[${backend}] tenant names in messages`, () => {
+    test('are quoted, so whitespace in one shows', async () => {
+      const h = await harness({ backend });
+      try {
+        await assert.rejects(h.services.tenants.createTenant('a'), (e: unknown) => e instanceof QuittanceError && e.message === 'Tenant "a" already exists');
+        await assert.rejects(h.services.tenants.tenantByName('a '), (e: unknown) => e instanceof QuittanceError && e.message === 'Tenant "a " does not exist');
+      } finally {
+        await h.close();
+      }
+    });
+  });
+}

@@ -21,7 +21,7 @@ export class PgTenants {
     } catch (e) {
       // Normalised at the store boundary: the same coded error on every backend.
       const err = e as { code?: string; constraint?: string };
-      if (err.code === '23505' && err.constraint === 'tenants_name_key') throw new QuittanceError('QUITTANCE_ERR_TENANT_EXISTS', [row.name], { cause: e });
+      if (err.code === '23505' && err.constraint === 'tenants_name_key') throw new QuittanceError('QUITTANCE_ERR_TENANT_EXISTS', [JSON.stringify(row.name)], { cause: e });
       throw e;
     }
   }

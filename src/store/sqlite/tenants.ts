@@ -12,7 +12,7 @@ export class SqliteTenants {
       this.writer.prepare('INSERT INTO tenants (tenant_id, name, created_at) VALUES (?, ?, ?)').run(row.tenant_id, row.name, row.created_at);
     } catch (e) {
       // Normalised at the store boundary: the same coded error on every backend.
-      if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw new QuittanceError('QUITTANCE_ERR_TENANT_EXISTS', [row.name], { cause: e });
+      if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw new QuittanceError('QUITTANCE_ERR_TENANT_EXISTS', [JSON.stringify(row.name)], { cause: e });
       throw e;
     }
   }
