@@ -157,6 +157,8 @@ function storage(v: { data?: string | undefined; db?: string | undefined }, io: 
  * taken from the working folder the server starts in.
  */
 function workspaceRoots(flags: string[] | undefined, io: CliIo): string[] {
+  // resolve('') is the working folder: an empty flag (an unset variable in a script) must not open it to every key.
+  if (flags?.includes('')) throw usageError('--workspace-root takes a folder, not ""');
   const given = flags ?? (setting(io, 'QUITTANCE_WORKSPACE_ROOTS') ?? '').split(delimiter).filter((r) => r !== '');
   return given.map((r) => resolve(r));
 }
@@ -170,6 +172,8 @@ async function serve(argv: string[], io: CliIo): Promise<number> {
     host: { type: 'string' }, port: { type: 'string' }, data: { type: 'string' }, db: { type: 'string' }, locatability: { type: 'string' },
     'workspace-root': { type: 'string', multiple: true },
   });
+  // An empty host is every interface to Node's listen: as a flag (an unset variable in a script) it is refused.
+  if (values.host === '') throw usageError('--host takes a host name or address (the default is 127.0.0.1; 0.0.0.0 or :: for every interface), not ""');
   const host = values.host ?? setting(io, 'QUITTANCE_HOST') ?? '127.0.0.1';
   const portText = values.port ?? setting(io, 'QUITTANCE_PORT') ?? '7349';
   // Checked before anything opens: a bad port or log level must not leave a new ledger behind.

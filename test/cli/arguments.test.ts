@@ -9,7 +9,8 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { BACKENDS, harness, tempDir } from '../helpers.js';
-import { cli } from '../e2e.js';
+import { spawnSync } from 'node:child_process';
+import { BIN, cli } from '../e2e.js';
 import { QuittanceError } from '../../src/errors.js';
 
 const BAD_NAMES = [' acme', 'acme ', '\tacme', 'acme\n', '\u00a0acme', ' '];
@@ -27,6 +28,22 @@ describe('CLI arguments', () => {
       }
       const keys = JSON.parse((await cli(['key', 'list', '--tenant', 'acme', '--data', tmp.dir, '--json'])).stdout) as unknown[];
       assert.equal(keys.length, 1, 'only the key made with the tenant');
+    } finally {
+      tmp.cleanup();
+    }
+  });
+
+  test('serve --host "" and --workspace-root "" are usage errors (they meant every interface and the working folder)', async () => {
+    const tmp = tempDir();
+    try {
+      for (const [argv, message] of [[['--host', ''], /--host takes a host name or address/], [['--workspace-root', ''], /--workspace-root takes a folder/]] as const) {
+        // A process of its own, stopped after a while: a server that did start would otherwise run on.
+        const r = spawnSync(process.execPath, [BIN, 'serve', '--data', tmp.dir, '--port', '0', ...argv], { encoding: 'utf8', timeout: 10_000, env: { ...process.env, QUITTANCE_LOG_LEVEL: 'warn' } });
+        assert.equal(r.status, 2, `${argv.join(' ')}: ${r.stdout}${r.stderr}`);
+        assert.match(r.stderr, message);
+        assert.doesNotMatch(r.stdout, /listening/);
+        assert.equal(existsSync(join(tmp.dir, 'quittance.db')), false, 'nothing was created');
+      }
     } finally {
       tmp.cleanup();
     }
