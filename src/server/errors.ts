@@ -8,7 +8,7 @@ import { QuittanceError, reasonPhrase } from '../errors.js';
 export function installErrorHandling(app: FastifyInstance, unreachable: (err: unknown) => string | undefined): void {
   app.setErrorHandler((err: FastifyError | QuittanceError, request, reply) => {
     const why = err instanceof QuittanceError ? undefined : unreachable(err);
-    const q = why === undefined ? toQuittanceError(err, request.routeOptions.bodyLimit) : new QuittanceError('QUITTANCE_ERR_STORE_UNAVAILABLE', [why], { cause: err });
+    const q = why === undefined ? toQuittanceError(err, request.routeOptions.bodyLimit, request.headers['content-type']) : new QuittanceError('QUITTANCE_ERR_STORE_UNAVAILABLE', [why], { cause: err });
     send(q, err, request, reply);
   });
   app.setNotFoundHandler((request, reply) => {
@@ -67,7 +67,21 @@ function complaint(first: SchemaComplaint | undefined): string {
   return first?.message ?? 'is invalid';
 }
 
-export function toQuittanceError(err: unknown, bodyLimit?: number): QuittanceError {
+/** RFC 9110 §8.3.1: type "/" subtype, then any parameters. */
+const MEDIA_TYPE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+\/[!#$%&'*+.^_`|~0-9A-Za-z-]+\s*(;.*)?$/;
+
+/**
+ * What a 415 says about the content type sent. No route took a syntactically valid type other than JSON's (the
+ * evidence route takes every valid one), so that is the hint; text that is no media type at all is said to be so,
+ * not told to become JSON, as the evidence route would have told it.
+ */
+function unsupportedMediaType(contentType: string | undefined): string {
+  if (contentType === undefined || contentType === '') return 'none (send application/json)';
+  const shown = JSON.stringify(contentType.length > NAME_SHOWN_MAX ? `${contentType.slice(0, NAME_SHOWN_MAX)}…` : contentType);
+  return MEDIA_TYPE.test(contentType.trim()) ? `${shown} (send application/json)` : `${shown}: not a media type (type/subtype; the JSON routes take application/json)`;
+}
+
+export function toQuittanceError(err: unknown, bodyLimit?: number, contentType?: string): QuittanceError {
   if (err instanceof QuittanceError) return err;
   const e = err as FastifyError & { validation?: SchemaComplaint[]; validationContext?: string };
   if (e.validation) {
@@ -79,7 +93,7 @@ export function toQuittanceError(err: unknown, bodyLimit?: number): QuittanceErr
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return new QuittanceError('QUITTANCE_ERR_REQUEST_TOO_LARGE', [bodyLimit ?? 'the'], { cause: err });
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return new QuittanceError('QUITTANCE_ERR_UNSUPPORTED_MEDIA_TYPE', ['(send application/json)'], { cause: err });
+      return new QuittanceError('QUITTANCE_ERR_UNSUPPORTED_MEDIA_TYPE', [unsupportedMediaType(contentType)], { cause: err });
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
       return new QuittanceError('QUITTANCE_ERR_INVALID_JSON', ['empty body'], { cause: err });

@@ -32,3 +32,32 @@ for (const backend of BACKENDS) {
     });
   });
 }
+
+for (const backend of BACKENDS) {
+  describe(`[${backend}] 415 messages`, () => {
+    test('name the content type sent, and do not tell the evidence route to send JSON', async () => {
+      const h = await harness({ backend });
+      try {
+        const send = (url: string, ct: string | undefined) =>
+          h.app.inject({ method: 'POST', url, headers: { authorization: `Bearer ${h.key}`, ...(ct !== undefined && { 'content-type': ct }) }, payload: '{}' });
+        const cases: [string, string | undefined, RegExp][] = [
+          ['/v1/evidence', 'x', /^Unsupported content type "x": not a media type \(type\/subtype/],
+          ['/v1/evidence', 'image png', /"image png": not a media type/],
+          ['/v1/receipts', 'x', /"x": not a media type .*application\/json/],
+          ['/v1/receipts', 'application/xml', /^Unsupported content type "application\/xml" \(send application\/json\)$/],
+          ['/v1/receipts', undefined, /^Unsupported content type none \(send application\/json\)$/],
+        ];
+        for (const [url, ct, message] of cases) {
+          const r = await send(url, ct);
+          assert.equal(r.statusCode, 415, `${url} ${ct}: ${r.body}`);
+          const json = JSON.parse(r.body) as { code: string; message: string };
+          assert.equal(json.code, 'QUITTANCE_ERR_UNSUPPORTED_MEDIA_TYPE');
+          assert.match(json.message, message, `${url} ${ct}`);
+          if (url === '/v1/evidence') assert.doesNotMatch(json.message, /send application\/json/);
+        }
+      } finally {
+        await h.close();
+      }
+    });
+  });
+}
