@@ -27,6 +27,15 @@ for (const backend of BACKENDS) {
           assert.equal(r.json.code, 'QUITTANCE_ERR_VALIDATION');
           assert.ok(r.json.message.includes(message), `${method} ${url}: ${r.json.message}`);
         }
+        // The receipt types are a closed registry (a write of another type is a 422): filtering by a misspelt one
+        // answered an empty page, as if there were no such receipts.
+        const typo = await h.req('GET', '/v1/receipts?type=task.asigned');
+        assert.equal(typo.status, 400);
+        assert.ok(typo.json.message.includes('querystring/type must be one of "task.assigned", '), typo.json.message);
+        assert.equal((await h.req('GET', '/v1/receipts?type=system.anomaly')).status, 200);
+        const spec = (await h.req('GET', '/openapi.json', undefined, null)).json;
+        const typeParam = spec.paths['/v1/receipts'].get.parameters.find((p: { name: string }) => p.name === 'type');
+        assert.ok(typeParam.schema.enum.includes('task.progress'), 'OpenAPI lists the receipt types');
         const long = await h.req('GET', `/v1/tasks?${'q'.repeat(5000)}=1`);
         assert.equal(long.status, 400);
         assert.ok(long.json.message.length < 300, 'a long name is cut short');

@@ -4,6 +4,7 @@ import type { AppendResult } from '../../ledger/append.js';
 import type { Principal, ReceiptInput } from '../../ledger/types.js';
 import { pageQuery, principalQuery, principalSchema, receiptInputSchema } from '../schemas.js';
 import { principalFilter } from './query.js';
+import { RECEIPT_TYPES } from '../../ledger/registry.js';
 
 const LOCATABILITY_MESSAGE =
   'Success receipt has neither artifacts nor delivery_proof: it was stored but closes nothing, and a success_without_locatability anomaly was raised. Resend it with a locatable product.';
@@ -63,7 +64,7 @@ export async function receiptRoutes(app: FastifyInstance, s: Services): Promise<
       tags: ['receipts'], summary: 'List receipts, oldest first',
       querystring: {
         type: 'object', additionalProperties: false,
-        properties: { type: { type: 'string' }, task_id: { type: 'string' }, since: { type: 'string', format: 'date-time', description: 'Receipts created at or after this instant: RFC 3339, any offset, from 0000-01-01T00:00:00Z to 9999-12-31T23:59:59.999Z (UTC), no leap second' }, ...principalQuery, ...pageQuery(s.config.obligations) },
+        properties: { type: { enum: Object.keys(RECEIPT_TYPES), description: 'A receipt type (a misspelt one is a 400, not an empty page)' }, task_id: { type: 'string' }, since: { type: 'string', format: 'date-time', description: 'Receipts created at or after this instant: RFC 3339, any offset, from 0000-01-01T00:00:00Z to 9999-12-31T23:59:59.999Z (UTC), no leap second' }, ...principalQuery, ...pageQuery(s.config.obligations) },
       },
     },
     // A positive offset typed into a URL (curl "…?since=2026-05-06T04:31:00+02:00") arrives with a space for its '+'
