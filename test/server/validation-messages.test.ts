@@ -36,6 +36,13 @@ for (const backend of BACKENDS) {
         const spec = (await h.req('GET', '/openapi.json', undefined, null)).json;
         const typeParam = spec.paths['/v1/receipts'].get.parameters.find((p: { name: string }) => p.name === 'type');
         assert.ok(typeParam.schema.enum.includes('task.progress'), 'OpenAPI lists the receipt types');
+        // An empty id (a path built from an unset variable) is a 400 on every route; on the receipt routes it was a
+        // 404 "Receipt  does not exist".
+        for (const [method, url] of [['GET', '/v1/receipts/'], ['POST', '/v1/receipts//ack'], ['GET', '/v1/tasks/']]) {
+          const r = await h.req(method!, url!, method === 'POST' ? { from: worker } : undefined);
+          assert.equal(r.status, 400, `${method} ${url}: ${JSON.stringify(r.json)}`);
+          assert.ok(r.json.message.includes('params/id must NOT have fewer than 1 characters'), r.json.message);
+        }
         const long = await h.req('GET', `/v1/tasks?${'q'.repeat(5000)}=1`);
         assert.equal(long.status, 400);
         assert.ok(long.json.message.length < 300, 'a long name is cut short');

@@ -83,14 +83,14 @@ export async function receiptRoutes(app: FastifyInstance, s: Services): Promise<
 
   app.get<{ Params: { id: string } }>('/v1/receipts/:id', {
     config: { scope: 'read' },
-    schema: { tags: ['receipts'], summary: 'One receipt', params: { type: 'object', properties: { id: { type: 'string' } } } },
+    schema: { tags: ['receipts'], summary: 'One receipt', params: { type: 'object', properties: { id: { type: 'string', minLength: 1 } } } },
   }, async (request) => ({ receipt: await s.ledger.receipt(request.caller.tenant_id, request.params.id) }));
 
   app.post<{ Params: { id: string }; Body: { from?: Principal; body?: Record<string, unknown> } | undefined }>('/v1/receipts/:id/ack', {
     config: { scope: 'write' },
     schema: {
       tags: ['receipts'], summary: 'Acknowledge a receipt (appends receipt.acknowledged)',
-      params: { type: 'object', properties: { id: { type: 'string' } } },
+      params: { type: 'object', properties: { id: { type: 'string', minLength: 1 } } },
       body: { type: ['object', 'null'], additionalProperties: false, properties: { from: principalSchema, body: { type: 'object' } } },
     },
   }, async (request, reply) => {
