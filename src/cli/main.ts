@@ -208,7 +208,8 @@ async function serve(argv: string[], io: CliIo): Promise<number> {
   } catch (e) {
     await services.store.close();
     const code = (e as { code?: string }).code;
-    if (code !== 'EADDRINUSE' && code !== 'EACCES' && code !== 'EADDRNOTAVAIL') throw e;
+    // A host name that does not resolve (ENOTFOUND; EAI_AGAIN without DNS) is an address to choose again, too.
+    if (!['EADDRINUSE', 'EACCES', 'EADDRNOTAVAIL', 'ENOTFOUND', 'EAI_AGAIN'].includes(code ?? '')) throw e;
     io.stderr.write(`quittance: cannot listen on ${host}:${port} (${code}): ${(e as Error).message}\n`
       + 'Choose another address with --port N / --host H (or QUITTANCE_PORT / QUITTANCE_HOST).\n');
     return 2;

@@ -49,6 +49,19 @@ describe('CLI arguments', () => {
     }
   });
 
+  test('serve on a host name that does not resolve exits 2 with the hint, and creates no tenant', async () => {
+    const tmp = tempDir();
+    try {
+      const r = await cli(['serve', '--data', tmp.dir, '--port', '0', '--host', 'no-such-host.invalid']);
+      assert.equal(r.code, 2, r.stdout + r.stderr);
+      assert.match(r.stderr, /^quittance: cannot listen on no-such-host\.invalid:0 \((ENOTFOUND|EAI_AGAIN)\)/);
+      assert.match(r.stderr, /--host H/);
+      assert.doesNotMatch(r.stdout, /API key/);
+    } finally {
+      tmp.cleanup();
+    }
+  });
+
   test('tenant create with whitespace at either end of the name exits 2 and creates no ledger and no tenant', async () => {
     const tmp = tempDir();
     try {
