@@ -177,7 +177,9 @@ async function serve(argv: string[], io: CliIo): Promise<number> {
   const host = values.host ?? setting(io, 'QUITTANCE_HOST') ?? '127.0.0.1';
   const portText = values.port ?? setting(io, 'QUITTANCE_PORT') ?? '7349';
   // Checked before anything opens: a bad port or log level must not leave a new ledger behind.
-  if (!/^\d{1,5}$/.test(portText) || Number(portText) > 65535) throw usageError(`--port takes a port number from 0 to 65535, not ${JSON.stringify(portText)}`);
+  if (!/^\d{1,5}$/.test(portText) || Number(portText) > 65535) {
+    throw usageError(`${values.port !== undefined ? '--port' : 'QUITTANCE_PORT'} takes a port number from 0 to 65535, not ${JSON.stringify(portText)}`);
+  }
   const port = Number(portText);
   const logLevel = setting(io, 'QUITTANCE_LOG_LEVEL') ?? 'info';
   if (!LOG_LEVELS.includes(logLevel)) throw usageError(`QUITTANCE_LOG_LEVEL takes one of ${LOG_LEVELS.join(', ')}, not ${JSON.stringify(logLevel)}`);

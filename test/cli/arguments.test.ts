@@ -62,6 +62,20 @@ describe('CLI arguments', () => {
     }
   });
 
+  test('a bad QUITTANCE_PORT is named as the variable, not as a --port that was never given', async () => {
+    const tmp = tempDir();
+    try {
+      const env = await cli(['serve', '--data', tmp.dir], { QUITTANCE_PORT: '80a' });
+      assert.equal(env.code, 2);
+      assert.match(env.stderr, /^quittance: QUITTANCE_PORT takes a port number from 0 to 65535, not "80a"/);
+      const flag = await cli(['serve', '--data', tmp.dir, '--port', '80a'], { QUITTANCE_PORT: '7349' });
+      assert.match(flag.stderr, /^quittance: --port takes a port number/);
+      assert.equal(existsSync(join(tmp.dir, 'quittance.db')), false);
+    } finally {
+      tmp.cleanup();
+    }
+  });
+
   test('tenant create with whitespace at either end of the name exits 2 and creates no ledger and no tenant', async () => {
     const tmp = tempDir();
     try {
