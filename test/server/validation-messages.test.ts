@@ -43,6 +43,14 @@ for (const backend of BACKENDS) {
           assert.equal(r.status, 400, `${method} ${url}: ${JSON.stringify(r.json)}`);
           assert.ok(r.json.message.includes('params/id must NOT have fewer than 1 characters'), r.json.message);
         }
+        // A filter no stored value can match (an empty one, from an unset variable; one longer than any id) is a 400,
+        // not an empty page that reads as "the task has no receipts".
+        for (const [url, where] of [['/v1/receipts?task_id=', 'querystring/task_id'], [`/v1/receipts?task_id=${'t'.repeat(257)}`, 'querystring/task_id'], ['/v1/tasks?type=', 'querystring/type'], ['/v1/anomalies?kind=', 'querystring/kind']]) {
+          const r = await h.req('GET', url!);
+          assert.equal(r.status, 400, `${url}: ${JSON.stringify(r.json)}`);
+          assert.ok(r.json.message.includes(`${where} must NOT have`), r.json.message);
+        }
+        assert.equal((await h.req('GET', `/v1/receipts?task_id=${'t'.repeat(256)}`)).status, 200);
         const long = await h.req('GET', `/v1/tasks?${'q'.repeat(5000)}=1`);
         assert.equal(long.status, 400);
         assert.ok(long.json.message.length < 300, 'a long name is cut short');

@@ -7,7 +7,7 @@ export async function ledgerRoutes(app: FastifyInstance, s: Services): Promise<v
     config: { scope: 'read' },
     schema: {
       tags: ['ledger'], summary: 'system.anomaly receipts, oldest first',
-      querystring: { type: 'object', additionalProperties: false, properties: { kind: { type: 'string' }, ...pageQuery(s.config.obligations) } },
+      querystring: { type: 'object', additionalProperties: false, properties: { kind: { type: 'string', minLength: 1 }, ...pageQuery(s.config.obligations) } },
     },
   }, async (request) => {
     const page = await s.ledger.anomalies(request.caller.tenant_id, request.query);

@@ -64,7 +64,7 @@ export async function receiptRoutes(app: FastifyInstance, s: Services): Promise<
       tags: ['receipts'], summary: 'List receipts, oldest first',
       querystring: {
         type: 'object', additionalProperties: false,
-        properties: { type: { enum: Object.keys(RECEIPT_TYPES), description: 'A receipt type (a misspelt one is a 400, not an empty page)' }, task_id: { type: 'string' }, since: { type: 'string', format: 'date-time', description: 'Receipts created at or after this instant: RFC 3339, any offset, from 0000-01-01T00:00:00Z to 9999-12-31T23:59:59.999Z (UTC), no leap second' }, ...principalQuery, ...pageQuery(s.config.obligations) },
+        properties: { type: { enum: Object.keys(RECEIPT_TYPES), description: 'A receipt type (a misspelt one is a 400, not an empty page)' }, task_id: { type: 'string', minLength: 1, maxLength: 256 }, since: { type: 'string', format: 'date-time', description: 'Receipts created at or after this instant: RFC 3339, any offset, from 0000-01-01T00:00:00Z to 9999-12-31T23:59:59.999Z (UTC), no leap second' }, ...principalQuery, ...pageQuery(s.config.obligations) },
       },
     },
     // A positive offset typed into a URL (curl "…?since=2026-05-06T04:31:00+02:00") arrives with a space for its '+'

@@ -88,7 +88,7 @@ export async function taskRoutes(app: FastifyInstance, s: Services): Promise<voi
     config: { scope: 'read' },
     schema: {
       tags: ['tasks'], summary: 'List tasks, oldest first',
-      querystring: { type: 'object', additionalProperties: false, properties: { status: { enum: [...TASK_STATUSES] }, type: { type: 'string' }, ...pageQuery(pages) } },
+      querystring: { type: 'object', additionalProperties: false, properties: { status: { enum: [...TASK_STATUSES] }, type: { type: 'string', minLength: 1, maxLength: 256 }, ...pageQuery(pages) } },
     },
   }, async (request) => {
     const q = request.query;
