@@ -27,6 +27,10 @@ export const ERRORS = {
     message: 'Request contains an unpaired UTF-16 surrogate at %s: every string must be well-formed Unicode, so that what is stored is what was hashed',
   },
   QUITTANCE_ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Unsupported content type %s' },
+  QUITTANCE_ERR_UNSUPPORTED_CONTENT_ENCODING: {
+    status: 415,
+    message: 'Content-Encoding %s is not supported: the server does not decode request bodies, send them uncompressed',
+  },
   QUITTANCE_ERR_REQUEST_TOO_LARGE: { status: 413, message: `Request body is over this route's limit of %s bytes. ${CONTRACTS_NOT_CHAT}` },
   QUITTANCE_ERR_INVALID_CURSOR: { status: 400, message: 'Cursor is not one this server issued' },
   QUITTANCE_ERR_ROUTE_NOT_FOUND: { status: 404, message: 'No route %s' },

@@ -4,7 +4,7 @@ import type { Services } from './services.js';
 import { frameworkErrors, installErrorHandling } from './errors.js';
 import { installStrictJson } from './json.js';
 import { installAuth } from './auth.js';
-import { installNulRefusal, installValidation } from './validation.js';
+import { installContentEncodingRefusal, installNulRefusal, installValidation } from './validation.js';
 import { receiptRoutes } from './routes/receipts.js';
 import { obligationRoutes } from './routes/obligations.js';
 import { ledgerRoutes } from './routes/ledger.js';
@@ -49,6 +49,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   installStrictJson(app, services.config.limits.jsonDepthMax);
   installAuth(app, services.tenants);
   installNulRefusal(app);
+  installContentEncodingRefusal(app);
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',

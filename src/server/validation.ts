@@ -48,3 +48,19 @@ export function hasNul(s: string): boolean {
 export function stringLocation(value: unknown, root: string, bad: (s: string) => boolean): string | undefined {
   return locate(value, root, (v) => typeof v === 'string' && bad(v), bad);
 }
+
+/**
+ * A request body sent with a Content-Encoding (gzip, br, …) is refused before it is read: the server does not
+ * decode bodies, so the evidence route stored the compressed bytes as the blob (a digest of bytes the client never
+ * meant) and a JSON route refused them as text that is not UTF-8. `identity` means no encoding and passes.
+ */
+export function installContentEncodingRefusal(app: FastifyInstance): void {
+  app.addHook('preParsing', (request, _reply, payload, done) => {
+    const encoding = request.headers['content-encoding'];
+    if (encoding === undefined || encoding.trim().toLowerCase() === 'identity' || encoding.trim() === '') return done(null, payload);
+    // Only a body is encoded: a request without one (a GET a proxy tagged) has nothing to refuse.
+    const body = request.headers['transfer-encoding'] !== undefined || Number(request.headers['content-length'] ?? 0) > 0;
+    if (!body) return done(null, payload);
+    done(new QuittanceError('QUITTANCE_ERR_UNSUPPORTED_CONTENT_ENCODING', [JSON.stringify(encoding.length > 100 ? `${encoding.slice(0, 100)}…` : encoding)]), payload);
+  });
+}
