@@ -25,10 +25,10 @@ export async function stampRoutes(app: FastifyInstance, s: Services): Promise<vo
     return s.stamps.jwks();
   });
 
-  app.post<{ Body: { subject: Principal; task_ref: string; scope: string[]; ttl_seconds: number; task_id?: string } }>('/v1/stamps', {
+  app.post<{ Body: { subject: Principal; task_ref: string; scope: string[]; ttl_seconds: number; task_id?: string; idempotency_key?: string } }>('/v1/stamps', {
     config: { scope: 'write' },
     schema: {
-      tags: ['stamps'], summary: 'Mint a standalone stamp (appends stamp.minted); the token is shown once',
+      tags: ['stamps'], summary: 'Mint a standalone stamp (appends stamp.minted); the token is shown once, and again only to a retry with its idempotency_key',
       body: {
         type: 'object', required: ['subject', 'task_ref', 'scope', 'ttl_seconds'], additionalProperties: false,
         properties: {
@@ -37,6 +37,7 @@ export async function stampRoutes(app: FastifyInstance, s: Services): Promise<vo
           scope: { type: 'array', items: shortText(128) },
           ttl_seconds: { type: 'integer', description: '1 s to 30 days; the safety net, not the close signal.' },
           task_id: shortText(256),
+          idempotency_key: { ...shortText(256), description: 'A retry with the same key and body answers the stamp minted before (200); another body is 409.' },
         },
       },
     },
@@ -44,8 +45,9 @@ export async function stampRoutes(app: FastifyInstance, s: Services): Promise<vo
     const b = request.body;
     const r = await s.stamps.mint(request.caller.tenant_id, {
       subject: b.subject, task_ref: b.task_ref, scope: b.scope, ttl_seconds: b.ttl_seconds, ...(b.task_id !== undefined && { task_id: b.task_id }),
+      ...(b.idempotency_key !== undefined && { idempotency_key: b.idempotency_key }),
     });
-    return reply.status(201).send(r);
+    return reply.status(r.status === 'created' ? 201 : 200).send(r);
   });
 
   app.post<{ Body: { token: string; record_action?: string; from?: Principal } }>('/v1/stamps/introspect', {

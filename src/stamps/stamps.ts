@@ -21,6 +21,7 @@ import { Introspector, answer, effectiveState, judge, type InactiveReason, type 
 import { Published } from './published.js';
 import { stampClaims, type StampClaims } from './token.js';
 import { characterCount } from '../text.js';
+import { canonicalize } from '../ledger/canonical.js';
 import {
   CLOSERS, EVENT_OUTCOMES, TOMBSTONE_OUTCOMES, stampView,
   type MintInput, type MintResult, type MintedUnsigned, type PublicJwk, type RotateResult, type SigningKeyRow, type StampEventInput, type StampRow,
@@ -102,6 +103,7 @@ export class Stamps {
       ...(input.task_id !== undefined && { task_id: input.task_id }),
       ...(input.lease_id !== undefined && { lease_id: input.lease_id }),
       parents: [...(input.parents ?? [])],
+      ...(input.idempotency_key !== undefined && { idempotency_key: mintKey(input.idempotency_key) }),
       body,
     }, { writer: 'stamps' });
     const row: StampRow = {
@@ -194,10 +196,39 @@ export class Stamps {
 
   // ── own-transaction wrappers ─────────────────────────────────────────────────────────────────────────
 
-  /** A standalone mint in its own write; the token is signed after the commit, off the event loop. */
+  /**
+   * A standalone mint in its own write; the token is signed after the commit, off the event loop. With an
+   * idempotency_key (kept on the stamp.minted receipt), the same request again answers the stamp it minted and
+   * another request under that key is 409: a client whose answer was lost and who sends again does not leave a
+   * second stamp behind, never tombstoned and flagged ambiguous when its TTL passes.
+   */
   async mint(tenantId: string, input: MintInput): Promise<MintResult> {
-    const m = await this.store.write((tx) => this.mintInTx(tx, tenantId, input));
-    return { stamp: m.stamp, token: await m.sign(), receipt: m.receipt };
+    const m = await this.store.write(async (tx) => {
+      const stored = input.idempotency_key === undefined ? undefined : await this.mintedBefore(tx, tenantId, input, input.idempotency_key);
+      return stored ?? { status: 'created' as const, ...(await this.mintInTx(tx, tenantId, input)) };
+    });
+    return { status: m.status, stamp: m.stamp, token: await m.sign(), receipt: m.receipt };
+  }
+
+  /**
+   * The stamp a standalone mint with this idempotency key made, if any, answered as it was: the stamp as it is now,
+   * its stamp.minted receipt, and the generation-1 token issued then, signed again (the same bytes while the key
+   * that signed it is current: Ed25519 is deterministic; after `quittance keys rotate`, by the current key).
+   */
+  private async mintedBefore(tx: Tx, tenantId: string, input: MintInput, key: string): Promise<(MintedUnsigned & { status: 'duplicate' }) | undefined> {
+    this.checkMint(input);
+    const r = await tx.receiptByIdempotencyKey(tenantId, mintKey(key));
+    if (!r) return undefined;
+    const row = r.type === 'stamp.minted' && r.stamp_id !== undefined ? await tx.stampForUpdate(tenantId, r.stamp_id) : undefined;
+    const b = r.body;
+    const same = row !== undefined && canonicalize(b['subject']) === canonicalize(principal(input.subject)) && b['task_ref'] === input.task_ref
+      && canonicalize(b['scope']) === canonicalize([...input.scope]) && b['ttl_seconds'] === input.ttl_seconds && r.task_id === input.task_id;
+    if (!same) throw new QuittanceError('QUITTANCE_ERR_IDEMPOTENCY_CONFLICT', [JSON.stringify(key)], { details: { receipt_id: r.receipt_id } });
+    const now = this.now();
+    const signer = (await tx.currentSigningKey()) ?? (await ensureSigningKeysInTx(tx, now));
+    const claims = stampClaims({ ...row, generation: 1 }, this.config.issuer, Date.parse(row.issued_at));
+    const privateKey = this.keyRing.privateKey(signer);
+    return { status: 'duplicate', stamp: this.view(row, now), receipt: r, sign: () => this.signAsync(claims, signer.kid, privateKey) };
   }
 
   async tombstone(tenantId: string, stampId: string, input: TombstoneInput): Promise<TombstoneResult> {
@@ -408,6 +439,11 @@ export class Stamps {
     this.introspector.changing(tenantId, stampId, expect);
     this.published.changed(tenantId);
   }
+}
+
+/** The stamp.minted receipt's idempotency key for a standalone mint's key (a tenant's receipt keys are one space). */
+function mintKey(key: string): string {
+  return `stamp.minted:${key}`;
 }
 
 function principal(p: Principal): Principal {

@@ -106,6 +106,8 @@ export interface MintInput {
   worker?: string | undefined;
   /** Receipts the stamp.minted receipt answers (e.g. the lease.granted it belongs to). */
   parents?: readonly string[] | undefined;
+  /** A standalone mint's retry key: the same key and request again answers the stamp it minted (see Stamps.mint). */
+  idempotency_key?: string | undefined;
 }
 
 export interface TombstoneInput {
@@ -163,6 +165,8 @@ export interface StampView {
 }
 
 export interface MintResult {
+  /** `duplicate`: a retry (same idempotency_key and request) answered with the stamp minted before. */
+  status: 'created' | 'duplicate';
   stamp: StampView;
   /** The compact JWS. Shown once: the ledger never stores it. */
   token: string;

@@ -21,7 +21,7 @@ for (const backend of BACKENDS) {
 
       const r = await h.req('POST', '/v1/stamps', { subject, task_ref: 'report-42', scope: ['fs:read', 'net:fetch'], ttl_seconds: 600 });
       assert.equal(r.status, 201);
-      assert.deepEqual(Object.keys(r.json).sort(), ['receipt', 'stamp', 'token']);
+      assert.deepEqual(Object.keys(r.json).sort(), ['receipt', 'stamp', 'status', 'token']);
       const { payload, protectedHeader } = await jwtVerify(r.json.token, createLocalJWKSet(jwks.json), {
         algorithms: ['EdDSA'], currentDate: new Date(h.clock.now()),
       });
