@@ -135,16 +135,25 @@ export async function stampRoutes(app: FastifyInstance, s: Services): Promise<vo
     return reply.status(r.status === 'created' ? 201 : 200).send(r);
   });
 
-  app.post<{ Params: { id: string }; Body: { from?: Principal } | undefined }>('/v1/stamps/:id/rotate', {
+  app.post<{ Params: { id: string }; Body: { from?: Principal; idempotency_key?: string } | undefined }>('/v1/stamps/:id/rotate', {
     config: { scope: 'write' },
     schema: {
       tags: ['stamps'], summary: 'Issue the next generation of the credential; the previous one is invalid in the same transaction',
       params: idParams,
-      body: { type: ['object', 'null'], additionalProperties: false, properties: { from: principalSchema } },
+      body: {
+        type: ['object', 'null'], additionalProperties: false,
+        properties: {
+          from: principalSchema,
+          idempotency_key: { ...shortText(256), description: "One rotation of this stamp: sent again, it answers that rotation's generation and token (200), never one more." },
+        },
+      },
     },
   }, async (request, reply) => {
-    const r = await s.stamps.rotate(request.caller.tenant_id, request.params.id, request.body?.from ?? keyPrincipal(request.caller.key_id));
-    return reply.status(201).send(r);
+    const b = request.body ?? {};
+    const r = await s.stamps.rotate(request.caller.tenant_id, request.params.id, b.from ?? keyPrincipal(request.caller.key_id), {
+      idempotency_key: b.idempotency_key, from: b.from,
+    });
+    return reply.status(r.status === 'created' ? 201 : 200).send(r);
   });
 
   app.get<{ Querystring: { cursor?: string; limit?: number } }>('/v1/investigations', {

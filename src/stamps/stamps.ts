@@ -36,6 +36,12 @@ export interface Investigation {
   last_events: Receipt[];
 }
 
+/** What makes a rotation safe to send again: its key (per stamp), and the `from` the request named, if any. */
+export interface RotateRetry {
+  idempotency_key?: string | undefined;
+  from?: Principal | undefined;
+}
+
 /** Longest task_ref, in characters (code points) as the route's JSON Schema maxLength counts them. */
 const TASK_REF_CHARACTERS_MAX = 256;
 
@@ -165,26 +171,50 @@ export class Stamps {
    * The next generation of the stamp's credential. The previous generation stops being valid in this same
    * transaction: there is no instant at which two generations introspect active.
    */
-  async rotateInTx(tx: Tx, tenantId: string, stampId: string, by?: Principal): Promise<RotateResult> {
+  async rotateInTx(tx: Tx, tenantId: string, stampId: string, by?: Principal, retry: RotateRetry = {}): Promise<RotateResult> {
     const row = await tx.stampForUpdate(tenantId, stampId);
     if (!row) throw new QuittanceError('QUITTANCE_ERR_STAMP_NOT_FOUND', [stampId]);
+    const key = retry.idempotency_key === undefined ? undefined : rotateKey(stampId, retry.idempotency_key);
+    if (key !== undefined) {
+      const stored = await this.rotatedBefore(tx, row, key, retry);
+      if (stored) return stored;
+    }
     const now = this.now();
     const state = effectiveState(row, now);
     if (state !== 'active') throw new QuittanceError('QUITTANCE_ERR_STAMP_NOT_ACTIVE', [stampId, state, 'be rotated']);
-    const key = (await tx.currentSigningKey()) ?? (await ensureSigningKeysInTx(tx, now));
+    const signer = (await tx.currentSigningKey()) ?? (await ensureSigningKeysInTx(tx, now));
     const previous = row.generation;
     row.generation = previous + 1;
-    row.kid = key.kid;
+    row.kid = signer.kid;
     const r = await this.ledger.appendInTx(tx, tenantId, {
       type: 'stamp.rotated', from: by ?? LEDGER_PRINCIPAL, to: row.subject, stamp_id: stampId,
       ...(row.task_id !== null && { task_id: row.task_id }),
       ...(row.lease_id !== null && { lease_id: row.lease_id }),
       parents: [row.minted_receipt_id],
-      body: { stamp_id: stampId, generation: row.generation, previous_generation: previous, kid: key.kid, rotated_at: isoTime(now) },
+      ...(key !== undefined && { idempotency_key: key }),
+      body: { stamp_id: stampId, generation: row.generation, previous_generation: previous, kid: signer.kid, rotated_at: isoTime(now) },
     }, { writer: 'stamps' });
     this.changing(tenantId, stampId, { state: 'active', generation: row.generation });
     await tx.updateStamp(row);
-    return { stamp: this.view(row, now), token: this.sign(row, key, now), receipt: r.receipt };
+    return { status: 'created', stamp: this.view(row, now), token: this.sign(row, signer, now), receipt: r.receipt };
+  }
+
+  /**
+   * The rotation a retry names (its idempotency key), answered as it was: the stamp as it is now, the stamp.rotated
+   * receipt, and the token of the generation it made, signed again (see mintedBefore). A `from` other than the
+   * writer of that receipt is 409; naming none is the same request (a retry may come through another API key).
+   */
+  private async rotatedBefore(tx: Tx, row: StampRow, key: string, retry: RotateRetry): Promise<RotateResult | undefined> {
+    const r = await tx.receiptByIdempotencyKey(row.tenant_id, key);
+    if (!r) return undefined;
+    const generation = r.body['generation'];
+    const same = r.type === 'stamp.rotated' && r.stamp_id === row.stamp_id && typeof generation === 'number'
+      && (retry.from === undefined || canonicalize(principal(retry.from)) === canonicalize(r.from));
+    if (!same) throw new QuittanceError('QUITTANCE_ERR_IDEMPOTENCY_CONFLICT', [JSON.stringify(retry.idempotency_key)], { details: { receipt_id: r.receipt_id } });
+    const now = this.now();
+    const signer = (await tx.currentSigningKey()) ?? (await ensureSigningKeysInTx(tx, now));
+    const token = this.sign({ ...row, generation }, signer, Date.parse(r.body['rotated_at'] as string));
+    return { status: 'duplicate', stamp: this.view(row, now), token, receipt: r };
   }
 
   /** A gate decision about an action under the stamp (`stamp.event`): executed, denied or error. */
@@ -237,8 +267,8 @@ export class Stamps {
     return r;
   }
 
-  async rotate(tenantId: string, stampId: string, by?: Principal): Promise<RotateResult> {
-    const r = await this.store.write((tx) => this.rotateInTx(tx, tenantId, stampId, by));
+  async rotate(tenantId: string, stampId: string, by?: Principal, retry: RotateRetry = {}): Promise<RotateResult> {
+    const r = await this.store.write((tx) => this.rotateInTx(tx, tenantId, stampId, by, retry));
     this.published.changed(tenantId);
     return r;
   }
@@ -444,6 +474,11 @@ export class Stamps {
 /** The stamp.minted receipt's idempotency key for a standalone mint's key (a tenant's receipt keys are one space). */
 function mintKey(key: string): string {
   return `stamp.minted:${key}`;
+}
+
+/** The stamp.rotated receipt's idempotency key: a rotation key names one rotation of one stamp. */
+function rotateKey(stampId: string, key: string): string {
+  return `stamp.rotated:${stampId}:${key}`;
 }
 
 function principal(p: Principal): Principal {

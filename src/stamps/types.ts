@@ -187,6 +187,8 @@ export interface TombstoneResult {
 }
 
 export interface RotateResult {
+  /** `duplicate`: a retry (same idempotency_key) answered with the rotation made before. */
+  status: 'created' | 'duplicate';
   stamp: StampView;
   token: string;
   receipt: Receipt;

@@ -89,5 +89,41 @@ for (const backend of BACKENDS) {
       assert.equal(new Set(rs.map((r) => r.json.stamp.stamp_id)).size, 1);
       assert.equal(await count('stamp.minted'), before + 1);
     });
+
+    test('a rotation resent with its idempotency_key answers the generation it made (200), not one more; another from is 409', async () => {
+      const m = await h.req('POST', '/v1/stamps', { ...mintBody, idempotency_key: undefined, ttl_seconds: 600 });
+      const id = m.json.stamp.stamp_id;
+      const first = await h.req('POST', `/v1/stamps/${id}/rotate`, { idempotency_key: 'rot-1' });
+      assert.equal(first.status, 201, JSON.stringify(first.json));
+      assert.equal(first.json.status, 'created');
+      assert.equal(first.json.stamp.generation, 2);
+      const rotated = await count('stamp.rotated');
+      const again = await h.req('POST', `/v1/stamps/${id}/rotate`, { idempotency_key: 'rot-1' });
+      assert.equal(again.status, 200, JSON.stringify(again.json));
+      assert.equal(again.json.status, 'duplicate');
+      assert.equal(again.json.stamp.generation, 2);
+      assert.equal(again.json.receipt.receipt_id, first.json.receipt.receipt_id);
+      assert.equal(again.json.token, first.json.token);
+      assert.equal(await count('stamp.rotated'), rotated);
+      assert.equal((await introspect(h, again.json.token)).active, true);
+
+      const other = await h.req('POST', `/v1/stamps/${id}/rotate`, { idempotency_key: 'rot-1', from: { kind: 'agent', id: 'someone-else' } });
+      assert.equal(other.status, 409);
+      assert.equal(other.json.code, 'QUITTANCE_ERR_IDEMPOTENCY_CONFLICT');
+      // A new key is a new rotation; the key is the stamp's own, so another stamp may use it too.
+      const next = await h.req('POST', `/v1/stamps/${id}/rotate`, { idempotency_key: 'rot-2' });
+      assert.equal(next.status, 201);
+      assert.equal(next.json.stamp.generation, 3);
+      const m2 = await h.req('POST', '/v1/stamps', { ...mintBody, idempotency_key: undefined, ttl_seconds: 600 });
+      const o = await h.req('POST', `/v1/stamps/${m2.json.stamp.stamp_id}/rotate`, { idempotency_key: 'rot-1' });
+      assert.equal(o.status, 201);
+      // The retry of an older rotation answers what it made then: its generation is superseded now.
+      const late = await h.req('POST', `/v1/stamps/${id}/rotate`, { idempotency_key: 'rot-1' });
+      assert.equal(late.status, 200);
+      assert.equal(late.json.stamp.generation, 3);
+      assert.equal(claimsOf(late.json.token).gen, 2);
+      assert.equal((await introspect(h, late.json.token)).inactive_reason, 'superseded_generation');
+      assert.equal(await count('stamp.rotated'), rotated + 2);
+    });
   });
 }
