@@ -51,7 +51,13 @@ export interface StampGateOptions {
 }
 
 export type GateReason =
-  | 'invalid_token' | 'unknown_key' | 'unknown_stamp' | 'expired' | 'closed' | 'superseded_generation' | 'status_unavailable';
+  | 'invalid_token' | 'unknown_key' | 'unknown_stamp' | 'expired' | 'closed' | 'superseded_generation' | 'unknown_generation'
+  | 'status_unavailable';
+
+/** The gate's word for the ledger's inactive_reason about one of the tenant's own stamps. */
+const LEDGER_REASONS: Record<string, GateReason> = {
+  tombstoned: 'closed', ambiguous: 'closed', expired: 'expired', superseded_generation: 'superseded_generation', unknown_generation: 'unknown_generation',
+};
 
 export interface GateDecision {
   allowed: boolean;
@@ -170,6 +176,14 @@ export class StampGate {
       const claims = active === true ? readClaims(rest) : undefined;
       if (claims) return { allowed: true, stamp_id: claims.stamp_id, claims, ...(typeof eventId === 'string' && { event_receipt_id: eventId }) };
       if (typeof eventId === 'string') d.event_receipt_id = eventId;
+      // The ledger names the stamp only for a valid token of this tenant: the token's claims are then verified,
+      // and its reason is the one recorded (tombstoned, superseded, ...), not this gate's (a key it lacked).
+      if (typeof rest['stamp_id'] === 'string') {
+        const own = readClaims(decodeJws(token)?.payload ?? {});
+        d.stamp_id = rest['stamp_id'];
+        if (own?.stamp_id === d.stamp_id) d.claims = own;
+        d.reason = LEDGER_REASONS[String(rest['inactive_reason'])] ?? d.reason;
+      }
     }
     return d;
   }

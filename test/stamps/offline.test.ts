@@ -250,6 +250,33 @@ describe('offline verification: JWKS + the signed status list, with jose', () =>
     assert.equal(await recorded(no), 'denied');
   });
 
+  test("StampGate.decide: a denial the ledger judged names the stamp and the ledger's reason, as the receipt does", async () => {
+    const closed = await mint(h);
+    const superseded = await mint(h);
+    await h.req('POST', `/v1/stamps/${closed.stamp_id}/tombstone`, { outcome: 'revoked' });
+    await h.req('POST', `/v1/stamps/${superseded.stamp_id}/rotate`);
+    // The gate's JWKS lacks the signing key (fetched before a key rotation reached it): the ledger judges.
+    const realFetch = globalThis.fetch;
+    const gate = new StampGate({
+      url: urlA, apiKey: h.key, refreshMs: 100, now: () => h.clock.now(), monotonic: () => performance.now(),
+      fetch: (async (input: string | URL | Request, init?: RequestInit) =>
+        String(input).endsWith('/.well-known/jwks.json') ? Response.json({ keys: [] }) : realFetch(input, init)) as typeof fetch,
+    });
+    const receipt = async (d: { event_receipt_id?: string }) => (await stampEvents(h)).find((e) => e.receipt_id === d.event_receipt_id)!;
+    for (const [m, reason, gateReason] of [[closed, 'closed', 'tombstoned'], [superseded, 'superseded_generation', 'superseded_generation']] as const) {
+      const d = await gate.decide(m.token, 'fs.write');
+      const r = await receipt(d);
+      assert.deepEqual([r.body.outcome, r.body.gate_reason, r.stamp_id], ['denied', gateReason, m.stamp_id]);
+      assert.equal(d.allowed, false);
+      assert.equal(d.stamp_id, m.stamp_id, 'the ledger named the stamp');
+      assert.equal(d.reason, reason);
+      assert.equal(d.claims?.stamp_id, m.stamp_id);
+    }
+    // A token the ledger does not take for one of this tenant's stamps still names nothing.
+    const forged = await gate.decide(tamper(closed.token), 'fs.write');
+    assert.deepEqual([forged.allowed, forged.stamp_id, forged.claims], [false, undefined, undefined]);
+  });
+
   test('StampGate: a revoked token stays refused once its TTL passes on the ledger, even on a gate whose clock is behind', async () => {
     const keep = await mint(h, { ttl_seconds: 3600 });
     const revoked = await mint(h, { ttl_seconds: 2 });
