@@ -29,7 +29,7 @@ export interface Services {
 export interface ServicesOptions {
   /** An already opened store; otherwise PostgreSQL at databaseUrl, or else SQLite under dataDir. */
   store?: Store;
-  /** postgres://... : the scale-out backend. Migrations run in the background; the first store call awaits them. */
+  /** postgres://... : the scale-out backend. Migrations run in the background; the first store call awaits them (and a later call runs them again if PostgreSQL could not be reached). */
   databaseUrl?: string;
   dataDir?: string;
   /** SQLite under dataDir: checkpoint the WAL from a thread this often (SqliteStoreOptions.checkpointIntervalMs). */

@@ -7,7 +7,7 @@ import { buildApp } from '../../src/server/app.js';
 import { createServices } from '../../src/server/index.js';
 import { startSweeps } from '../../src/server/sweeps.js';
 import { CommitOutcomeUnknown } from '../../src/store/group-commit.js';
-import { openPostgresStore } from '../../src/store/postgres/index.js';
+import { PostgresStore, openPostgresStore } from '../../src/store/postgres/index.js';
 import { unreachableReason } from '../../src/store/postgres/unreachable.js';
 import { BACKENDS, tempDir, agent, worker } from '../helpers.js';
 import { TEST_PG_URL, testSchema } from '../pg.js';
@@ -144,6 +144,32 @@ describe('PostgreSQL lost while migrations run', { skip: !BACKENDS.includes('pos
       await assert.rejects(openPostgresStore({ connectionString: proxy.url(), schema: schema.schema }));
       await new Promise((r) => setTimeout(r, 100)); // any late 'error' event has been emitted by now
     } finally {
+      await proxy.down().catch(() => undefined);
+      await schema.drop();
+    }
+  });
+});
+
+describe('PostgreSQL out of reach when a store is made', { skip: !BACKENDS.includes('postgres') && 'PostgreSQL not reachable' }, () => {
+  test('the first call fails; once PostgreSQL is back the next call migrates and works, without making the store anew', async () => {
+    const schema = testSchema();
+    const proxy = await outageProxy(new URL(TEST_PG_URL));
+    await proxy.down();
+    // What an embedding program gets from createServices({databaseUrl}): the migration starts in the background.
+    const store = new PostgresStore({ connectionString: proxy.url(), schema: schema.schema });
+    const services = createServices({ store });
+    try {
+      await assert.rejects(services.tenants.createTenant('a'), (e: unknown) => unreachableReason(e) !== undefined);
+      await assert.rejects(store.stamps.stamp('t', 's'), (e: unknown) => unreachableReason(e) !== undefined);
+      await proxy.up();
+      const t = await services.tenants.createTenant('a');
+      const r = await services.ledger.append(t.tenant_id, { type: 'task.assigned', from: agent, to: worker, task_id: 't-1' });
+      assert.equal(r.status, 'created');
+      assert.equal(await store.stamps.stamp(t.tenant_id, 'none'), undefined);
+      const v = await store.schemaVersion();
+      assert.equal(v.current, v.known);
+    } finally {
+      await services.store.close();
       await proxy.down().catch(() => undefined);
       await schema.drop();
     }

@@ -62,7 +62,7 @@ export function pgAutomationTx(b: PgBatch): AutomationTx {
 
 /** Automation session reads through the pool (committed data only); each waits for the store's migrations. */
 export class PgAutomationReads implements AutomationReads {
-  constructor(private readonly pool: Pool, private readonly ready: Promise<unknown>) {}
+  constructor(private readonly pool: Pool, private readonly ready: () => Promise<unknown>) {}
 
   async automationSession(tenantId: string, id: string): Promise<AutomationSessionRow | undefined> {
     const r = (await this.rows<RawAutomationSession>('r_auto_byId', SQL.byId, [tenantId, id]))[0];
@@ -77,7 +77,7 @@ export class PgAutomationReads implements AutomationReads {
   }
 
   private async rows<R extends QueryResultRow>(name: string, text: string, values: unknown[]): Promise<R[]> {
-    await this.ready;
+    await this.ready();
     const safe = readableParams(values);
     return safe ? (await this.pool.query<R>({ name, text, values: safe })).rows : [];
   }

@@ -14,7 +14,7 @@ const DIGEST_RE = /^sha256:[0-9a-f]{64}$/;
  * default), so holding one in memory is fine.
  */
 export class PgBlobStore implements BlobStore {
-  constructor(private readonly pool: Pool, private readonly ready: Promise<unknown>) {}
+  constructor(private readonly pool: Pool, private readonly ready: () => Promise<unknown>) {}
 
   async put(source: AsyncIterable<Uint8Array>, maxBytes: number): Promise<StoredBlob> {
     const hash = createHash('sha256');
@@ -29,7 +29,7 @@ export class PgBlobStore implements BlobStore {
       parts.push(Buffer.from(chunk));
     }
     const digest = `sha256:${hash.digest('hex')}`;
-    await this.ready;
+    await this.ready();
     // Putting bytes that are already there rewrites them, which also repairs a damaged copy; an intact copy (the
     // usual case) is left alone, so repeated puts of the same evidence do not rewrite megabytes each time.
     await this.pool.query({
@@ -45,7 +45,7 @@ export class PgBlobStore implements BlobStore {
   async read(digest: string): Promise<Buffer | undefined> {
     // Only a well-formed digest names a blob (as on SQLite, where nothing else may turn into a path).
     if (!DIGEST_RE.test(digest)) return undefined;
-    await this.ready;
+    await this.ready();
     const r = await this.pool.query<{ bytes: Buffer }>({ name: 'b_blob_read', text: 'SELECT bytes FROM evidence_blobs WHERE digest = $1', values: [digest] });
     return r.rows[0]?.bytes;
   }

@@ -57,7 +57,7 @@ export function pgCapabilityTx(b: PgBatch): CapabilityTx {
 
 /** Capability reads through the pool (committed data only); each waits for the store's migrations. */
 export class PgCapabilityReads implements CapabilityReads {
-  constructor(private readonly pool: Pool, private readonly ready: Promise<unknown>) {}
+  constructor(private readonly pool: Pool, private readonly ready: () => Promise<unknown>) {}
 
   async capability(tenantId: string, ref: string): Promise<CapabilityRow | undefined> {
     const r = (await this.rows<RawCapability>('r_cap_byRef', SQL.byRef, [tenantId, ref]))[0];
@@ -77,7 +77,7 @@ export class PgCapabilityReads implements CapabilityReads {
   }
 
   private async rows<R extends QueryResultRow>(name: string, text: string, values: unknown[]): Promise<R[]> {
-    await this.ready;
+    await this.ready();
     const safe = readableParams(values);
     return safe ? (await this.pool.query<R>({ name, text, values: safe })).rows : [];
   }

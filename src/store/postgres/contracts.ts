@@ -41,7 +41,7 @@ export function pgContractTx(b: PgBatch): ContractTx {
 
 /** Stored contracts with their receipts, through the pool (committed data only); each waits for the migrations. */
 export class PgContractReads implements ContractReads {
-  constructor(private readonly pool: Pool, private readonly ready: Promise<unknown>) {}
+  constructor(private readonly pool: Pool, private readonly ready: () => Promise<unknown>) {}
 
   async contract(tenantId: string, contractId: string): Promise<StoredContract | undefined> {
     const j = (await this.rows<JoinedRow>('r_con_byId', SQL.joinedById, [tenantId, contractId]))[0];
@@ -56,7 +56,7 @@ export class PgContractReads implements ContractReads {
   }
 
   private async rows<R extends QueryResultRow>(name: string, text: string, values: unknown[]): Promise<R[]> {
-    await this.ready;
+    await this.ready();
     const safe = readableParams(values);
     return safe ? (await this.pool.query<R>({ name, text, values: safe })).rows : [];
   }

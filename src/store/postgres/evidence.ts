@@ -25,10 +25,10 @@ export function pgEvidenceTx(b: PgBatch): EvidenceTx {
 
 /** Evidence reads through the pool (committed data only); each waits for the store's migrations. */
 export class PgEvidenceReads implements EvidenceReads {
-  constructor(private readonly pool: Pool, private readonly ready: Promise<unknown>) {}
+  constructor(private readonly pool: Pool, private readonly ready: () => Promise<unknown>) {}
 
   async evidenceRow(tenantId: string, digest: string): Promise<EvidenceRow | undefined> {
-    await this.ready;
+    await this.ready();
     const values = readableParams([tenantId, digest]);
     if (!values) return undefined;
     const text = `SELECT ${EVIDENCE_COLUMNS} FROM evidence WHERE tenant_id = $1 AND digest = $2`;

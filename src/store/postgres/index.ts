@@ -36,13 +36,16 @@ export interface PostgresStoreOptions {
  * through the pool.
  *
  * The constructor only starts the migration; every method waits for it, so a failure (unreachable database,
- * QUITTANCE_ERR_SCHEMA_TOO_NEW) surfaces on the first call. `openPostgresStore` waits for it up front.
+ * QUITTANCE_ERR_SCHEMA_TOO_NEW) surfaces on the first call. A migration that failed because PostgreSQL could not be
+ * reached runs again on the next call, so a program holding the store recovers once the database is back; any other
+ * failure stays. `openPostgresStore` waits for it up front (and `quittance serve` exits when it fails).
  */
 export class PostgresStore implements Store {
   readonly backend = 'postgres' as const;
   readonly schema: string | undefined;
   private readonly pool: pg.Pool;
-  private readonly ready: Promise<number>;
+  /** The migration this store's calls wait for; undefined once one failed for want of the database. */
+  private migration: Promise<number> | undefined;
   private readonly committer: GroupCommitter<PgTx>;
   private readonly reads: PgLedgerReads;
   private readonly taskReads: PgTaskReads;
@@ -72,9 +75,7 @@ export class PostgresStore implements Store {
     this.pool = new pg.Pool({ connectionString, max: options.poolMax ?? 10, types: PG_TYPES, options: [urlOptions, ...settings].filter(Boolean).join(' ') });
     // An idle pooled connection that breaks (server restart) is dropped by the pool; the next query opens another.
     this.pool.on('error', () => undefined);
-    this.ready = migratePostgres(this.pool, options.schema);
-    // Reported to whoever calls first; not an unhandled rejection when nobody ever does.
-    this.ready.catch(() => undefined);
+    this.migration = this.migrate();
 
     this.committer = new GroupCommitter<PgTx>(
       {
@@ -104,8 +105,21 @@ export class PostgresStore implements Store {
 
   /** Resolves once migrations are applied (or rejects with why they could not be). */
   async opened(): Promise<this> {
-    await this.ready;
+    await this.ready();
     return this;
+  }
+
+  /** The migration, started again when the last one could not reach PostgreSQL (what every call waits for). */
+  private readonly ready = (): Promise<number> => (this.migration ??= this.migrate());
+
+  private migrate(): Promise<number> {
+    if (this.closed) return Promise.reject(new Error('store is closed'));
+    const m = migratePostgres(this.pool, this.schema);
+    // Reported to whoever calls first (this handler runs before theirs); not an unhandled rejection when nobody does.
+    m.catch((e: unknown) => {
+      if (this.migration === m && unreachableReason(e) !== undefined) this.migration = undefined;
+    });
+    return m;
   }
 
   /** One batch: one pooled connection, BEGIN ... COMMIT. READ COMMITTED: each statement sees what committed before it. */
@@ -152,20 +166,20 @@ export class PostgresStore implements Store {
 
   async write<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
     if (this.closed) throw new Error('store is closed');
-    await this.ready;
+    await this.ready();
     return this.committer.submit(fn);
   }
 
   async receipt(tenantId: string, receiptId: string): Promise<Receipt | undefined> {
-    await this.ready;
+    await this.ready();
     return this.reads.receipt(tenantId, receiptId);
   }
   async listReceipts(tenantId: string, filter: ReceiptFilter): Promise<Receipt[]> {
-    await this.ready;
+    await this.ready();
     return this.reads.listReceipts(tenantId, filter);
   }
   async openObligations(tenantId: string, filter: OpenObligationFilter): Promise<Receipt[]> {
-    await this.ready;
+    await this.ready();
     return this.reads.openObligations(tenantId, filter);
   }
   async openObligationRows(tenantId: string, afterSeq: number, limit: number): Promise<{ seq: number; receipt_id: string; type: string }[]> {
@@ -173,57 +187,57 @@ export class PostgresStore implements Store {
     return this.reads.openObligationRows(tenantId, afterSeq, limit);
   }
   async openObligationsText(tenantId: string, filter: OpenObligationFilter): Promise<ReceiptText[]> {
-    await this.ready;
+    await this.ready();
     return this.reads.openObligationsText(tenantId, filter);
   }
   async obligationState(tenantId: string, receiptId: string): Promise<ObligationState | undefined> {
-    await this.ready;
+    await this.ready();
     return this.reads.obligationState(tenantId, receiptId);
   }
   async chainSegment(tenantId: string, fromSeq: number, limit: number): Promise<ChainRow[]> {
-    await this.ready;
+    await this.ready();
     return this.reads.chainSegment(tenantId, fromSeq, limit);
   }
   async chainHeadOf(tenantId: string): Promise<ChainHead> {
-    await this.ready;
+    await this.ready();
     return this.reads.chainHead(tenantId);
   }
   async countReceipts(tenantId?: string): Promise<number> {
-    await this.ready;
+    await this.ready();
     return this.reads.countReceipts(tenantId);
   }
 
   async task(tenantId: string, taskId: string): Promise<TaskRow | undefined> {
-    await this.ready;
+    await this.ready();
     return this.taskReads.task(tenantId, taskId);
   }
   async listTasks(tenantId: string, filter: TaskFilter): Promise<TaskRow[]> {
-    await this.ready;
+    await this.ready();
     return this.taskReads.listTasks(tenantId, filter);
   }
   async lease(tenantId: string, leaseId: string): Promise<LeaseRow | undefined> {
-    await this.ready;
+    await this.ready();
     return this.taskReads.leaseById(tenantId, leaseId);
   }
   async anyLeaseDue(now: number): Promise<boolean> {
-    await this.ready;
+    await this.ready();
     return this.taskReads.anyLeaseDue(now);
   }
 
   async createTenant(row: TenantRow): Promise<void> {
-    await this.ready;
+    await this.ready();
     return this.tenants.createTenant(row);
   }
   async tenantByName(name: string): Promise<TenantRow | undefined> {
-    await this.ready;
+    await this.ready();
     return this.tenants.tenantByName(name);
   }
   async tenantById(tenantId: string): Promise<TenantRow | undefined> {
-    await this.ready;
+    await this.ready();
     return this.tenants.tenantById(tenantId);
   }
   async listTenants(): Promise<TenantRow[]> {
-    await this.ready;
+    await this.ready();
     return this.tenants.listTenants();
   }
   async ledgerTenantIds(): Promise<string[]> {
@@ -231,19 +245,19 @@ export class PostgresStore implements Store {
     return this.tenants.ledgerTenantIds();
   }
   async createApiKey(row: ApiKeyRow): Promise<void> {
-    await this.ready;
+    await this.ready();
     return this.tenants.createApiKey(row);
   }
   async apiKeyById(keyId: string): Promise<ApiKeyRow | undefined> {
-    await this.ready;
+    await this.ready();
     return this.tenants.apiKeyById(keyId);
   }
   async listApiKeys(tenantId: string): Promise<ApiKeyInfo[]> {
-    await this.ready;
+    await this.ready();
     return this.tenants.listApiKeys(tenantId);
   }
   async revokeApiKey(keyId: string, revokedAt: string, tenantId?: string): Promise<ApiKeyRevocation | undefined> {
-    await this.ready;
+    await this.ready();
     return this.tenants.revokeApiKey(keyId, revokedAt, tenantId);
   }
 
@@ -252,14 +266,14 @@ export class PostgresStore implements Store {
   }
 
   async schemaVersion(): Promise<{ current: number; known: number }> {
-    const known = await this.ready;
+    const known = await this.ready();
     return { current: await currentVersion(this.pool), known };
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.ready.catch(() => undefined);
+    await this.migration?.catch(() => undefined);
     await this.committer.drain();
     await this.pool.end();
   }

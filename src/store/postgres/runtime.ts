@@ -39,7 +39,7 @@ export function pgRuntimeTx(b: PgBatch): RuntimeInstallTx {
 
 /** Runtime install reads through the pool (committed data only); each waits for the store's migrations. */
 export class PgRuntimeInstallReads implements RuntimeInstallReads {
-  constructor(private readonly pool: Pool, private readonly ready: Promise<unknown>) {}
+  constructor(private readonly pool: Pool, private readonly ready: () => Promise<unknown>) {}
 
   async runtimeInstall(tenantId: string, installId: string): Promise<RuntimeInstallRow | undefined> {
     return (await this.rows<RuntimeInstallRow>('r_rt_byId', SQL.byId, [tenantId, installId]))[0];
@@ -50,7 +50,7 @@ export class PgRuntimeInstallReads implements RuntimeInstallReads {
   }
 
   private async rows<R extends QueryResultRow>(name: string, text: string, values: unknown[]): Promise<R[]> {
-    await this.ready;
+    await this.ready();
     const safe = readableParams(values);
     return safe ? (await this.pool.query<R>({ name, text, values: safe })).rows : [];
   }

@@ -118,7 +118,7 @@ export function pgSessionTx(b: PgBatch): SessionTx {
 
 /** Session and orphan reads through the pool (committed data only); each waits for the store's migrations. */
 export class PgSessionReads implements SessionReads {
-  constructor(private readonly pool: Pool, private readonly ready: Promise<unknown>) {}
+  constructor(private readonly pool: Pool, private readonly ready: () => Promise<unknown>) {}
 
   async session(tenantId: string, sessionId: string): Promise<SessionRow | undefined> {
     const r = (await this.rows<RawSession>('r_ses_session', SQL.sessionById, [tenantId, sessionId]))[0];
@@ -151,7 +151,7 @@ export class PgSessionReads implements SessionReads {
   }
 
   private async rows<R extends QueryResultRow>(name: string, text: string, values: unknown[]): Promise<R[]> {
-    await this.ready;
+    await this.ready();
     const safe = readableParams(values);
     return safe ? (await this.pool.query<R>({ name, text, values: safe })).rows : [];
   }

@@ -217,7 +217,7 @@ export function pgStampTx(b: PgBatch): StampTx {
 
 /** Stamp reads through the pool (committed data only); each waits for the store's migrations. */
 export class PgStampReads implements StampReads {
-  constructor(private readonly pool: Pool, private readonly ready: Promise<unknown>) {}
+  constructor(private readonly pool: Pool, private readonly ready: () => Promise<unknown>) {}
 
   async stamp(tenantId: string, stampId: string): Promise<StampRow | undefined> {
     const r = (await this.rows<StampDbRow>('r_stamp', SQL.stamp, [tenantId, stampId]))[0];
@@ -267,7 +267,7 @@ export class PgStampReads implements StampReads {
   }
 
   private async rows<R extends QueryResultRow>(name: string, text: string, values: unknown[]): Promise<R[]> {
-    await this.ready;
+    await this.ready();
     const safe = readableParams(values);
     return safe ? (await this.pool.query<R>({ name, text, values: safe })).rows : [];
   }
