@@ -201,8 +201,9 @@ export class Stamps {
 
   /**
    * The rotation a retry names (its idempotency key), answered as it was: the stamp as it is now, the stamp.rotated
-   * receipt, and the token of the generation it made, signed again (see mintedBefore). A `from` other than the
-   * writer of that receipt is 409; naming none is the same request (a retry may come through another API key).
+   * receipt, and the token of the generation it made, signed again by the same key (see mintedBefore). A `from`
+   * other than the writer of that receipt is 409; naming none is the same request (a retry may come through another
+   * API key).
    */
   private async rotatedBefore(tx: Tx, row: StampRow, key: string, retry: RotateRetry): Promise<RotateResult | undefined> {
     const r = await tx.receiptByIdempotencyKey(row.tenant_id, key);
@@ -211,10 +212,8 @@ export class Stamps {
     const same = r.type === 'stamp.rotated' && r.stamp_id === row.stamp_id && typeof generation === 'number'
       && (retry.from === undefined || canonicalize(principal(retry.from)) === canonicalize(r.from));
     if (!same) throw new QuittanceError('QUITTANCE_ERR_IDEMPOTENCY_CONFLICT', [JSON.stringify(retry.idempotency_key)], { details: { receipt_id: r.receipt_id } });
-    const now = this.now();
-    const signer = (await tx.currentSigningKey()) ?? (await ensureSigningKeysInTx(tx, now));
-    const token = this.sign({ ...row, generation }, signer, Date.parse(r.body['rotated_at'] as string));
-    return { status: 'duplicate', stamp: this.view(row, now), token, receipt: r };
+    const token = this.sign({ ...row, generation }, await this.signerOf(tx, r.body['kid']), Date.parse(r.body['rotated_at'] as string));
+    return { status: 'duplicate', stamp: this.view(row, this.now()), token, receipt: r };
   }
 
   /** A gate decision about an action under the stamp (`stamp.event`): executed, denied or error. */
@@ -242,8 +241,8 @@ export class Stamps {
 
   /**
    * The stamp a standalone mint with this idempotency key made, if any, answered as it was: the stamp as it is now,
-   * its stamp.minted receipt, and the generation-1 token issued then, signed again (the same bytes while the key
-   * that signed it is current: Ed25519 is deterministic; after `quittance keys rotate`, by the current key).
+   * its stamp.minted receipt, and the generation-1 token issued then, signed again by the key that signed it (the
+   * same bytes: Ed25519 is deterministic; a retired key stays published until the stamps it signed end).
    */
   private async mintedBefore(tx: Tx, tenantId: string, input: MintInput, key: string): Promise<(MintedUnsigned & { status: 'duplicate' }) | undefined> {
     this.checkMint(input);
@@ -254,11 +253,16 @@ export class Stamps {
     const same = row !== undefined && canonicalize(b['subject']) === canonicalize(principal(input.subject)) && b['task_ref'] === input.task_ref
       && canonicalize(b['scope']) === canonicalize([...input.scope]) && b['ttl_seconds'] === input.ttl_seconds && r.task_id === input.task_id;
     if (!same) throw new QuittanceError('QUITTANCE_ERR_IDEMPOTENCY_CONFLICT', [JSON.stringify(key)], { details: { receipt_id: r.receipt_id } });
-    const now = this.now();
-    const signer = (await tx.currentSigningKey()) ?? (await ensureSigningKeysInTx(tx, now));
+    const signer = await this.signerOf(tx, r.body['kid']);
     const claims = stampClaims({ ...row, generation: 1 }, this.config.issuer, Date.parse(row.issued_at));
     const privateKey = this.keyRing.privateKey(signer);
-    return { status: 'duplicate', stamp: this.view(row, now), receipt: r, sign: () => this.signAsync(claims, signer.kid, privateKey) };
+    return { status: 'duplicate', stamp: this.view(row, this.now()), receipt: r, sign: () => this.signAsync(claims, signer.kid, privateKey) };
+  }
+
+  /** The key that signed a token a receipt records (its body's kid); the current key if that one is gone. */
+  private async signerOf(tx: Tx, kid: unknown): Promise<SigningKeyRow> {
+    const key = typeof kid === 'string' ? await tx.signingKey(kid) : undefined;
+    return key ?? (await tx.currentSigningKey()) ?? (await ensureSigningKeysInTx(tx, this.now()));
   }
 
   async tombstone(tenantId: string, stampId: string, input: TombstoneInput): Promise<TombstoneResult> {

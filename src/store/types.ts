@@ -159,6 +159,8 @@ export interface StampTx {
   currentSigningKey(): Promise<SigningKeyRow | undefined>;
   /** The key published ahead of use, promoted by the next rotation. */
   nextSigningKey(): Promise<SigningKeyRow | undefined>;
+  /** A key by kid, whatever its role (a retried mint or rotation signs its token again with the key that signed it). */
+  signingKey(kid: string): Promise<SigningKeyRow | undefined>;
   /** Inserts a key; false (nothing written) when its role, current or next, is already taken. */
   insertSigningKey(row: SigningKeyRow): Promise<boolean>;
   setSigningKeyRole(kid: string, role: SigningKeyRole, retiredAt: string | null, verifyUntilMs: number | null): Promise<void>;

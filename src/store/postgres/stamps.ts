@@ -56,6 +56,8 @@ const SQL = {
   currentKey: `SELECT ${SIGNING_KEY_COLUMNS} FROM signing_keys WHERE role = 'current' FOR SHARE`,
   anyCurrent: "SELECT EXISTS (SELECT 1 FROM signing_keys WHERE role = 'current') AS e",
   nextKey: `SELECT ${SIGNING_KEY_COLUMNS} FROM signing_keys WHERE role = 'next'`,
+  // No lock: a key's private half never changes, and a stamp already written keeps its key published (lastExpiry).
+  keyByKid: `SELECT ${SIGNING_KEY_COLUMNS} FROM signing_keys WHERE kid = $1`,
   // The loser of two writers creating the same role writes nothing (and waits, at most KEY_LOCK_WAIT_MS, only
   // while the winner has not committed yet).
   insertKey: `INSERT INTO signing_keys (${SIGNING_KEY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (role) WHERE role <> 'retired' DO NOTHING`,
@@ -145,6 +147,10 @@ export function pgStampTx(b: PgBatch): StampTx {
     },
     async nextSigningKey() {
       const r = (await b.read<SigningKeyDbRow>('q_stamp_nextKey', SQL.nextKey, []))[0];
+      return r && rowToSigningKey(r);
+    },
+    async signingKey(kid) {
+      const r = (await b.read<SigningKeyDbRow>('q_stamp_keyByKid', SQL.keyByKid, [kid]))[0];
       return r && rowToSigningKey(r);
     },
     async insertSigningKey(k) {

@@ -20,6 +20,7 @@ function rowToStamp(r: StampDbRow): StampRow {
 export function sqliteStampTx(db: Database): StampTx {
   const s = {
     keyByRole: db.prepare<[string], SigningKeyDbRow>(`SELECT ${SIGNING_KEY_COLUMNS} FROM signing_keys WHERE role = ?`),
+    keyByKid: db.prepare<[string], SigningKeyDbRow>(`SELECT ${SIGNING_KEY_COLUMNS} FROM signing_keys WHERE kid = ?`),
     // OR IGNORE: the partial unique index on role makes a second current (or next) key a no-op, not an error.
     insertKey: db.prepare(`INSERT OR IGNORE INTO signing_keys (${SIGNING_KEY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
     setRole: db.prepare('UPDATE signing_keys SET role = ?, retired_at = ?, verify_until_ms = ? WHERE kid = ?'),
@@ -43,6 +44,10 @@ export function sqliteStampTx(db: Database): StampTx {
     },
     async nextSigningKey() {
       const r = s.keyByRole.get('next');
+      return r && rowToSigningKey(r);
+    },
+    async signingKey(kid) {
+      const r = s.keyByKid.get(kid);
       return r && rowToSigningKey(r);
     },
     async insertSigningKey(k) {
