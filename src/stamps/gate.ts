@@ -62,6 +62,7 @@ const LEDGER_REASONS: Record<string, GateReason> = {
 export interface GateDecision {
   allowed: boolean;
   reason?: GateReason;
+  /** The stamp the token names; verified only when `claims` is there (a denied forgery names what it claims). */
   stamp_id?: string;
   claims?: StampClaims;
   /** The stamp.event receipt that recorded the decision (decide() only). */
@@ -118,16 +119,18 @@ export class StampGate {
   async verify(token: string): Promise<GateDecision> {
     const decoded = decodeJws(token);
     if (!decoded) return { allowed: false, reason: 'invalid_token' };
+    // What the token says it is, before anything is verified: a denial names it, as the ledger records it.
+    const claimed = typeof decoded.payload['stamp_id'] === 'string' ? { stamp_id: decoded.payload['stamp_id'] } : {};
     let key = this.keys.get(decoded.header.kid);
     if (!key && this.monotonic() - this.keysAt >= this.refreshMs) {
       // A ledger that cannot be reached says nothing about the key: denied as unavailable, like a stale list.
-      if (!(await this.refreshKeys().then(() => true, () => false))) return { allowed: false, reason: 'status_unavailable' };
+      if (!(await this.refreshKeys().then(() => true, () => false))) return { allowed: false, reason: 'status_unavailable', ...claimed };
       key = this.keys.get(decoded.header.kid);
     }
-    if (!key) return { allowed: false, reason: 'unknown_key' };
-    if (!verifyJws(decoded, key)) return { allowed: false, reason: 'invalid_token' };
+    if (!key) return { allowed: false, reason: 'unknown_key', ...claimed };
+    if (!verifyJws(decoded, key)) return { allowed: false, reason: 'invalid_token', ...claimed };
     const claims = readClaims(decoded.payload);
-    if (!claims) return { allowed: false, reason: 'invalid_token' };
+    if (!claims) return { allowed: false, reason: 'invalid_token', ...claimed };
     const known = { stamp_id: claims.stamp_id, claims };
     if (claims.exp * 1000 <= this.now()) return { allowed: false, reason: 'expired', ...known };
 
@@ -160,13 +163,14 @@ export class StampGate {
    */
   async decide(token: string, action: string): Promise<GateDecision> {
     const d = await this.verify(token);
-    // Another tenant's stamp cannot be reported on from here; introspection records that denial in ours.
-    if (d.stamp_id !== undefined && d.reason !== 'unknown_stamp') {
+    // Another tenant's stamp cannot be reported on from here; introspection records that denial in ours. Nor can a
+    // stamp the token only claims (unverified): the ledger judges that token, and records it under the claimed stamp.
+    if (d.claims !== undefined && d.reason !== 'unknown_stamp') {
       const body: Record<string, unknown> = { action, outcome: d.allowed ? 'executed' : 'denied' };
       if (d.reason !== undefined) body['gate_reason'] = d.reason;
       if (d.claims !== undefined) body['generation'] = d.claims.gen;
       if (this.options.principal !== undefined) body['from'] = this.options.principal;
-      const r = await this.call('POST', `/v1/stamps/${encodeURIComponent(d.stamp_id)}/events`, body);
+      const r = await this.call('POST', `/v1/stamps/${encodeURIComponent(d.claims.stamp_id)}/events`, body);
       d.event_receipt_id = (r as { receipt: { receipt_id: string } }).receipt.receipt_id;
     } else {
       const body: Record<string, unknown> = { token, record_action: action };

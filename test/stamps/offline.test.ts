@@ -141,6 +141,8 @@ describe('offline verification: JWKS + the signed status list, with jose', () =>
     const forged = await gate.decide(tamper(m.token), 'fs.write');
     assert.equal(forged.allowed, false);
     assert.equal(forged.reason, 'invalid_token');
+    assert.equal(forged.stamp_id, m.stamp_id, 'the stamp the token names, as the receipt does');
+    assert.equal(forged.claims, undefined);
 
     const other = await h.newTenant(`g-${Date.now()}`);
     const theirs = await mint(h, {}, other.key);
@@ -212,10 +214,10 @@ describe('offline verification: JWKS + the signed status list, with jose', () =>
       }) as typeof fetch,
     });
     // A gate that has never loaded the keys, with the ledger unreachable, then answering a proxy's 503.
-    assert.deepEqual(await gate.verify(m.token), { allowed: false, reason: 'status_unavailable' });
+    assert.deepEqual(await gate.verify(m.token), { allowed: false, reason: 'status_unavailable', stamp_id: m.stamp_id });
     await sleep(110);
     jwks = '503';
-    assert.deepEqual(await gate.verify(m.token), { allowed: false, reason: 'status_unavailable' });
+    assert.deepEqual(await gate.verify(m.token), { allowed: false, reason: 'status_unavailable', stamp_id: m.stamp_id });
     await sleep(110);
     jwks = 'up';
     assert.equal((await gate.verify(m.token)).allowed, true);
@@ -272,9 +274,10 @@ describe('offline verification: JWKS + the signed status list, with jose', () =>
       assert.equal(d.reason, reason);
       assert.equal(d.claims?.stamp_id, m.stamp_id);
     }
-    // A token the ledger does not take for one of this tenant's stamps still names nothing.
+    // A forged token is recorded under the stamp it names: the answer names it too, with no claims (none verified).
     const forged = await gate.decide(tamper(closed.token), 'fs.write');
-    assert.deepEqual([forged.allowed, forged.stamp_id, forged.claims], [false, undefined, undefined]);
+    assert.deepEqual([forged.allowed, forged.reason, forged.stamp_id, forged.claims], [false, 'unknown_key', closed.stamp_id, undefined]);
+    assert.equal((await receipt(forged)).stamp_id, closed.stamp_id);
   });
 
   test('StampGate: a revoked token stays refused once its TTL passes on the ledger, even on a gate whose clock is behind', async () => {
