@@ -182,6 +182,11 @@ export class Stamps {
     const now = this.now();
     const state = effectiveState(row, now);
     if (state !== 'active') throw new QuittanceError('QUITTANCE_ERR_STAMP_NOT_ACTIVE', [stampId, state, 'be rotated']);
+    // A token's exp is the TTL rounded down to the second (stampClaims): past it, the next generation would be
+    // expired when issued, and the one in use would be superseded for nothing.
+    if (Math.floor(row.expires_ms / 1000) * 1000 <= now) {
+      throw new QuittanceError('QUITTANCE_ERR_STAMP_NOT_ACTIVE', [stampId, 'in the last second of its TTL (a new token would be expired)', 'be rotated']);
+    }
     const signer = (await tx.currentSigningKey()) ?? (await ensureSigningKeysInTx(tx, now));
     const previous = row.generation;
     row.generation = previous + 1;

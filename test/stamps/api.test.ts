@@ -250,5 +250,21 @@ for (const backend of BACKENDS) {
       assert.equal(a.state, 'ambiguous');
       assert.equal(a.inactive_reason, 'expired');
     });
+
+    test('rotate in the last fraction of a second of the TTL is refused: the token it would issue is already expired', async () => {
+      h.clock.advance(500); // expiries off the whole second: a token's exp is rounded down
+      const m = await mint(h, { ttl_seconds: 5 });
+      h.clock.advance(4200);
+      const early = await h.req('POST', `/v1/stamps/${m.stamp_id}/rotate`);
+      assert.equal(early.status, 201);
+      assert.equal((await introspect(h, early.json.token)).active, true);
+      h.clock.advance(500); // 0.3 s before the TTL, past the token's exp
+      const late = await h.req('POST', `/v1/stamps/${m.stamp_id}/rotate`);
+      assert.equal(late.status, 409, JSON.stringify(late.json));
+      assert.equal(late.json.code, 'QUITTANCE_ERR_STAMP_NOT_ACTIVE');
+      const g = await h.req('GET', `/v1/stamps/${m.stamp_id}`);
+      assert.equal(g.json.stamp.generation, 2, 'no generation was issued dead');
+      assert.equal(g.json.history.filter((r: { type: string }) => r.type === 'stamp.rotated').length, 1);
+    });
   });
 }
