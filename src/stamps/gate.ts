@@ -132,6 +132,8 @@ export class StampGate {
     const claims = readClaims(decoded.payload);
     if (!claims) return { allowed: false, reason: 'invalid_token', ...claimed };
     const known = { stamp_id: claims.stamp_id, claims };
+    // Another tenant's token, told by any list this gate has loaded (a list names the gate's tenant, fresh or not).
+    if (this.list && claims.tenant !== this.list.payload.sub) return { allowed: false, reason: 'unknown_stamp', ...known };
     if (claims.exp * 1000 <= this.now()) return { allowed: false, reason: 'expired', ...known };
 
     let list = await this.freshList();
@@ -163,9 +165,11 @@ export class StampGate {
    */
   async decide(token: string, action: string): Promise<GateDecision> {
     const d = await this.verify(token);
-    // Another tenant's stamp cannot be reported on from here; introspection records that denial in ours. Nor can a
-    // stamp the token only claims (unverified): the ledger judges that token, and records it under the claimed stamp.
-    if (d.claims !== undefined && d.reason !== 'unknown_stamp') {
+    // Only a stamp known to be this tenant's is reported on from here. Another tenant's (or one whose tenant this
+    // gate cannot tell yet: no list loaded) and one the token only claims (unverified) go to the ledger, which
+    // judges the token and records the denial in ours, under the claimed stamp when it is one of ours.
+    const tenant = this.list?.payload.sub;
+    if (d.claims !== undefined && tenant !== undefined && d.claims.tenant === tenant && d.reason !== 'unknown_stamp') {
       const body: Record<string, unknown> = { action, outcome: d.allowed ? 'executed' : 'denied' };
       if (d.reason !== undefined) body['gate_reason'] = d.reason;
       if (d.claims !== undefined) body['generation'] = d.claims.gen;

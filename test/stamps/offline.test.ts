@@ -280,6 +280,27 @@ describe('offline verification: JWKS + the signed status list, with jose', () =>
     assert.equal((await receipt(forged)).stamp_id, closed.stamp_id);
   });
 
+  test("StampGate.decide denies another tenant's expired token (recorded in ours) instead of throwing", async () => {
+    const other = await h.newTenant(`x-${Date.now()}`);
+    const theirs = await mint(h, { ttl_seconds: 2 }, other.key);
+    const ours = await mint(h, { ttl_seconds: 2 });
+    h.clock.advance(2000);
+    for (const warm of [true, false]) {
+      const gate = new StampGate({ url: urlA, apiKey: h.key, refreshMs: 100, now: () => h.clock.now(), monotonic: () => performance.now() });
+      if (warm) await gate.refresh(); // the gate knows its tenant from a list; without one, it asks the ledger
+      const d = await gate.decide(theirs.token, 'fs.write');
+      assert.equal(d.allowed, false);
+      assert.equal(d.stamp_id, theirs.stamp_id);
+      const r = (await stampEvents(h)).find((e) => e.receipt_id === d.event_receipt_id);
+      assert.ok(r, 'the denial is recorded in the gate\'s tenant');
+      assert.deepEqual([r.body.outcome, r.stamp_id], ['denied', undefined]);
+      // Our own expired stamp is still reported under it, with the gate's reason.
+      const own = await gate.decide(ours.token, 'fs.write');
+      assert.deepEqual([own.allowed, own.reason, own.stamp_id], [false, 'expired', ours.stamp_id]);
+      assert.equal((await stampEvents(h)).find((e) => e.receipt_id === own.event_receipt_id)?.stamp_id, ours.stamp_id);
+    }
+  });
+
   test('StampGate: a revoked token stays refused once its TTL passes on the ledger, even on a gate whose clock is behind', async () => {
     const keep = await mint(h, { ttl_seconds: 3600 });
     const revoked = await mint(h, { ttl_seconds: 2 });
