@@ -96,6 +96,17 @@ for (const backend of BACKENDS) {
       assert.equal(await count('stamp.minted'), before + 1);
     });
 
+    test('concurrent retries of one rotation make one generation, and all answer its token', async () => {
+      const m = await h.req('POST', '/v1/stamps', { ...mintBody, idempotency_key: undefined, ttl_seconds: 600 });
+      const id = m.json.stamp.stamp_id;
+      const rs = await Promise.all(Array.from({ length: 8 }, () => h.req('POST', `/v1/stamps/${id}/rotate`, { idempotency_key: 'rot-race' })));
+      assert.deepEqual(rs.map((r) => r.status).sort(), [200, 200, 200, 200, 200, 200, 200, 201]);
+      assert.equal(new Set(rs.map((r) => r.json.token)).size, 1);
+      const g = await h.req('GET', `/v1/stamps/${id}`);
+      assert.equal(g.json.stamp.generation, 2);
+      assert.equal((await introspect(h, rs[0]!.json.token)).active, true);
+    });
+
     test('a rotation resent with its idempotency_key answers the generation it made (200), not one more; another from is 409', async () => {
       const m = await h.req('POST', '/v1/stamps', { ...mintBody, idempotency_key: undefined, ttl_seconds: 600 });
       const id = m.json.stamp.stamp_id;
