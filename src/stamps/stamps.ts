@@ -21,7 +21,7 @@ import { Introspector, answer, effectiveState, judge, type InactiveReason, type 
 import { Published } from './published.js';
 import { stampClaims, type StampClaims } from './token.js';
 import { characterCount } from '../text.js';
-import { canonicalize } from '../ledger/canonical.js';
+import { earlierMint, earlierRotation, mintKey, principal, rotateKey, type RotateRetry } from './retries.js';
 import {
   CLOSERS, EVENT_OUTCOMES, TOMBSTONE_OUTCOMES, stampView,
   type MintInput, type MintResult, type MintedUnsigned, type PublicJwk, type RotateResult, type SigningKeyRow, type StampEventInput, type StampRow,
@@ -34,12 +34,6 @@ export interface Investigation {
   flagged_at: string | null;
   /** The newest receipts about the stamp before and after it was flagged (newest first), anomaly excluded. */
   last_events: Receipt[];
-}
-
-/** What makes a rotation safe to send again: its key (per stamp), and the `from` the request named, if any. */
-export interface RotateRetry {
-  idempotency_key?: string | undefined;
-  from?: Principal | undefined;
 }
 
 /** Longest task_ref, in characters (code points) as the route's JSON Schema maxLength counts them. */
@@ -174,10 +168,13 @@ export class Stamps {
   async rotateInTx(tx: Tx, tenantId: string, stampId: string, by?: Principal, retry: RotateRetry = {}): Promise<RotateResult> {
     const row = await tx.stampForUpdate(tenantId, stampId);
     if (!row) throw new QuittanceError('QUITTANCE_ERR_STAMP_NOT_FOUND', [stampId]);
-    const key = retry.idempotency_key === undefined ? undefined : rotateKey(stampId, retry.idempotency_key);
-    if (key !== undefined) {
-      const stored = await this.rotatedBefore(tx, row, key, retry);
-      if (stored) return stored;
+    const key = retry.idempotency_key;
+    const before = key === undefined ? undefined : await earlierRotation(tx, row, key, retry.from);
+    if (before) {
+      // Answered as it was: the stamp as it is now, and the token of the generation that rotation made, signed again
+      // by the same key (see mint).
+      const token = this.sign({ ...row, generation: before.generation }, await this.signerOf(tx, before.receipt.body['kid']), before.rotatedMs);
+      return { status: 'duplicate', stamp: this.view(row, this.now()), token, receipt: before.receipt };
     }
     const now = this.now();
     const state = effectiveState(row, now);
@@ -196,29 +193,12 @@ export class Stamps {
       ...(row.task_id !== null && { task_id: row.task_id }),
       ...(row.lease_id !== null && { lease_id: row.lease_id }),
       parents: [row.minted_receipt_id],
-      ...(key !== undefined && { idempotency_key: key }),
+      ...(key !== undefined && { idempotency_key: rotateKey(stampId, key) }),
       body: { stamp_id: stampId, generation: row.generation, previous_generation: previous, kid: signer.kid, rotated_at: isoTime(now) },
     }, { writer: 'stamps' });
     this.changing(tenantId, stampId, { state: 'active', generation: row.generation });
     await tx.updateStamp(row);
     return { status: 'created', stamp: this.view(row, now), token: this.sign(row, signer, now), receipt: r.receipt };
-  }
-
-  /**
-   * The rotation a retry names (its idempotency key), answered as it was: the stamp as it is now, the stamp.rotated
-   * receipt, and the token of the generation it made, signed again by the same key (see mintedBefore). A `from`
-   * other than the writer of that receipt is 409; naming none is the same request (a retry may come through another
-   * API key).
-   */
-  private async rotatedBefore(tx: Tx, row: StampRow, key: string, retry: RotateRetry): Promise<RotateResult | undefined> {
-    const r = await tx.receiptByIdempotencyKey(row.tenant_id, key);
-    if (!r) return undefined;
-    const generation = r.body['generation'];
-    const same = r.type === 'stamp.rotated' && r.stamp_id === row.stamp_id && typeof generation === 'number'
-      && (retry.from === undefined || canonicalize(principal(retry.from)) === canonicalize(r.from));
-    if (!same) throw new QuittanceError('QUITTANCE_ERR_IDEMPOTENCY_CONFLICT', [JSON.stringify(retry.idempotency_key)], { details: { receipt_id: r.receipt_id } });
-    const token = this.sign({ ...row, generation }, await this.signerOf(tx, r.body['kid']), Date.parse(r.body['rotated_at'] as string));
-    return { status: 'duplicate', stamp: this.view(row, this.now()), token, receipt: r };
   }
 
   /** A gate decision about an action under the stamp (`stamp.event`): executed, denied or error. */
@@ -232,9 +212,9 @@ export class Stamps {
 
   /**
    * A standalone mint in its own write; the token is signed after the commit, off the event loop. With an
-   * idempotency_key (kept on the stamp.minted receipt), the same request again answers the stamp it minted and
-   * another request under that key is 409: a client whose answer was lost and who sends again does not leave a
-   * second stamp behind, never tombstoned and flagged ambiguous when its TTL passes.
+   * idempotency_key, the same request again answers the stamp it minted (retries.ts): the stamp as it is now, its
+   * stamp.minted receipt, and the generation-1 token issued then, signed again by the key that signed it (the same
+   * bytes: Ed25519 is deterministic; a retired key stays published until the stamps it signed end).
    */
   async mint(tenantId: string, input: MintInput): Promise<MintResult> {
     const m = await this.store.write(async (tx) => {
@@ -244,24 +224,15 @@ export class Stamps {
     return { status: m.status, stamp: m.stamp, token: await m.sign(), receipt: m.receipt };
   }
 
-  /**
-   * The stamp a standalone mint with this idempotency key made, if any, answered as it was: the stamp as it is now,
-   * its stamp.minted receipt, and the generation-1 token issued then, signed again by the key that signed it (the
-   * same bytes: Ed25519 is deterministic; a retired key stays published until the stamps it signed end).
-   */
   private async mintedBefore(tx: Tx, tenantId: string, input: MintInput, key: string): Promise<(MintedUnsigned & { status: 'duplicate' }) | undefined> {
     this.checkMint(input);
-    const r = await tx.receiptByIdempotencyKey(tenantId, mintKey(key));
-    if (!r) return undefined;
-    const row = r.type === 'stamp.minted' && r.stamp_id !== undefined ? await tx.stampForUpdate(tenantId, r.stamp_id) : undefined;
-    const b = r.body;
-    const same = row !== undefined && canonicalize(b['subject']) === canonicalize(principal(input.subject)) && b['task_ref'] === input.task_ref
-      && canonicalize(b['scope']) === canonicalize([...input.scope]) && b['ttl_seconds'] === input.ttl_seconds && r.task_id === input.task_id;
-    if (!same) throw new QuittanceError('QUITTANCE_ERR_IDEMPOTENCY_CONFLICT', [JSON.stringify(key)], { details: { receipt_id: r.receipt_id } });
-    const signer = await this.signerOf(tx, r.body['kid']);
+    const before = await earlierMint(tx, tenantId, input, key);
+    if (!before) return undefined;
+    const { row, receipt } = before;
+    const signer = await this.signerOf(tx, receipt.body['kid']);
     const claims = stampClaims({ ...row, generation: 1 }, this.config.issuer, Date.parse(row.issued_at));
     const privateKey = this.keyRing.privateKey(signer);
-    return { status: 'duplicate', stamp: this.view(row, this.now()), receipt: r, sign: () => this.signAsync(claims, signer.kid, privateKey) };
+    return { status: 'duplicate', stamp: this.view(row, this.now()), receipt, sign: () => this.signAsync(claims, signer.kid, privateKey) };
   }
 
   /** The key that signed a token a receipt records (its body's kid); the current key if that one is gone. */
@@ -478,18 +449,4 @@ export class Stamps {
     this.introspector.changing(tenantId, stampId, expect);
     this.published.changed(tenantId);
   }
-}
-
-/** The stamp.minted receipt's idempotency key for a standalone mint's key (a tenant's receipt keys are one space). */
-function mintKey(key: string): string {
-  return `stamp.minted:${key}`;
-}
-
-/** The stamp.rotated receipt's idempotency key: a rotation key names one rotation of one stamp. */
-function rotateKey(stampId: string, key: string): string {
-  return `stamp.rotated:${stampId}:${key}`;
-}
-
-function principal(p: Principal): Principal {
-  return p.instance_id === undefined ? { kind: p.kind, id: p.id } : { kind: p.kind, id: p.id, instance_id: p.instance_id };
 }
