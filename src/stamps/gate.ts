@@ -162,9 +162,25 @@ export class StampGate {
    * gate cannot name (malformed, forged, a key it has not loaded, the JWKS out of reach) is judged by the ledger
    * through introspection with record_action, which records its verdict: that verdict is then the decision, so the
    * answer and the receipt agree (the ledger may already know a key this gate has not fetched).
+   *
+   * A decision the ledger cannot record (out of reach, timing out or failing with 5xx) is still answered: a denial
+   * as it was, an allowed action as denied with `status_unavailable`, for it may not run unrecorded. A refusal by
+   * the ledger (4xx: an API key without the write scope, say) is a mistake of the set-up and is thrown.
    */
   async decide(token: string, action: string): Promise<GateDecision> {
     const d = await this.verify(token);
+    try {
+      return await this.record(d, token, action);
+    } catch (e) {
+      if (!(e instanceof LedgerUnavailable)) throw e;
+      const { event_receipt_id: _none, ...decided } = d;
+      if (!d.allowed) return decided;
+      return { ...decided, allowed: false, reason: 'status_unavailable' };
+    }
+  }
+
+  /** Has the ledger record the decision `verify` made (or judge and record the token itself); see decide. */
+  private async record(d: GateDecision, token: string, action: string): Promise<GateDecision> {
     // Only a stamp known to be this tenant's is reported on from here. Another tenant's (or one whose tenant this
     // gate cannot tell yet: no list loaded) and one the token only claims (unverified) go to the ledger, which
     // judges the token and records the denial in ours, under the claimed stamp when it is one of ours.
@@ -255,11 +271,26 @@ export class StampGate {
   private async call(method: 'GET' | 'POST', path: string, body?: unknown, as: 'json' | 'text' = 'json'): Promise<unknown> {
     const headers: Record<string, string> = { authorization: `Bearer ${this.options.apiKey}` };
     if (body !== undefined) headers['content-type'] = 'application/json';
-    const res = await this.fetch(this.base + path, {
-      method, headers, ...(body !== undefined && { body: JSON.stringify(body) }), signal: AbortSignal.timeout(this.timeoutMs),
-    });
-    const text = await res.text();
+    let res: Response;
+    let text: string;
+    try {
+      res = await this.fetch(this.base + path, {
+        method, headers, ...(body !== undefined && { body: JSON.stringify(body) }), signal: AbortSignal.timeout(this.timeoutMs),
+      });
+      text = await res.text();
+    } catch (e) {
+      throw new LedgerUnavailable(`quittance ${method} ${path}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+    }
+    if (res.status >= 500) throw new LedgerUnavailable(`quittance ${method} ${path}: ${res.status} ${text.slice(0, 300)}`);
     if (!res.ok) throw new Error(`quittance ${method} ${path}: ${res.status} ${text.slice(0, 300)}`);
     return as === 'text' ? text : JSON.parse(text);
+  }
+}
+
+/** The ledger could not be asked: unreachable, timed out, or failing (5xx). Not a refusal of the request. */
+class LedgerUnavailable extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'LedgerUnavailable';
   }
 }

@@ -301,6 +301,38 @@ describe('offline verification: JWKS + the signed status list, with jose', () =>
     }
   });
 
+  test('StampGate.decide denies (status_unavailable) instead of throwing when the ledger cannot record the decision', async () => {
+    const m = await mint(h);
+    const realFetch = globalThis.fetch;
+    let ledger: 'up' | 'down' | '503' | '403' = 'up';
+    let mono = performance.now();
+    const gate = new StampGate({
+      url: urlA, apiKey: h.key, refreshMs: 100, maxStalenessMs: 1000, now: () => h.clock.now(), monotonic: () => mono,
+      fetch: ((input: string | URL | Request, init?: RequestInit) => {
+        if (ledger === 'up' || (init?.method !== 'POST' && ledger !== 'down')) return realFetch(input, init);
+        if (ledger === 'down') return Promise.reject(new TypeError('fetch failed'));
+        return Promise.resolve(new Response('{"code":"X"}', { status: ledger === '503' ? 503 : 403 }));
+      }) as typeof fetch,
+    });
+    assert.equal((await gate.decide(m.token, 'fs.write')).allowed, true);
+    // The list is fresh, the token valid: the action may not run unrecorded.
+    for (const mode of ['down', '503'] as const) {
+      ledger = mode;
+      const d = await gate.decide(m.token, 'fs.write');
+      assert.deepEqual([d.allowed, d.reason, d.stamp_id, d.event_receipt_id], [false, 'status_unavailable', m.stamp_id, undefined], mode);
+    }
+    // The list has gone stale with the ledger out of reach: denied, as verify() says, not thrown.
+    ledger = 'down';
+    mono += 2000;
+    const stale = await gate.decide(m.token, 'fs.write');
+    assert.deepEqual([stale.allowed, stale.reason, stale.stamp_id], [false, 'status_unavailable', m.stamp_id]);
+    assert.deepEqual([(await gate.decide('not-a-token', 'fs.write')).allowed], [false]);
+    // A refusal by the ledger (a key without the write scope) is a configuration error: still thrown.
+    ledger = '403';
+    mono += 2000;
+    await assert.rejects(gate.decide(m.token, 'fs.write'), /403/);
+  });
+
   test('StampGate: a revoked token stays refused once its TTL passes on the ledger, even on a gate whose clock is behind', async () => {
     const keep = await mint(h, { ttl_seconds: 3600 });
     const revoked = await mint(h, { ttl_seconds: 2 });
