@@ -459,7 +459,7 @@ export interface RuntimeInstallReceipt {
   capturedAt: string;
 }
 
-/** A task-scoped credential: minted at task start, active during execution, closed by exactly one tombstone (DESIGN §6), as GET /v1/stamps/{id} and the answers of POST /v1/stamps and POST /v1/stamps/{id}/rotate show it. Never carries its token (those answers give it beside the stamp, once). TTL is only the safety net: a stamp whose TTL passes without a tombstone is ambiguous. */
+/** A task-scoped credential: minted at task start, active during execution, closed by exactly one tombstone (DESIGN §6), as GET /v1/stamps/{id} and the answers of POST /v1/stamps and POST /v1/stamps/{id}/rotate show it. Never carries its token (those answers give it beside the stamp, once; again only to a retry with the same idempotency_key). TTL is only the safety net: a stamp whose TTL passes without a tombstone is ambiguous. */
 export interface Stamp {
   /** Id of the stamp; stays the same across rotations. */
   stamp_id: string;
