@@ -7,7 +7,7 @@ import type { QuittanceConfig } from '../config.js';
 import type { Store } from '../store/types.js';
 import { signJws } from './jws.js';
 import { ensureSigningKeysInTx, publishedJwk, rotateSigningKeysInTx, type KeyRing, type KeyRotation } from './keys.js';
-import { STATUS_LIST_TYP, buildStatusBits, type StatusListPayload } from './status-list.js';
+import { STATUS_LIST_TYP, buildStatusBitsAsync, type StatusListPayload } from './status-list.js';
 import type { PublicJwk, SigningKeyRow } from './types.js';
 
 export class Published {
@@ -64,7 +64,7 @@ export class Published {
     const now = this.now();
     const signer = await this.statusListSigner();
     const live = await this.store.stamps.liveStamps(tenantId, now);
-    const { status_list, generations } = buildStatusBits(live);
+    const { status_list, generations } = await buildStatusBitsAsync(live);
     const iat = Math.floor(now / 1000);
     const payload: StatusListPayload = {
       iss: this.config.issuer, sub: tenantId, iat, iat_ms: now, exp: iat + this.config.statusListTtlSeconds, ttl: 1, status_list, generations,
