@@ -54,6 +54,14 @@ export type GateReason =
   | 'invalid_token' | 'unknown_key' | 'unknown_stamp' | 'expired' | 'closed' | 'superseded_generation' | 'unknown_generation'
   | 'status_unavailable';
 
+/**
+ * Longest status list this gate reads. A list spans the seqs between its tenant's oldest and newest live stamp, so
+ * one long-lived stamp under a busy ledger, or many closed stamps, take it far past a token's 16 KB. It comes from
+ * the ledger this gate is set up with, is used only once its signature verifies, and unpacks into no more than the
+ * size it declares.
+ */
+const STATUS_LIST_CHARS_MAX = 64 * 1024 * 1024;
+
 /** The gate's word for the ledger's inactive_reason about one of the tenant's own stamps. */
 const LEDGER_REASONS: Record<string, GateReason> = {
   tombstoned: 'closed', ambiguous: 'closed', expired: 'expired', superseded_generation: 'superseded_generation', unknown_generation: 'unknown_generation',
@@ -249,7 +257,7 @@ export class StampGate {
       try {
         const fetchedAt = this.monotonic();
         const jws = (await this.call('GET', '/v1/stamps/status', undefined, 'text')) as string;
-        const decoded = decodeJws(jws);
+        const decoded = decodeJws(jws, STATUS_LIST_CHARS_MAX);
         if (!decoded || decoded.header.typ !== STATUS_LIST_TYP) throw new Error('the status list is not a statuslist+jwt');
         let key = this.keys.get(decoded.header.kid);
         if (!key) {

@@ -52,10 +52,11 @@ const B64URL = /^[A-Za-z0-9_-]*$/;
 
 /**
  * Splits and parses a compact JWS without checking its signature. Undefined for anything that is not a well-formed
- * EdDSA JWS with a kid and a JSON-object payload (unknown `crit` extensions are refused, as RFC 7515 requires).
+ * EdDSA JWS with a kid and a JSON-object payload (unknown `crit` extensions are refused, as RFC 7515 requires), or
+ * longer than `maxLength` (a stamp token's bound by default; a status list may be much longer).
  */
-export function decodeJws(token: string): DecodedJws | undefined {
-  if (typeof token !== 'string' || token.length > 16_384) return undefined;
+export function decodeJws(token: string, maxLength = 16_384): DecodedJws | undefined {
+  if (typeof token !== 'string' || token.length > maxLength) return undefined;
   const first = token.indexOf('.');
   const second = token.indexOf('.', first + 1);
   if (first < 1 || second < 0 || token.indexOf('.', second + 1) !== -1) return undefined;

@@ -333,6 +333,27 @@ describe('offline verification: JWKS + the signed status list, with jose', () =>
     await assert.rejects(gate.decide(m.token, 'fs.write'), /403/);
   });
 
+  test('StampGate loads a status list longer than a token: one long-lived stamp under a busy ledger', async () => {
+    const other = await h.newTenant(`big-${Date.now()}`);
+    const m = await mint(h, {}, other.key);
+    const reads = h.services.store.stamps;
+    const real = reads.liveStamps.bind(reads);
+    // Live beside it, a stamp minted 100M receipts later and closed: 12.5 MB of bits, ~16 KB of JWS.
+    reads.liveStamps = async (tenantId, nowMs) => {
+      const live = await real(tenantId, nowMs);
+      return tenantId !== other.tenantId ? live : [...live, { stamp_id: 'new', status_idx: 100_000_000, state: 'tombstoned', generation: 1 }];
+    };
+    try {
+      const size = (await (await fetch(`${urlA}/v1/stamps/status`, { headers: { authorization: `Bearer ${other.key}` } })).text()).length;
+      assert.ok(size > 16_384, `the list is ${size} characters`);
+      const gate = new StampGate({ url: urlA, apiKey: other.key, refreshMs: 100, now: () => h.clock.now(), monotonic: () => performance.now() });
+      await gate.refresh();
+      assert.deepEqual(await gate.verify(m.token), { allowed: true, stamp_id: m.stamp_id, claims: claimsOf(m.token) });
+    } finally {
+      reads.liveStamps = real;
+    }
+  });
+
   test('StampGate: a revoked token stays refused once its TTL passes on the ledger, even on a gate whose clock is behind', async () => {
     const keep = await mint(h, { ttl_seconds: 3600 });
     const revoked = await mint(h, { ttl_seconds: 2 });
