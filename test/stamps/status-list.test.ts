@@ -39,7 +39,8 @@ test('a status list whose bits do not match its declared size is refused', () =>
 
 test('building a status list whose stamps span 100M seqs does not hold the event loop for its compression', async () => {
   const { harness } = await import('../helpers.js');
-  const h = await harness();
+  // Every request builds the list anew, so three builds can be measured one after the other.
+  const h = await harness({ config: { stamps: { statusListCacheMs: 1 } } });
   try {
     // One stamp minted long ago and one just now, under a busy ledger: the bit array spans every seq between them.
     const span = 100_000_000;
@@ -55,17 +56,22 @@ test('building a status list whose stamps span 100M seqs does not hold the event
       longest = Math.max(longest, now - last);
       last = now;
     }, 1);
-    let jws: string;
+    let jws = '';
+    // The longest stall of each build; the least of three, so a garbage collection or a busy machine during one
+    // build does not decide (synchronous deflate of the 12.5 MB array stalled every build ~60-90 ms).
+    const stalls: number[] = [];
     try {
-      await new Promise((r) => setTimeout(r, 20));
-      longest = 0;
-      jws = await h.services.stamps.statusList(h.tenantId);
-      await new Promise((r) => setTimeout(r, 5)); // the tick after the last stretch of work measures it
+      for (let i = 0; i < 3; i++) {
+        await new Promise((r) => setTimeout(r, 20));
+        longest = 0;
+        jws = await h.services.stamps.statusList(h.tenantId);
+        await new Promise((r) => setTimeout(r, 5)); // the tick after the last stretch of work measures it
+        stalls.push(longest);
+      }
     } finally {
       clearInterval(ticker);
     }
-    // Synchronous deflate of the 12.5 MB array took ~60-90 ms in one go; the rest (allocating, setting bits) a few.
-    assert.ok(longest < 40, `the event loop stalled ${longest.toFixed(1)} ms`);
+    assert.ok(Math.min(...stalls) < 30, `the event loop stalled ${stalls.map((x) => x.toFixed(1)).join(', ')} ms`);
     const payload = JSON.parse(Buffer.from(jws.split('.')[1]!, 'base64url').toString('utf8'));
     const bits = new StatusBits(payload.status_list);
     assert.deepEqual([bits.slot(1), bits.slot(span), bits.slot(span / 2)], ['open', 'closed', 'open']);
