@@ -5,37 +5,15 @@ import { randomToken } from '../ids.js';
 import { canonicalize } from '../ledger/canonical.js';
 import { appendAnomaly, type AppendResult } from '../ledger/append.js';
 import type { Ledger } from '../ledger/ledger.js';
-import { LEDGER_PRINCIPAL, type Artifact, type DeliveryProof, type Principal, type Receipt, type ReceiptInput } from '../ledger/types.js';
+import { LEDGER_PRINCIPAL, type Principal, type Receipt } from '../ledger/types.js';
 import type { Tx } from '../store/types.js';
 import { sweepFailed, sweepWrite } from '../store/sweep-write.js';
 import { afterFailure, afterLeaseExpiry, canTransition, expiryJitterMs, hasCapabilities, retryDelayMs } from './policy.js';
-import { FINAL_STATUSES, type LeaseRow, type Grant, type LeaseRenewal, type LeaseState, type TaskCreateInput, type TaskRow, type TaskStatus } from './types.js';
+import { FINAL_STATUSES, type ClaimInput, type CompleteInput, type Created, type FailInput, type LeaseProof, type LeaseRow, type Grant, type LeaseRenewal, type LeaseState, type TaskCreateInput, type TaskRow, type TaskStatus } from './types.js';
+import { completion, progressed, released, started, workerOf, type Resent } from './receipts.js';
+import { createInTx, prepareCreate } from './create.js';
 
-export type { Grant, TaskCreateInput };
-
-export interface ClaimInput {
-  worker_id: string;
-  capabilities?: string[];
-  accept_types?: string[];
-  max_tasks?: number;
-  lease_ttl_seconds?: number;
-}
-
-export interface LeaseProof {
-  lease_id: string;
-  lease_token: string;
-}
-
-export interface CompleteInput extends LeaseProof {
-  artifacts?: Artifact[];
-  delivery_proof?: DeliveryProof;
-  result_summary?: string;
-}
-
-export interface FailInput extends LeaseProof {
-  error: string | Record<string, unknown>;
-  retryable: boolean;
-}
+export type { ClaimInput, CompleteInput, Created, FailInput, Grant, LeaseProof, TaskCreateInput };
 
 /** A lease's credential as its claim's write leaves it: `token()` signs it, once that write has committed. */
 export interface LeaseStamp {
@@ -50,21 +28,6 @@ export interface LeaseStamps {
   tombstoneForLease(tx: Tx, tenantId: string, stampId: string, outcome: 'completed' | 'crashed' | 'timeout' | 'revoked', closedBy: 'subject' | 'gate' | 'operator', reason: string): Promise<void>;
 }
 
-export interface Created {
-  status: 'created' | 'duplicate';
-  task: TaskRow;
-  receipt: Receipt;
-}
-
-interface PreparedCreate {
-  input: TaskCreateInput;
-  spec: { type: string; payload_digest: string | null; payload_ref: string | null; capabilities: string[]; priority: number; max_attempts: number; max_lease_expiries: number; retry_backoff_seconds: number; delay_seconds: number };
-  payload: Record<string, unknown> | null;
-  createdBy: Principal;
-  assignTo: Principal;
-  taskId: string;
-}
-
 /** A grant as the claim's write leaves it: its stamp, if any, not signed yet. */
 interface Granted {
   grant: Grant;
@@ -74,61 +37,12 @@ interface Granted {
 /** An outcome of a lease-bound write: the result, or a refusal whose anomaly must still be committed. */
 type Fenced<T> = { ok: true; value: T } | { ok: false; error: QuittanceError };
 
-const POOL: Principal = Object.freeze({ kind: 'worker', id: 'pool' }) as Principal;
 const CLAIM_PAGE = 200;
 /** A claim scans at most this many queued tasks looking for ones the worker can take. */
 const CLAIM_SCAN_MAX = 4000;
 
 function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
-}
-
-function workerOf(lease: LeaseRow): Principal {
-  return { kind: 'worker', id: lease.worker_id };
-}
-
-/**
- * How a lease-bound write knows itself sent again (its answer lost) once its lease has ended (see fencedInTx): a write
- * that ends the lease asks whether `ended`, the receipt that ended it, is what this request would have written; a
- * write under the lease (start, progress) names the receipt it writes, found by its hash if it was stored.
- */
-type Resent =
-  | { ended: (ended: Receipt, task: TaskRow, lease: LeaseRow) => boolean }
-  | { writes: (task: TaskRow, lease: LeaseRow) => ReceiptInput };
-
-/** The task.started a start writes (as `completion`). */
-function started(task: TaskRow, lease: LeaseRow): ReceiptInput {
-  return {
-    type: 'task.started', from: workerOf(lease), to: task.created_by, task_id: task.task_id, lease_id: lease.lease_id,
-    parents: [lease.granted_receipt_id], body: { attempt: lease.attempt },
-  };
-}
-
-/** The task.progress a progress report writes (as `completion`). */
-function progressed(task: TaskRow, lease: LeaseRow, progress: Record<string, unknown> | undefined): ReceiptInput {
-  return {
-    type: 'task.progress', from: workerOf(lease), to: task.created_by, task_id: task.task_id, lease_id: lease.lease_id,
-    parents: [lease.granted_receipt_id], body: { attempt: lease.attempt, progress: progress ?? {} },
-  };
-}
-
-/** The task.completed a completion writes: built once for the write, and again to recognise its resend. */
-function completion(task: TaskRow, lease: LeaseRow, input: CompleteInput): ReceiptInput {
-  return {
-    type: 'task.completed', from: workerOf(lease), to: task.created_by, task_id: task.task_id, lease_id: lease.lease_id,
-    parents: [task.assigned_receipt_id, lease.granted_receipt_id],
-    body: { attempt: lease.attempt, ...(input.result_summary !== undefined && { result_summary: input.result_summary }) },
-    ...(input.artifacts !== undefined && { artifacts: input.artifacts }),
-    ...(input.delivery_proof !== undefined && { delivery_proof: input.delivery_proof }),
-  };
-}
-
-/** The lease.released a release writes (as `completion`). */
-function released(lease: LeaseRow, reason: string | undefined): ReceiptInput {
-  return {
-    type: 'lease.released', from: workerOf(lease), to: LEDGER_PRINCIPAL, task_id: lease.task_id, lease_id: lease.lease_id,
-    parents: [lease.granted_receipt_id], body: { attempt: lease.attempt, ...(reason !== undefined && { reason }) },
-  };
 }
 
 /**
@@ -154,15 +68,15 @@ export class TaskEngine {
   // ── creating ─────────────────────────────────────────────────────────────────────────────────────────
 
   async create(tenantId: string, input: TaskCreateInput, defaultCreator: Principal): Promise<Created> {
-    const prepared = this.prepareCreate(input, defaultCreator);
-    return this.store.write((tx) => this.createInTx(tx, tenantId, prepared));
+    const prepared = prepareCreate(this.config, this.ledger.ctx.newId, input, defaultCreator);
+    return this.store.write((tx) => createInTx(this.ledger, tx, tenantId, prepared));
   }
 
   /** Many tasks in one transaction; each is created (or found, or refused) on its own. */
   async createBatch(tenantId: string, inputs: TaskCreateInput[], defaultCreator: Principal): Promise<({ ok: true; result: Created } | { ok: false; error: QuittanceError })[]> {
     const prepared = inputs.map((input) => {
       try {
-        return this.prepareCreate(input, defaultCreator);
+        return prepareCreate(this.config, this.ledger.ctx.newId, input, defaultCreator);
       } catch (e) {
         if (isQuittanceError(e)) return e;
         throw e;
@@ -176,7 +90,7 @@ export class TaskEngine {
           continue;
         }
         try {
-          out.push({ ok: true, result: await tx.atomically(() => this.createInTx(tx, tenantId, p)) });
+          out.push({ ok: true, result: await tx.atomically(() => createInTx(this.ledger, tx, tenantId, p)) });
         } catch (e) {
           if (!isQuittanceError(e)) throw e;
           out.push({ ok: false, error: e });
@@ -184,69 +98,6 @@ export class TaskEngine {
       }
       return out;
     });
-  }
-
-  /**
-   * Checks and normalisation of a create request (no store). A generated task id is time-ordered (UUIDv7, like
-   * lease and receipt ids): tasks in flight then share the last pages of the tasks table and of the receipts'
-   * task index instead of each dirtying a random page on every create, claim and complete.
-   */
-  private prepareCreate(input: TaskCreateInput, defaultCreator: Principal): PreparedCreate {
-    const c = this.config;
-    const payload = input.payload ?? null;
-    if (payload !== null && input.payload_ref !== undefined) {
-      throw new QuittanceError('QUITTANCE_ERR_VALIDATION', ['give payload or payload_ref, not both']);
-    }
-    const payloadText = payload === null ? null : canonicalize(payload);
-    const payloadBytes = payloadText === null ? 0 : Buffer.byteLength(payloadText);
-    if (payloadBytes > c.payloadMaxBytes) throw new QuittanceError('QUITTANCE_ERR_PAYLOAD_TOO_LARGE', [payloadBytes, c.payloadMaxBytes]);
-    const spec = {
-      type: input.type,
-      payload_digest: payloadText === null ? null : `sha256:${sha256(payloadText)}`,
-      payload_ref: input.payload_ref ?? null,
-      capabilities: Array.from(new Set(input.requirements?.capabilities ?? [])).sort(),
-      priority: input.priority ?? 0,
-      max_attempts: input.max_attempts ?? c.maxAttemptsDefault,
-      max_lease_expiries: input.max_lease_expiries ?? c.maxLeaseExpiriesDefault,
-      retry_backoff_seconds: input.retry_backoff_seconds ?? c.retryBackoffSecondsDefault,
-      delay_seconds: input.delay_seconds ?? 0,
-    };
-    return { input, spec, payload, createdBy: input.created_by ?? defaultCreator, assignTo: input.assign_to ?? POOL, taskId: input.task_id ?? `task_${this.ledger.ctx.newId()}` };
-  }
-
-  private async createInTx(tx: Tx, tenantId: string, p: PreparedCreate): Promise<Created> {
-    const { input, spec } = p;
-    const existing = input.idempotency_key !== undefined
-      ? await tx.taskByIdempotencyKey(tenantId, input.idempotency_key)
-      : input.task_id !== undefined ? await tx.taskById(tenantId, input.task_id) : undefined;
-    if (existing) {
-      const assigned = (await tx.receiptsByIds(tenantId, [existing.assigned_receipt_id]))[0]!;
-      // Idempotent only for the same request: same spec, same key, same assignee and (when named) creator. A retry
-      // from another API key of the tenant, naming no creator, is still the same request.
-      const same = canonicalize(assigned.body['spec']) === canonicalize(spec) && existing.idempotency_key === (input.idempotency_key ?? null)
-        && (input.task_id === undefined || input.task_id === existing.task_id)
-        && canonicalize(existing.assigned_to) === canonicalize(p.assignTo)
-        && (input.created_by === undefined || canonicalize(existing.created_by) === canonicalize(input.created_by));
-      if (!same) throw new QuittanceError('QUITTANCE_ERR_TASK_EXISTS', [existing.task_id]);
-      return { status: 'duplicate', task: existing, receipt: assigned };
-    }
-    const now = this.now();
-    const r = await this.ledger.appendInTx(tx, tenantId, {
-      type: 'task.assigned', from: p.createdBy, to: p.assignTo, task_id: p.taskId,
-      body: { spec }, idempotency_key: `task.assigned:${p.taskId}`,
-    }, { writer: 'tasks', fresh: p.input.task_id === undefined });
-    if (r.status !== 'created') throw new QuittanceError('QUITTANCE_ERR_TASK_EXISTS', [p.taskId]);
-    const task: TaskRow = {
-      tenant_id: tenantId, task_id: p.taskId, type: input.type, payload: p.payload, payload_ref: input.payload_ref ?? null,
-      capabilities: spec.capabilities, priority: spec.priority, status: 'queued', attempt: 1, max_attempts: spec.max_attempts,
-      lease_expiries: 0, max_lease_expiries: spec.max_lease_expiries, claims: 0, retry_backoff_seconds: spec.retry_backoff_seconds,
-      // Whole milliseconds, up: PostgreSQL's bigint would round a fraction (0.4 ms early) where SQLite keeps it.
-      next_eligible_at: now + Math.ceil(spec.delay_seconds * 1000), idempotency_key: input.idempotency_key ?? null,
-      created_by: p.createdBy, assigned_to: p.assignTo, assigned_receipt_id: r.receipt.receipt_id, queue_seq: r.receipt.seq,
-      lease_id: null, outcome: null, created_at: isoTime(now), updated_at: isoTime(now),
-    };
-    await tx.insertTask(task);
-    return { status: 'created', task, receipt: r.receipt };
   }
 
   // ── claiming ─────────────────────────────────────────────────────────────────────────────────────────

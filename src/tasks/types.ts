@@ -1,4 +1,4 @@
-import type { Principal } from '../ledger/types.js';
+import type { Artifact, DeliveryProof, Principal, Receipt } from '../ledger/types.js';
 
 export const TASK_STATUSES = ['queued', 'leased', 'running', 'succeeded', 'failed', 'canceled', 'escalated'] as const;
 export type TaskStatus = (typeof TASK_STATUSES)[number];
@@ -101,4 +101,36 @@ export interface LeaseRenewal {
   renewable_until: string;
   /** The longest TTL a renewal may ask for. */
   lease_ttl_seconds_max: number;
+}
+
+// ── what the engine's operations take and answer ──
+
+export interface ClaimInput {
+  worker_id: string;
+  capabilities?: string[];
+  accept_types?: string[];
+  max_tasks?: number;
+  lease_ttl_seconds?: number;
+}
+
+export interface LeaseProof {
+  lease_id: string;
+  lease_token: string;
+}
+
+export interface CompleteInput extends LeaseProof {
+  artifacts?: Artifact[];
+  delivery_proof?: DeliveryProof;
+  result_summary?: string;
+}
+
+export interface FailInput extends LeaseProof {
+  error: string | Record<string, unknown>;
+  retryable: boolean;
+}
+
+export interface Created {
+  status: 'created' | 'duplicate';
+  task: TaskRow;
+  receipt: Receipt;
 }
