@@ -31,6 +31,12 @@ export interface WorkerOptions {
   acceptTypes?: string[];
   workerId?: string;
   leaseTtlSeconds?: number;
+  /**
+   * The longest TTL a renewal asks for (default: no limit of the worker's own; the server's longest applies). Renewals
+   * grow the TTL so that a long job keeps its lease (see nextLeaseTtl), which slows crash detection for it; set this to
+   * leaseTtlSeconds to keep detection at that TTL, and a job then has the server's renewals (10) to finish in.
+   */
+  leaseTtlMaxSeconds?: number;
   /** Idle wait between empty claims (grows ×2 up to 1 s). */
   pollMs?: number;
   /** Release held leases and stop on SIGTERM/SIGINT, then end the process as the signal does (default true). */
@@ -89,11 +95,11 @@ const FAIL_ERROR_MAX = 8192;
  * (10) and so long a life (2 h): renewing a 120 s lease every 40 s spent them in under 9 minutes, and a longer job
  * lost its lease mid-run, came round again and again, and escalated. So the TTL doubles at each renewal while the
  * renewals left, spent at a third of each TTL, would not reach the lifetime limit; it never goes below the worker's
- * own TTL (crash detection stays as fast as asked while the renewals can afford it), nor past the server's longest or
- * the lifetime left. With the defaults a job can run 100 minutes; crash detection for one that has run 10
- * minutes takes up to 30.
+ * own TTL (crash detection stays as fast as asked while the renewals can afford it), nor past `max` (the worker's
+ * leaseTtlMaxSeconds), the server's longest or the lifetime left. With the defaults a job can run 100 minutes; crash
+ * detection for one that has run 10 minutes takes up to 30.
  */
-export function nextLeaseTtl(base: number, current: number, answer: LeaseRenewal): number | undefined {
+export function nextLeaseTtl(base: number, current: number, answer: LeaseRenewal, max = Infinity): number | undefined {
   // A server that does not say what is left: renew as asked, as before.
   if ((answer as Partial<LeaseRenewal>).renewals_left === undefined) return current;
   if (answer.renewals_left < 1) return undefined;
@@ -101,7 +107,7 @@ export function nextLeaseTtl(base: number, current: number, answer: LeaseRenewal
   const nextAt = Date.parse(answer.expires_at) - current * 1000 + (current * 1000) / 3;
   const lifeLeft = (Date.parse(answer.renewable_until) - nextAt) / 1000 - 1;
   const needed = Math.ceil((3 * lifeLeft) / (answer.renewals_left + 2));
-  const ttl = Math.min(Math.max(base, Math.min(current * 2, needed)), answer.lease_ttl_seconds_max, Math.floor(lifeLeft));
+  const ttl = Math.min(Math.max(base, Math.min(current * 2, needed)), max, answer.lease_ttl_seconds_max, Math.floor(lifeLeft));
   return ttl >= Math.min(base, 5) ? ttl : undefined;
 }
 
@@ -127,6 +133,8 @@ export function createWorker(options: WorkerOptions): Worker {
   // A concurrency of 0 (or below) never claimed and never said why; a fraction made every claim a 400 (max_tasks).
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError(`concurrency must be a whole number of at least 1, not ${concurrency}`);
   const ttl = options.leaseTtlSeconds ?? 120;
+  const ttlMax = options.leaseTtlMaxSeconds ?? Infinity;
+  if (!(ttlMax >= ttl)) throw new RangeError(`leaseTtlMaxSeconds must be at least leaseTtlSeconds (${ttl}), not ${options.leaseTtlMaxSeconds}`);
   const workerId = options.workerId ?? `worker-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   const held = new Map<string, Held>();
   const stats = { completed: 0, failed: 0, released: 0, lost: 0 };
@@ -254,7 +262,7 @@ export function createWorker(options: WorkerOptions): Worker {
         if (!live(h)) return;
         h.heldUntil = asked + current * 1000;
         armExpiry(h);
-        const next = nextLeaseTtl(ttl, current, answer);
+        const next = nextLeaseTtl(ttl, current, answer, ttlMax);
         if (next !== undefined) scheduleRenewal(h, next);
       }, (e: unknown) => {
         // No more renewals of a lease that is gone: a handler deaf to the signal would otherwise have each one

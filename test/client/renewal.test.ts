@@ -1,12 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { nextLeaseTtl } from '../../src/client/worker.js';
+import { createWorker, nextLeaseTtl } from '../../src/client/worker.js';
 
 /**
  * A lease renewed by the worker's rule against a server's limits, on one clock: renewals a third of each TTL apart
  * (at least 1 s), each asking what nextLeaseTtl chose. Returns how long the lease lasts and what was asked.
  */
-function renewUntilSpent(base: number, limits: { renewals: number; lifetime: number; ttlMax: number }) {
+function renewUntilSpent(base: number, limits: { renewals: number; lifetime: number; ttlMax: number }, workerMax?: number) {
   let now = 0;
   let current = base;
   let expires = base;
@@ -22,7 +22,7 @@ function renewUntilSpent(base: number, limits: { renewals: number; lifetime: num
     const next = nextLeaseTtl(base, current, {
       lease_id: 'l', expires_at: new Date(expires * 1000).toISOString(), renewals, renewals_left: limits.renewals - renewals,
       renewable_until: new Date(limits.lifetime * 1000).toISOString(), lease_ttl_seconds_max: limits.ttlMax,
-    });
+    }, workerMax);
     if (next === undefined) break;
     current = next;
   }
@@ -52,6 +52,20 @@ test('renewals near the lifetime limit ask for what is left, then stop instead o
       assert.ok(lastsSeconds <= lifetime, `${base} s in ${lifetime} s: ${lastsSeconds}`);
     }
   }
+});
+
+test('leaseTtlMaxSeconds caps the growth: at the worker\'s own TTL, every renewal asks it, and the lease lasts what the renewals allow', () => {
+  const fixed = renewUntilSpent(120, defaults, 120);
+  assert.deepEqual(fixed.asked, Array(10).fill(120));
+  assert.ok(fixed.lastsSeconds < 10 * 60, `lasts ${fixed.lastsSeconds} s`);
+  const capped = renewUntilSpent(120, defaults, 300);
+  assert.deepEqual(capped.asked.slice(0, 4), [120, 240, 300, 300]);
+  assert.ok(capped.asked.every((t) => t <= 300));
+});
+
+test('createWorker refuses a leaseTtlMaxSeconds below its leaseTtlSeconds', () => {
+  assert.throws(() => createWorker({ url: 'http://127.0.0.1:9', key: 'k', leaseTtlSeconds: 60, leaseTtlMaxSeconds: 30, handleSignals: false, handler: async () => ({}) }),
+    /leaseTtlMaxSeconds must be at least leaseTtlSeconds \(60\), not 30/);
 });
 
 test('an answer from a server that does not say what is left renews as asked', () => {
