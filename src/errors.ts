@@ -112,6 +112,10 @@ export const ERRORS = {
   },
   QUITTANCE_ERR_LEASE_RENEWAL_LIMIT: { status: 409, message: 'Lease %s was renewed %s times, the limit' },
   QUITTANCE_ERR_LEASE_LIFETIME_LIMIT: { status: 409, message: 'Lease %s would live past its total lifetime limit of %s seconds' },
+  QUITTANCE_ERR_LEASE_RENEWAL_OUT_OF_ORDER: {
+    status: 409,
+    message: 'Lease %s has been renewed %s times: renewal %s is neither the next one nor the last one sent again with the same TTL',
+  },
 
   // ── sessions and events (DESIGN §7) ──
   QUITTANCE_ERR_AMBIGUOUS_SESSION_OWNERSHIP: { status: 409, message: 'Ambiguous session ownership: %s. A session has exactly one owner' },

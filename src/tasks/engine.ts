@@ -10,7 +10,7 @@ import type { Tx } from '../store/types.js';
 import { sweepFailed, sweepWrite } from '../store/sweep-write.js';
 import { afterFailure, afterLeaseExpiry, canTransition, expiryJitterMs, hasCapabilities, retryDelayMs } from './policy.js';
 import { FINAL_STATUSES, type ClaimInput, type CompleteInput, type Created, type FailInput, type LeaseProof, type LeaseRow, type Grant, type LeaseRenewal, type LeaseState, type TaskCreateInput, type TaskRow, type TaskStatus } from './types.js';
-import { completion, progressed, released, started, workerOf, type Resent } from './receipts.js';
+import { completion, progressed, released, renewed, started, workerOf, type Resent } from './receipts.js';
 import { createInTx, prepareCreate } from './create.js';
 
 export type { ClaimInput, CompleteInput, Created, FailInput, Grant, LeaseProof, TaskCreateInput };
@@ -173,14 +173,24 @@ export class TaskEngine {
   /**
    * Extends a lease. The answer says what is left of its limits (renewals, lifetime, the longest TTL a renewal may ask),
    * so a worker running a long job can space its renewals to reach the lifetime instead of spending them early.
+   * With `renewal` (the number this renewal will be: the renewals the worker knows of, plus one), the same renewal sent
+   * again because its answer was lost answers as it did (`duplicate`) and writes nothing: renewed twice, it spent two
+   * of the lease's renewals and its lifetime twice as fast. Any other number than the next one is a 409.
    */
-  async renew(tenantId: string, proof: LeaseProof & { lease_ttl_seconds?: number }): Promise<LeaseRenewal> {
+  async renew(tenantId: string, proof: LeaseProof & { lease_ttl_seconds?: number; renewal?: number }): Promise<LeaseRenewal> {
     const c = this.config;
     const asked = proof.lease_ttl_seconds;
     if (asked !== undefined && (asked < c.leaseTtlSecondsMin || asked > c.leaseTtlSecondsMax)) {
       throw new QuittanceError('QUITTANCE_ERR_VALIDATION', [`lease_ttl_seconds must be between ${c.leaseTtlSecondsMin} and ${c.leaseTtlSecondsMax}`]);
     }
-    return this.fenced(tenantId, undefined, proof, 'renew', async (tx, task, lease, now) => {
+    // This very renewal, written before: the lease's last, with this number, asking this TTL (its receipt is stored).
+    const resend = async (tx: Tx, lease: LeaseRow) => proof.renewal !== undefined && proof.renewal === lease.renewals
+      && (await tx.receiptByHash(tenantId, this.ledger.prepare(tenantId, renewed(lease, asked ?? (await this.grantedTtl(tx, lease))), { writer: 'tasks' }).hash)) !== undefined;
+    return this.fenced(tenantId, undefined, proof, 'renew', async (tx, _task, lease, now) => {
+      if (proof.renewal !== undefined && proof.renewal !== lease.renewals + 1) {
+        if (await resend(tx, lease)) return this.renewalAnswer(lease, 'duplicate');
+        throw new QuittanceError('QUITTANCE_ERR_LEASE_RENEWAL_OUT_OF_ORDER', [lease.lease_id, lease.renewals, proof.renewal]);
+      }
       if (lease.renewals >= c.leaseRenewalsMax) throw new QuittanceError('QUITTANCE_ERR_LEASE_RENEWAL_LIMIT', [lease.lease_id, lease.renewals]);
       const ttl = asked ?? (await this.grantedTtl(tx, lease));
       const expiresAt = now + ttl * 1000;
@@ -191,17 +201,20 @@ export class TaskEngine {
       lease.expires_at = expiresAt;
       lease.last_heartbeat_at = now;
       await tx.updateLease(lease);
-      await this.ledger.appendInTx(tx, tenantId, {
-        type: 'lease.renewed', from: workerOf(lease), to: LEDGER_PRINCIPAL, task_id: task.task_id, lease_id: lease.lease_id,
-        parents: [lease.granted_receipt_id], body: { renewal: lease.renewals, expires_at: isoTime(expiresAt) },
-      }, { writer: 'tasks' });
-      return {
-        lease_id: lease.lease_id, expires_at: isoTime(expiresAt), renewals: lease.renewals,
-        renewals_left: c.leaseRenewalsMax - lease.renewals,
-        renewable_until: isoTime(lease.granted_at + c.leaseLifetimeSecondsMax * 1000),
-        lease_ttl_seconds_max: c.leaseTtlSecondsMax,
-      };
-    });
+      await this.ledger.appendInTx(tx, tenantId, renewed(lease, ttl), { writer: 'tasks' });
+      return this.renewalAnswer(lease, 'renewed');
+    }, { renewed: resend });
+  }
+
+  /** What a renewal answers: the lease as its last renewal left it, and what is left of its limits. */
+  private renewalAnswer(lease: LeaseRow, status: 'renewed' | 'duplicate'): LeaseRenewal {
+    const c = this.config;
+    return {
+      status, lease_id: lease.lease_id, expires_at: isoTime(lease.expires_at), renewals: lease.renewals,
+      renewals_left: c.leaseRenewalsMax - lease.renewals,
+      renewable_until: isoTime(lease.granted_at + c.leaseLifetimeSecondsMax * 1000),
+      lease_ttl_seconds_max: c.leaseTtlSecondsMax,
+    };
   }
 
   /**
@@ -419,7 +432,8 @@ export class TaskEngine {
    * task, right token) because the answer was lost answers the receipt it stored (`duplicate`), however the lease
    * ended since: a write that ended the lease (complete, fail, release) when `resent` finds the receipt that ended it
    * to be what this request would have written; a write under the lease (start, progress) when the receipt it writes
-   * is stored, which it can only be if the lease was live when it was written.
+   * is stored, which it can only be if the lease was live when it was written. A renewal resent once the lease has
+   * ended is refused (LEASE_LOST), but with no anomaly: it was written while the lease was live.
    */
   private async fenced<T>(tenantId: string, taskId: string | undefined, proof: LeaseProof, action: string,
     fn: (tx: Tx, task: TaskRow, lease: LeaseRow, now: number) => Promise<T>, resent?: Resent): Promise<T> {
@@ -456,11 +470,17 @@ export class TaskEngine {
       if (stored) return { ok: true, value: { status: 'duplicate', receipt: stored } as T };
     }
     const id = taskId ?? lease?.task_id ?? 'unknown';
+    const lost = new QuittanceError('QUITTANCE_ERR_LEASE_LOST', [proof.lease_id, id, reason], { details: { reason } });
+    // The holder's own lease, ended or superseded: this renewal was written while it was live and is sent again. The
+    // lease is lost all the same (a renewal cannot answer for a lease that has ended), but this is no stale write.
+    if (resent && 'renewed' in resent && lease && task && reason !== 'unknown lease' && reason !== 'wrong lease token' && await resent.renewed(tx, lease)) {
+      return { ok: false, error: lost };
+    }
     await appendAnomaly(tx, this.ledger.ctx, tenantId, 'stale_lease_write', {
       to: lease ? workerOf(lease) : LEDGER_PRINCIPAL, task_id: task?.task_id, lease_id: lease?.lease_id,
       body: { action, reason, lease_id: proof.lease_id, task_id: id, task_status: task?.status ?? null, current_lease_id: task?.lease_id ?? null },
     });
-    return { ok: false, error: new QuittanceError('QUITTANCE_ERR_LEASE_LOST', [proof.lease_id, id, reason], { details: { reason } }) };
+    return { ok: false, error: lost };
   }
 
   /** The receipt that closed the lease's obligation (lease.granted): the write that ended it. */

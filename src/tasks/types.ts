@@ -92,6 +92,8 @@ export interface Grant {
 
 /** The answer to a renewal (POST /v1/leases/renew); shared by the engine and the client. */
 export interface LeaseRenewal {
+  /** `duplicate`: the same renewal sent again (its answer lost), answered as it was, nothing written (a server before 'renewal' sends none). */
+  status?: 'renewed' | 'duplicate';
   lease_id: string;
   expires_at: string;
   /** Renewals so far, and how many more the lease may have. */

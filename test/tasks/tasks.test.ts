@@ -146,7 +146,7 @@ for (const backend of BACKENDS) {
         assert.equal(r.status, 200, JSON.stringify(r.json));
         // What is left of the limits, so a worker can space its renewals to reach the lifetime (the SDK does).
         assert.deepEqual(r.json, {
-          lease_id: g!.lease_id, expires_at: new Date(h.clock.now() + 60_000).toISOString(), renewals: i, renewals_left: 10 - i,
+          status: 'renewed', lease_id: g!.lease_id, expires_at: new Date(h.clock.now() + 60_000).toISOString(), renewals: i, renewals_left: 10 - i,
           renewable_until: new Date(claimedAt + 7200_000).toISOString(), lease_ttl_seconds_max: 1800,
         });
       }

@@ -127,11 +127,19 @@ export async function taskRoutes(app: FastifyInstance, s: Services): Promise<voi
     },
   }, async (request) => ({ leases: await s.tasks.claim(request.caller.tenant_id, request.body) }));
 
-  app.post<{ Body: LeaseProof & { lease_ttl_seconds?: number } }>('/v1/leases/renew', {
+  app.post<{ Body: LeaseProof & { lease_ttl_seconds?: number; renewal?: number } }>('/v1/leases/renew', {
     config: { scope: 'write' },
     schema: {
-      tags: ['leases'], summary: 'Extend a lease (renewal-count and lifetime limits)',
-      body: { type: 'object', required: ['lease_id', 'lease_token'], additionalProperties: false, properties: { ...proof, lease_ttl_seconds: { type: 'integer', minimum: c.leaseTtlSecondsMin, maximum: c.leaseTtlSecondsMax } } },
+      tags: ['leases'], summary: 'Extend a lease (renewal-count and lifetime limits); with `renewal`, a resend answers as the first did',
+      body: {
+        type: 'object', required: ['lease_id', 'lease_token'], additionalProperties: false,
+        properties: {
+          ...proof,
+          lease_ttl_seconds: { type: 'integer', minimum: c.leaseTtlSecondsMin, maximum: c.leaseTtlSecondsMax },
+          // The number this renewal will be (the claim is renewal 0): sent again with the same number, it renews once.
+          renewal: { type: 'integer', minimum: 1, maximum: 1_000_000 },
+        },
+      },
     },
   }, async (request) => s.tasks.renew(request.caller.tenant_id, request.body));
 
