@@ -144,8 +144,14 @@ export class QuittanceClient {
   async claim(input: { worker_id: string; capabilities?: string[]; accept_types?: string[]; max_tasks?: number; lease_ttl_seconds?: number }): Promise<LeaseGrant[]> {
     return (await this.http.call<{ leases: LeaseGrant[] }>('POST', '/v1/leases/claim', input)).body.leases;
   }
-  async renew(proof: LeaseProof, leaseTtlSeconds?: number): Promise<LeaseRenewal> {
-    return (await this.http.call<LeaseRenewal>('POST', '/v1/leases/renew', { ...proofOf(proof), ...(leaseTtlSeconds && { lease_ttl_seconds: leaseTtlSeconds }) })).body;
+  /**
+   * Extends a lease. `renewal`, the number this renewal will be (the renewals answered so far, plus one), makes it safe to
+   * send again when no answer came: the server renews once and answers the resend as it did (`status: 'duplicate'`).
+   */
+  async renew(proof: LeaseProof, leaseTtlSeconds?: number, renewal?: number): Promise<LeaseRenewal> {
+    return (await this.http.call<LeaseRenewal>('POST', '/v1/leases/renew', {
+      ...proofOf(proof), ...(leaseTtlSeconds && { lease_ttl_seconds: leaseTtlSeconds }), ...(renewal !== undefined && { renewal }),
+    })).body;
   }
   async start(taskId: string, proof: LeaseProof): Promise<AppendAnswer> {
     return (await this.http.call<AppendAnswer>('POST', `/v1/tasks/${enc(taskId)}/start`, proofOf(proof))).body;

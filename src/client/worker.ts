@@ -70,6 +70,10 @@ interface Held {
   heldUntil: number;
   /** The renewal last sent: a completion or failure report waits for it (see ending). */
   renewing?: Promise<unknown>;
+  /** Renewals the server has answered (the claim is renewal 0): the next one sent is this plus one. */
+  renewals: number;
+  /** The renewal not answered yet (no answer, a 5xx, a 408 or 429): when it was first sent, and the wait before it is sent again. */
+  unanswered?: { askedAt: number; backoffMs: number };
   /** The completion or failure report on its way, if one is: stop() lets it end the lease rather than release it. */
   ending?: Promise<unknown>;
   /** Whether that report is on its way now: renewals wait. */
@@ -249,17 +253,24 @@ export function createWorker(options: WorkerOptions): Worker {
   };
 
   /**
-   * Renews `h`'s lease a third of `current` from now, asking `current`; then schedules the next one. A renewal that
-   * gets no answer is tried again a third later (two tries before the lease runs out, as each renewal leaves).
+   * Renews `h`'s lease a third of `current` from now (or `delayMs`), asking `current`; then schedules the next one. A
+   * renewal that got no answer (none, a 5xx, a 408 or 429) may have arrived: it is sent again soon, with backoff, with the
+   * same number and TTL, for as long as the lease is held, and the server renews once. Left for the next one a third
+   * later, a renewal lost now and then left the lease to run out; sent again without its number, it renewed twice and
+   * spent the lease's renewals and lifetime twice as fast.
    */
-  const scheduleRenewal = (h: Held, current: number) => {
+  const scheduleRenewal = (h: Held, current: number, delayMs = Math.max(1000, (current * 1000) / 3)) => {
     h.renewTimer = setTimeout(() => {
       // A completion or failure report on its way may end the lease first (see ending): ask again a third later.
       if (h.reporting) return scheduleRenewal(h, current);
-      const asked = Date.now();
-      (h.renewing = client.renew(h.grant, current)).then((answer) => {
+      const renewal = h.renewals + 1;
+      // A renewal sent again: the lease runs from when it was first sent (the server renewed then, if it got it).
+      const asked = h.unanswered?.askedAt ?? Date.now();
+      (h.renewing = client.renew(h.grant, current, renewal)).then((answer) => {
         // Finished while the renewal was on its way: renewing on would write to a lease that has ended.
         if (!live(h)) return;
+        h.renewals = renewal;
+        h.unanswered = undefined;
         h.heldUntil = asked + current * 1000;
         armExpiry(h);
         const next = nextLeaseTtl(ttl, current, answer, ttlMax);
@@ -270,10 +281,18 @@ export function createWorker(options: WorkerOptions): Worker {
         if (leaseLost(e)) return lose(h, 'lease lost');
         if (!live(h)) return;
         report(e, { task_id: h.grant.task_id, phase: 'renew' });
+        if (!isRefusal(e)) {
+          // The same renewal again, asking the same TTL (armExpiry stops this once the lease has run out here).
+          const backoffMs = h.unanswered?.backoffMs ?? 100;
+          h.unanswered = { askedAt: asked, backoffMs: Math.min(backoffMs * 2, 5000) };
+          return scheduleRenewal(h, current, backoffMs);
+        }
+        // Refused: nothing was renewed.
+        h.unanswered = undefined;
         // Limits spent: the lease ends at its expiry (armExpiry tells the job then); asking again changes nothing.
         if (!renewalsSpent(e)) scheduleRenewal(h, current);
       });
-    }, Math.max(1000, (current * 1000) / 3));
+    }, delayMs);
   };
 
   /**
@@ -287,7 +306,7 @@ export function createWorker(options: WorkerOptions): Worker {
 
   const run = async (g: LeaseGrant, claimedAt: number) => {
     const controller = new AbortController();
-    const h: Held = { grant: g, controller, heldUntil: claimedAt + ttl * 1000 };
+    const h: Held = { grant: g, controller, heldUntil: claimedAt + ttl * 1000, renewals: 0 };
     scheduleRenewal(h, ttl);
     armExpiry(h);
     held.set(g.lease_id, h);
