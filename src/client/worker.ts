@@ -154,6 +154,11 @@ export function createWorker(options: WorkerOptions): Worker {
   const renewalsSpent = (e: unknown) => e instanceof QuittanceClientError
     && (e.code === 'QUITTANCE_ERR_LEASE_RENEWAL_LIMIT' || e.code === 'QUITTANCE_ERR_LEASE_LIFETIME_LIMIT');
 
+  /** Whether renewals carry their number: a server from before `renewal` refuses it as an unknown property (a 400). */
+  let numbered = true;
+  const renewalUnknown = (e: unknown) => e instanceof QuittanceClientError && e.code === 'QUITTANCE_ERR_VALIDATION'
+    && /renewal|additional propert/.test(e.message);
+
   const stopTimers = (h: Held) => {
     clearTimeout(h.renewTimer);
     clearTimeout(h.expiryTimer);
@@ -266,7 +271,8 @@ export function createWorker(options: WorkerOptions): Worker {
       const renewal = h.renewals + 1;
       // A renewal sent again: the lease runs from when it was first sent (the server renewed then, if it got it).
       const asked = h.unanswered?.askedAt ?? Date.now();
-      (h.renewing = client.renew(h.grant, current, renewal)).then((answer) => {
+      const sentNumbered = numbered;
+      (h.renewing = client.renew(h.grant, current, sentNumbered ? renewal : undefined)).then((answer) => {
         // Finished while the renewal was on its way: renewing on would write to a lease that has ended.
         if (!live(h)) return;
         h.renewals = renewal;
@@ -280,6 +286,11 @@ export function createWorker(options: WorkerOptions): Worker {
         // refused, filed as a stale_lease_write anomaly and counted lost again, for as long as it ran.
         if (leaseLost(e)) return lose(h, 'lease lost');
         if (!live(h)) return;
+        // A server from before `renewal`: renew as it takes it, at once (the refusal renewed nothing), unnumbered from now on.
+        if (sentNumbered && renewalUnknown(e)) {
+          numbered = false;
+          return scheduleRenewal(h, current, 0);
+        }
         report(e, { task_id: h.grant.task_id, phase: 'renew' });
         if (!isRefusal(e)) {
           // The same renewal again, asking the same TTL (armExpiry stops this once the lease has run out here).

@@ -1,9 +1,41 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tempDir } from '../helpers.js';
 import { faultyProxy } from '../proxy.js';
 import { spawnServer, type ServerProcess } from '../e2e.js';
 import { QuittanceClient, createWorker } from '../../src/client/index.js';
+
+/**
+ * A server from before `renewal`, as its worker sees it: a renewal naming its number is refused as the schema refused an
+ * unknown property then (400, QUITTANCE_ERR_VALIDATION, "must NOT have additional properties"); the rest goes to `target`.
+ */
+async function serverBeforeRenewal(target: string, seen: unknown[]): Promise<{ url: string; close: () => void }> {
+  const proxy = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      if (req.url === '/v1/leases/renew') {
+        const sent = JSON.parse(body.toString()) as Record<string, unknown>;
+        seen.push(sent['renewal']);
+        if ('renewal' in sent) {
+          res.writeHead(400, { 'content-type': 'application/json' });
+          return void res.end(JSON.stringify({
+            statusCode: 400, code: 'QUITTANCE_ERR_VALIDATION', error: 'Bad Request', message: 'Request does not match the schema: body must NOT have additional properties',
+          }));
+        }
+      }
+      httpRequest(target + req.url, { method: req.method, headers: req.headers }, (answer) => {
+        res.writeHead(answer.statusCode!, answer.headers);
+        answer.pipe(res);
+      }).end(body);
+    });
+  });
+  await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`, close: () => proxy.close() };
+}
 
 describe('worker SDK: renewals whose answer is lost', () => {
   const tmp = tempDir();
@@ -50,5 +82,32 @@ describe('worker SDK: renewals whose answer is lost', () => {
     assert.deepEqual(worker.stats, { completed: 1, failed: 0, released: 0, lost: 0 });
     const anomalies = (await client.receipts({ type: 'system.anomaly', task_id: id })).receipts;
     assert.deepEqual(anomalies.map((r) => r.body['kind']), []);
+  });
+
+  test('against a server from before `renewal`, the worker renews without the number, as it did', { timeout: 30_000 }, async () => {
+    const seen: unknown[] = [];
+    const old = await serverBeforeRenewal(server.url, seen);
+    const id = (await client.createTask({ type: 'renew-old-server' })).task.task_id;
+    const errors: string[] = [];
+    const worker = createWorker({
+      url: old.url, key: server.adminKey!, acceptTypes: ['renew-old-server'], pollMs: 20, leaseTtlSeconds: 6, leaseTtlMaxSeconds: 6, handleSignals: false,
+      onError: (_e, c) => errors.push(c.phase),
+      // Renewals at 2 s and 4 s (the TTL kept at 6 s); the job ends at 5 s.
+      handler: async (job) => {
+        await new Promise((r) => setTimeout(r, 5_000));
+        return { artifacts: [{ kind: 'blob', uri: `blob:${job.task_id}` }] };
+      },
+    });
+    try {
+      assert.equal((await client.waitForTask(id, { timeoutMs: 15_000 })).status, 'succeeded');
+    } finally {
+      await worker.stop();
+      old.close();
+    }
+    assert.deepEqual(seen, [1, undefined, undefined], 'refused once with its number, then sent without');
+    assert.deepEqual(errors, []);
+    const renewed = (await client.receipts({ type: 'lease.renewed', task_id: id })).receipts;
+    assert.deepEqual(renewed.map((r) => r.body['renewal']), [1, 2]);
+    assert.deepEqual(worker.stats, { completed: 1, failed: 0, released: 0, lost: 0 });
   });
 });
