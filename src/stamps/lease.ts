@@ -37,6 +37,10 @@ export function leaseStamps(stamps: Stamps, config: Readonly<QuittanceConfig>): 
       });
       return { stamp_id: r.stamp.stamp_id, expires_at: r.stamp.expires_at, token: r.sign };
     },
+    async mintedForLease(tx, tenantId, stampId) {
+      const r = await stamps.mintedAgainInTx(tx, tenantId, stampId);
+      return { stamp_id: r.stamp.stamp_id, expires_at: r.stamp.expires_at, token: r.sign };
+    },
     async tombstoneForLease(tx, tenantId, stampId, outcome, closedBy, reason) {
       try {
         await stamps.tombstoneInTx(tx, tenantId, stampId, { outcome, closed_by: closedBy, reason });

@@ -84,6 +84,21 @@ export class Stamps {
     return { stamp: this.view(m.row, m.now), receipt: m.receipt, sign: () => this.signAsync(claims, m.key.kid, privateKey) };
   }
 
+  /**
+   * A stamp's token as its mint answered it, for that answer given again (a lease's claim sent again, its answer
+   * lost): generation 1 issued at the mint, signed by the key that signed it (the same bytes: Ed25519 is
+   * deterministic). A stamp rotated since has its current generation signed, issued now: the old one is dead.
+   */
+  async mintedAgainInTx(tx: Tx, tenantId: string, stampId: string): Promise<Omit<MintedUnsigned, 'receipt'>> {
+    const row = await tx.stampForUpdate(tenantId, stampId);
+    if (!row) throw new QuittanceError('QUITTANCE_ERR_STAMP_NOT_FOUND', [stampId]);
+    const now = this.now();
+    const signer = await this.signerOf(tx, row.kid);
+    const claims = stampClaims(row, this.config.issuer, row.generation === 1 ? Date.parse(row.issued_at) : now);
+    const privateKey = this.keyRing.privateKey(signer);
+    return { stamp: this.view(row, now), sign: () => this.signAsync(claims, signer.kid, privateKey) };
+  }
+
   private async mintRowInTx(tx: Tx, tenantId: string, input: MintInput): Promise<{ row: StampRow; key: SigningKeyRow; receipt: Receipt; now: number }> {
     this.checkMint(input);
     const now = this.now();

@@ -143,6 +143,8 @@ export interface TaskTx {
   insertLease(row: LeaseRow): Promise<void>;
   updateLease(row: LeaseRow): Promise<void>;
   leaseById(tenantId: string, leaseId: string): Promise<LeaseRow | undefined>;
+  /** The leases a claim with this claim_id of this worker granted, ended ones too, oldest first. */
+  leasesOfClaim(tenantId: string, workerId: string, claimId: string): Promise<LeaseRow[]>;
   /**
    * Active leases whose expires_at ≤ now, across tenants: the `limit` that expired longest ago. SQLite returns
    * them by expiry; PostgreSQL locks their tenants in one global order first and may return them grouped by tenant.

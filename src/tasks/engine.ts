@@ -25,6 +25,8 @@ export interface LeaseStamp {
 /** Credentials minted for a lease and closed when it ends (src/stamps plugs in here). */
 export interface LeaseStamps {
   mintForLease(tx: Tx, tenantId: string, task: TaskRow, lease: LeaseRow, worker: Principal, ttlSeconds: number): Promise<LeaseStamp>;
+  /** The stamp minted for a lease as its claim answered it, for that claim sent again (the same token, signed again). */
+  mintedForLease(tx: Tx, tenantId: string, stampId: string): Promise<LeaseStamp>;
   tombstoneForLease(tx: Tx, tenantId: string, stampId: string, outcome: 'completed' | 'crashed' | 'timeout' | 'revoked', closedBy: 'subject' | 'gate' | 'operator', reason: string): Promise<void>;
 }
 
@@ -113,6 +115,8 @@ export class TaskEngine {
     const types = input.accept_types;
     const granted = await this.store.write(async (tx) => {
       const now = this.now();
+      const claimed = input.claim_id === undefined ? [] : await tx.leasesOfClaim(tenantId, input.worker_id, input.claim_id);
+      if (claimed.length > 0) return this.claimedAgain(tx, claimed, now);
       const grants: Granted[] = [];
       let after: { priority: number; queue_seq: number } | undefined;
       // Pages sized to the claim: a claim for one task reads a few rows, not a whole page of the queue.
@@ -123,7 +127,7 @@ export class TaskEngine {
         for (const task of page) {
           if (grants.length === max) break;
           if (task.next_eligible_at > now || (types && !types.includes(task.type)) || !hasCapabilities(task.capabilities, have)) continue;
-          grants.push(await this.grant(tx, task, input.worker_id, ttl, now));
+          grants.push(await this.grant(tx, task, input.worker_id, input.claim_id ?? null, ttl, now));
         }
         if (page.length < pageSize) break;
         const last = page[page.length - 1]!;
@@ -138,7 +142,36 @@ export class TaskEngine {
     }));
   }
 
-  private async grant(tx: Tx, task: TaskRow, workerId: string, ttlSeconds: number, now: number): Promise<Granted> {
+  /**
+   * A claim sent again because its answer was lost: the leases it granted that are still active, each with a new
+   * lease token (only its hash is kept, so the first answer's token cannot be given again; that one stops working),
+   * and the lease stamp's token as the first answer had it. Leases that ended since are left out; nothing is
+   * granted and nothing is appended (a new token is not a ledger event: the lease, its holder and its term are
+   * those lease.granted recorded).
+   */
+  private async claimedAgain(tx: Tx, leases: LeaseRow[], now: number): Promise<Granted[]> {
+    const grants: Granted[] = [];
+    for (const lease of leases) {
+      if (lease.state !== 'active' || now >= lease.expires_at) continue;
+      const task = await tx.taskById(lease.tenant_id, lease.task_id);
+      if (!task || task.lease_id !== lease.lease_id) continue;
+      const token = randomToken(24);
+      lease.token_hash = sha256(token);
+      await tx.updateLease(lease);
+      const stamp = this.stamps && lease.stamp_id ? await this.stamps.mintedForLease(tx, lease.tenant_id, lease.stamp_id) : undefined;
+      grants.push({ grant: this.grantOf(task, lease, token), stamp });
+    }
+    return grants;
+  }
+
+  private grantOf(task: TaskRow, lease: LeaseRow, token: string): Grant {
+    return {
+      task_id: task.task_id, type: task.type, lease_id: lease.lease_id, lease_token: token, payload: task.payload, payload_ref: task.payload_ref,
+      attempt: lease.attempt, expires_at: isoTime(lease.expires_at),
+    };
+  }
+
+  private async grant(tx: Tx, task: TaskRow, workerId: string, claimId: string | null, ttlSeconds: number, now: number): Promise<Granted> {
     const leaseId = `lease_${this.ledger.ctx.newId()}`;
     const token = randomToken(24);
     const worker: Principal = { kind: 'worker', id: workerId };
@@ -151,7 +184,7 @@ export class TaskEngine {
     const lease: LeaseRow = {
       tenant_id: task.tenant_id, lease_id: leaseId, task_id: task.task_id, worker_id: workerId, token_hash: sha256(token),
       granted_receipt_id: r.receipt.receipt_id, attempt: task.attempt, state: 'active', granted_at: now, expires_at: expiresAt,
-      last_heartbeat_at: now, renewals: 0, stamp_id: null, ended_at: null,
+      last_heartbeat_at: now, renewals: 0, stamp_id: null, ended_at: null, claim_id: claimId,
     };
     await tx.insertLease(lease);
     let stamp: LeaseStamp | undefined;
@@ -161,11 +194,7 @@ export class TaskEngine {
       await tx.updateLease(lease);
     }
     await this.setStatus(tx, task, 'leased', now, { claims: task.claims + 1, lease_id: leaseId });
-    const grant: Grant = {
-      task_id: task.task_id, type: task.type, lease_id: leaseId, lease_token: token, payload: task.payload, payload_ref: task.payload_ref,
-      attempt: task.attempt, expires_at: isoTime(expiresAt),
-    };
-    return { grant, stamp };
+    return { grant: this.grantOf(task, lease, token), stamp };
   }
 
   // ── work under a lease ───────────────────────────────────────────────────────────────────────────────

@@ -49,6 +49,8 @@ export interface LeaseRow {
   renewals: number;
   stamp_id: string | null;
   ended_at: number | null;
+  /** The claim_id of the claim that granted it (with worker_id, the key a resent claim finds it by). */
+  claim_id: string | null;
 }
 
 export interface TaskFilter {
@@ -113,6 +115,11 @@ export interface ClaimInput {
   accept_types?: string[];
   max_tasks?: number;
   lease_ttl_seconds?: number;
+  /**
+   * The worker's name for this claim. Sent again (same worker_id) because the answer was lost, it answers the leases
+   * that claim granted which are still active, each with a new lease token, and grants nothing.
+   */
+  claim_id?: string;
 }
 
 export interface LeaseProof {

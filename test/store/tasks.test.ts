@@ -28,7 +28,7 @@ function taskRow(tenant_id: string, n: number, over: Partial<TaskRow> = {}): Tas
 function leaseRow(tenant_id: string, n: number, over: Partial<LeaseRow> = {}): LeaseRow {
   return {
     tenant_id, lease_id: `lease-${n}`, task_id: `task-${n}`, worker_id: 'w1', token_hash: 'f'.repeat(64), granted_receipt_id: `g-${n}`,
-    attempt: 1, state: 'active', granted_at: T0, expires_at: T0 + 120_000, last_heartbeat_at: T0, renewals: 0, stamp_id: null, ended_at: null, ...over,
+    attempt: 1, state: 'active', granted_at: T0, expires_at: T0 + 120_000, last_heartbeat_at: T0, renewals: 0, stamp_id: null, ended_at: null, claim_id: null, ...over,
   };
 }
 

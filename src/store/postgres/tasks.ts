@@ -45,6 +45,7 @@ const SQL = {
                     SELECT c.*, ${PARENT_COLUMNS_PREFIXED} FROM c LEFT JOIN ${PARENT_FROM} ON r.tenant_id = c.tenant_id AND r.receipt_id = c.assigned_receipt_id
                     ORDER BY c.priority DESC, c.queue_seq`,
   leaseById: `SELECT ${LEASE_COLUMNS} FROM leases WHERE tenant_id = $1 AND lease_id = $2`,
+  leasesOfClaim: `SELECT ${LEASE_COLUMNS} FROM leases WHERE tenant_id = $1 AND worker_id = $2 AND claim_id = $3 ORDER BY granted_at, lease_id COLLATE "C"`,
   anyLeaseDue: `SELECT 1 FROM leases WHERE state = 'active' AND expires_at <= $1 LIMIT 1`,
   leaseWith: LEASE_WITH,
   dueCandidates: `SELECT tenant_id, lease_id FROM leases WHERE state = 'active' AND expires_at <= $1 ORDER BY expires_at LIMIT $2`,
@@ -111,7 +112,7 @@ export function pgTaskTx(b: PgBatch): TaskTx {
     async updateLease(l) {
       await b.lockTenant(l.tenant_id);
       b.buffer(
-        `UPDATE leases SET state = ${literal(l.state)}, expires_at = ${literal(l.expires_at)}, last_heartbeat_at = ${literal(l.last_heartbeat_at)},
+        `UPDATE leases SET token_hash = ${literal(l.token_hash)}, state = ${literal(l.state)}, expires_at = ${literal(l.expires_at)}, last_heartbeat_at = ${literal(l.last_heartbeat_at)},
          renewals = ${literal(l.renewals)}, stamp_id = ${literal(l.stamp_id)}, ended_at = ${literal(l.ended_at)}
          WHERE tenant_id = ${literal(l.tenant_id)} AND lease_id = ${literal(l.lease_id)}`,
       );
@@ -126,6 +127,10 @@ export function pgTaskTx(b: PgBatch): TaskTx {
       lockedForClose(b, unprefixed(first, 's', STAMP_COLUMN_LIST));
       rememberParents(b, tenantId, rows.flatMap((row) => prefixedParent(row) ?? []));
       return unprefixed<LeaseRow>(first, 'l', LEASE_COLUMN_LIST);
+    },
+    async leasesOfClaim(tenantId, workerId, claimId) {
+      await b.lockTenant(tenantId);
+      return run<LeaseRow>('leasesOfClaim', [tenantId, workerId, claimId]);
     },
     /**
      * Safe on every node at once: the due leases are found without locks, their tenants are taken (in a fixed

@@ -17,9 +17,12 @@ export function sqliteTaskTx(db: Database): TaskTx {
     taskByKey: db.prepare<[string, string], RawTask>(`SELECT ${TASK_COLUMNS} FROM tasks WHERE tenant_id = ? AND idempotency_key = ?`),
     insertLease: db.prepare(`INSERT INTO leases (${LEASE_COLUMNS}) VALUES (${marks(LEASE_COLUMNS)})`),
     updateLease: db.prepare(
-      'UPDATE leases SET state = ?, expires_at = ?, last_heartbeat_at = ?, renewals = ?, stamp_id = ?, ended_at = ? WHERE tenant_id = ? AND lease_id = ?',
+      'UPDATE leases SET token_hash = ?, state = ?, expires_at = ?, last_heartbeat_at = ?, renewals = ?, stamp_id = ?, ended_at = ? WHERE tenant_id = ? AND lease_id = ?',
     ),
     leaseById: db.prepare<[string, string], LeaseRow>(`SELECT ${LEASE_COLUMNS} FROM leases WHERE tenant_id = ? AND lease_id = ?`),
+    ofClaim: db.prepare<[string, string, string], LeaseRow>(
+      `SELECT ${LEASE_COLUMNS} FROM leases WHERE tenant_id = ? AND worker_id = ? AND claim_id = ? ORDER BY granted_at, lease_id`,
+    ),
     due: db.prepare<[number, number], LeaseRow>(`SELECT ${LEASE_COLUMNS} FROM leases WHERE state = 'active' AND expires_at <= ? ORDER BY expires_at LIMIT CAST(? AS INTEGER)`),
   };
   return {
@@ -63,10 +66,13 @@ export function sqliteTaskTx(db: Database): TaskTx {
       s.insertLease.run(leaseToRow(l));
     },
     async updateLease(l) {
-      s.updateLease.run(l.state, l.expires_at, l.last_heartbeat_at, l.renewals, l.stamp_id, l.ended_at, l.tenant_id, l.lease_id);
+      s.updateLease.run(l.token_hash, l.state, l.expires_at, l.last_heartbeat_at, l.renewals, l.stamp_id, l.ended_at, l.tenant_id, l.lease_id);
     },
     async leaseById(tenantId, leaseId) {
       return s.leaseById.get(tenantId, leaseId);
+    },
+    async leasesOfClaim(tenantId, workerId, claimId) {
+      return s.ofClaim.all(tenantId, workerId, claimId);
     },
     async dueLeases(now, limit) {
       return s.due.all(now, limit);
