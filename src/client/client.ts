@@ -141,7 +141,11 @@ export class QuittanceClient {
   }
 
   // ── leases (what workers use) ──
-  async claim(input: { worker_id: string; capabilities?: string[]; accept_types?: string[]; max_tasks?: number; lease_ttl_seconds?: number }): Promise<LeaseGrant[]> {
+  /**
+   * Claims tasks. With a claim_id (fresh per claim), the same call sent again because its answer was lost answers
+   * the leases it granted, with new lease tokens, instead of leaving them to run out.
+   */
+  async claim(input: { worker_id: string; capabilities?: string[]; accept_types?: string[]; max_tasks?: number; lease_ttl_seconds?: number; claim_id?: string }): Promise<LeaseGrant[]> {
     return (await this.http.call<{ leases: LeaseGrant[] }>('POST', '/v1/leases/claim', input)).body.leases;
   }
   /**

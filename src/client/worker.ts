@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { QuittanceClient, type AppendAnswer, type Completion, type LeaseGrant, type LeaseRenewal } from './client.js';
 import { QuittanceClientError, isRefusal } from './http.js';
@@ -127,7 +128,7 @@ function failureText(e: unknown): string {
 }
 
 /**
- * A worker: claims in batches, renews each lease at about a third of its TTL, completes with the artifacts the
+ * A worker: claims in batches (sending a claim again, by its claim_id, until it is answered), renews each lease at about a third of its TTL, completes with the artifacts the
  * handler returns (sending the completion again until it arrives), fails (retryable unless the error says
  * otherwise) when the handler throws, and on SIGTERM releases what it holds so nothing waits for a lease to run out.
  */
@@ -364,18 +365,38 @@ export function createWorker(options: WorkerOptions): Worker {
         continue;
       }
       let grants: LeaseGrant[] = [];
+      // Before the first send: the leases a resend answers were granted no earlier.
       const claimedAt = Date.now();
-      try {
-        grants = await client.claim({
-          // A concurrency over the claim limit fills its slots over several claims.
-          worker_id: workerId, max_tasks: Math.min(free, CLAIM_MAX_TASKS), lease_ttl_seconds: ttl,
-          ...(options.capabilities && { capabilities: options.capabilities }), ...(options.acceptTypes && { accept_types: options.acceptTypes }),
-        });
-      } catch (e) {
-        if (isRefusal(e)) {
-          refused = { error: e };
-          stopping = true;
-        } else report(e, { phase: 'claim' });
+      const ask = {
+        // A concurrency over the claim limit fills its slots over several claims.
+        worker_id: workerId, max_tasks: Math.min(free, CLAIM_MAX_TASKS), lease_ttl_seconds: ttl, claim_id: randomUUID(),
+        ...(options.capabilities && { capabilities: options.capabilities }), ...(options.acceptTypes && { accept_types: options.acceptTypes }),
+      };
+      // A claim that may have been granted with its answer lost (no answer, a 5xx, a 408 or 429) is sent again as it
+      // was: its claim_id gets the leases it granted, with new tokens. A new claim instead left them to run out (a
+      // whole TTL each, counted as a lease expiry, a step towards escalation).
+      for (let backoffMs = 100; ; backoffMs = Math.min(backoffMs * 2, 5000)) {
+        try {
+          grants = await client.claim(ask);
+          break;
+        } catch (e) {
+          if (isRefusal(e)) {
+            refused = { error: e };
+            stopping = true;
+            break;
+          }
+          report(e, { phase: 'claim' });
+          if (stopping) break;
+          await new Promise<void>((r) => {
+            const t = setTimeout(r, backoffMs);
+            wake = () => (clearTimeout(t), r());
+          });
+          // Stopped meanwhile: sent once more, so that what it granted is released, not left to run out.
+          if (stopping) {
+            grants = await client.claim(ask).catch(() => []);
+            break;
+          }
+        }
       }
       if (stopping) {
         for (const g of grants) await client.release(g.task_id, g, 'worker stopping').catch(() => undefined);

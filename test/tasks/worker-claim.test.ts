@@ -1,0 +1,79 @@
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { harness, type Harness } from '../helpers.js';
+import { faultyProxy, type Fault } from '../proxy.js';
+import { systemClock } from '../../src/clock.js';
+import { QuittanceClient, createWorker } from '../../src/client/index.js';
+
+describe('worker SDK: claims over a flaky network', () => {
+  let h: Harness;
+  let url: string;
+  let client: QuittanceClient;
+  before(async () => {
+    h = await harness({ clock: systemClock });
+    url = await h.app.listen({ port: 0, host: '127.0.0.1' });
+    client = new QuittanceClient({ url, key: h.key });
+  });
+  after(() => h.close());
+
+  test('a claim whose answer is lost is sent again with its claim_id: the tasks it leased are worked at once, not after their lease TTL', { timeout: 20_000 }, async () => {
+    // The first claim is granted but its answer is lost; the next send gets a gateway's 503, the one after is lost on
+    // the way; the fourth arrives. Leases of 60 s: a task left to its lease's expiry would not be done in 10.
+    const faults: Fault[] = ['lose answer', 503, 'lose request'];
+    const proxy = await faultyProxy(url, (method, path) => (method === 'POST' && path === '/v1/leases/claim' ? faults.shift() : undefined));
+    const ids = [
+      (await client.createTask({ type: 'claim-net' })).task.task_id,
+      (await client.createTask({ type: 'claim-net' })).task.task_id,
+    ];
+    const errors: string[] = [];
+    const worker = createWorker({
+      url: proxy.url, key: h.key, acceptTypes: ['claim-net'], concurrency: 2, pollMs: 20, handleSignals: false, leaseTtlSeconds: 60,
+      onError: (_e, c) => errors.push(c.phase),
+      handler: async (job) => ({ artifacts: [{ kind: 'blob', uri: `blob:${job.task_id}` }] }),
+    });
+    try {
+      for (const id of ids) assert.equal((await client.waitForTask(id, { timeoutMs: 10_000 })).status, 'succeeded');
+    } finally {
+      await worker.stop();
+      proxy.close();
+    }
+    assert.deepEqual(faults, [], 'every fault happened');
+    assert.deepEqual(errors, ['claim', 'claim', 'claim']);
+    for (const id of ids) {
+      const types = (await client.task(id)).receipts.map((r) => r.type);
+      assert.deepEqual(types.filter((t) => t.startsWith('lease.')), ['lease.granted'], 'one lease, neither expired nor released');
+    }
+    assert.equal(worker.stats.completed, 2);
+    const stale = (await h.req('GET', '/v1/anomalies?kind=stale_lease_write&limit=1000')).json.anomalies;
+    assert.deepEqual(stale, []);
+  });
+
+  test('stopped while a claim with a lost answer is being sent again: sent once more, and what it leased is released', { timeout: 20_000 }, async () => {
+    // The first claim's answer is lost, every send after it gets a 503 until stop() is called.
+    let claims = 0;
+    let stopped = false;
+    const proxy = await faultyProxy(url, (method, path) => {
+      if (method !== 'POST' || path !== '/v1/leases/claim') return undefined;
+      return claims++ === 0 ? 'lose answer' : stopped ? undefined : 503;
+    });
+    const id = (await client.createTask({ type: 'claim-stop' })).task.task_id;
+    let failing!: () => void;
+    const twice = new Promise<void>((r) => (failing = r));
+    let errors = 0;
+    const worker = createWorker({
+      url: proxy.url, key: h.key, acceptTypes: ['claim-stop'], pollMs: 20, handleSignals: false, leaseTtlSeconds: 60,
+      onError: () => void (++errors === 2 && failing()),
+      handler: async () => assert.fail('no job runs: the worker is stopping'),
+    });
+    try {
+      await twice;
+      stopped = true;
+      await worker.stop();
+    } finally {
+      proxy.close();
+    }
+    const { task, receipts } = await client.task(id);
+    assert.deepEqual(receipts.map((r) => r.type).filter((t) => t.startsWith('lease.')), ['lease.granted', 'lease.released']);
+    assert.equal(task.status, 'queued');
+  });
+});
