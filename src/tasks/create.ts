@@ -2,10 +2,10 @@
  * Creating a task: the checks of a create request (no store), then, in the write, the task row and its
  * task.assigned receipt, or the task the same request created before.
  */
-import { createHash } from 'node:crypto';
 import { QuittanceError } from '../errors.js';
 import { isoTime } from '../clock.js';
 import { canonicalize } from '../ledger/canonical.js';
+import { sha256Hex } from '../ledger/hashing.js';
 import type { QuittanceConfig } from '../config.js';
 import type { Ledger } from '../ledger/ledger.js';
 import type { Principal } from '../ledger/types.js';
@@ -38,7 +38,7 @@ export function prepareCreate(c: QuittanceConfig['tasks'], newId: () => string, 
   if (payloadBytes > c.payloadMaxBytes) throw new QuittanceError('QUITTANCE_ERR_PAYLOAD_TOO_LARGE', [payloadBytes, c.payloadMaxBytes]);
   const spec = {
     type: input.type,
-    payload_digest: payloadText === null ? null : `sha256:${createHash('sha256').update(payloadText).digest('hex')}`,
+    payload_digest: payloadText === null ? null : `sha256:${sha256Hex(payloadText)}`,
     payload_ref: input.payload_ref ?? null,
     capabilities: Array.from(new Set(input.requirements?.capabilities ?? [])).sort(),
     priority: input.priority ?? 0,

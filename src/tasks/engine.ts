@@ -1,8 +1,9 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import { QuittanceError, isQuittanceError } from '../errors.js';
 import { isoTime } from '../clock.js';
 import { randomToken } from '../ids.js';
 import { canonicalize } from '../ledger/canonical.js';
+import { sha256Hex } from '../ledger/hashing.js';
 import { appendAnomaly, type AppendResult } from '../ledger/append.js';
 import type { Ledger } from '../ledger/ledger.js';
 import { LEDGER_PRINCIPAL, type Principal, type Receipt } from '../ledger/types.js';
@@ -42,10 +43,6 @@ type Fenced<T> = { ok: true; value: T } | { ok: false; error: QuittanceError };
 const CLAIM_PAGE = 200;
 /** A claim scans at most this many queued tasks looking for ones the worker can take. */
 const CLAIM_SCAN_MAX = 4000;
-
-function sha256(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
-}
 
 /**
  * The work queue of DESIGN §5. Every change is a receipt appended in the same transaction as the row change, so
@@ -156,7 +153,7 @@ export class TaskEngine {
       const task = await tx.taskById(lease.tenant_id, lease.task_id);
       if (!task || task.lease_id !== lease.lease_id) continue;
       const token = randomToken(24);
-      lease.token_hash = sha256(token);
+      lease.token_hash = sha256Hex(token);
       await tx.updateLease(lease);
       const stamp = this.stamps && lease.stamp_id ? await this.stamps.mintedForLease(tx, lease.tenant_id, lease.stamp_id) : undefined;
       grants.push({ grant: this.grantOf(task, lease, token), stamp });
@@ -182,7 +179,7 @@ export class TaskEngine {
       body: { attempt: task.attempt, claim: task.claims + 1, ttl_seconds: ttlSeconds, expires_at: isoTime(expiresAt) },
     }, { writer: 'tasks' });
     const lease: LeaseRow = {
-      tenant_id: task.tenant_id, lease_id: leaseId, task_id: task.task_id, worker_id: workerId, token_hash: sha256(token),
+      tenant_id: task.tenant_id, lease_id: leaseId, task_id: task.task_id, worker_id: workerId, token_hash: sha256Hex(token),
       granted_receipt_id: r.receipt.receipt_id, attempt: task.attempt, state: 'active', granted_at: now, expires_at: expiresAt,
       last_heartbeat_at: now, renewals: 0, stamp_id: null, ended_at: null, claim_id: claimId,
     };
@@ -488,23 +485,23 @@ export class TaskEngine {
     } else if (task!.lease_id !== lease.lease_id) reason = 'lease superseded';
     if (reason === undefined) return { ok: true, value: await fn(task!, lease!, now) };
 
-    // The holder's own lease (right task, right token), ended: by this very request, sent before?
-    if (resent && 'ended' in resent && lease && task && lease.state !== 'active' && reason === `lease ${lease.state}`) {
-      const ended = await this.receiptThatEnded(tx, lease);
-      if (ended && resent.ended(ended, task, lease)) return { ok: true, value: { status: 'duplicate', receipt: ended } as T };
+    // The holder's own lease (right task, right token), ended or superseded: is this request one it sent before?
+    const holder = resent && lease && task && reason !== 'unknown lease' && reason !== 'wrong lease token' ? { resent, lease, task } : undefined;
+    // Ended by this very request, sent before?
+    if (holder && 'ended' in holder.resent && holder.lease.state !== 'active' && reason === `lease ${holder.lease.state}`) {
+      const ended = await this.receiptThatEnded(tx, holder.lease);
+      if (ended && holder.resent.ended(ended, holder.task, holder.lease)) return { ok: true, value: { status: 'duplicate', receipt: ended } as T };
     }
-    // The holder's own lease, ended or superseded: did this very request write under it while it was live?
-    if (resent && 'writes' in resent && lease && task && reason !== 'unknown lease' && reason !== 'wrong lease token') {
-      const stored = await tx.receiptByHash(tenantId, this.ledger.prepare(tenantId, resent.writes(task, lease), { writer: 'tasks' }).hash);
+    // Did this very request write under it while it was live?
+    if (holder && 'writes' in holder.resent) {
+      const stored = await tx.receiptByHash(tenantId, this.ledger.prepare(tenantId, holder.resent.writes(holder.task, holder.lease), { writer: 'tasks' }).hash);
       if (stored) return { ok: true, value: { status: 'duplicate', receipt: stored } as T };
     }
     const id = taskId ?? lease?.task_id ?? 'unknown';
     const lost = new QuittanceError('QUITTANCE_ERR_LEASE_LOST', [proof.lease_id, id, reason], { details: { reason } });
-    // The holder's own lease, ended or superseded: this renewal was written while it was live and is sent again. The
-    // lease is lost all the same (a renewal cannot answer for a lease that has ended), but this is no stale write.
-    if (resent && 'renewed' in resent && lease && task && reason !== 'unknown lease' && reason !== 'wrong lease token' && await resent.renewed(tx, lease)) {
-      return { ok: false, error: lost };
-    }
+    // This renewal was written while the lease was live and is sent again. The lease is lost all the same (a renewal
+    // cannot answer for a lease that has ended), but this is no stale write.
+    if (holder && 'renewed' in holder.resent && await holder.resent.renewed(tx, holder.lease)) return { ok: false, error: lost };
     await appendAnomaly(tx, this.ledger.ctx, tenantId, 'stale_lease_write', {
       to: lease ? workerOf(lease) : LEDGER_PRINCIPAL, task_id: task?.task_id, lease_id: lease?.lease_id,
       body: { action, reason, lease_id: proof.lease_id, task_id: id, task_status: task?.status ?? null, current_lease_id: task?.lease_id ?? null },
@@ -546,7 +543,7 @@ export class TaskEngine {
 
 function tokenMatches(hash: string, token: string): boolean {
   const a = Buffer.from(hash, 'hex');
-  const b = Buffer.from(sha256(token), 'hex');
+  const b = Buffer.from(sha256Hex(token), 'hex');
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
