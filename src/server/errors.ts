@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { QuittanceError, reasonPhrase } from '../errors.js';
+import { atMostCharacters } from '../text.js';
 
 /**
  * Every error leaves the server as {statusCode, code, error, message}; bad input is never a 500, and a database
@@ -20,7 +21,7 @@ export function installErrorHandling(app: FastifyInstance, unreachable: (err: un
 /** The path of a request as an error message may show it: without the query, and cut short when it is long. */
 function shownPath(request: FastifyRequest): string {
   const path = request.url.split('?')[0]!;
-  return path.length > 200 ? `${path.slice(0, 200)}…` : path;
+  return atMostCharacters(path, 201);
 }
 
 /**
@@ -45,9 +46,14 @@ function send(q: QuittanceError, err: unknown, request: FastifyRequest, reply: F
 
 type SchemaComplaint = { instancePath: string; keyword?: string; params?: Record<string, unknown>; message?: string };
 
-/** Most values an enum complaint lists, and most characters of an unknown property's name it shows. */
+/** Most values an enum complaint lists, and most characters of an unknown property's name it shows (then an ellipsis). */
 const ENUM_SHOWN_MAX = 20;
 const NAME_SHOWN_MAX = 100;
+
+/** A name or header value from the request as a message quotes it: at most NAME_SHOWN_MAX characters and an ellipsis. */
+export function quotedShort(text: string): string {
+  return JSON.stringify(atMostCharacters(text, NAME_SHOWN_MAX + 1));
+}
 
 /**
  * The validator's complaint, with what its own message leaves out: the name of a property the route does not take
@@ -57,7 +63,7 @@ function complaint(first: SchemaComplaint | undefined): string {
   const p = first?.params;
   if (first?.keyword === 'additionalProperties' && typeof p?.['additionalProperty'] === 'string') {
     const name = p['additionalProperty'];
-    return `has an unknown property ${JSON.stringify(name.length > NAME_SHOWN_MAX ? `${name.slice(0, NAME_SHOWN_MAX)}…` : name)}`;
+    return `has an unknown property ${quotedShort(name)}`;
   }
   if (first?.keyword === 'enum' && Array.isArray(p?.['allowedValues'])) {
     const values = p['allowedValues'] as unknown[];
@@ -77,7 +83,7 @@ const MEDIA_TYPE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+\/[!#$%&'*+.^_`|~0-9A-Za-z-]+\s*
  */
 function unsupportedMediaType(contentType: string | undefined): string {
   if (contentType === undefined || contentType === '') return 'none (send application/json)';
-  const shown = JSON.stringify(contentType.length > NAME_SHOWN_MAX ? `${contentType.slice(0, NAME_SHOWN_MAX)}…` : contentType);
+  const shown = quotedShort(contentType);
   return MEDIA_TYPE.test(contentType.trim()) ? `${shown} (send application/json)` : `${shown}: not a media type (type/subtype; the JSON routes take application/json)`;
 }
 

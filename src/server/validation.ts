@@ -3,6 +3,7 @@ import addFormatsModule from 'ajv-formats';
 import type { FastifyInstance } from 'fastify';
 import { QuittanceError } from '../errors.js';
 import { locate } from '../ledger/strict-json.js';
+import { quotedShort } from './errors.js';
 
 // ajv-formats is CommonJS; under NodeNext its default import is the module object.
 const addFormats = ((addFormatsModule as unknown as { default?: typeof addFormatsModule }).default ?? addFormatsModule) as unknown as (ajv: Ajv2020) => Ajv2020;
@@ -61,6 +62,6 @@ export function installContentEncodingRefusal(app: FastifyInstance): void {
     // Only a body is encoded: a request without one (a GET a proxy tagged) has nothing to refuse.
     const body = request.headers['transfer-encoding'] !== undefined || Number(request.headers['content-length'] ?? 0) > 0;
     if (!body) return done(null, payload);
-    done(new QuittanceError('QUITTANCE_ERR_UNSUPPORTED_CONTENT_ENCODING', [JSON.stringify(encoding.length > 100 ? `${encoding.slice(0, 100)}…` : encoding)]), payload);
+    done(new QuittanceError('QUITTANCE_ERR_UNSUPPORTED_CONTENT_ENCODING', [quotedShort(encoding)]), payload);
   });
 }
