@@ -93,10 +93,20 @@ export class Stamps {
     const row = await tx.stampForUpdate(tenantId, stampId);
     if (!row) throw new QuittanceError('QUITTANCE_ERR_STAMP_NOT_FOUND', [stampId]);
     const now = this.now();
-    const signer = await this.signerOf(tx, row.kid);
-    const claims = stampClaims(row, this.config.issuer, row.generation === 1 ? Date.parse(row.issued_at) : now);
+    const sign = await this.signingAgain(tx, row, row.generation, row.kid, row.generation === 1 ? Date.parse(row.issued_at) : now);
+    return { stamp: this.view(row, now), sign };
+  }
+
+  /**
+   * `sign()` for a token given out before, made again: generation `generation` of the stamp, issued at `issuedMs`,
+   * signed by the key `kid` names (the current key if that one is gone). Ed25519 is deterministic, so with the same
+   * key the bytes are those first given. The key is loaded here, inside the write (as in mintInTx).
+   */
+  private async signingAgain(tx: Tx, row: StampRow, generation: number, kid: unknown, issuedMs: number): Promise<() => Promise<string>> {
+    const signer = await this.signerOf(tx, kid);
+    const claims = stampClaims({ ...row, generation }, this.config.issuer, issuedMs);
     const privateKey = this.keyRing.privateKey(signer);
-    return { stamp: this.view(row, now), sign: () => this.signAsync(claims, signer.kid, privateKey) };
+    return () => this.signAsync(claims, signer.kid, privateKey);
   }
 
   private async mintRowInTx(tx: Tx, tenantId: string, input: MintInput): Promise<{ row: StampRow; key: SigningKeyRow; receipt: Receipt; now: number }> {
@@ -244,10 +254,8 @@ export class Stamps {
     const before = await earlierMint(tx, tenantId, input, key);
     if (!before) return undefined;
     const { row, receipt } = before;
-    const signer = await this.signerOf(tx, receipt.body['kid']);
-    const claims = stampClaims({ ...row, generation: 1 }, this.config.issuer, Date.parse(row.issued_at));
-    const privateKey = this.keyRing.privateKey(signer);
-    return { status: 'duplicate', stamp: this.view(row, this.now()), receipt, sign: () => this.signAsync(claims, signer.kid, privateKey) };
+    const sign = await this.signingAgain(tx, row, 1, receipt.body['kid'], Date.parse(row.issued_at));
+    return { status: 'duplicate', stamp: this.view(row, this.now()), receipt, sign };
   }
 
   /** The key that signed a token a receipt records (its body's kid); the current key if that one is gone. */
