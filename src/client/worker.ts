@@ -240,8 +240,8 @@ export function createWorker(options: WorkerOptions): Worker {
         await sleep(backoffMs, undefined, { signal }).catch(() => undefined);
         continue;
       }
-      if (answer.status !== 'not_discharged') h.ended = true;
       if (answer.status === 'not_discharged') return fail(h, new Error('the handler returned neither artifacts nor delivery_proof: its completion closes nothing (LOCATABILITY_MISSING)'));
+      h.ended = true;
       stats.completed++;
       return;
     }
