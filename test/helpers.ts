@@ -9,6 +9,7 @@ import { buildApp, createServices, type Services } from '../src/server/index.js'
 import type { Principal } from '../src/ledger/types.js';
 import type { Store } from '../src/store/types.js';
 import { openTestPostgresStore } from './pg.js';
+import { ResponseChecker } from './openapi-responses.js';
 
 export function tempDir(prefix = 'quittance-test-'): { dir: string; cleanup(): void } {
   const dir = mkdtempSync(join(tmpdir(), prefix));
@@ -38,6 +39,9 @@ export interface Harness {
 
 export type Backend = 'sqlite' | 'postgres';
 
+/** Built from the first harness's /openapi.json: the documented responses do not depend on the configuration. */
+let responseChecker: ResponseChecker | undefined;
+
 /**
  * The backends every store- and API-level test runs against: SQLite always, PostgreSQL when scripts/run-tests.js
  * found it reachable (QUITTANCE_TEST_PG=1).
@@ -51,6 +55,8 @@ export async function harness(options: { config?: ConfigInput; clock?: Clock; ba
   const store = options.backend === 'postgres' ? await openTestPostgresStore() : undefined;
   const services = createServices({ dataDir: tmp.dir, clock, ...(store && { store }), ...(options.config && { config: options.config }) });
   const app = await buildApp(services);
+  await app.ready();
+  const checker = (responseChecker ??= new ResponseChecker(app.swagger() as ConstructorParameters<typeof ResponseChecker>[0]));
   const newTenant = async (name: string, scopes: ('read' | 'write' | 'admin')[] = ['admin']) => {
     const t = await services.tenants.createTenant(name);
     const k = await services.tenants.createKey(t.tenant_id, scopes);
@@ -62,6 +68,9 @@ export async function harness(options: { config?: ConfigInput; clock?: Clock; ba
     if (payload !== undefined) headers['content-type'] = 'application/json';
     if (key !== null) headers['authorization'] = `Bearer ${key ?? a.key}`;
     const res = await app.inject({ method: method as 'GET', url, headers, ...(payload !== undefined && { payload }) });
+    // Every answer is held to what /openapi.json says the route answers (test/openapi-responses.ts).
+    const problem = checker.check(method, url, res.statusCode, res.headers['content-type'] as string | undefined, res.body);
+    if (problem !== undefined) throw new Error(`undocumented answer: ${problem}`);
     let json: unknown;
     try {
       json = res.body ? JSON.parse(res.body) : undefined;

@@ -1,5 +1,6 @@
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import swagger from '@fastify/swagger';
+import { withResponses } from './openapi.js';
 import type { Services } from './services.js';
 import { frameworkErrors, installErrorHandling } from './errors.js';
 import { installStrictJson } from './json.js';
@@ -57,6 +58,8 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
       components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer' } } },
       security: [{ apiKey: [] }],
     },
+    // Responses are documented here, not on the routes, so that replies are never serialised through a schema.
+    transformObject: (d) => withResponses(('openapiObject' in d ? d.openapiObject : {}) as Parameters<typeof withResponses>[0]),
   });
   for (const routes of ROUTES) await routes(app, services);
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
