@@ -213,7 +213,10 @@ const SUCCESS: Record<string, Record<string, Response>> = {
     201: json('Evidence stored, addressed by its digest', obj({ digest: str, size_bytes: int })),
     200: json('The same bytes were stored before', obj({ digest: str, size_bytes: int })),
   },
-  'GET /v1/evidence/{digest}': { 200: { description: 'The stored bytes, with the content type they were stored with', content: { '*/*': { schema: { type: 'string', contentMediaType: 'application/octet-stream' } } } } },
+  'GET /v1/evidence/{digest}': {
+    200: { description: 'The stored bytes, with the content type they were stored with', content: { '*/*': { schema: { type: 'string', contentMediaType: 'application/octet-stream' } } } },
+    304: { description: 'If-None-Match named the blob\'s ETag ("sha256:…"): the caller holds these bytes already; no body' },
+  },
   'POST /v1/runtime-installs': {
     201: json('Runtime install recorded', obj({ unchanged: { const: false }, install_id: str, manifest: view('The manifest as recorded'), receipt: ref('Receipt') })),
     200: json('The same install recorded before', obj({ unchanged: { const: true }, install_id: str, manifest: view('The manifest as recorded'), receipt: ref('Receipt') })),

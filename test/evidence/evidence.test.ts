@@ -82,6 +82,28 @@ for (const backend of BACKENDS) {
       assert.equal(got.headers['x-content-type-options'], 'nosniff');
     });
 
+    test('a client holding the bytes (If-None-Match with their ETag) gets 304 and no body; any other tag, the bytes', async () => {
+      const bytes = Buffer.from('evidence a client caches');
+      const digest = (await send(h, 'POST', '/v1/evidence', bytes, { 'content-type': 'text/plain' })).json.digest as string;
+      const url = `/v1/evidence/${digest}`;
+      for (const tag of [`"${digest}"`, `W/"${digest}"`, `"sha256:${'0'.repeat(64)}", "${digest}"`, '*']) {
+        const r = await send(h, 'GET', url, undefined, { 'if-none-match': tag });
+        assert.equal(r.status, 304, tag);
+        assert.equal(r.body.length, 0, tag);
+        assert.equal(r.headers['etag'], `"${digest}"`, tag);
+        assert.equal(r.headers['cache-control'], 'private, max-age=31536000, immutable', tag);
+      }
+      for (const tag of [`"sha256:${'0'.repeat(64)}"`, digest, `"${digest.toUpperCase()}"`]) {
+        const r = await send(h, 'GET', url, undefined, { 'if-none-match': tag });
+        assert.equal(r.status, 200, tag);
+        assert.ok(r.body.equals(bytes), tag);
+      }
+      // Another tenant's ETag knowledge reveals nothing: 404, as without the header; so is a digest nobody put.
+      const b = await h.newTenant('etag-b');
+      assert.equal((await send(h, 'GET', url, undefined, { 'if-none-match': '*' }, b.key)).status, 404);
+      assert.equal((await send(h, 'GET', `/v1/evidence/${sha('never put')}`, undefined, { 'if-none-match': '*' })).status, 404);
+    });
+
     test('JSON is stored as sent, not parsed: spacing and even duplicate keys survive', async () => {
       const text = Buffer.from('{ "outcome": "crashed",\n  "outcome": "completed" }\n');
       const put = await send(h, 'POST', '/v1/evidence', text, { 'content-type': 'application/json' });

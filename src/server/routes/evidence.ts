@@ -56,15 +56,37 @@ export async function evidenceRoutes(app: FastifyInstance, s: Services): Promise
     config: { scope: 'read' },
     schema: { tags: ['evidence'], summary: 'The bytes of a blob, verified against its digest before any is sent', params: digestParams },
   }, async (request, reply) => {
-    const { row, bytes } = await evidence.get(request.caller.tenant_id, request.params.digest);
+    const tenantId = request.caller.tenant_id;
+    const ifNoneMatch = request.headers['if-none-match'];
+    if (ifNoneMatch !== undefined) {
+      // A client that holds these bytes already (it sends their ETag) gets 304 and no body (RFC 9110 §13.1.2): the
+      // bytes under a digest never change, so the blob is not read, only the tenant's record of it looked up (a
+      // digest the tenant does not hold is still a 404).
+      const row = await evidence.describe(tenantId, request.params.digest);
+      if (etagListMatches(ifNoneMatch, `"${row.digest}"`)) return reply.status(304).header('etag', `"${row.digest}"`).header('cache-control', CACHE_CONTROL).send();
+    }
+    const { row, bytes } = await evidence.get(tenantId, request.params.digest);
     return reply
       .type(row.content_type ?? 'application/octet-stream')
       .header('etag', `"${row.digest}"`)
-      // Content-addressed: the bytes under a digest never change.
-      .header('cache-control', 'private, max-age=31536000, immutable')
+      .header('cache-control', CACHE_CONTROL)
       // Served as data, never as a page: a stored text/html must not run in a browser on this origin.
       .header('x-content-type-options', 'nosniff')
       .header('content-security-policy', "default-src 'none'; sandbox")
       .send(bytes);
+  });
+}
+
+/** Content-addressed: the bytes under a digest never change. */
+const CACHE_CONTROL = 'private, max-age=31536000, immutable';
+
+/**
+ * Whether an If-None-Match header names `etag`: `*`, or a comma-separated list of entity tags compared weakly, as
+ * If-None-Match is (a `W/` prefix does not matter). Digests hold no comma or quote, so a split on commas is exact.
+ */
+export function etagListMatches(header: string, etag: string): boolean {
+  return header.split(',').some((t) => {
+    const tag = t.trim();
+    return tag === '*' || tag.replace(/^W\//, '') === etag;
   });
 }
