@@ -34,6 +34,7 @@ export const ERRORS = {
   QUITTANCE_ERR_REQUEST_TOO_LARGE: { status: 413, message: `Request body is over this route's limit of %s bytes. ${CONTRACTS_NOT_CHAT}` },
   QUITTANCE_ERR_INVALID_CURSOR: { status: 400, message: 'Cursor is not one this server issued' },
   QUITTANCE_ERR_ROUTE_NOT_FOUND: { status: 404, message: 'No route %s' },
+  QUITTANCE_ERR_METHOD_NOT_ALLOWED: { status: 405, message: '%s is not a method of %s; it takes %s (the Allow header)' },
   QUITTANCE_ERR_BAD_URL: { status: 400, message: 'URL path %s is not valid percent-encoded UTF-8' },
   QUITTANCE_ERR_PATH_PARAMETER_TOO_LONG: { status: 414, message: 'A path parameter of %s is over %s characters' },
 

@@ -12,10 +12,47 @@ export function installErrorHandling(app: FastifyInstance, unreachable: (err: un
     const q = why === undefined ? toQuittanceError(err, request.routeOptions.bodyLimit, request.headers['content-type']) : new QuittanceError('QUITTANCE_ERR_STORE_UNAVAILABLE', [why], { cause: err });
     send(q, err, request, reply);
   });
+  const paths = routePaths(app);
   app.setNotFoundHandler((request, reply) => {
-    const q = new QuittanceError('QUITTANCE_ERR_ROUTE_NOT_FOUND', [`${request.method} ${request.url.split('?')[0]}`]);
+    const path = request.url.split('?')[0]!;
+    // A path the API has, asked with a method it does not take, is a 405 naming the methods it does (RFC 9110
+    // §15.5.6), not a 404 that reads as if the resource were not there.
+    const allowed = paths.methodsOf(path);
+    if (allowed.length > 0) {
+      const q = new QuittanceError('QUITTANCE_ERR_METHOD_NOT_ALLOWED', [request.method, atMostCharacters(path, 201), allowed.join(', ')]);
+      void reply.status(405).header('allow', allowed.join(', ')).send(q.toJSON());
+      return;
+    }
+    const q = new QuittanceError('QUITTANCE_ERR_ROUTE_NOT_FOUND', [`${request.method} ${path}`]);
     void reply.status(404).send(q.toJSON());
   });
+}
+
+/**
+ * The app's routes by path pattern (`/v1/tasks/:id`), gathered as they are declared (so this must be installed
+ * before any route): which methods a concrete path takes. A GET route answers HEAD too, as Fastify serves it.
+ */
+function routePaths(app: FastifyInstance): { methodsOf(path: string): string[] } {
+  const byPattern = new Map<string, { match: RegExp; methods: Set<string> }>();
+  app.addHook('onRoute', (route) => {
+    let entry = byPattern.get(route.url);
+    if (!entry) {
+      const pattern = route.url.split('/').map((seg) => (seg.startsWith(':') ? '[^/]+' : seg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))).join('/');
+      entry = { match: new RegExp(`^${pattern}$`), methods: new Set() };
+      byPattern.set(route.url, entry);
+    }
+    for (const m of [route.method].flat()) {
+      entry.methods.add(m);
+      if (m === 'GET') entry.methods.add('HEAD');
+    }
+  });
+  return {
+    methodsOf(path) {
+      const methods = new Set<string>();
+      for (const { match, methods: m } of byPattern.values()) if (match.test(path)) for (const x of m) methods.add(x);
+      return [...methods].sort();
+    },
+  };
 }
 
 /** The path of a request as an error message may show it: without the query, and cut short when it is long. */

@@ -511,6 +511,33 @@ for (const backend of BACKENDS) {
       assert.equal(r.json.code, 'QUITTANCE_ERR_ROUTE_NOT_FOUND');
     });
 
+    test('a route asked with a method it does not take answers a coded 405 with Allow, and writes nothing', async () => {
+      const before = await h.services.store.chainHeadOf(h.tenantId);
+      const cases: [string, string, string][] = [
+        ['DELETE', '/v1/receipts', 'GET, HEAD, POST'],
+        ['PUT', '/v1/receipts/0190a000-0000-7000-8000-000000000000', 'GET, HEAD'],
+        ['GET', '/v1/receipts/batch', 'GET, HEAD, POST'], // /v1/receipts/{id} takes GET: this is a 404 of the receipt
+        ['GET', '/v1/tasks/t-1/complete', 'POST'],
+        ['PATCH', '/v1/capabilities/urn:x/planes/runtime', 'POST'],
+        ['POST', '/v1/health', 'GET, HEAD'],
+      ];
+      for (const [method, url, allow] of cases) {
+        const r = await h.req(method, url, method === 'GET' || method === 'HEAD' ? undefined : {});
+        if (allow.split(', ').includes(method)) {
+          assert.equal(r.status, 404, `${method} ${url}`);
+          assert.equal(r.json.code, 'QUITTANCE_ERR_RECEIPT_NOT_FOUND');
+          continue;
+        }
+        assert.equal(r.status, 405, `${method} ${url}: ${JSON.stringify(r.json)}`);
+        assert.equal(r.json.code, 'QUITTANCE_ERR_METHOD_NOT_ALLOWED');
+        assert.equal(r.headers['allow'], allow, `${method} ${url}`);
+        assert.ok(r.json.message.includes(allow), r.json.message);
+      }
+      // A path the API does not have is still a 404, whatever the method.
+      assert.equal((await h.req('DELETE', '/v1/nothing-here')).status, 404);
+      assert.deepEqual(await h.services.store.chainHeadOf(h.tenantId), before);
+    });
+
     // Refused by Fastify before routing, where setErrorHandler does not reach: they used to leave as FST_ERR_* bodies.
     test('a path that does not percent-decode, or an overlong path parameter, answers a coded 4xx and writes nothing', async () => {
       const r = (await h.req('POST', '/v1/receipts', assigned({ task_id: 'bad-url' }))).json.receipt;
