@@ -268,7 +268,7 @@ export class StampGate {
         const payload = decoded.payload as unknown as StatusListPayload;
         if (this.list && payload.iat_ms < this.list.payload.iat_ms) return; // never go back to an older list
         const lifetimeMs = (payload.exp - payload.iat) * 1000;
-        this.list = { payload, bits: new StatusBits(payload.status_list), fetchedAt, usableUntil: fetchedAt + lifetimeMs };
+        this.list = { payload, bits: await StatusBits.unpack(payload.status_list), fetchedAt, usableUntil: fetchedAt + lifetimeMs };
       } finally {
         this.loadingList = undefined;
       }

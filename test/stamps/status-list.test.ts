@@ -31,10 +31,14 @@ test('status list bits: every closed live stamp reads closed, every other slot o
   ), { numRuns: 100 });
 });
 
-test('a status list whose bits do not match its declared size is refused', () => {
+test('a status list whose bits do not match its declared size is refused', async () => {
   const { status_list } = buildStatusBits([{ stamp_id: 'a', status_idx: 10, state: 'tombstoned', generation: 1 }, { stamp_id: 'b', status_idx: 400, state: 'active', generation: 1 }]);
   assert.throws(() => new StatusBits({ ...status_list, size: status_list.size * 8 }));
   assert.throws(() => new StatusBits({ ...status_list, size: 8 }));
+  await assert.rejects(StatusBits.unpack({ ...status_list, size: status_list.size * 8 }));
+  await assert.rejects(StatusBits.unpack({ ...status_list, size: 8 }));
+  const bits = await StatusBits.unpack(status_list);
+  assert.deepEqual([bits.slot(10), bits.slot(11), bits.slot(400)], ['closed', 'open', 'open']);
 });
 
 test('building a status list whose stamps span 100M seqs does not hold the event loop for its compression', async () => {
