@@ -13,6 +13,8 @@ import type { PublicJwk, SigningKeyRow } from './types.js';
 export class Published {
   private readonly statusLists = new Map<string, { jws: string; builtAt: number; version: number }>();
   private readonly statusVersions = new Map<string, number>();
+  /** The build in flight per tenant, and the version of the tenant's stamps it started at. */
+  private readonly building = new Map<string, { version: number; jws: Promise<string> }>();
   private jwksCache: { body: { keys: Required<PublicJwk>[] }; builtAt: number } | undefined;
   private listSigner: { row: SigningKeyRow; at: number } | undefined;
 
@@ -55,11 +57,27 @@ export class Published {
     return body;
   }
 
-  /** The tenant's signed status list, rebuilt at most every statusListCacheMs and after this process's changes. */
+  /**
+   * The tenant's signed status list, rebuilt at most every statusListCacheMs and after this process's changes.
+   * Requests that come while a build is in flight share it (one store read, one deflate), unless this process has
+   * changed the tenant's stamps since it started: those get a build of their own.
+   */
   async statusList(tenantId: string): Promise<string> {
     const version = this.statusVersions.get(tenantId) ?? 0;
     const hit = this.statusLists.get(tenantId);
     if (hit && hit.version === version && this.monotonic() - hit.builtAt < this.config.statusListCacheMs) return hit.jws;
+    const inFlight = this.building.get(tenantId);
+    if (inFlight && inFlight.version === version) return inFlight.jws;
+    const build = { version, jws: this.buildStatusList(tenantId, version) };
+    this.building.set(tenantId, build);
+    try {
+      return await build.jws;
+    } finally {
+      if (this.building.get(tenantId) === build) this.building.delete(tenantId);
+    }
+  }
+
+  private async buildStatusList(tenantId: string, version: number): Promise<string> {
     const builtAt = this.monotonic();
     const now = this.now();
     const signer = await this.statusListSigner();

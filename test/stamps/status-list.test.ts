@@ -83,3 +83,50 @@ test('building a status list whose stamps span 100M seqs does not hold the event
     await h.close();
   }
 });
+
+test('concurrent requests for a tenant\'s status list build it once; a request after a change of this server builds anew', async () => {
+  const { harness } = await import('../helpers.js');
+  const { mint } = await import('./helpers.js');
+  // Every request past the first ones misses the cache: what is shared is the build in flight.
+  const h = await harness({ config: { stamps: { statusListCacheMs: 1 } } });
+  try {
+    const m = await mint(h);
+    const reads = h.services.store.stamps;
+    const real = reads.liveStamps.bind(reads);
+    let builds = 0;
+    let hold: Promise<void> = Promise.resolve();
+    reads.liveStamps = async (tenantId, nowMs) => {
+      builds++;
+      const live = await real(tenantId, nowMs);
+      await hold;
+      return live;
+    };
+    const lists = await Promise.all(Array.from({ length: 10 }, () => h.req('GET', '/v1/stamps/status')));
+    assert.ok(lists.every((r) => r.status === 200 && r.json === lists[0]!.json));
+    assert.equal(builds, 1, 'ten concurrent requests built the list ten times');
+
+    // A build in flight that read the store before a tombstone is not the answer to a request made after it.
+    await new Promise((r) => setTimeout(r, 5));
+    let release!: () => void;
+    hold = new Promise((r) => (release = r));
+    const early = h.req('GET', '/v1/stamps/status');
+    while (builds < 2) await new Promise((r) => setImmediate(r));
+    await h.req('POST', `/v1/stamps/${m.stamp_id}/tombstone`, { outcome: 'revoked' });
+    const late = h.req('GET', '/v1/stamps/status');
+    release();
+    hold = Promise.resolve();
+    const closedIn = (jws: string) => {
+      const p = JSON.parse(Buffer.from(jws.split('.')[1]!, 'base64url').toString('utf8'));
+      return new StatusBits(p.status_list).slot(claimsIdx(m.token));
+    };
+    assert.equal(closedIn((await early).json), 'open');
+    assert.equal(closedIn((await late).json), 'closed');
+    assert.equal(builds, 3);
+  } finally {
+    await h.close();
+  }
+});
+
+function claimsIdx(token: string): number {
+  return JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')).status.idx;
+}
