@@ -11,10 +11,13 @@
  * second), so a tombstone reaches this gate within refreshMs + the server's statusListCacheMs (250 ms) + one
  * round trip. A list older than `maxStalenessMs` (the server is unreachable) is not trusted: every check is denied.
  * Ages are measured from when a list was fetched on this machine's monotonic clock, so neither skew against the
- * server nor a step of the wall clock (NTP setting it back an hour) can make an old list look fresh.
+ * server nor a step of the wall clock (NTP setting it back an hour) can make an old list look fresh. Servers behind
+ * one load balancer may disagree on the time by up to `maxSkewMs`: which of their lists are taken, and why none
+ * reopens a stamp another list closed, is in gate-lists.ts.
  */
 import type { KeyObject } from 'node:crypto';
 import { decodeJws, publicKeyFromJwk, verifyJws, type Ed25519Jwk } from './jws.js';
+import { GateLists, type LoadedList } from './gate-lists.js';
 import { STATUS_LIST_TYP, StatusBits, type StatusListPayload } from './status-list.js';
 import { readClaims, type StampClaims } from './token.js';
 
@@ -33,6 +36,11 @@ export interface StampGateOptions {
   refreshMs?: number;
   /** Deny everything once the newest status list is this old (ms): the ledger is unreachable. Default 5000. */
   maxStalenessMs?: number;
+  /**
+   * How far apart the clocks of the ledger's servers may be (ms), default 1000: a list is taken even if its build
+   * time is up to this much before that of a list held, and lists that close this near in time are all honoured.
+   */
+  maxSkewMs?: number;
   /**
    * Longest wait for one request to the ledger (ms), default 2000. A ledger that takes the connection and never
    * answers would otherwise hold every check for minutes (fetch's own limit), not deny it once the list is stale.
@@ -77,15 +85,6 @@ export interface GateDecision {
   event_receipt_id?: string;
 }
 
-interface LoadedList {
-  payload: StatusListPayload;
-  bits: StatusBits;
-  /** On the monotonic clock, as is usableUntil. */
-  fetchedAt: number;
-  /** After this the list must not be used: fetch time + the list's own exp − iat. */
-  usableUntil: number;
-}
-
 export class StampGate {
   private readonly base: string;
   private readonly refreshMs: number;
@@ -96,7 +95,7 @@ export class StampGate {
   private readonly monotonic: () => number;
   private keys = new Map<string, KeyObject>();
   private keysAt = -Infinity;
-  private list: LoadedList | undefined;
+  private readonly lists: GateLists;
   private loadingList: Promise<void> | undefined;
   private loadingKeys: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -109,6 +108,7 @@ export class StampGate {
     this.fetch = options.fetch ?? globalThis.fetch;
     this.now = options.now ?? Date.now;
     this.monotonic = options.monotonic ?? options.now ?? (() => performance.now());
+    this.lists = new GateLists(this.maxStalenessMs, options.maxSkewMs ?? 1000);
   }
 
   /** Keeps the status list warm in the background, so checks do not wait for a fetch. */
@@ -130,7 +130,7 @@ export class StampGate {
     // What the token says it is, before anything is verified: a denial names it, as the ledger records it.
     const claimed = typeof decoded.payload['stamp_id'] === 'string' ? { stamp_id: decoded.payload['stamp_id'] } : {};
     let key = this.keys.get(decoded.header.kid);
-    if (!key && this.monotonic() - this.keysAt >= this.refreshMs) {
+    if (!key && GateLists.age(this.monotonic(), this.keysAt) >= this.refreshMs) {
       // A ledger that cannot be reached says nothing about the key: denied as unavailable, like a stale list.
       if (!(await this.refreshKeys().then(() => true, () => false))) return { allowed: false, reason: 'status_unavailable', ...claimed };
       key = this.keys.get(decoded.header.kid);
@@ -141,27 +141,20 @@ export class StampGate {
     if (!claims) return { allowed: false, reason: 'invalid_token', ...claimed };
     const known = { stamp_id: claims.stamp_id, claims };
     // Another tenant's token, told by any list this gate has loaded (a list names the gate's tenant, fresh or not).
-    if (this.list && claims.tenant !== this.list.payload.sub) return { allowed: false, reason: 'unknown_stamp', ...known };
+    const tenant = this.lists.newest?.payload.sub;
+    if (tenant !== undefined && claims.tenant !== tenant) return { allowed: false, reason: 'unknown_stamp', ...known };
     if (claims.exp * 1000 <= this.now()) return { allowed: false, reason: 'expired', ...known };
 
-    let list = await this.freshList();
+    const list = await this.freshList();
     if (!list) return { allowed: false, reason: 'status_unavailable', ...known };
     if (claims.tenant !== list.payload.sub) return { allowed: false, reason: 'unknown_stamp', ...known };
-    // The list leaves out stamps whose TTL had passed on the ledger's clock when it was built, closed ones too: a
-    // token that expired by then is judged on that clock, or a gate whose clock is behind would read the slot of a
-    // revoked stamp as open for as long as it is behind.
-    if (claims.exp * 1000 <= list.payload.iat_ms) return { allowed: false, reason: 'expired', ...known };
-    let slot = list.bits.slot(claims.status.idx);
-    if (slot === 'after_list' && this.monotonic() - list.fetchedAt >= 50) {
+    let v = this.lists.judge(claims);
+    if (v.denied === undefined && v.afterList && GateLists.age(this.monotonic(), list.fetchedAt) >= 50) {
       // Minted after our list was built: one early refresh, so a stamp minted and closed at once is caught.
       await this.refreshList().catch(() => undefined);
-      list = this.list ?? list;
-      slot = list.bits.slot(claims.status.idx);
+      v = this.lists.judge(claims);
     }
-    if (slot === 'closed') return { allowed: false, reason: 'closed', ...known };
-    if (slot === 'before_list') return { allowed: false, reason: 'expired', ...known };
-    const current = list.payload.generations[claims.stamp_id];
-    if (current !== undefined && current > claims.gen) return { allowed: false, reason: 'superseded_generation', ...known };
+    if (v.denied !== undefined) return { allowed: false, reason: v.denied, ...known };
     return { allowed: true, ...known };
   }
 
@@ -192,7 +185,7 @@ export class StampGate {
     // Only a stamp known to be this tenant's is reported on from here. Another tenant's (or one whose tenant this
     // gate cannot tell yet: no list loaded) and one the token only claims (unverified) go to the ledger, which
     // judges the token and records the denial in ours, under the claimed stamp when it is one of ours.
-    const tenant = this.list?.payload.sub;
+    const tenant = this.lists.newest?.payload.sub;
     if (d.claims !== undefined && tenant !== undefined && d.claims.tenant === tenant && d.reason !== 'unknown_stamp') {
       const body: Record<string, unknown> = { action, outcome: d.allowed ? 'executed' : 'denied' };
       if (d.reason !== undefined) body['gate_reason'] = d.reason;
@@ -226,12 +219,9 @@ export class StampGate {
   }
 
   private async freshList(): Promise<LoadedList | undefined> {
-    const l = this.list;
-    if (!l || this.monotonic() - l.fetchedAt >= this.refreshMs) await this.refreshList().catch(() => undefined);
-    const now = this.monotonic();
-    const cur = this.list;
-    if (!cur || now - cur.fetchedAt > this.maxStalenessMs || now > cur.usableUntil) return undefined;
-    return cur;
+    const l = this.lists.newest;
+    if (!l || GateLists.age(this.monotonic(), l.fetchedAt) >= this.refreshMs) await this.refreshList().catch(() => undefined);
+    return this.lists.usable(this.monotonic());
   }
 
   private refreshKeys(): Promise<void> {
@@ -266,9 +256,9 @@ export class StampGate {
         }
         if (!key || !verifyJws(decoded, key)) throw new Error('the status list signature does not verify');
         const payload = decoded.payload as unknown as StatusListPayload;
-        if (this.list && payload.iat_ms < this.list.payload.iat_ms) return; // never go back to an older list
         const lifetimeMs = (payload.exp - payload.iat) * 1000;
-        this.list = { payload, bits: await StatusBits.unpack(payload.status_list), fetchedAt, usableUntil: fetchedAt + lifetimeMs };
+        const list = { payload, bits: await StatusBits.unpack(payload.status_list), jws, fetchedAt, usableUntil: fetchedAt + lifetimeMs };
+        if (!this.lists.take(list, this.monotonic())) throw new Error('the status list is older than the one held (by more than maxSkewMs)');
       } finally {
         this.loadingList = undefined;
       }

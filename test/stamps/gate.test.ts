@@ -6,7 +6,10 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { syncBuiltinESMExports } from 'node:module';
 import zlib from 'node:zlib';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyInstance } from 'fastify';
+import { ManualClock } from '../../src/clock.js';
+import { buildApp, createServices, type Services } from '../../src/server/index.js';
 import { StampGate } from '../../src/stamps/gate.js';
 import { harness, type Harness } from '../helpers.js';
 import { claimsOf, mint } from './helpers.js';
@@ -74,3 +77,99 @@ describe('StampGate: loading the status list', () => {
     assert.equal(counting.lists(), 2, 'twenty checks of a due list fetched it once');
   });
 });
+
+describe('StampGate: lists from servers whose clocks disagree, and clocks that step', () => {
+  let h: Harness;
+  let urlA: string;
+  let b: { services: Services; app: FastifyInstance; clock: ManualClock };
+  let urlB: string;
+  before(async () => {
+    h = await harness();
+    urlA = await h.app.listen({ port: 0, host: '127.0.0.1' });
+    // A second server on the same ledger behind the same load balancer, its clock 600 ms ahead of A's, keeping its
+    // lists a while (a list it built before a tombstone written on A is what it still serves).
+    const clock = new ManualClock(h.clock.now() + 600);
+    const services = createServices({ dataDir: h.dir, clock, config: { stamps: { statusListCacheMs: 60_000 } } });
+    b = { services, app: await buildApp(services), clock };
+    urlB = await b.app.listen({ port: 0, host: '127.0.0.1' });
+  });
+  after(async () => {
+    await b.app.close();
+    await b.services.store.close();
+    await h.close();
+  });
+
+  /** A fetch that sends status-list requests to whichever server `to.server` names, as a load balancer would. */
+  function balanced(to: { server: 'A' | 'B' }): Fetch {
+    return ((input: string | URL | Request, init?: RequestInit) => {
+      const u = String(input);
+      return globalThis.fetch(to.server === 'B' && u.startsWith(urlA) ? urlB + u.slice(urlA.length) : u, init);
+    }) as Fetch;
+  }
+
+  test('a list whose server clock is behind the last one is used, and never reopens a stamp an earlier list closed', async () => {
+    const m = await mint(h);
+    const to = { server: 'B' as 'A' | 'B' };
+    let mono = 0;
+    const gate = new StampGate({ url: urlA, apiKey: h.key, refreshMs: 100, now: () => h.clock.now(), monotonic: () => mono, fetch: balanced(to) });
+    assert.equal((await gate.verify(m.token)).allowed, true); // B's list: built at A's time + 600 ms
+    await h.req('POST', `/v1/stamps/${m.stamp_id}/tombstone`, { outcome: 'revoked' });
+    // A's list, 600 ms "older" by its iat than B's: before, the gate ignored it and went on allowing the revoked stamp.
+    to.server = 'A';
+    mono += 150;
+    assert.deepEqual(pick(await gate.verify(m.token)), [false, 'closed']);
+    // B again, with the list it built before the tombstone: it is the newest by its clock, yet does not reopen.
+    to.server = 'B';
+    mono += 150;
+    assert.deepEqual(pick(await gate.verify(m.token)), [false, 'closed']);
+    // Only A answers from now on: its lists are used (before, they were refused as older than B's, and once B's
+    // went stale every check was denied, status_unavailable) and the gate keeps deciding.
+    to.server = 'A';
+    const keep = await mint(h);
+    for (let i = 0; i < 10; i++) {
+      mono += 700;
+      assert.deepEqual(pick(await gate.verify(keep.token)), [true, undefined], `after ${mono} ms`);
+      assert.deepEqual(pick(await gate.verify(m.token)), [false, 'closed']);
+    }
+  });
+
+  test("a server clock stepped back (NTP) stops the gate for at most maxStalenessMs, not until the clock catches up", async () => {
+    const m = await mint(h);
+    let mono = 0;
+    const gate = new StampGate({ url: urlA, apiKey: h.key, refreshMs: 100, maxStalenessMs: 1000, now: () => h.clock.now(), monotonic: () => mono });
+    assert.equal((await gate.verify(m.token)).allowed, true);
+    const before = h.clock.now();
+    h.clock.set(before - 10_000);
+    try {
+      await sleep(300); // A's cached list runs out
+      mono += 150;
+      // The list built on the stepped clock is ten seconds older by its iat than the one held: not taken while that
+      // one is usable (it might be a stale or replayed list).
+      assert.deepEqual(pick(await gate.verify(m.token)), [true, undefined]);
+      mono += 2000;
+      // The held list is stale: before, every check was denied (status_unavailable) for as long as the server's
+      // clock stayed behind the list's iat.
+      assert.deepEqual(pick(await gate.verify(m.token)), [true, undefined]);
+      await h.req('POST', `/v1/stamps/${m.stamp_id}/tombstone`, { outcome: 'revoked' });
+      mono += 150;
+      assert.deepEqual(pick(await gate.verify(m.token)), [false, 'closed']);
+    } finally {
+      h.clock.set(before);
+    }
+  });
+
+  test("the gate's own clock stepped back (a gate given only `now`) does not keep an old list in use", async () => {
+    const m = await mint(h);
+    let wall = h.clock.now();
+    const gate = new StampGate({ url: urlA, apiKey: h.key, refreshMs: 100, now: () => wall });
+    assert.equal((await gate.verify(m.token)).allowed, true);
+    wall -= 3600_000; // NTP sets this machine back an hour
+    await h.req('POST', `/v1/stamps/${m.stamp_id}/tombstone`, { outcome: 'revoked' });
+    // Before, the list's age was negative, so it was never due: the revoked stamp stayed allowed for an hour.
+    assert.deepEqual(pick(await gate.verify(m.token)), [false, 'closed']);
+  });
+});
+
+function pick(d: { allowed: boolean; reason?: string }): [boolean, string | undefined] {
+  return [d.allowed, d.reason];
+}
