@@ -15,7 +15,8 @@
  * one load balancer may disagree on the time by up to `maxSkewMs`: which of their lists are taken, and why none
  * reopens a stamp another list closed, is in gate-lists.ts.
  */
-import type { KeyObject } from 'node:crypto';
+import { randomUUID, type KeyObject } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { decodeJws, publicKeyFromJwk, verifyJws, type Ed25519Jwk } from './jws.js';
 import { GateLists, type LoadedList } from './gate-lists.js';
 import { STATUS_LIST_TYP, StatusBits, type StatusListPayload } from './status-list.js';
@@ -164,9 +165,12 @@ export class StampGate {
    * through introspection with record_action, which records its verdict: that verdict is then the decision, so the
    * answer and the receipt agree (the ledger may already know a key this gate has not fetched).
    *
-   * A decision the ledger cannot record (out of reach, timing out or failing with 5xx) is still answered: a denial
-   * as it was, an allowed action as denied with `status_unavailable`, for it may not run unrecorded. A refusal by
-   * the ledger (4xx: an API key without the write scope, say) is a mistake of the set-up and is thrown.
+   * A decision about one of the tenant's stamps carries an event_id: one whose answer is lost (a reset connection,
+   * a timeout, a 5xx) is sent again as it was, with backoff, for up to `timeoutMs`, and the ledger answers the
+   * receipt it stored the first time, so the answer agrees with the one receipt. A decision the ledger cannot
+   * record within that time is still answered: a denial as it was, an allowed action as denied with
+   * `status_unavailable`, for it may not run unrecorded. A refusal by the ledger (4xx: an API key without the
+   * write scope, say) is a mistake of the set-up and is thrown.
    */
   async decide(token: string, action: string): Promise<GateDecision> {
     const d = await this.verify(token);
@@ -187,11 +191,11 @@ export class StampGate {
     // judges the token and records the denial in ours, under the claimed stamp when it is one of ours.
     const tenant = this.lists.newest?.payload.sub;
     if (d.claims !== undefined && tenant !== undefined && d.claims.tenant === tenant && d.reason !== 'unknown_stamp') {
-      const body: Record<string, unknown> = { action, outcome: d.allowed ? 'executed' : 'denied' };
+      const body: Record<string, unknown> = { action, outcome: d.allowed ? 'executed' : 'denied', event_id: randomUUID() };
       if (d.reason !== undefined) body['gate_reason'] = d.reason;
       if (d.claims !== undefined) body['generation'] = d.claims.gen;
       if (this.options.principal !== undefined) body['from'] = this.options.principal;
-      const r = await this.call('POST', `/v1/stamps/${encodeURIComponent(d.claims.stamp_id)}/events`, body);
+      const r = await this.resending(() => this.call('POST', `/v1/stamps/${encodeURIComponent(d.claims!.stamp_id)}/events`, body));
       d.event_receipt_id = (r as { receipt: { receipt_id: string } }).receipt.receipt_id;
     } else {
       const body: Record<string, unknown> = { token, record_action: action };
@@ -211,6 +215,19 @@ export class StampGate {
       }
     }
     return d;
+  }
+
+  /** Runs `send` again while the ledger is unavailable, for up to timeoutMs from the first try (backoff 25 ms doubling). */
+  private async resending<T>(send: () => Promise<T>): Promise<T> {
+    const started = performance.now();
+    for (let wait = 25; ; wait = Math.min(wait * 2, 400)) {
+      try {
+        return await send();
+      } catch (e) {
+        if (!(e instanceof LedgerUnavailable) || performance.now() - started + wait >= this.timeoutMs) throw e;
+      }
+      await sleep(wait);
+    }
   }
 
   /** Fetches the JWKS and the status list now. */

@@ -12,7 +12,7 @@ import { ManualClock } from '../../src/clock.js';
 import { buildApp, createServices, type Services } from '../../src/server/index.js';
 import { StampGate } from '../../src/stamps/gate.js';
 import { harness, type Harness } from '../helpers.js';
-import { claimsOf, mint } from './helpers.js';
+import { claimsOf, mint, stampEvents } from './helpers.js';
 
 type Fetch = typeof fetch;
 
@@ -173,3 +173,42 @@ describe('StampGate: lists from servers whose clocks disagree, and clocks that s
 function pick(d: { allowed: boolean; reason?: string }): [boolean, string | undefined] {
   return [d.allowed, d.reason];
 }
+
+describe('StampGate.decide: recording a decision whose answer is lost', () => {
+  let h: Harness;
+  let url: string;
+  before(async () => {
+    h = await harness();
+    url = await h.app.listen({ port: 0, host: '127.0.0.1' });
+  });
+  after(() => h.close());
+
+  test('the decision is sent again and answered as the ledger recorded it, once', async () => {
+    const m = await mint(h);
+    let lose = 0;
+    // The ledger records the event, then the answer is lost on the way back (a reset connection, a proxy timeout).
+    const lossy = (async (input: string | URL | Request, init?: RequestInit) => {
+      const res = await globalThis.fetch(input, init);
+      if (String(input).endsWith('/events') && lose > 0) {
+        lose--;
+        await res.text();
+        throw new TypeError('fetch failed');
+      }
+      return res;
+    }) as Fetch;
+    const gate = new StampGate({ url, apiKey: h.key, refreshMs: 100, now: () => h.clock.now(), monotonic: () => performance.now(), fetch: lossy });
+    const closed = await mint(h);
+    await h.req('POST', `/v1/stamps/${closed.stamp_id}/tombstone`, { outcome: 'revoked' });
+    await gate.refresh();
+    for (const [stamp, outcome] of [[m, 'executed'], [closed, 'denied']] as const) {
+      lose = 2;
+      const d = await gate.decide(stamp.token, 'fs.write');
+      const mine = (await stampEvents(h)).filter((e) => e.stamp_id === stamp.stamp_id && e.type === 'stamp.event');
+      // Before: an executed decision whose answer was lost was answered denied (status_unavailable), while the
+      // ledger kept it as executed; a resend without an event_id would have recorded it twice.
+      assert.equal(mine.length, 1, `one ${outcome} receipt`);
+      assert.equal(d.event_receipt_id, mine[0].receipt_id);
+      assert.equal(d.allowed, outcome === 'executed');
+    }
+  });
+});
