@@ -171,6 +171,10 @@ export const ERRORS = {
     message: 'Stamp %s was already tombstoned with outcome %s (closed by %s): a stamp is closed by exactly one tombstone',
   },
   QUITTANCE_ERR_STAMP_NOT_ACTIVE: { status: 409, message: 'Stamp %s is %s: only an active stamp can %s' },
+  QUITTANCE_ERR_STAMP_GENERATION: {
+    status: 422,
+    message: 'Stamp %s has issued generations 1 to %s: no token of generation %s was ever issued, so no gate decided on one',
+  },
   QUITTANCE_ERR_STAMP_TTL: {
     status: 422,
     message: 'ttl_seconds %s is outside the allowed %s to %s seconds (TTL is the safety net; the tombstone closes the stamp)',

@@ -230,6 +230,10 @@ export class Stamps {
   async recordEventInTx(tx: Tx, tenantId: string, stampId: string, input: StampEventInput): Promise<{ status: 'created' | 'duplicate'; receipt: Receipt }> {
     const row = await tx.stampForUpdate(tenantId, stampId);
     if (!row) throw new QuittanceError('QUITTANCE_ERR_STAMP_NOT_FOUND', [stampId]);
+    // A token of a later generation is handed out only once its rotation has committed.
+    if (input.generation !== undefined && input.generation > row.generation) {
+      throw new QuittanceError('QUITTANCE_ERR_STAMP_GENERATION', [stampId, row.generation, input.generation]);
+    }
     return this.appendEvent(tx, tenantId, row, input, undefined);
   }
 

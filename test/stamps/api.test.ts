@@ -223,6 +223,21 @@ for (const backend of BACKENDS) {
       assert.equal((await h.req('POST', '/v1/stamps/nope/events', { action: 'x', outcome: 'executed' })).status, 404);
     });
 
+    test('POST /v1/stamps/{id}/events refuses a generation the stamp never had (422), and writes nothing', async () => {
+      const m = await mint(h);
+      await h.req('POST', `/v1/stamps/${m.stamp_id}/rotate`);
+      for (const generation of [1, 2]) {
+        assert.equal((await h.req('POST', `/v1/stamps/${m.stamp_id}/events`, { action: 'x', outcome: 'denied', generation })).status, 201);
+      }
+      const before = await h.services.store.countReceipts(h.tenantId);
+      for (const generation of [3, 2 ** 53]) {
+        const r = await h.req('POST', `/v1/stamps/${m.stamp_id}/events`, { action: 'x', outcome: 'executed', generation });
+        assert.equal(r.status, 422, JSON.stringify(r.json));
+        assert.equal(r.json.code, 'QUITTANCE_ERR_STAMP_GENERATION');
+      }
+      assert.equal(await h.services.store.countReceipts(h.tenantId), before);
+    });
+
     test('rotate: the next generation is active and the previous one is not; a closed stamp cannot rotate', async () => {
       const m = await mint(h);
       const r = await h.req('POST', `/v1/stamps/${m.stamp_id}/rotate`);
