@@ -145,9 +145,9 @@ export class Stamps {
 
   /**
    * Closes a stamp with its one tombstone: appends `stamp.tombstoned` (body: the task_tombstone event) closing
-   * `stamp.minted`. The same outcome again answers the stored tombstone; a different one is 409. After the TTL
-   * (ambiguous, or not yet swept) the tombstone still closes it, marked `late: true`; an anomaly already written
-   * stays in the history.
+   * `stamp.minted`. The same tombstone again (outcome, closed_by and reason) answers the stored one; a different one
+   * is 409. After the TTL (ambiguous, or not yet swept) the tombstone still closes it, marked `late: true`; an anomaly
+   * already written stays in the history.
    */
   async tombstoneInTx(tx: Tx, tenantId: string, stampId: string, input: TombstoneInput): Promise<TombstoneResult> {
     if (!TOMBSTONE_OUTCOMES.includes(input.outcome)) throw new QuittanceError('QUITTANCE_ERR_VALIDATION', [`outcome must be one of ${TOMBSTONE_OUTCOMES.join(', ')}`]);
@@ -157,7 +157,10 @@ export class Stamps {
     if (row.state === 'tombstoned') {
       const [stored] = await tx.receiptsByIds(tenantId, [row.tombstone_receipt_id!]);
       if (!stored) throw new Error(`tombstone receipt of stamp ${stampId} is missing`);
-      if (row.outcome === input.outcome) return { status: 'duplicate', tombstone: stored.body as unknown as Tombstone, receipt: stored };
+      // The same tombstone: the same outcome, closer and reason (a retry); any other is a second tombstone.
+      if (row.outcome === input.outcome && row.closed_by === input.closed_by && stored.body['reason'] === input.reason) {
+        return { status: 'duplicate', tombstone: stored.body as unknown as Tombstone, receipt: stored };
+      }
       throw new QuittanceError('QUITTANCE_ERR_STAMP_TOMBSTONED', [stampId, row.outcome, row.closed_by], {
         details: { tombstone: stored.body, tombstone_receipt_id: stored.receipt_id },
       });

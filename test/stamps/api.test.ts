@@ -100,6 +100,23 @@ for (const backend of BACKENDS) {
       assert.equal(await h.services.store.countReceipts(h.tenantId), before);
     });
 
+    test('a tombstone with the same outcome but another reason or closer is a different tombstone: 409', async () => {
+      const m = await mint(h);
+      const body = { outcome: 'revoked', reason: 'key leaked', closed_by: 'operator' };
+      assert.equal((await h.req('POST', `/v1/stamps/${m.stamp_id}/tombstone`, body)).status, 201);
+      const before = await h.services.store.countReceipts(h.tenantId);
+      assert.equal((await h.req('POST', `/v1/stamps/${m.stamp_id}/tombstone`, body)).status, 200);
+      // Before, each of these answered 200 "duplicate" with the stored tombstone: the caller was told its reason
+      // (or closer) was recorded when another one was.
+      for (const other of [{ reason: 'task cancelled' }, { reason: undefined }, { closed_by: 'gate' }]) {
+        const r = await h.req('POST', `/v1/stamps/${m.stamp_id}/tombstone`, { ...body, ...other });
+        assert.equal(r.status, 409, JSON.stringify(other));
+        assert.equal(r.json.code, 'QUITTANCE_ERR_STAMP_TOMBSTONED');
+        assert.equal(r.json.tombstone.reason, 'key leaked');
+      }
+      assert.equal(await h.services.store.countReceipts(h.tenantId), before);
+    });
+
     test('ttl_seconds must lie between 1 s and 30 days; stamp.* receipts cannot be forged through POST /v1/receipts', async () => {
       for (const ttl of [0, 30 * 24 * 3600 + 1]) {
         const r = await h.req('POST', '/v1/stamps', { subject, task_ref: 't', scope: [], ttl_seconds: ttl });
