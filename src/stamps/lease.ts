@@ -6,10 +6,8 @@
 import { isQuittanceError } from '../errors.js';
 import type { QuittanceConfig } from '../config.js';
 import type { LeaseStamps } from '../tasks/engine.js';
+import { SCOPE_TOKEN } from './mint-input.js';
 import type { Stamps } from './stamps.js';
-
-/** Scope tokens a lease stamp carries: the task's required capabilities (those that are valid scope tokens). */
-const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]{1,128}$/;
 
 /**
  * How long a lease stamp outlives the longest its lease can run. The gate's timeout tombstone is written by the
@@ -28,6 +26,7 @@ export function leaseStamps(stamps: Stamps, config: Readonly<QuittanceConfig>): 
       const r = await stamps.mintInTx(tx, tenantId, {
         subject: worker,
         task_ref: task.task_id,
+        // The task's required capabilities that are valid scope tokens.
         scope: task.capabilities.filter((c) => SCOPE_TOKEN.test(c)).slice(0, config.stamps.scopeEntriesMax),
         ttl_seconds: Math.max(ttlSeconds, leaseTtlSeconds),
         task_id: task.task_id,

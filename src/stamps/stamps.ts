@@ -12,7 +12,7 @@ import { createUuidV7 } from '../ids.js';
 import { appendAnomaly } from '../ledger/append.js';
 import { decodeCursor, nextCursor } from '../ledger/cursor.js';
 import type { Ledger, Page } from '../ledger/ledger.js';
-import { LEDGER_PRINCIPAL, PRINCIPAL_KINDS, type Principal, type Receipt } from '../ledger/types.js';
+import { LEDGER_PRINCIPAL, type Principal, type Receipt } from '../ledger/types.js';
 import type { Tx } from '../store/types.js';
 import { sweepFailed, sweepWrite } from '../store/sweep-write.js';
 import { signJws, signJwsAsync } from './jws.js';
@@ -20,7 +20,7 @@ import { KeyRing, ensureSigningKeysInTx, type KeyRotation } from './keys.js';
 import { Introspector, answer, effectiveState, judge, type InactiveReason, type Introspection } from './introspection.js';
 import { Published } from './published.js';
 import { stampClaims, type StampClaims } from './token.js';
-import { characterCount } from '../text.js';
+import { checkMint } from './mint-input.js';
 import { earlierMint, earlierRotation, mintKey, principal, rotateKey, type RotateRetry } from './retries.js';
 import {
   CLOSERS, EVENT_OUTCOMES, TOMBSTONE_OUTCOMES, stampView,
@@ -35,12 +35,6 @@ export interface Investigation {
   /** The newest receipts about the stamp before and after it was flagged (newest first), anomaly excluded. */
   last_events: Receipt[];
 }
-
-/** Longest task_ref, in characters (code points) as the route's JSON Schema maxLength counts them. */
-const TASK_REF_CHARACTERS_MAX = 256;
-
-/** Scope tokens as RFC 6749 §3.3 allows them: printable ASCII without space, quote or backslash. */
-const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]{1,128}$/;
 
 export class Stamps {
   private readonly keyRing: KeyRing;
@@ -110,7 +104,7 @@ export class Stamps {
   }
 
   private async mintRowInTx(tx: Tx, tenantId: string, input: MintInput): Promise<{ row: StampRow; key: SigningKeyRow; receipt: Receipt; now: number }> {
-    this.checkMint(input);
+    checkMint(input, this.config);
     const now = this.now();
     const key = (await tx.currentSigningKey()) ?? (await ensureSigningKeysInTx(tx, now));
     const stampId = this.newId();
@@ -257,7 +251,7 @@ export class Stamps {
   }
 
   private async mintedBefore(tx: Tx, tenantId: string, input: MintInput, key: string): Promise<(MintedUnsigned & { status: 'duplicate' }) | undefined> {
-    this.checkMint(input);
+    checkMint(input, this.config);
     const before = await earlierMint(tx, tenantId, input, key);
     if (!before) return undefined;
     const { row, receipt } = before;
@@ -437,22 +431,6 @@ export class Stamps {
       body,
     }, { writer: 'stamps' });
     return { status: r.status === 'duplicate' ? 'duplicate' : 'created', receipt: r.receipt };
-  }
-
-  private checkMint(input: MintInput): void {
-    const c = this.config;
-    if (!Number.isInteger(input.ttl_seconds) || input.ttl_seconds < c.ttlSecondsMin || input.ttl_seconds > c.ttlSecondsMax) {
-      throw new QuittanceError('QUITTANCE_ERR_STAMP_TTL', [input.ttl_seconds, c.ttlSecondsMin, c.ttlSecondsMax]);
-    }
-    if (typeof input.task_ref !== 'string' || input.task_ref.length === 0 || characterCount(input.task_ref) > TASK_REF_CHARACTERS_MAX) {
-      throw new QuittanceError('QUITTANCE_ERR_VALIDATION', ['task_ref must be a string of 1 to 256 characters']);
-    }
-    if (!Array.isArray(input.scope) || input.scope.length > c.scopeEntriesMax || !input.scope.every((s) => typeof s === 'string' && SCOPE_TOKEN.test(s))) {
-      throw new QuittanceError('QUITTANCE_ERR_VALIDATION', [`scope must be at most ${c.scopeEntriesMax} scope tokens (printable ASCII, no spaces, quotes or backslashes)`]);
-    }
-    if (!input.subject || !PRINCIPAL_KINDS.includes(input.subject.kind) || typeof input.subject.id !== 'string' || input.subject.id.length === 0) {
-      throw new QuittanceError('QUITTANCE_ERR_VALIDATION', ['subject must be a principal {kind, id}']);
-    }
   }
 
   private sign(row: StampRow, key: SigningKeyRow, nowMs: number): string {
