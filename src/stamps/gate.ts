@@ -165,7 +165,7 @@ export class StampGate {
    * through introspection with record_action, which records its verdict: that verdict is then the decision, so the
    * answer and the receipt agree (the ledger may already know a key this gate has not fetched).
    *
-   * A decision about one of the tenant's stamps carries an event_id: one whose answer is lost (a reset connection,
+   * Every decision sent carries an event_id: one whose answer is lost (a reset connection,
    * a timeout, a 5xx) is sent again as it was, with backoff, for up to `timeoutMs`, and the ledger answers the
    * receipt it stored the first time, so the answer agrees with the one receipt. A decision the ledger cannot
    * record within that time is still answered: a denial as it was, an allowed action as denied with
@@ -198,9 +198,9 @@ export class StampGate {
       const r = await this.resending(() => this.call('POST', `/v1/stamps/${encodeURIComponent(d.claims!.stamp_id)}/events`, body));
       d.event_receipt_id = (r as { receipt: { receipt_id: string } }).receipt.receipt_id;
     } else {
-      const body: Record<string, unknown> = { token, record_action: action };
+      const body: Record<string, unknown> = { token, record_action: action, event_id: randomUUID() };
       if (this.options.principal !== undefined) body['from'] = this.options.principal;
-      const r = (await this.call('POST', '/v1/stamps/introspect', body)) as Record<string, unknown>;
+      const r = (await this.resending(() => this.call('POST', '/v1/stamps/introspect', body))) as Record<string, unknown>;
       const { active, token_type: _type, state: _state, event_receipt_id: eventId, ...rest } = r;
       const claims = active === true ? readClaims(rest) : undefined;
       if (claims) return { allowed: true, stamp_id: claims.stamp_id, claims, ...(typeof eventId === 'string' && { event_receipt_id: eventId }) };

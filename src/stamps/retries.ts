@@ -1,5 +1,5 @@
 /**
- * Retried standalone mints and rotations. A client whose answer was lost sends the same request again; its
+ * Retried standalone mints, rotations and recorded decisions. A client whose answer was lost sends the same request again; its
  * idempotency key, kept on the receipt the first request wrote (unique per tenant on both backends), finds what that
  * request did, so the retry is answered with it instead of minting a second stamp (never tombstoned, so flagged
  * ambiguous when its TTL passes) or making one more generation. Another request under the same key is 409.
@@ -8,7 +8,8 @@ import { QuittanceError } from '../errors.js';
 import { canonicalize } from '../ledger/canonical.js';
 import type { Principal, Receipt } from '../ledger/types.js';
 import type { Tx } from '../store/types.js';
-import type { MintInput, StampRow } from './types.js';
+import type { Verdict } from './introspection.js';
+import type { MintInput, StampRow, StampState } from './types.js';
 
 /** What makes a rotation safe to send again: its key (per stamp), and the `from` the request named, if any. */
 export interface RotateRetry {
@@ -57,4 +58,29 @@ export async function earlierRotation(tx: Tx, row: StampRow, key: string, from: 
     && (from === undefined || canonicalize(principal(from)) === canonicalize(r.from));
   if (!same) throw new QuittanceError('QUITTANCE_ERR_IDEMPOTENCY_CONFLICT', [JSON.stringify(key)], { details: { receipt_id: r.receipt_id } });
   return { receipt: r, generation, rotatedMs: Date.parse(rotatedAt) };
+}
+
+/** A stamp.event receipt's idempotency key: an event_id names one decision, under its stamp (or under none). */
+export function eventKey(stampId: string | undefined, eventId: string): string {
+  return `stamp.event:${stampId ?? ''}:${eventId}`;
+}
+
+/**
+ * The decision an introspection recorded before under `eventId` (about the stamp `stampId` names, or none), for its
+ * resend; 409 if that was another action or another decider.
+ */
+export async function earlierDecision(tx: Tx, tenantId: string, stampId: string | undefined, eventId: string, record: { action: string; by: Principal }): Promise<Receipt | undefined> {
+  const key = eventKey(stampId, eventId);
+  const r = await tx.receiptByIdempotencyKey(tenantId, key);
+  if (!r) return undefined;
+  const same = r.type === 'stamp.event' && r.body['action'] === record.action && canonicalize(r.from) === canonicalize(principal(record.by));
+  if (!same) throw new QuittanceError('QUITTANCE_ERR_IDEMPOTENCY_CONFLICT', [JSON.stringify(eventId)], { details: { receipt_id: r.receipt_id } });
+  return r;
+}
+
+/** The verdict a recorded decision gave, for answering it again (`state`: the stamp's as it is now). */
+export function recordedVerdict(r: Receipt, state: StampState): Verdict {
+  if (r.body['outcome'] === 'executed') return { active: true, state: 'active' };
+  const reason = r.body['gate_reason'];
+  return { active: false, state, ...(typeof reason === 'string' && { reason: reason as Verdict['reason'] & string }) };
 }

@@ -50,17 +50,21 @@ export async function stampRoutes(app: FastifyInstance, s: Services): Promise<vo
     return reply.status(r.status === 'created' ? 201 : 200).send(r);
   });
 
-  app.post<{ Body: { token: string; record_action?: string; from?: Principal } }>('/v1/stamps/introspect', {
+  app.post<{ Body: { token: string; record_action?: string; event_id?: string; from?: Principal } }>('/v1/stamps/introspect', {
     config: { scope: 'read' },
     schema: {
       tags: ['stamps'], summary: 'RFC 7662 introspection of a stamp token; optionally records the decision as a stamp.event',
       body: {
         type: 'object', required: ['token'], additionalProperties: false,
-        properties: { token: { type: 'string', maxLength: 16384 }, record_action: shortText(256), from: principalSchema },
+        properties: {
+          token: { type: 'string', maxLength: 16384 }, record_action: shortText(256), from: principalSchema,
+          event_id: { ...shortText(128), description: 'With record_action: names the decision, so the same request again answers the one recorded.' },
+        },
       },
     },
   }, (request, reply) => {
-    const { token, record_action: action } = request.body;
+    const { token, record_action: action, event_id: eventId } = request.body;
+    if (action === undefined && eventId !== undefined) throw new QuittanceError('QUITTANCE_ERR_VALIDATION', ['event_id names a recorded decision: it needs record_action']);
     if (action === undefined) {
       // Already JSON text: the hot path of every gate, so the answer is not rebuilt and re-serialised per request,
       // and a known token of a fresh stamp is answered in this tick (a plain handler: no promise unless one is needed).
@@ -71,7 +75,7 @@ export async function stampRoutes(app: FastifyInstance, s: Services): Promise<vo
       return undefined;
     }
     if (!hasScope(request.caller, 'write')) throw new QuittanceError('QUITTANCE_ERR_FORBIDDEN', ['write']);
-    return s.stamps.introspect(request.caller.tenant_id, token, { action, by: request.body.from ?? keyPrincipal(request.caller.key_id) });
+    return s.stamps.introspect(request.caller.tenant_id, token, { action, by: request.body.from ?? keyPrincipal(request.caller.key_id), event_id: eventId });
   });
 
   app.get('/v1/stamps/status', {

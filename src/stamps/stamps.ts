@@ -21,7 +21,7 @@ import { Introspector, answer, effectiveState, judge, type InactiveReason, type 
 import { Published } from './published.js';
 import { stampClaims, type StampClaims } from './token.js';
 import { checkMint } from './mint-input.js';
-import { earlierMint, earlierRotation, mintKey, principal, rotateKey, type RotateRetry } from './retries.js';
+import { earlierDecision, earlierMint, earlierRotation, eventKey, mintKey, principal, recordedVerdict, rotateKey, type RotateRetry } from './retries.js';
 import {
   CLOSERS, EVENT_OUTCOMES, TOMBSTONE_OUTCOMES, stampView,
   type MintInput, type MintResult, type MintedUnsigned, type PublicJwk, type RotateResult, type SigningKeyRow, type StampEventInput, type StampRow,
@@ -286,9 +286,10 @@ export class Stamps {
   /**
    * RFC 7662 introspection of a stamp token for the caller's tenant. With `record`, the decision is recorded as a
    * `stamp.event` (executed when active, denied otherwise) in one transaction that re-reads the stamp, so a
-   * recorded "executed" never follows a committed tombstone.
+   * recorded "executed" never follows a committed tombstone. With an `event_id`, the same request again (its answer
+   * lost) answers the decision recorded under it, writing nothing.
    */
-  async introspect(tenantId: string, token: string, record?: { action: string; by: Principal }): Promise<Introspection> {
+  async introspect(tenantId: string, token: string, record?: { action: string; by: Principal; event_id?: string | undefined }): Promise<Introspection> {
     if (!record) return this.introspector.introspect(tenantId, token);
     const checked = await this.introspector.checkToken(token);
     const claims = checked.claims;
@@ -299,19 +300,20 @@ export class Stamps {
     return this.store.write(async (tx) => {
       const row = claimed === undefined ? undefined : await tx.stampForUpdate(tenantId, claimed);
       const now = this.now();
+      const eventId = record.event_id;
+      const earlier = eventId === undefined ? undefined : await earlierDecision(tx, tenantId, row?.stamp_id, eventId, record);
       if (own && row) {
-        const verdict = judge(own, row, now);
-        const ev = await this.appendEvent(tx, tenantId, row, {
-          action: record.action, outcome: verdict.active ? 'executed' : 'denied', by: record.by, generation: own.gen,
+        const verdict = earlier ? recordedVerdict(earlier, effectiveState(row, now)) : judge(own, row, now);
+        const ev = earlier ?? (await this.appendEvent(tx, tenantId, row, {
+          action: record.action, outcome: verdict.active ? 'executed' : 'denied', by: record.by, generation: own.gen, event_id: eventId,
           ...(verdict.reason !== undefined && { gate_reason: verdict.reason }),
-        }, undefined);
-        return { ...answer(own, row, verdict), event_receipt_id: ev.receipt.receipt_id } as Introspection;
+        }, undefined)).receipt;
+        return { ...answer(own, row, verdict), event_receipt_id: ev.receipt_id } as Introspection;
       }
+      if (earlier) return { active: false, event_receipt_id: earlier.receipt_id };
       // Not a valid token of this tenant: denied, recorded against the stamp it names if this tenant has one.
-      const reason: InactiveReason = claims === undefined ? checked.reason ?? 'invalid_token' : 'unknown_stamp';
-      const ev = row
-        ? await this.appendEvent(tx, tenantId, row, { action: record.action, outcome: 'denied', gate_reason: reason, by: record.by }, undefined)
-        : await this.appendEvent(tx, tenantId, undefined, { action: record.action, outcome: 'denied', gate_reason: reason, by: record.by }, claimed);
+      const denial = { action: record.action, outcome: 'denied' as const, by: record.by, event_id: eventId, gate_reason: claims === undefined ? checked.reason ?? 'invalid_token' : 'unknown_stamp' };
+      const ev = await this.appendEvent(tx, tenantId, row, denial, row ? undefined : claimed);
       return { active: false, event_receipt_id: ev.receipt.receipt_id };
     });
   }
@@ -425,7 +427,7 @@ export class Stamps {
       type: 'stamp.event', from: input.by ?? LEDGER_PRINCIPAL, to: row?.subject ?? LEDGER_PRINCIPAL,
       ...(row && { stamp_id: row.stamp_id, parents: [row.minted_receipt_id] }),
       // A caller's event_id names one decision: its retry answers the stored receipt, other content under it is 409.
-      ...(row && input.event_id !== undefined && { idempotency_key: `stamp.event:${row.stamp_id}:${input.event_id}` }),
+      ...(input.event_id !== undefined && { idempotency_key: eventKey(row?.stamp_id, input.event_id) }),
       ...(row?.task_id != null && { task_id: row.task_id }),
       ...(row?.lease_id != null && { lease_id: row.lease_id }),
       body,

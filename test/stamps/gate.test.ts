@@ -211,4 +211,27 @@ describe('StampGate.decide: recording a decision whose answer is lost', () => {
       assert.equal(d.allowed, outcome === 'executed');
     }
   });
+
+  test('a decision the ledger judges (the gate cannot name the stamp) is sent again too, and answered as recorded', async () => {
+    const m = await mint(h);
+    let lose = 0;
+    // The gate's JWKS lacks the signing key (fetched before a key rotation reached it): the ledger judges the token.
+    const lossy = (async (input: string | URL | Request, init?: RequestInit) => {
+      if (String(input).endsWith('/.well-known/jwks.json')) return Response.json({ keys: [] });
+      const res = await globalThis.fetch(input, init);
+      if (String(input).endsWith('/introspect') && lose > 0) {
+        lose--;
+        await res.text();
+        throw new TypeError('fetch failed');
+      }
+      return res;
+    }) as Fetch;
+    const gate = new StampGate({ url, apiKey: h.key, refreshMs: 100, now: () => h.clock.now(), monotonic: () => performance.now(), fetch: lossy });
+    lose = 2;
+    const d = await gate.decide(m.token, 'fs.write');
+    const mine = (await stampEvents(h)).filter((e) => e.stamp_id === m.stamp_id);
+    // Before: answered denied while the ledger recorded it executed, and a resend would have recorded it again.
+    assert.deepEqual(mine.map((e) => e.body.outcome), ['executed']);
+    assert.deepEqual([d.allowed, d.event_receipt_id], [true, mine[0].receipt_id]);
+  });
 });
