@@ -167,7 +167,8 @@ export class StampGate {
    *
    * Every decision sent carries an event_id: one whose answer is lost (a reset connection,
    * a timeout, a 5xx) is sent again as it was, with backoff, for up to `timeoutMs`, and the ledger answers the
-   * receipt it stored the first time, so the answer agrees with the one receipt. A decision the ledger cannot
+   * receipt it stored the first time, so the answer agrees with the one receipt (a denial for want of the ledger,
+   * `status_unavailable`, is sent once: the ledger is known to be out of reach). A decision the ledger cannot
    * record within that time is still answered: a denial as it was, an allowed action as denied with
    * `status_unavailable`, for it may not run unrecorded. A refusal by the ledger (4xx: an API key without the
    * write scope, say) is a mistake of the set-up and is thrown.
@@ -190,17 +191,19 @@ export class StampGate {
     // gate cannot tell yet: no list loaded) and one the token only claims (unverified) go to the ledger, which
     // judges the token and records the denial in ours, under the claimed stamp when it is one of ours.
     const tenant = this.lists.newest?.payload.sub;
+    // A denial for want of the ledger is sent once: resending it would only hold the refusal for timeoutMs.
+    const send = <T>(f: () => Promise<T>): Promise<T> => (d.reason === 'status_unavailable' ? f() : this.resending(f));
     if (d.claims !== undefined && tenant !== undefined && d.claims.tenant === tenant && d.reason !== 'unknown_stamp') {
       const body: Record<string, unknown> = { action, outcome: d.allowed ? 'executed' : 'denied', event_id: randomUUID() };
       if (d.reason !== undefined) body['gate_reason'] = d.reason;
       if (d.claims !== undefined) body['generation'] = d.claims.gen;
       if (this.options.principal !== undefined) body['from'] = this.options.principal;
-      const r = await this.resending(() => this.call('POST', `/v1/stamps/${encodeURIComponent(d.claims!.stamp_id)}/events`, body));
+      const r = await send(() => this.call('POST', `/v1/stamps/${encodeURIComponent(d.claims!.stamp_id)}/events`, body));
       d.event_receipt_id = (r as { receipt: { receipt_id: string } }).receipt.receipt_id;
     } else {
       const body: Record<string, unknown> = { token, record_action: action, event_id: randomUUID() };
       if (this.options.principal !== undefined) body['from'] = this.options.principal;
-      const r = (await this.resending(() => this.call('POST', '/v1/stamps/introspect', body))) as Record<string, unknown>;
+      const r = (await send(() => this.call('POST', '/v1/stamps/introspect', body))) as Record<string, unknown>;
       const { active, token_type: _type, state: _state, event_receipt_id: eventId, ...rest } = r;
       const claims = active === true ? readClaims(rest) : undefined;
       if (claims) return { allowed: true, stamp_id: claims.stamp_id, claims, ...(typeof eventId === 'string' && { event_receipt_id: eventId }) };

@@ -212,6 +212,24 @@ describe('StampGate.decide: recording a decision whose answer is lost', () => {
     }
   });
 
+  test('a denial for want of the ledger (status_unavailable) is sent once, not again: the check does not wait out timeoutMs', async () => {
+    const m = await mint(h);
+    let down = false;
+    let posts = 0;
+    const fetchFn = ((input: string | URL | Request, init?: RequestInit) => {
+      if (init?.method === 'POST') posts++;
+      return down ? Promise.reject(new TypeError('fetch failed')) : globalThis.fetch(input, init);
+    }) as Fetch;
+    let mono = 0;
+    const gate = new StampGate({ url, apiKey: h.key, refreshMs: 100, maxStalenessMs: 1000, now: () => h.clock.now(), monotonic: () => mono, fetch: fetchFn });
+    await gate.refresh();
+    down = true;
+    mono += 2000;
+    const d = await gate.decide(m.token, 'fs.write');
+    assert.deepEqual([d.allowed, d.reason], [false, 'status_unavailable']);
+    assert.equal(posts, 1, 'the ledger is known to be out of reach: resending only delays the refusal');
+  });
+
   test('a decision the ledger judges (the gate cannot name the stamp) is sent again too, and answered as recorded', async () => {
     const m = await mint(h);
     let lose = 0;
