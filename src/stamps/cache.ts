@@ -24,9 +24,11 @@ export interface StampSnapshot {
   fetchedAt: number;
 }
 
+/** Where a state stands in a stamp's life: it only moves forward. */
 const RANK: Record<StampState, number> = { active: 0, ambiguous: 1, tombstoned: 2 };
 
-function notBehind(n: { state: StampState; generation: number }, e: { state: StampState; generation: number }): boolean {
+/** Whether a stamp's state and generation `n` show the change `e` (or a later one). */
+export function notBehind(n: { state: StampState; generation: number }, e: { state: StampState; generation: number }): boolean {
   const rn = RANK[n.state];
   const re = RANK[e.state];
   return rn > re || (rn === re && n.generation >= e.generation);

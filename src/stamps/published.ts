@@ -1,20 +1,28 @@
 /**
  * What offline verifiers read from Quittance: the JWKS and each tenant's signed status list (status-list.ts), built
- * from the store and kept for a short while. A change this process makes to a tenant's stamps (`changed`) rebuilds
- * that tenant's list at the next request; other servers' changes show within `statusListCacheMs`.
+ * from the store and kept for a short while. A change this process makes to a tenant's stamps (`changing`, inside
+ * its write) rebuilds that tenant's list at the next request, and no list is kept that does not show it yet (built
+ * before the write committed), so the first request after the commit sees it; other servers' changes show within
+ * `statusListCacheMs`.
  */
 import type { QuittanceConfig } from '../config.js';
 import type { Store } from '../store/types.js';
 import { signJws } from './jws.js';
 import { ensureSigningKeysInTx, publishedJwk, rotateSigningKeysInTx, type KeyRing, type KeyRotation } from './keys.js';
 import { STATUS_LIST_TYP, buildStatusBitsAsync, type StatusListPayload } from './status-list.js';
-import type { PublicJwk, SigningKeyRow } from './types.js';
+import { notBehind } from './cache.js';
+import type { LiveStampStatus, PublicJwk, SigningKeyRow, StampState } from './types.js';
+
+/** Longer than any write transaction can stay uncommitted (as StampStates' pending marks). */
+const PENDING_MS = 10_000;
 
 export class Published {
   private readonly statusLists = new Map<string, { jws: string; builtAt: number; version: number }>();
   private readonly statusVersions = new Map<string, number>();
   /** The build in flight per tenant, and the version of the tenant's stamps it started at. */
   private readonly building = new Map<string, { version: number; jws: Promise<string> }>();
+  /** Per tenant, the changes of this process's writes that a list must show to be kept: stamp id → state, until. */
+  private readonly pending = new Map<string, Map<string, { expect: { state: StampState; generation: number }; until: number }>>();
   private jwksCache: { body: { keys: Required<PublicJwk>[] }; builtAt: number } | undefined;
   private listSigner: { row: SigningKeyRow; at: number } | undefined;
 
@@ -82,19 +90,55 @@ export class Published {
     const now = this.now();
     const signer = await this.statusListSigner();
     const live = await this.store.stamps.liveStamps(tenantId, now);
+    const showsChanges = this.showsPending(tenantId, live);
     const { status_list, generations } = await buildStatusBitsAsync(live);
     const iat = Math.floor(now / 1000);
     const payload: StatusListPayload = {
       iss: this.config.issuer, sub: tenantId, iat, iat_ms: now, exp: iat + this.config.statusListTtlSeconds, ttl: 1, status_list, generations,
     };
     const jws = signJws({ alg: 'EdDSA', kid: signer.kid, typ: STATUS_LIST_TYP }, payload as unknown as Record<string, unknown>, this.keyRing.privateKey(signer));
-    if ((this.statusVersions.get(tenantId) ?? 0) === version) this.statusLists.set(tenantId, { jws, builtAt, version });
+    if (showsChanges && (this.statusVersions.get(tenantId) ?? 0) === version) this.statusLists.set(tenantId, { jws, builtAt, version });
     return jws;
   }
 
   /** A stamp of the tenant changed (or is changing): its next status list is built anew. */
   changed(tenantId: string): void {
     this.statusVersions.set(tenantId, (this.statusVersions.get(tenantId) ?? 0) + 1);
+  }
+
+  /**
+   * Called inside the write that changes the stamp: its next list is built anew, and a list built before that write
+   * commits (it does not show the change yet) is served but not kept.
+   */
+  changing(tenantId: string, stampId: string, expect: { state: StampState; generation: number }): void {
+    this.changed(tenantId);
+    const now = this.monotonic();
+    let p = this.pending.get(tenantId);
+    if (!p) this.pending.set(tenantId, (p = new Map()));
+    // Kept in the order they were set (delete + set): those that ran out are at the front. A tenant whose list
+    // nobody asks for keeps no more than its last PENDING_MS of changes.
+    for (const [k, e] of p) {
+      if (e.until > now) break;
+      p.delete(k);
+    }
+    p.delete(stampId);
+    p.set(stampId, { expect, until: now + PENDING_MS });
+  }
+
+  /** Whether `live` shows every change pending for the tenant; drops those it shows, and those that ran out. */
+  private showsPending(tenantId: string, live: readonly LiveStampStatus[]): boolean {
+    const p = this.pending.get(tenantId);
+    if (!p) return true;
+    const byId = new Map(live.map((s) => [s.stamp_id, s]));
+    const now = this.monotonic();
+    for (const [stampId, { expect, until }] of p) {
+      const s = byId.get(stampId);
+      // Not in the list (its TTL has passed): nothing to show. A write that rolled back shows nothing, ever.
+      if (!s || notBehind(s, expect) || now >= until) p.delete(stampId);
+    }
+    if (p.size > 0) return false;
+    this.pending.delete(tenantId);
+    return true;
   }
 
   private async statusListSigner(): Promise<SigningKeyRow> {

@@ -457,6 +457,6 @@ export class Stamps {
 
   private changing(tenantId: string, stampId: string, expect: { state: StampState; generation: number }): void {
     this.introspector.changing(tenantId, stampId, expect);
-    this.published.changed(tenantId);
+    this.published.changing(tenantId, stampId, expect);
   }
 }

@@ -130,3 +130,34 @@ test('concurrent requests for a tenant\'s status list build it once; a request a
 function claimsIdx(token: string): number {
   return JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')).status.idx;
 }
+
+test("a tombstone written inside another engine's write (a lease's end) is in this server's next status list once committed", async () => {
+  const { harness } = await import('../helpers.js');
+  const { mint } = await import('./helpers.js');
+  // Long caches: a list built while the write was not yet committed would be served for a minute.
+  const h = await harness({ config: { stamps: { statusListCacheMs: 60_000, jwksCacheMs: 60_000 } } });
+  try {
+    const m = await mint(h);
+    const slotOf = (jws: string) => new StatusBits(JSON.parse(Buffer.from(jws.split('.')[1]!, 'base64url').toString('utf8')).status_list).slot(claimsIdx(m.token));
+    assert.equal(slotOf((await h.req('GET', '/v1/stamps/status')).json), 'open');
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let inTx!: () => void;
+    const tombstoned = new Promise<void>((r) => (inTx = r));
+    // As the tasks engine does when a lease ends: the tombstone inside its own write, no call after the commit.
+    const write = h.services.store.write(async (tx) => {
+      await h.services.stamps.tombstoneInTx(tx, h.tenantId, m.stamp_id, { outcome: 'completed', closed_by: 'gate' });
+      inTx();
+      await held;
+    });
+    await tombstoned;
+    // A list asked for meanwhile is built from what has committed: the stamp is still open there.
+    assert.equal(slotOf((await h.req('GET', '/v1/stamps/status')).json), 'open');
+    release();
+    await write;
+    // Before, that list was kept as the one after the change and served until the cache ran out.
+    assert.equal(slotOf((await h.req('GET', '/v1/stamps/status')).json), 'closed');
+  } finally {
+    await h.close();
+  }
+});
