@@ -165,13 +165,13 @@ export class StampGate {
    * through introspection with record_action, which records its verdict: that verdict is then the decision, so the
    * answer and the receipt agree (the ledger may already know a key this gate has not fetched).
    *
-   * Every decision sent carries an event_id: one whose answer is lost (a reset connection,
-   * a timeout, a 5xx) is sent again as it was, with backoff, for up to `timeoutMs`, and the ledger answers the
-   * receipt it stored the first time, so the answer agrees with the one receipt (a denial for want of the ledger,
-   * `status_unavailable`, is sent once: the ledger is known to be out of reach). A decision the ledger cannot
-   * record within that time is still answered: a denial as it was, an allowed action as denied with
-   * `status_unavailable`, for it may not run unrecorded. A refusal by the ledger (4xx: an API key without the
-   * write scope, say) is a mistake of the set-up and is thrown.
+   * Every decision sent carries an event_id: one whose answer is lost (a reset connection, a timeout, a 5xx) is
+   * sent again as it was, with backoff, for up to `timeoutMs`, and the ledger answers the receipt it stored the
+   * first time, so the answer agrees with the one receipt (a denial for want of the ledger, `status_unavailable`,
+   * is sent once: the ledger is known to be out of reach). A decision the ledger cannot record within that time is
+   * still answered: a denial as it was, an allowed action as denied with `status_unavailable`, for it may not run
+   * unrecorded. A refusal by the ledger (4xx: an API key without the write scope, say) is a mistake of the set-up
+   * and is thrown.
    */
   async decide(token: string, action: string): Promise<GateDecision> {
     const d = await this.verify(token);
