@@ -71,6 +71,9 @@ export type GateReason =
  */
 const STATUS_LIST_CHARS_MAX = 64 * 1024 * 1024;
 
+/** What decide() sends the ledger to judge in place of a token that is no compact JWS at all: it judges it the same. */
+const UNREADABLE_TOKEN = 'unreadable-token';
+
 /** The gate's word for the ledger's inactive_reason about one of the tenant's own stamps. */
 const LEDGER_REASONS: Record<string, GateReason> = {
   tombstoned: 'closed', ambiguous: 'closed', expired: 'expired', superseded_generation: 'superseded_generation', unknown_generation: 'unknown_generation',
@@ -201,7 +204,10 @@ export class StampGate {
       const r = await send(() => this.call('POST', `/v1/stamps/${encodeURIComponent(d.claims!.stamp_id)}/events`, body));
       d.event_receipt_id = (r as { receipt: { receipt_id: string } }).receipt.receipt_id;
     } else {
-      const body: Record<string, unknown> = { token, record_action: action, event_id: randomUUID() };
+      // A token this gate cannot even decode (too long, not a compact JWS, a NUL or lone surrogate in it) names no
+      // stamp, and the ledger would judge it as any such token, or refuse to read it (400): it is sent as one.
+      const sent = decodeJws(token) ? token : UNREADABLE_TOKEN;
+      const body: Record<string, unknown> = { token: sent, record_action: action, event_id: randomUUID() };
       if (this.options.principal !== undefined) body['from'] = this.options.principal;
       const r = (await send(() => this.call('POST', '/v1/stamps/introspect', body))) as Record<string, unknown>;
       const { active, token_type: _type, state: _state, event_receipt_id: eventId, ...rest } = r;

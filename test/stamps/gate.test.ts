@@ -174,6 +174,29 @@ function pick(d: { allowed: boolean; reason?: string }): [boolean, string | unde
   return [d.allowed, d.reason];
 }
 
+describe('StampGate.decide: tokens the ledger would refuse to read', () => {
+  let h: Harness;
+  let url: string;
+  before(async () => {
+    h = await harness();
+    url = await h.app.listen({ port: 0, host: '127.0.0.1' });
+  });
+  after(() => h.close());
+
+  test('an oversized or malformed token (NUL, a lone surrogate) is denied and the denial recorded, not thrown', async () => {
+    const gate = new StampGate({ url, apiKey: h.key, refreshMs: 100, now: () => h.clock.now(), monotonic: () => performance.now() });
+    await gate.refresh();
+    // What an agent hands its gate is untrusted. Before, each of these went to introspection as it was, which the
+    // ledger refuses with a 400 (longer than 16 KB, a NUL, an unpaired surrogate), and decide() threw.
+    for (const token of ['x'.repeat(20_000), 'eyJ.eyJ\u0000.c2ln', 'eyJ.\ud800.c2ln']) {
+      const d = await gate.decide(token, 'fs.write');
+      assert.deepEqual([d.allowed, d.reason], [false, 'invalid_token']);
+      const r = (await stampEvents(h)).find((e) => e.receipt_id === d.event_receipt_id);
+      assert.deepEqual([r?.body.outcome, r?.body.gate_reason], ['denied', 'invalid_token']);
+    }
+  });
+});
+
 describe('StampGate.decide: recording a decision whose answer is lost', () => {
   let h: Harness;
   let url: string;
