@@ -214,7 +214,7 @@ export interface LeaseClaimRequest {
   max_tasks?: number;
   /** Lease TTL in seconds (default tasks.leaseTtlSecondsDefault, 120; 5 to 1800). */
   lease_ttl_seconds?: number;
-  /** The worker's name for this claim, fresh per claim. Sent again by the same worker_id (the answer was lost), the claim answers the leases it granted that are still active, each with a new lease_token (the first answer's stops working) and the same stamp token, and grants none. */
+  /** The worker's name for this claim, fresh per claim. Sent again by the same worker_id (the answer was lost), the claim answers the leases it granted that are still active, each with a new lease_token (the tokens of the earlier answers keep working, so the answer the worker keeps holds a working one whichever was written last) and the same stamp token, and grants none. */
   claim_id?: string;
 }
 

@@ -41,6 +41,8 @@ interface Granted {
 type Fenced<T> = { ok: true; value: T } | { ok: false; error: QuittanceError };
 
 const CLAIM_PAGE = 200;
+/** A lease keeps the tokens of at most this many resends of its claim (the newest), beside its first token. */
+const RESENT_TOKENS_MAX = 16;
 /** A claim scans at most this many queued tasks looking for ones the worker can take. */
 const CLAIM_SCAN_MAX = 4000;
 
@@ -141,10 +143,12 @@ export class TaskEngine {
 
   /**
    * A claim sent again because its answer was lost: the leases it granted that are still active, each with a new
-   * lease token (only its hash is kept, so the first answer's token cannot be given again; that one stops working),
-   * and the lease stamp's token as the first answer had it. Leases that ended since are left out; nothing is
-   * granted and nothing is appended (a new token is not a ledger event: the lease, its holder and its term are
-   * those lease.granted recorded).
+   * lease token (only hashes are kept, so an earlier answer's token cannot be given again), and the lease stamp's
+   * token as the first answer had it. The earlier tokens keep working: the answer the worker waits for is not always
+   * the last one written (a resend can be written before the original it repeats, held up on its way, and that
+   * original's new token replacing the resend's left the worker with a token refused as LEASE_LOST). Leases that
+   * ended since are left out; nothing is granted and nothing is appended (a new token is not a ledger event: the
+   * lease, its holder and its term are those lease.granted recorded).
    */
   private async claimedAgain(tx: Tx, leases: LeaseRow[], now: number): Promise<Granted[]> {
     const grants: Granted[] = [];
@@ -153,7 +157,7 @@ export class TaskEngine {
       const task = await tx.taskById(lease.tenant_id, lease.task_id);
       if (!task || task.lease_id !== lease.lease_id) continue;
       const token = randomToken(24);
-      lease.token_hash = sha256Hex(token);
+      lease.resent_token_hashes = [...tokenHashes(lease).slice(1), sha256Hex(token)].slice(-RESENT_TOKENS_MAX).join(' ');
       await tx.updateLease(lease);
       const stamp = this.stamps && lease.stamp_id ? await this.stamps.mintedForLease(tx, lease.tenant_id, lease.stamp_id) : undefined;
       grants.push({ grant: this.grantOf(task, lease, token), stamp });
@@ -181,7 +185,7 @@ export class TaskEngine {
     const lease: LeaseRow = {
       tenant_id: task.tenant_id, lease_id: leaseId, task_id: task.task_id, worker_id: workerId, token_hash: sha256Hex(token),
       granted_receipt_id: r.receipt.receipt_id, attempt: task.attempt, state: 'active', granted_at: now, expires_at: expiresAt,
-      last_heartbeat_at: now, renewals: 0, stamp_id: null, ended_at: null, claim_id: claimId,
+      last_heartbeat_at: now, renewals: 0, stamp_id: null, ended_at: null, claim_id: claimId, resent_token_hashes: null,
     };
     await tx.insertLease(lease);
     let stamp: LeaseStamp | undefined;
@@ -477,7 +481,7 @@ export class TaskEngine {
     if (taskId !== undefined && !task) throw new QuittanceError('QUITTANCE_ERR_TASK_NOT_FOUND', [taskId]);
     let reason: string | undefined;
     if (!lease || (taskId !== undefined && lease.task_id !== taskId)) reason = 'unknown lease';
-    else if (!tokenMatches(lease.token_hash, proof.lease_token)) reason = 'wrong lease token';
+    else if (!tokenMatches(lease, proof.lease_token)) reason = 'wrong lease token';
     else if (lease.state !== 'active') reason = `lease ${lease.state}`;
     else if (now >= lease.expires_at) {
       await this.expireInTx(tx, lease, now);
@@ -541,10 +545,20 @@ export class TaskEngine {
   }
 }
 
-function tokenMatches(hash: string, token: string): boolean {
-  const a = Buffer.from(hash, 'hex');
+/** The hashes of every token the lease's claim answered: the first answer's, then its resends' (oldest first). */
+function tokenHashes(lease: LeaseRow): string[] {
+  return [lease.token_hash, ...(lease.resent_token_hashes ? lease.resent_token_hashes.split(' ') : [])];
+}
+
+/** Whether `token` is one of the lease's tokens (compared in constant time, each of them). */
+function tokenMatches(lease: LeaseRow, token: string): boolean {
   const b = Buffer.from(sha256Hex(token), 'hex');
-  return a.length === b.length && timingSafeEqual(a, b);
+  let match = false;
+  for (const hash of tokenHashes(lease)) {
+    const a = Buffer.from(hash, 'hex');
+    if (a.length === b.length && timingSafeEqual(a, b)) match = true;
+  }
+  return match;
 }
 
 function unwrap<T>(f: Fenced<T>): T {

@@ -51,6 +51,11 @@ export interface LeaseRow {
   ended_at: number | null;
   /** The claim_id of the claim that granted it (with worker_id, the key a resent claim finds it by). */
   claim_id: string | null;
+  /**
+   * The sha256 hashes (hex) of the lease tokens that claim's resends answered, space-separated, oldest first, at most
+   * 16, the newest (null: none). Each is as good as token_hash: the worker holds one answer, not always the last.
+   */
+  resent_token_hashes: string | null;
 }
 
 export interface TaskFilter {
@@ -117,7 +122,7 @@ export interface ClaimInput {
   lease_ttl_seconds?: number;
   /**
    * The worker's name for this claim. Sent again (same worker_id) because the answer was lost, it answers the leases
-   * that claim granted which are still active, each with a new lease token, and grants nothing.
+   * that claim granted which are still active, each with a new lease token (the earlier answers' tokens keep working), and grants nothing.
    */
   claim_id?: string;
 }

@@ -28,7 +28,7 @@ function taskRow(tenant_id: string, n: number, over: Partial<TaskRow> = {}): Tas
 function leaseRow(tenant_id: string, n: number, over: Partial<LeaseRow> = {}): LeaseRow {
   return {
     tenant_id, lease_id: `lease-${n}`, task_id: `task-${n}`, worker_id: 'w1', token_hash: 'f'.repeat(64), granted_receipt_id: `g-${n}`,
-    attempt: 1, state: 'active', granted_at: T0, expires_at: T0 + 120_000, last_heartbeat_at: T0, renewals: 0, stamp_id: null, ended_at: null, claim_id: null, ...over,
+    attempt: 1, state: 'active', granted_at: T0, expires_at: T0 + 120_000, last_heartbeat_at: T0, renewals: 0, stamp_id: null, ended_at: null, claim_id: null, resent_token_hashes: null, ...over,
   };
 }
 
@@ -107,7 +107,7 @@ for (const backend of BACKENDS) {
       assert.deepEqual(due.map((l) => l.lease_id), ['lease-2', 'lease-5', 'lease-1']);
       assert.deepEqual(due[1], leaseRow('tnt_la', 5, { expires_at: T0 + 20, stamp_id: 'stamp-5' }), 'whole rows');
       assert.deepEqual((await store.write((tx) => tx.dueLeases(T0 + 30, 2))).map((l) => l.lease_id), ['lease-2', 'lease-5']);
-      const renewed = { ...leaseRow('tnt_lb', 2), expires_at: T0 + 60_000, renewals: 1, last_heartbeat_at: T0 + 9 };
+      const renewed = { ...leaseRow('tnt_lb', 2), expires_at: T0 + 60_000, renewals: 1, last_heartbeat_at: T0 + 9, resent_token_hashes: `${'a'.repeat(64)} ${'b'.repeat(64)}` };
       await store.write((tx) => tx.updateLease(renewed));
       assert.deepEqual(await store.lease('tnt_lb', 'lease-2'), renewed);
       assert.deepEqual((await store.write((tx) => tx.dueLeases(T0 + 30, 100))).map((l) => l.lease_id), ['lease-5', 'lease-1']);

@@ -37,7 +37,7 @@ for (const backend of BACKENDS) {
     };
     const leases = async (taskId: string) => (await h.req('GET', `/v1/tasks/${taskId}`)).json.receipts.filter((r: { type: string }) => r.type === 'lease.granted').length as number;
 
-    test('answers the same active leases with new lease tokens (the lost ones refused) and the same stamp tokens, granting and appending nothing', async () => {
+    test('answers the same active leases with new lease tokens (the first ones still working) and the same stamp tokens, granting and appending nothing', async () => {
       const a = await create('cr-same');
       const b = await create('cr-same');
       const c = await create('cr-same');
@@ -64,12 +64,11 @@ for (const backend of BACKENDS) {
       assert.equal(await leases(d.task_id), 0, 'the new task was not claimed');
       assert.equal((await h.req('GET', `/v1/tasks/${d.task_id}`)).json.task.status, 'queued');
 
-      // The first answer's tokens (never received) are refused; the new ones work.
+      // The new tokens work, and so do the first answer's: the worker may hold either (a late answer, a resend).
       const ga = byTask(again).get(a.task_id)!;
       const old = await h.req('POST', `/v1/tasks/${a.task_id}/start`, lp(was.get(a.task_id)!));
-      assert.equal(old.status, 409, JSON.stringify(old.json));
-      assert.equal(old.json.code, 'QUITTANCE_ERR_LEASE_LOST');
-      assert.equal((await h.req('POST', `/v1/tasks/${a.task_id}/start`, lp(ga))).status, 201);
+      assert.equal(old.status, 201, JSON.stringify(old.json));
+      assert.equal((await h.req('POST', '/v1/leases/renew', lp(ga))).status, 200);
       assert.equal((await h.req('POST', `/v1/tasks/${a.task_id}/complete`, { ...lp(ga), artifacts: [artifact] })).status, 201);
       const gb = byTask(again).get(b.task_id)!;
       assert.equal((await h.req('POST', `/v1/tasks/${b.task_id}/complete`, { ...lp(gb), artifacts: [artifact] })).status, 201);
@@ -81,6 +80,35 @@ for (const backend of BACKENDS) {
       // Sent a third time, once both leases ended: nothing.
       assert.deepEqual(await claim({ accept_types: ['cr-same'], max_tasks: 3, claim_id: 'claim-1' }), []);
       assert.equal(await leases(d.task_id), 0);
+    });
+
+    test('the same claim twice at once, or a late original after its resend: every answer holds working tokens, and no task is leased twice', async () => {
+      const ts = [await create('cr-race'), await create('cr-race'), await create('cr-race')];
+      const ask = { accept_types: ['cr-race'], max_tasks: 2, claim_id: 'claim-race' };
+      // In flight together: one of them grants, the other answers those leases again.
+      const [x, y] = await Promise.all([claim(ask), claim(ask)]);
+      assert.equal(x.length, 2);
+      assert.deepEqual(y.map((g) => g.lease_id).sort(), x.map((g) => g.lease_id).sort(), 'the same leases');
+      // One after the other (the resend answered first, the original arriving late): a third answer.
+      const z = await claim(ask);
+      assert.deepEqual(z.map((g) => g.lease_id).sort(), x.map((g) => g.lease_id).sort());
+      const leased = ts.filter((t) => x.some((g) => g.task_id === t.task_id));
+      for (const t of leased) assert.equal(await leases(t.task_id), 1, 'one lease per task');
+      const idle = ts.find((t) => !x.some((g) => g.task_id === t.task_id))!;
+      assert.equal(await leases(idle.task_id), 0, 'the third task was not claimed');
+      // Whichever answer the worker kept, its tokens work: start with one, renew with another, complete with the third.
+      const of = (gs: Grant[], taskId: string) => gs.find((g) => g.task_id === taskId)!;
+      for (const t of leased) {
+        const [gx, gy, gz] = [of(x, t.task_id), of(y, t.task_id), of(z, t.task_id)];
+        const started = await h.req('POST', `/v1/tasks/${t.task_id}/start`, lp(gy));
+        assert.equal(started.status, 201, JSON.stringify(started.json));
+        const renewed = await h.req('POST', '/v1/leases/renew', lp(gx));
+        assert.equal(renewed.status, 200, JSON.stringify(renewed.json));
+        const done = await h.req('POST', `/v1/tasks/${t.task_id}/complete`, { ...lp(gz), artifacts: [artifact] });
+        assert.equal(done.status, 201, JSON.stringify(done.json));
+      }
+      const stale = (await h.req('GET', '/v1/anomalies?kind=stale_lease_write&limit=1000')).json.anomalies as { body: { task_id: string } }[];
+      assert.deepEqual(stale.filter((a) => leased.some((t) => t.task_id === a.body.task_id)), []);
     });
 
     test('leaves out a lease whose time ran out, and a lease ended since does not bring new grants', async () => {

@@ -124,7 +124,7 @@ export async function taskRoutes(app: FastifyInstance, s: Services): Promise<voi
           lease_ttl_seconds: { type: 'integer', minimum: c.leaseTtlSecondsMin, maximum: c.leaseTtlSecondsMax },
           claim_id: {
             type: 'string', minLength: 1, maxLength: 256,
-            description: 'The worker\'s name for this claim. The same claim_id again from the same worker_id (its answer lost) answers the leases that claim granted which are still active, each with a new lease_token (the first one stops working), and grants none',
+            description: 'The worker\'s name for this claim. The same claim_id again from the same worker_id (its answer lost) answers the leases that claim granted which are still active, each with a new lease_token (the earlier answers\' tokens keep working), and grants none',
           },
         },
       },

@@ -2,7 +2,7 @@ import type { LeaseRow, TaskRow } from '../../tasks/types.js';
 import { canonicalize } from '../../ledger/canonical.js';
 
 export const TASK_COLUMNS = 'tenant_id, task_id, type, payload, payload_ref, capabilities, priority, status, attempt, max_attempts, lease_expiries, max_lease_expiries, claims, retry_backoff_seconds, next_eligible_at, idempotency_key, created_by, assigned_to, assigned_receipt_id, queue_seq, lease_id, outcome, created_at, updated_at';
-export const LEASE_COLUMNS = 'tenant_id, lease_id, task_id, worker_id, token_hash, granted_receipt_id, attempt, state, granted_at, expires_at, last_heartbeat_at, renewals, stamp_id, ended_at, claim_id';
+export const LEASE_COLUMNS = 'tenant_id, lease_id, task_id, worker_id, token_hash, granted_receipt_id, attempt, state, granted_at, expires_at, last_heartbeat_at, renewals, stamp_id, ended_at, claim_id, resent_token_hashes';
 
 export type RawTask = Omit<TaskRow, 'payload' | 'capabilities' | 'created_by' | 'assigned_to' | 'outcome'> & {
   payload: string | null; capabilities: string; created_by: string; assigned_to: string; outcome: string | null;
@@ -29,5 +29,5 @@ export function rowToTask(r: RawTask): TaskRow {
 }
 
 export function leaseToRow(l: LeaseRow): unknown[] {
-  return [l.tenant_id, l.lease_id, l.task_id, l.worker_id, l.token_hash, l.granted_receipt_id, l.attempt, l.state, l.granted_at, l.expires_at, l.last_heartbeat_at, l.renewals, l.stamp_id, l.ended_at, l.claim_id];
+  return [l.tenant_id, l.lease_id, l.task_id, l.worker_id, l.token_hash, l.granted_receipt_id, l.attempt, l.state, l.granted_at, l.expires_at, l.last_heartbeat_at, l.renewals, l.stamp_id, l.ended_at, l.claim_id, l.resent_token_hashes];
 }

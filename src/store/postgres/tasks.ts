@@ -112,7 +112,7 @@ export function pgTaskTx(b: PgBatch): TaskTx {
     async updateLease(l) {
       await b.lockTenant(l.tenant_id);
       b.buffer(
-        `UPDATE leases SET token_hash = ${literal(l.token_hash)}, state = ${literal(l.state)}, expires_at = ${literal(l.expires_at)}, last_heartbeat_at = ${literal(l.last_heartbeat_at)},
+        `UPDATE leases SET token_hash = ${literal(l.token_hash)}, resent_token_hashes = ${literal(l.resent_token_hashes)}, state = ${literal(l.state)}, expires_at = ${literal(l.expires_at)}, last_heartbeat_at = ${literal(l.last_heartbeat_at)},
          renewals = ${literal(l.renewals)}, stamp_id = ${literal(l.stamp_id)}, ended_at = ${literal(l.ended_at)}
          WHERE tenant_id = ${literal(l.tenant_id)} AND lease_id = ${literal(l.lease_id)}`,
       );

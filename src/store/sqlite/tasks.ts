@@ -17,7 +17,7 @@ export function sqliteTaskTx(db: Database): TaskTx {
     taskByKey: db.prepare<[string, string], RawTask>(`SELECT ${TASK_COLUMNS} FROM tasks WHERE tenant_id = ? AND idempotency_key = ?`),
     insertLease: db.prepare(`INSERT INTO leases (${LEASE_COLUMNS}) VALUES (${marks(LEASE_COLUMNS)})`),
     updateLease: db.prepare(
-      'UPDATE leases SET token_hash = ?, state = ?, expires_at = ?, last_heartbeat_at = ?, renewals = ?, stamp_id = ?, ended_at = ? WHERE tenant_id = ? AND lease_id = ?',
+      'UPDATE leases SET token_hash = ?, resent_token_hashes = ?, state = ?, expires_at = ?, last_heartbeat_at = ?, renewals = ?, stamp_id = ?, ended_at = ? WHERE tenant_id = ? AND lease_id = ?',
     ),
     leaseById: db.prepare<[string, string], LeaseRow>(`SELECT ${LEASE_COLUMNS} FROM leases WHERE tenant_id = ? AND lease_id = ?`),
     ofClaim: db.prepare<[string, string, string], LeaseRow>(
@@ -66,7 +66,7 @@ export function sqliteTaskTx(db: Database): TaskTx {
       s.insertLease.run(leaseToRow(l));
     },
     async updateLease(l) {
-      s.updateLease.run(l.token_hash, l.state, l.expires_at, l.last_heartbeat_at, l.renewals, l.stamp_id, l.ended_at, l.tenant_id, l.lease_id);
+      s.updateLease.run(l.token_hash, l.resent_token_hashes, l.state, l.expires_at, l.last_heartbeat_at, l.renewals, l.stamp_id, l.ended_at, l.tenant_id, l.lease_id);
     },
     async leaseById(tenantId, leaseId) {
       return s.leaseById.get(tenantId, leaseId);
