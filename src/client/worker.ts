@@ -155,7 +155,12 @@ export function createWorker(options: WorkerOptions): Worker {
   const renewalsSpent = (e: unknown) => e instanceof QuittanceClientError
     && (e.code === 'QUITTANCE_ERR_LEASE_RENEWAL_LIMIT' || e.code === 'QUITTANCE_ERR_LEASE_LIFETIME_LIMIT');
 
-  /** Whether renewals carry their number: a server from before `renewal` refuses it as an unknown property (a 400). */
+  /**
+   * Whether renewals carry their number: a server from before `renewal` refuses it as an unknown property (a 400), and
+   * renewals go without it until a server answers one with its `status` (which such a server does not send): the
+   * server upgraded meanwhile, or another node behind the same address. Left unnumbered for good, a worker that once
+   * met an old node renewed twice on every lost answer for as long as it ran.
+   */
   let numbered = true;
   const renewalUnknown = (e: unknown) => e instanceof QuittanceClientError && e.code === 'QUITTANCE_ERR_VALIDATION'
     && /renewal|additional propert/.test(e.message);
@@ -276,7 +281,10 @@ export function createWorker(options: WorkerOptions): Worker {
       (h.renewing = client.renew(h.grant, current, sentNumbered ? renewal : undefined)).then((answer) => {
         // Finished while the renewal was on its way: renewing on would write to a lease that has ended.
         if (!live(h)) return;
-        h.renewals = renewal;
+        if (!sentNumbered && answer.status !== undefined) numbered = true;
+        // The server's count: an unnumbered renewal sent again may have renewed twice, and a number counted here from
+        // one instead would be taken for the last renewal resent (renewing nothing) or refused as out of order.
+        h.renewals = typeof answer.renewals === 'number' ? answer.renewals : renewal;
         h.unanswered = undefined;
         h.heldUntil = asked + current * 1000;
         armExpiry(h);

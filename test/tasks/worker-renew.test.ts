@@ -9,27 +9,43 @@ import { QuittanceClient, createWorker } from '../../src/client/index.js';
 
 /**
  * A server from before `renewal`, as its worker sees it: a renewal naming its number is refused as the schema refused an
- * unknown property then (400, QUITTANCE_ERR_VALIDATION, "must NOT have additional properties"); the rest goes to `target`.
+ * unknown property then (400, QUITTANCE_ERR_VALIDATION, "must NOT have additional properties"), and a renewal's answer
+ * has no `status`; the rest goes to `target`. `fault` may lose the answer of the n-th renewal request (from 1), and
+ * from the `upgradedAt`-th renewal request on, the server is upgraded: everything passes through as `target` answers it.
  */
-async function serverBeforeRenewal(target: string, seen: unknown[]): Promise<{ url: string; close: () => void }> {
+async function serverBeforeRenewal(target: string, seen: unknown[], options: { loseAnswerOf?: number; upgradedAt?: number } = {}): Promise<{ url: string; close: () => void }> {
   const proxy = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const body = Buffer.concat(chunks);
-      if (req.url === '/v1/leases/renew') {
+      const renewal = req.url === '/v1/leases/renew';
+      let n = 0;
+      if (renewal) {
         const sent = JSON.parse(body.toString()) as Record<string, unknown>;
         seen.push(sent['renewal']);
-        if ('renewal' in sent) {
+        n = seen.length;
+        if ('renewal' in sent && !(options.upgradedAt !== undefined && n >= options.upgradedAt)) {
           res.writeHead(400, { 'content-type': 'application/json' });
           return void res.end(JSON.stringify({
             statusCode: 400, code: 'QUITTANCE_ERR_VALIDATION', error: 'Bad Request', message: 'Request does not match the schema: body must NOT have additional properties',
           }));
         }
       }
+      const old = renewal && !(options.upgradedAt !== undefined && n >= options.upgradedAt);
       httpRequest(target + req.url, { method: req.method, headers: req.headers }, (answer) => {
-        res.writeHead(answer.statusCode!, answer.headers);
-        answer.pipe(res);
+        const parts: Buffer[] = [];
+        answer.on('data', (c: Buffer) => parts.push(c));
+        answer.on('end', () => {
+          if (renewal && n === options.loseAnswerOf) return void req.socket.destroy();
+          let text = Buffer.concat(parts).toString();
+          if (old && answer.statusCode === 200) {
+            const { status: _status, ...rest } = JSON.parse(text) as Record<string, unknown>;
+            text = JSON.stringify(rest);
+          }
+          res.writeHead(answer.statusCode!, { 'content-type': answer.headers['content-type'] ?? 'application/json' });
+          res.end(text);
+        });
       }).end(body);
     });
   });
@@ -108,6 +124,37 @@ describe('worker SDK: renewals whose answer is lost', () => {
     assert.deepEqual(errors, []);
     const renewed = (await client.receipts({ type: 'lease.renewed', task_id: id })).receipts;
     assert.deepEqual(renewed.map((r) => r.body['renewal']), [1, 2]);
+    assert.deepEqual(worker.stats, { completed: 1, failed: 0, released: 0, lost: 0 });
+  });
+
+  test('a worker renewing without numbers for a server from before `renewal` numbers them again once that server is upgraded, counting as the server does', { timeout: 30_000 }, async () => {
+    // Renewal requests: the 1st (numbered) is refused, the 2nd (without) renews but its answer is lost, the 3rd (its
+    // resend, without a number as before) renews again; from the 4th on the server knows `renewal`.
+    const seen: unknown[] = [];
+    const old = await serverBeforeRenewal(server.url, seen, { loseAnswerOf: 2, upgradedAt: 4 });
+    const id = (await client.createTask({ type: 'renew-upgraded-server' })).task.task_id;
+    const errors: string[] = [];
+    const worker = createWorker({
+      url: old.url, key: server.adminKey!, acceptTypes: ['renew-upgraded-server'], pollMs: 20, leaseTtlSeconds: 6, leaseTtlMaxSeconds: 6, handleSignals: false,
+      onError: (_e, c) => errors.push(c.phase),
+      // Renewals at 2 s (three requests), ~4 s and ~6 s; the job ends at 7 s.
+      handler: async (job) => {
+        await new Promise((r) => setTimeout(r, 7_000));
+        return { artifacts: [{ kind: 'blob', uri: `blob:${job.task_id}` }] };
+      },
+    });
+    try {
+      assert.equal((await client.waitForTask(id, { timeoutMs: 20_000 })).status, 'succeeded');
+    } finally {
+      await worker.stop();
+      old.close();
+    }
+    // The 4th, without a number, is answered as an upgraded server answers (with a status): the 5th names its number,
+    // the server's count plus one (the lost answer's renewal counted), not the worker's own.
+    assert.deepEqual(seen, [1, undefined, undefined, undefined, 4]);
+    assert.deepEqual(errors, ['renew'], 'the lost answer');
+    const renewed = (await client.receipts({ type: 'lease.renewed', task_id: id })).receipts;
+    assert.deepEqual(renewed.map((r) => r.body['renewal']), [1, 2, 3, 4]);
     assert.deepEqual(worker.stats, { completed: 1, failed: 0, released: 0, lost: 0 });
   });
 });
