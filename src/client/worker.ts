@@ -14,7 +14,10 @@ export interface Job {
   stamp?: LeaseGrant['stamp'];
   /** Aborted when the lease is lost (expired, canceled) or the worker stops: stop and drop the result. */
   signal: AbortSignal;
-  /** Records a task.progress receipt (also counts as a heartbeat). */
+  /**
+   * Records a task.progress receipt (also counts as a heartbeat). One that gets no answer is sent again while the lease
+   * is held; a refusal, or the lease lost meanwhile, is thrown.
+   */
   progress(p: Record<string, unknown>): Promise<void>;
 }
 
@@ -252,6 +255,28 @@ export function createWorker(options: WorkerOptions): Worker {
     }
   };
 
+  /**
+   * Records the job's progress. A report that may not have arrived (no answer, a 5xx, a 408 or 429) is sent again, with
+   * backoff, while the lease is held (a report that did arrive answers the stored one). Thrown at the job, a lost answer
+   * failed the task as the job's own error: an attempt burned and the retry's backoff waited for work that was going
+   * well. A refusal (a 4xx, the lease lost) is thrown at the job, as is any error once the lease is lost or the
+   * worker stops.
+   */
+  const progress = async (h: Held, p: Record<string, unknown>) => {
+    const { grant: g, controller: { signal } } = h;
+    for (let backoffMs = 100; ; backoffMs = Math.min(backoffMs * 2, 5000)) {
+      try {
+        await client.progress(g.task_id, g, p);
+        return;
+      } catch (e) {
+        if (isRefusal(e) || signal.aborted) throw e;
+        report(e, { task_id: g.task_id, phase: 'progress' });
+        await sleep(backoffMs, undefined, { signal }).catch(() => undefined);
+        if (signal.aborted) throw e;
+      }
+    }
+  };
+
   /** Still held and running: not finished, released, lost or stopped (an answer arriving after that changes nothing). */
   const live = (h: Held) => held.get(h.grant.lease_id) === h && !h.controller.signal.aborted;
 
@@ -351,7 +376,7 @@ export function createWorker(options: WorkerOptions): Worker {
         completion = await options.handler({
           task_id: g.task_id, type: g.type, payload: g.payload, payload_ref: g.payload_ref, attempt: g.attempt,
           ...(g.stamp && { stamp: g.stamp }), signal: controller.signal,
-          progress: async (p) => void (await client.progress(g.task_id, g, p)),
+          progress: (p) => progress(h, p),
         });
       } catch (e) {
         // A handler's error, or one of its progress reports'.
