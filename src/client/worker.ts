@@ -366,6 +366,12 @@ export function createWorker(options: WorkerOptions): Worker {
         // Nothing ran: give the task back rather than fail it (if this cannot reach the server either, the lease
         // runs out, which burns no attempt either).
         report(e, { task_id: g.task_id, phase: 'start' });
+        // Renewed no more (stop() has nothing to give back either), and once the renewal on its way, if any, has been
+        // answered: sent beside it, the release could commit first and the renewal land on the released lease, a 409
+        // and a stale_lease_write anomaly on a task its worker had just given back in good order.
+        controller.abort(new Error('worker could not start it'));
+        stopTimers(h);
+        await h.renewing?.catch(() => undefined);
         await client.release(g.task_id, g, 'worker could not start it').then(() => void stats.released++, () => undefined);
         return;
       }
