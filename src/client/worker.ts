@@ -425,12 +425,14 @@ export function createWorker(options: WorkerOptions): Worker {
             break;
           }
           report(e, { phase: 'claim' });
-          if (stopping) break;
-          await new Promise<void>((r) => {
-            const t = setTimeout(r, backoffMs);
-            wake = () => (clearTimeout(t), r());
-          });
-          // Stopped meanwhile: sent once more, so that what it granted is released, not left to run out.
+          if (!stopping) {
+            await new Promise<void>((r) => {
+              const t = setTimeout(r, backoffMs);
+              wake = () => (clearTimeout(t), r());
+            });
+          }
+          // Stopped (while the claim was on its way, or meanwhile): sent once more, so that what it granted is
+          // released, not left to run out. Giving up on it at once left those leases for their whole TTL.
           if (stopping) {
             grants = await client.claim(ask).catch(() => []);
             break;

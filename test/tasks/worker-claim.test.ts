@@ -76,4 +76,32 @@ describe('worker SDK: claims over a flaky network', () => {
     assert.deepEqual(receipts.map((r) => r.type).filter((t) => t.startsWith('lease.')), ['lease.granted', 'lease.released']);
     assert.equal(task.status, 'queued');
   });
+
+  test('stopped while a claim is on its way whose answer is then lost: sent once more, and what it leased is released', { timeout: 20_000 }, async () => {
+    // The first claim is granted; its answer is held until stop() has been called, then lost. The rest passes through.
+    let claims = 0;
+    let sent!: () => void;
+    const inFlight = new Promise<void>((r) => (sent = r));
+    const proxy = await faultyProxy(url, (method, path) => {
+      if (method !== 'POST' || path !== '/v1/leases/claim' || claims++ > 0) return undefined;
+      sent();
+      return { delayAnswerMs: 1_000, thenLose: true };
+    });
+    const id = (await client.createTask({ type: 'claim-stop-in-flight' })).task.task_id;
+    const worker = createWorker({
+      url: proxy.url, key: h.key, acceptTypes: ['claim-stop-in-flight'], pollMs: 20, handleSignals: false, leaseTtlSeconds: 60,
+      handler: async () => assert.fail('no job runs: the worker is stopping'),
+    });
+    try {
+      await inFlight;
+      await worker.stop();
+    } finally {
+      proxy.close();
+    }
+    assert.equal(claims, 2, 'sent once more');
+    const { task, receipts } = await client.task(id);
+    assert.deepEqual(receipts.map((r) => r.type).filter((t) => t.startsWith('lease.')), ['lease.granted', 'lease.released'], 'before: left leased until its 60 s lease ran out');
+    assert.equal(task.status, 'queued');
+    assert.equal(worker.stats.released, 0, 'released by the claim loop, not as a held lease');
+  });
 });
