@@ -352,7 +352,9 @@ export function createWorker(options: WorkerOptions): Worker {
   const run = async (g: LeaseGrant, claimedAt: number) => {
     const controller = new AbortController();
     const h: Held = { grant: g, controller, heldUntil: claimedAt + ttl * 1000, renewals: 0 };
-    scheduleRenewal(h, ttl);
+    // A third of what is left of the lease: a claim answered late (sent again after a lost answer, or slow) has used
+    // some of it already, and renewing a third of the TTL after the answer came after the lease had run out.
+    scheduleRenewal(h, ttl, Math.min(Math.max(1000, (ttl * 1000) / 3), Math.max(0, (h.heldUntil - Date.now()) / 3)));
     armExpiry(h);
     held.set(g.lease_id, h);
     try {

@@ -104,4 +104,31 @@ describe('worker SDK: claims over a flaky network', () => {
     assert.equal(task.status, 'queued');
     assert.equal(worker.stats.released, 0, 'released by the claim loop, not as a held lease');
   });
+
+  test('a claim answered late in its leases\' TTL (resent after a lost answer) renews them before they run out', { timeout: 20_000 }, async () => {
+    // The first claim is granted and its answer lost; its resend is answered 4.3 s later, 4.4 s into the 6 s leases.
+    // A renewal a third of the TTL after that answer (6.4 s) came after the lease had run out.
+    const faults: Fault[] = ['lose answer', { delayAnswerMs: 4_300 }];
+    const proxy = await faultyProxy(url, (method, path) => (method === 'POST' && path === '/v1/leases/claim' ? faults.shift() : undefined));
+    const id = (await client.createTask({ type: 'claim-late' })).task.task_id;
+    const worker = createWorker({
+      url: proxy.url, key: h.key, acceptTypes: ['claim-late'], pollMs: 20, handleSignals: false, leaseTtlSeconds: 6,
+      handler: async (job) => {
+        await new Promise((r) => setTimeout(r, 3_000));
+        return { artifacts: [{ kind: 'blob', uri: `blob:${job.task_id}` }] };
+      },
+    });
+    try {
+      assert.equal((await client.waitForTask(id, { timeoutMs: 15_000 })).status, 'succeeded');
+    } finally {
+      await worker.stop();
+      proxy.close();
+    }
+    assert.deepEqual(faults, []);
+    const { task, receipts } = await client.task(id);
+    assert.equal(task.lease_expiries, 0);
+    const leases = receipts.map((r) => r.type).filter((t) => t === 'lease.granted' || t === 'lease.expired');
+    assert.deepEqual(leases, ['lease.granted'], 'before: the lease ran out under the job, which was done again under a second');
+    assert.deepEqual(worker.stats, { completed: 1, failed: 0, released: 0, lost: 0 });
+  });
 });
