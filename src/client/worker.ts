@@ -314,7 +314,10 @@ export function createWorker(options: WorkerOptions): Worker {
         h.heldUntil = asked + current * 1000;
         armExpiry(h);
         const next = nextLeaseTtl(ttl, current, answer, ttlMax);
-        if (next !== undefined) scheduleRenewal(h, next);
+        // At a third of the next TTL, as a rule (two thirds into the lease, the TTL doubling); but no later than two
+        // thirds of what is left of the lease: a renewal answered late (sent again after a lost answer) left less,
+        // and the next one came after the lease had run out.
+        if (next !== undefined) scheduleRenewal(h, next, Math.min(Math.max(1000, (next * 1000) / 3), Math.max(0, ((h.heldUntil - Date.now()) * 2) / 3)));
       }, (e: unknown) => {
         // No more renewals of a lease that is gone: a handler deaf to the signal would otherwise have each one
         // refused, filed as a stale_lease_write anomaly and counted lost again, for as long as it ran.

@@ -100,6 +100,39 @@ describe('worker SDK: renewals whose answer is lost', () => {
     assert.deepEqual(anomalies.map((r) => r.body['kind']), []);
   });
 
+  test('a renewal answered late (resent after a lost answer) is followed by the next one before the lease runs out', { timeout: 30_000 }, async () => {
+    // A 6 s lease is renewed at 2 s (asking 12 s next: the TTL doubles); that answer is lost, and the resend's comes
+    // back at ~5 s. The lease, renewed at 2 s for 6 s, ends at 8 s; the next renewal, a third of 12 s after that answer
+    // (9 s), came after it had run out, and the job was aborted as lost.
+    let renewals = 0;
+    const proxy = await faultyProxy(server.url, (_method, path) => {
+      if (path !== '/v1/leases/renew') return undefined;
+      renewals++;
+      return renewals === 1 ? 'lose answer' : renewals === 2 ? { delayAnswerMs: 2_900 } : undefined;
+    });
+    const id = (await client.createTask({ type: 'renew-late-answer' })).task.task_id;
+    const errors: string[] = [];
+    const worker = createWorker({
+      url: proxy.url, key: server.adminKey!, acceptTypes: ['renew-late-answer'], pollMs: 20, leaseTtlSeconds: 6, handleSignals: false,
+      onError: (_e, c) => errors.push(c.phase),
+      handler: async (job) => {
+        await new Promise((r) => setTimeout(r, 9_000));
+        return { artifacts: [{ kind: 'blob', uri: `blob:${job.task_id}` }] };
+      },
+    });
+    try {
+      assert.equal((await client.waitForTask(id, { timeoutMs: 20_000 })).status, 'succeeded');
+    } finally {
+      await worker.stop();
+      proxy.close();
+    }
+    assert.deepEqual(errors, ['renew']);
+    const { task, receipts } = await client.task(id);
+    assert.equal(task.lease_expiries, 0);
+    assert.deepEqual(receipts.map((r) => r.type).filter((t) => t === 'lease.granted' || t === 'lease.expired'), ['lease.granted'], 'before: expired under the job');
+    assert.deepEqual(worker.stats, { completed: 1, failed: 0, released: 0, lost: 0 });
+  });
+
   test('against a server from before `renewal`, the worker renews without the number, as it did', { timeout: 30_000 }, async () => {
     const seen: unknown[] = [];
     const old = await serverBeforeRenewal(server.url, seen);
