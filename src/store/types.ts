@@ -126,6 +126,8 @@ export interface ClaimFilter {
   now: number;
   /** Only these task types. */
   types?: readonly string[] | undefined;
+  /** Only tasks whose required capabilities are all among these (the claiming worker's). */
+  capabilities?: readonly string[] | undefined;
 }
 
 /** Task and lease rows (src/tasks). Rows are read and written whole; the engine decides, the store persists. */

@@ -121,7 +121,7 @@ export class TaskEngine {
       // Pages sized to the claim: a claim for one task reads a few rows, not a whole page of the queue.
       const pageSize = Math.min(CLAIM_PAGE, Math.max(8, max * 2));
       for (let scanned = 0; grants.length < max && scanned < CLAIM_SCAN_MAX;) {
-        const page = await tx.claimCandidates(tenantId, after, pageSize, { now, types });
+        const page = await tx.claimCandidates(tenantId, after, pageSize, { now, types, capabilities: [...have] });
         scanned += page.length;
         for (const task of page) {
           if (grants.length === max) break;

@@ -490,5 +490,20 @@ for (const backend of BACKENDS) {
       const typed = (await h.req('POST', '/v1/tasks', { type: 'now' }, q.key)).json.task.task_id;
       assert.deepEqual((await claimQ({ accept_types: ['now'] })).map((g) => g.task_id), [typed], 'not hidden by tasks of other types');
     });
+
+    test('an eligible task behind thousands of tasks needing a capability the worker lacks is claimed', async () => {
+      const q = await h.newTenant('tasks-capability-queue');
+      for (let b = 0; b < 5; b++) {
+        const r = await h.req('POST', '/v1/tasks/batch', { tasks: Array.from({ length: 900 }, () => ({ type: 'render', priority: 5, requirements: { capabilities: ['gpu', 'cuda'] } })) }, q.key);
+        assert.equal(r.status, 200);
+      }
+      const claimQ = async (body: Record<string, unknown> = {}) => (await h.req('POST', '/v1/leases/claim', { worker_id: 'w', ...body }, q.key)).json.leases as Grant[];
+      const plain = (await h.req('POST', '/v1/tasks', { type: 'render' }, q.key)).json.task.task_id;
+      const cuda = (await h.req('POST', '/v1/tasks', { type: 'render', requirements: { capabilities: ['cuda'] } }, q.key)).json.task.task_id;
+      assert.deepEqual((await claimQ()).map((g) => g.task_id), [plain], 'before: none, the claim gave up after 4000 it could not take');
+      assert.deepEqual((await claimQ({ capabilities: ['cuda', 'avx'] })).map((g) => g.task_id), [cuda], 'a subset of the worker\'s capabilities');
+      const gpu = await claimQ({ capabilities: ['gpu', 'cuda'], max_tasks: 2 });
+      assert.equal(gpu.length, 2, 'a worker with both takes the rest, highest priority first');
+    });
   });
 }

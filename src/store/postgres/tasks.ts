@@ -25,6 +25,14 @@ const LEASE_WITH = `WITH l AS (SELECT ${LEASE_COLUMNS} FROM leases WHERE tenant_
   FROM l LEFT JOIN t ON TRUE LEFT JOIN s ON TRUE
   LEFT JOIN ${PARENT_FROM} ON r.tenant_id = $1 AND r.receipt_id IN (l.granted_receipt_id, t.assigned_receipt_id, s.minted_receipt_id)`;
 
+/**
+ * The task requires no capability the claiming worker lacks (`param`: its capabilities, or NULL for any task). In the
+ * query, not only in the engine: a claim scans a bounded number of candidates, and thousands of queued tasks needing
+ * a capability the worker lacks must not hide the ones it can take behind them.
+ */
+const HAS_CAPABILITIES = (param: string) => `(${param}::text[] IS NULL OR capabilities = '[]'
+  OR NOT EXISTS (SELECT 1 FROM json_array_elements_text(capabilities::json) AS need(v) WHERE need.v <> ALL(${param}::text[])))`;
+
 const SQL = {
   taskById: `SELECT ${TASK_COLUMNS} FROM tasks WHERE tenant_id = $1 AND task_id = $2`,
   taskByKey: `SELECT ${TASK_COLUMNS} FROM tasks WHERE tenant_id = $1 AND idempotency_key = $2`,
@@ -33,14 +41,16 @@ const SQL = {
   // With each eligible task its task.assigned receipt (the parent of the lease.granted a claim appends) and that
   // obligation's state. MATERIALIZED: the rows are locked once, by the query that picks them. Time and type are
   // filtered here, not only by the engine: a claim scans a bounded number of candidates, and a queue headed by
-  // thousands of delayed, backing-off or other-type tasks must not hide the eligible ones behind them.
+  // thousands of delayed, backing-off or other-type tasks must not hide the eligible ones behind them. So are
+  // capabilities (HAS_CAPABILITIES).
   candidates: `WITH c AS MATERIALIZED (SELECT ${TASK_COLUMNS} FROM tasks WHERE tenant_id = $1 AND status = 'queued'
-               AND next_eligible_at <= $3 AND ($4::text[] IS NULL OR type = ANY($4::text[]))
+               AND next_eligible_at <= $3 AND ($4::text[] IS NULL OR type = ANY($4::text[])) AND ${HAS_CAPABILITIES('$5')}
                ORDER BY priority DESC, queue_seq LIMIT $2 FOR UPDATE SKIP LOCKED)
                SELECT c.*, ${PARENT_COLUMNS_PREFIXED} FROM c LEFT JOIN ${PARENT_FROM} ON r.tenant_id = c.tenant_id AND r.receipt_id = c.assigned_receipt_id
                ORDER BY c.priority DESC, c.queue_seq`,
   candidatesAfter: `WITH c AS MATERIALIZED (SELECT ${TASK_COLUMNS} FROM tasks WHERE tenant_id = $1 AND status = 'queued'
                     AND (priority < $2 OR (priority = $2 AND queue_seq > $3)) AND next_eligible_at <= $5 AND ($6::text[] IS NULL OR type = ANY($6::text[]))
+                    AND ${HAS_CAPABILITIES('$7')}
                     ORDER BY priority DESC, queue_seq LIMIT $4 FOR UPDATE SKIP LOCKED)
                     SELECT c.*, ${PARENT_COLUMNS_PREFIXED} FROM c LEFT JOIN ${PARENT_FROM} ON r.tenant_id = c.tenant_id AND r.receipt_id = c.assigned_receipt_id
                     ORDER BY c.priority DESC, c.queue_seq`,
@@ -99,9 +109,10 @@ export function pgTaskTx(b: PgBatch): TaskTx {
       // Without a filter: a time past every task's, and any type.
       const now = filter?.now ?? Number.MAX_SAFE_INTEGER;
       const types = filter?.types ? [...filter.types] : null;
+      const capabilities = filter?.capabilities ? [...filter.capabilities] : null;
       const rows = after
-        ? await run<Record<string, unknown>>('candidatesAfter', [tenantId, after.priority, after.queue_seq, limit, now, types])
-        : await run<Record<string, unknown>>('candidates', [tenantId, limit, now, types]);
+        ? await run<Record<string, unknown>>('candidatesAfter', [tenantId, after.priority, after.queue_seq, limit, now, types, capabilities])
+        : await run<Record<string, unknown>>('candidates', [tenantId, limit, now, types, capabilities]);
       rememberParents(b, tenantId, rows.flatMap((row) => prefixedParent(row) ?? []));
       return rows.map((row) => rowToTask(Object.fromEntries(TASK_COLUMN_LIST.map((c) => [c, row[c]])) as RawTask));
     },

@@ -42,13 +42,17 @@ export function sqliteTaskTx(db: Database): TaskTx {
       return r && rowToTask(r);
     },
     async claimCandidates(tenantId, after, limit, filter) {
-      // Filtering time and type in SQL spares parsing rows the engine would drop. The queue index still gives
-      // the order; the filter is checked per index entry.
+      // Filtering time, type and capabilities in SQL spares parsing rows the engine would drop, and keeps thousands
+      // of tasks the worker cannot take from using up the claim's bounded scan before the ones it can. The queue
+      // index still gives the order; the filter is checked per index entry.
       const types = filter?.types;
+      const capabilities = filter?.capabilities;
       const sql = `SELECT ${TASK_COLUMNS} FROM tasks WHERE tenant_id = ? AND status = 'queued'`
         + (after ? ' AND (priority < ? OR (priority = ? AND queue_seq > ?))' : '')
         + (filter ? ' AND next_eligible_at <= ?' : '')
         + (types ? ` AND type IN (${types.map(() => '?').join(', ')})` : '')
+        // Every capability the task requires is one the worker has (a task requiring none, '[]', at once).
+        + (capabilities ? " AND (capabilities = '[]' OR NOT EXISTS (SELECT 1 FROM json_each(tasks.capabilities) AS c WHERE c.value NOT IN (SELECT value FROM json_each(?))))" : '')
         + ' ORDER BY priority DESC, queue_seq LIMIT CAST(? AS INTEGER)';
       let stmt = claimStatements.get(sql);
       if (!stmt) {
@@ -59,6 +63,7 @@ export function sqliteTaskTx(db: Database): TaskTx {
       if (after) args.push(after.priority, after.priority, after.queue_seq);
       if (filter) args.push(filter.now);
       if (types) args.push(...types);
+      if (capabilities) args.push(JSON.stringify(capabilities));
       args.push(limit);
       return stmt.all(...args).map(rowToTask);
     },
