@@ -1,9 +1,6 @@
-import { timingSafeEqual } from 'node:crypto';
 import { QuittanceError, isQuittanceError } from '../errors.js';
 import { isoTime } from '../clock.js';
-import { randomToken } from '../ids.js';
 import { canonicalize } from '../ledger/canonical.js';
-import { sha256Hex } from '../ledger/hashing.js';
 import { appendAnomaly, type AppendResult } from '../ledger/append.js';
 import type { Ledger } from '../ledger/ledger.js';
 import { LEDGER_PRINCIPAL, type Principal, type Receipt } from '../ledger/types.js';
@@ -13,6 +10,7 @@ import { afterFailure, afterLeaseExpiry, canTransition, expiryJitterMs, hasCapab
 import { FINAL_STATUSES, type ClaimInput, type CompleteInput, type Created, type FailInput, type LeaseProof, type LeaseRow, type Grant, type LeaseRenewal, type LeaseState, type TaskCreateInput, type TaskRow, type TaskStatus } from './types.js';
 import { completion, progressed, released, renewed, started, workerOf, type Resent } from './receipts.js';
 import { createInTx, prepareCreate } from './create.js';
+import { addResentToken, mintToken, tokenMatches } from './tokens.js';
 
 export type { ClaimInput, CompleteInput, Created, FailInput, Grant, LeaseProof, TaskCreateInput };
 
@@ -41,8 +39,6 @@ interface Granted {
 type Fenced<T> = { ok: true; value: T } | { ok: false; error: QuittanceError };
 
 const CLAIM_PAGE = 200;
-/** A lease keeps the tokens of at most this many resends of its claim (the newest), beside its first token. */
-const RESENT_TOKENS_MAX = 16;
 /** A claim scans at most this many queued tasks looking for ones the worker can take. */
 const CLAIM_SCAN_MAX = 4000;
 
@@ -156,8 +152,7 @@ export class TaskEngine {
       if (lease.state !== 'active' || now >= lease.expires_at) continue;
       const task = await tx.taskById(lease.tenant_id, lease.task_id);
       if (!task || task.lease_id !== lease.lease_id) continue;
-      const token = randomToken(24);
-      lease.resent_token_hashes = [...tokenHashes(lease).slice(1), sha256Hex(token)].slice(-RESENT_TOKENS_MAX).join(' ');
+      const token = addResentToken(lease);
       await tx.updateLease(lease);
       const stamp = this.stamps && lease.stamp_id ? await this.stamps.mintedForLease(tx, lease.tenant_id, lease.stamp_id) : undefined;
       grants.push({ grant: this.grantOf(task, lease, token), stamp });
@@ -174,7 +169,7 @@ export class TaskEngine {
 
   private async grant(tx: Tx, task: TaskRow, workerId: string, claimId: string | null, ttlSeconds: number, now: number): Promise<Granted> {
     const leaseId = `lease_${this.ledger.ctx.newId()}`;
-    const token = randomToken(24);
+    const { token, hash } = mintToken();
     const worker: Principal = { kind: 'worker', id: workerId };
     const expiresAt = now + ttlSeconds * 1000;
     const r = await this.ledger.appendInTx(tx, task.tenant_id, {
@@ -183,7 +178,7 @@ export class TaskEngine {
       body: { attempt: task.attempt, claim: task.claims + 1, ttl_seconds: ttlSeconds, expires_at: isoTime(expiresAt) },
     }, { writer: 'tasks' });
     const lease: LeaseRow = {
-      tenant_id: task.tenant_id, lease_id: leaseId, task_id: task.task_id, worker_id: workerId, token_hash: sha256Hex(token),
+      tenant_id: task.tenant_id, lease_id: leaseId, task_id: task.task_id, worker_id: workerId, token_hash: hash,
       granted_receipt_id: r.receipt.receipt_id, attempt: task.attempt, state: 'active', granted_at: now, expires_at: expiresAt,
       last_heartbeat_at: now, renewals: 0, stamp_id: null, ended_at: null, claim_id: claimId, resent_token_hashes: null,
     };
@@ -543,22 +538,6 @@ export class TaskEngine {
   private async tombstone(tx: Tx, lease: LeaseRow, outcome: 'completed' | 'crashed' | 'timeout' | 'revoked', closedBy: 'subject' | 'gate' | 'operator', reason: string): Promise<void> {
     if (this.stamps && lease.stamp_id) await this.stamps.tombstoneForLease(tx, lease.tenant_id, lease.stamp_id, outcome, closedBy, reason);
   }
-}
-
-/** The hashes of every token the lease's claim answered: the first answer's, then its resends' (oldest first). */
-function tokenHashes(lease: LeaseRow): string[] {
-  return [lease.token_hash, ...(lease.resent_token_hashes ? lease.resent_token_hashes.split(' ') : [])];
-}
-
-/** Whether `token` is one of the lease's tokens (compared in constant time, each of them). */
-function tokenMatches(lease: LeaseRow, token: string): boolean {
-  const b = Buffer.from(sha256Hex(token), 'hex');
-  let match = false;
-  for (const hash of tokenHashes(lease)) {
-    const a = Buffer.from(hash, 'hex');
-    if (a.length === b.length && timingSafeEqual(a, b)) match = true;
-  }
-  return match;
 }
 
 function unwrap<T>(f: Fenced<T>): T {
