@@ -1,8 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { QuittanceClient, type AppendAnswer, type Completion, type LeaseGrant, type LeaseRenewal } from './client.js';
+import { QuittanceClient, type AppendAnswer, type Completion, type LeaseGrant } from './client.js';
 import { QuittanceClientError, isRefusal } from './http.js';
 import { UNSTORABLE_CHARACTERS, atMostCharacters } from '../text.js';
+import { firstRenewalDelayMs, nextLeaseTtl, nextRenewalDelayMs } from './lease-timing.js';
+
+export { nextLeaseTtl };
 
 export interface Job {
   task_id: string;
@@ -96,28 +99,6 @@ const programListeners = (signal: 'SIGTERM' | 'SIGINT') => process.listeners(sig
 const CLAIM_MAX_TASKS = 100;
 /** The longest error POST /v1/tasks/{id}/fail takes, in characters (code points). */
 const FAIL_ERROR_MAX = 8192;
-
-/**
- * The TTL to ask for at the next renewal, given the answer to the last one (asked with `current`), or undefined when
- * the lease may be renewed no more. Renewals come at a third of the TTL and the server allows a lease only so many
- * (10) and so long a life (2 h): renewing a 120 s lease every 40 s spent them in under 9 minutes, and a longer job
- * lost its lease mid-run, came round again and again, and escalated. So the TTL doubles at each renewal while the
- * renewals left, spent at a third of each TTL, would not reach the lifetime limit; it never goes below the worker's
- * own TTL (crash detection stays as fast as asked while the renewals can afford it), nor past `max` (the worker's
- * leaseTtlMaxSeconds), the server's longest or the lifetime left. With the defaults a job can run 100 minutes; crash
- * detection for one that has run 10 minutes takes up to 30.
- */
-export function nextLeaseTtl(base: number, current: number, answer: LeaseRenewal, max = Infinity): number | undefined {
-  // A server that does not say what is left: renew as asked, as before.
-  if ((answer as Partial<LeaseRenewal>).renewals_left === undefined) return current;
-  if (answer.renewals_left < 1) return undefined;
-  // The next renewal comes a third of `current` after the server granted this one (its clock: expires_at − current).
-  const nextAt = Date.parse(answer.expires_at) - current * 1000 + (current * 1000) / 3;
-  const lifeLeft = (Date.parse(answer.renewable_until) - nextAt) / 1000 - 1;
-  const needed = Math.ceil((3 * lifeLeft) / (answer.renewals_left + 2));
-  const ttl = Math.min(Math.max(base, Math.min(current * 2, needed)), max, answer.lease_ttl_seconds_max, Math.floor(lifeLeft));
-  return ttl >= Math.min(base, 5) ? ttl : undefined;
-}
 
 /**
  * The error text a failure reports, as the server takes it: at most 8192 characters, no U+0000, no unpaired
@@ -314,10 +295,7 @@ export function createWorker(options: WorkerOptions): Worker {
         h.heldUntil = asked + current * 1000;
         armExpiry(h);
         const next = nextLeaseTtl(ttl, current, answer, ttlMax);
-        // At a third of the next TTL, as a rule (two thirds into the lease, the TTL doubling); but no later than two
-        // thirds of what is left of the lease: a renewal answered late (sent again after a lost answer) left less,
-        // and the next one came after the lease had run out.
-        if (next !== undefined) scheduleRenewal(h, next, Math.min(Math.max(1000, (next * 1000) / 3), Math.max(0, ((h.heldUntil - Date.now()) * 2) / 3)));
+        if (next !== undefined) scheduleRenewal(h, next, nextRenewalDelayMs(next, h.heldUntil - Date.now()));
       }, (e: unknown) => {
         // No more renewals of a lease that is gone: a handler deaf to the signal would otherwise have each one
         // refused, filed as a stale_lease_write anomaly and counted lost again, for as long as it ran.
@@ -355,9 +333,7 @@ export function createWorker(options: WorkerOptions): Worker {
   const run = async (g: LeaseGrant, claimedAt: number) => {
     const controller = new AbortController();
     const h: Held = { grant: g, controller, heldUntil: claimedAt + ttl * 1000, renewals: 0 };
-    // A third of what is left of the lease: a claim answered late (sent again after a lost answer, or slow) has used
-    // some of it already, and renewing a third of the TTL after the answer came after the lease had run out.
-    scheduleRenewal(h, ttl, Math.min(Math.max(1000, (ttl * 1000) / 3), Math.max(0, (h.heldUntil - Date.now()) / 3)));
+    scheduleRenewal(h, ttl, firstRenewalDelayMs(ttl, h.heldUntil - Date.now()));
     armExpiry(h);
     held.set(g.lease_id, h);
     try {
