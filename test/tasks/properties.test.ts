@@ -11,6 +11,7 @@ import { tempDir } from '../helpers.js';
 type Op =
   | { op: 'create'; maxAttempts: number; maxExpiries: number }
   | { op: 'claim'; worker: number; max: number; ttl: number }
+  | { op: 'claimAgain'; pick: number }
   | { op: 'renew'; pick: number }
   | { op: 'advance'; ms: number }
   | { op: 'sweep' }
@@ -23,6 +24,7 @@ type Op =
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 3, arbitrary: fc.record({ op: fc.constant('create' as const), maxAttempts: fc.integer({ min: 1, max: 3 }), maxExpiries: fc.integer({ min: 0, max: 2 }) }) },
   { weight: 4, arbitrary: fc.record({ op: fc.constant('claim' as const), worker: fc.integer({ min: 0, max: 2 }), max: fc.integer({ min: 1, max: 3 }), ttl: fc.integer({ min: 5, max: 20 }) }) },
+  { weight: 2, arbitrary: fc.record({ op: fc.constant('claimAgain' as const), pick: fc.nat() }) },
   { weight: 2, arbitrary: fc.record({ op: fc.constant('renew' as const), pick: fc.nat() }) },
   { weight: 3, arbitrary: fc.record({ op: fc.constant('advance' as const), ms: fc.integer({ min: 0, max: 15_000 }) }) },
   { weight: 2, arbitrary: fc.record({ op: fc.constant('sweep' as const) }) },
@@ -42,6 +44,8 @@ async function run(ops: Op[]): Promise<void> {
     const tenant = (await s.tenants.createTenant('p')).tenant_id;
     const tasks: string[] = [];
     const grants: Grant[] = [];
+    // Every claim names a claim_id; claimAgain sends one of them again, as a worker does when the answer was lost.
+    const claims: { worker_id: string; max_tasks: number; lease_ttl_seconds: number; claim_id: string; leases: Set<string> }[] = [];
     const me = { kind: 'agent', id: 'prop' } as const;
     for (const o of ops) {
       const g = grants.length ? grants[('pick' in o ? o.pick : 0) % grants.length]! : undefined;
@@ -51,9 +55,25 @@ async function run(ops: Op[]): Promise<void> {
           case 'create':
             tasks.push((await s.tasks.create(tenant, { type: 't', max_attempts: o.maxAttempts, max_lease_expiries: o.maxExpiries, retry_backoff_seconds: 1 }, me)).task.task_id);
             break;
-          case 'claim':
-            grants.push(...(await s.tasks.claim(tenant, { worker_id: `w${o.worker}`, max_tasks: o.max, lease_ttl_seconds: o.ttl })));
+          case 'claim': {
+            const ask = { worker_id: `w${o.worker}`, max_tasks: o.max, lease_ttl_seconds: o.ttl, claim_id: `c${claims.length}` };
+            const got = await s.tasks.claim(tenant, ask);
+            claims.push({ ...ask, leases: new Set(got.map((x) => x.lease_id)) });
+            grants.push(...got);
             break;
+          }
+          case 'claimAgain': {
+            const c = claims.length ? claims[o.pick % claims.length]! : undefined;
+            if (!c) break;
+            const { leases, ...ask } = c;
+            const again = await s.tasks.claim(tenant, ask);
+            // The leases that claim granted (those still active), never new ones; every token answered keeps working. A
+            // claim that granted nothing left nothing to know it by: sent again, it is a claim of its own.
+            if (leases.size === 0) for (const x of again) leases.add(x.lease_id);
+            for (const x of again) assert.ok(leases.has(x.lease_id), `claim ${c.claim_id} sent again answered ${x.lease_id}, which it never granted`);
+            grants.push(...again);
+            break;
+          }
           case 'advance':
             clock.advance(o.ms);
             break;
@@ -102,7 +122,8 @@ async function checkInvariants(s: Services, tenant: string, tasks: string[], gra
     if (!page.cursor) break;
     cursor = page.cursor;
   }
-  const leases = await Promise.all(grants.map((g) => s.store.lease(tenant, g.lease_id)));
+  // A claim sent again answers a lease again (another grant, another token): each lease once.
+  const leases = await Promise.all([...new Set(grants.map((g) => g.lease_id))].map((id) => s.store.lease(tenant, id)));
   for (const id of tasks) {
     const t = (await s.store.task(tenant, id))!;
     const mine = receipts.filter((r) => r.task_id === id);
