@@ -378,6 +378,13 @@ export function createWorker(options: WorkerOptions): Worker {
 
   const loop = async () => {
     let idle = options.pollMs ?? 200;
+    /**
+     * A claim that was sent more than once (no answer came at first) and answered with nothing: a send of it that got
+     * no answer may still be on its way, overtaken by the resend, and lease tasks when it lands. The next claims reuse
+     * its claim_id (for a third of the lease TTL from its first send), so they answer what that one leased. With a new
+     * claim_id they did not, and those leases were held by nobody until their TTL ran out.
+     */
+    let overtaken: { claimId: string; firstSentAt: number } | undefined;
     while (!stopping) {
       const free = concurrency - held.size;
       if (free <= 0) {
@@ -385,11 +392,14 @@ export function createWorker(options: WorkerOptions): Worker {
         continue;
       }
       let grants: LeaseGrant[] = [];
-      // Before the first send: the leases a resend answers were granted no earlier.
-      const claimedAt = Date.now();
+      const reuse = overtaken && Date.now() - overtaken.firstSentAt < (ttl * 1000) / 3 ? overtaken : undefined;
+      overtaken = undefined;
+      let resent = false;
+      // Before the first send (of the claim_id, when reused): the leases a resend answers were granted no earlier.
+      const claimedAt = reuse?.firstSentAt ?? Date.now();
       const ask = {
         // A concurrency over the claim limit fills its slots over several claims.
-        worker_id: workerId, max_tasks: Math.min(free, CLAIM_MAX_TASKS), lease_ttl_seconds: ttl, claim_id: randomUUID(),
+        worker_id: workerId, max_tasks: Math.min(free, CLAIM_MAX_TASKS), lease_ttl_seconds: ttl, claim_id: reuse?.claimId ?? randomUUID(),
         ...(options.capabilities && { capabilities: options.capabilities }), ...(options.acceptTypes && { accept_types: options.acceptTypes }),
       };
       // A claim that may have been granted with its answer lost (no answer, a 5xx, a 408 or 429) is sent again as it
@@ -406,6 +416,7 @@ export function createWorker(options: WorkerOptions): Worker {
             break;
           }
           report(e, { phase: 'claim' });
+          resent = true;
           if (!stopping) {
             await new Promise<void>((r) => {
               const t = setTimeout(r, backoffMs);
@@ -425,6 +436,7 @@ export function createWorker(options: WorkerOptions): Worker {
         break;
       }
       for (const g of grants) void run(g, claimedAt);
+      if (grants.length === 0 && (resent || reuse)) overtaken = { claimId: ask.claim_id, firstSentAt: claimedAt };
       if (grants.length === 0) {
         await new Promise<void>((r) => {
           const t = setTimeout(r, idle);

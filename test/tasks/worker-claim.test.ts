@@ -131,4 +131,41 @@ describe('worker SDK: claims over a flaky network', () => {
     assert.deepEqual(leases, ['lease.granted'], 'before: the lease ran out under the job, which was done again under a second');
     assert.deepEqual(worker.stats, { completed: 1, failed: 0, released: 0, lost: 0 });
   });
+
+  test('a claim overtaken by its own resend, which found nothing, does not strand what it leases on arriving late', { timeout: 20_000 }, async () => {
+    // The first claim is answered 503 by a gateway at once but still reaches the server, 1.5 s late; its resend goes
+    // straight through and finds the queue empty. A task is queued then, and the late claim leases it, its answer lost.
+    // Every claim after the resend is answered 503 until the late one has landed, then passes.
+    let claims = 0;
+    let first = 0;
+    let resendAnswered!: () => void;
+    const queueNow = new Promise<void>((r) => (resendAnswered = r));
+    const proxy = await faultyProxy(url, (method, path) => {
+      if (method !== 'POST' || path !== '/v1/leases/claim') return undefined;
+      claims++;
+      if (claims === 1) {
+        first = Date.now();
+        return { answerAtOnce: 503, delayRequestMs: 1_500 };
+      }
+      if (claims === 2) return undefined;
+      resendAnswered();
+      return Date.now() - first < 1_700 ? 503 : undefined;
+    });
+    const worker = createWorker({
+      url: proxy.url, key: h.key, acceptTypes: ['claim-overtaken'], pollMs: 20, handleSignals: false, leaseTtlSeconds: 60,
+      handler: async (job) => ({ artifacts: [{ kind: 'blob', uri: `blob:${job.task_id}` }] }),
+    });
+    let id: string;
+    try {
+      await queueNow;
+      id = (await client.createTask({ type: 'claim-overtaken' })).task.task_id;
+      assert.equal((await client.waitForTask(id, { timeoutMs: 8_000 })).status, 'succeeded', 'before: leased to nobody until its 60 s lease ran out');
+    } finally {
+      await worker.stop();
+      proxy.close();
+    }
+    const types = (await client.task(id)).receipts.map((r) => r.type).filter((t) => t.startsWith('lease.'));
+    assert.deepEqual(types, ['lease.granted'], 'one lease, the late claim\'s');
+    assert.equal(worker.stats.completed, 1);
+  });
 });
