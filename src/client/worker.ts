@@ -197,7 +197,8 @@ export function createWorker(options: WorkerOptions): Worker {
         stats.failed++;
         return;
       } catch (e2) {
-        if (leaseLost(e2)) return;
+        // The lease was lost meanwhile (canceled, expired): the task is counted lost, as a lease lost under the job is.
+        if (leaseLost(e2)) return lose(h, 'lease lost');
         report(e2, { task_id: g.task_id, phase: 'fail' });
         if (isRefusal(e2)) return;
         await sleep(backoffMs, undefined, { signal }).catch(() => undefined);
@@ -221,7 +222,7 @@ export function createWorker(options: WorkerOptions): Worker {
       try {
         answer = await ending(h, () => client.complete(g.task_id, g, completion));
       } catch (e) {
-        if (leaseLost(e)) return;
+        if (leaseLost(e)) return lose(h, 'lease lost');
         // Only a refusal fails the task (isRefusal: not a 408 or 429, which burned attempts on work that succeeded).
         if (isRefusal(e)) return fail(h, e);
         report(e, { task_id: g.task_id, phase: 'complete' });
@@ -340,7 +341,7 @@ export function createWorker(options: WorkerOptions): Worker {
       try {
         await client.start(g.task_id, g);
       } catch (e) {
-        if (leaseLost(e)) return;
+        if (leaseLost(e)) return lose(h, 'lease lost');
         if (isRefusal(e)) return void (await fail(h, e));
         // Given back by stop() (or lost) while the start was on its way: nothing left to give back.
         if (controller.signal.aborted) return;
@@ -367,7 +368,8 @@ export function createWorker(options: WorkerOptions): Worker {
         });
       } catch (e) {
         // A handler's error, or one of its progress reports'.
-        if (!controller.signal.aborted && !leaseLost(e)) await fail(h, e);
+        if (leaseLost(e)) lose(h, 'lease lost');
+        else if (!controller.signal.aborted) await fail(h, e);
         return;
       }
       await deliver(h, completion);

@@ -116,4 +116,25 @@ describe('worker SDK: lease-ending writes over a flaky network', () => {
     const stale = (await h.req('GET', '/v1/anomalies?kind=stale_lease_write&limit=1000')).json.anomalies as { task_id?: string }[];
     assert.deepEqual(stale.filter((a) => a.task_id === id), [], 'no renewal reached the lease after its release');
   });
+
+  test('a completion or failure refused because the lease was lost meanwhile (canceled) counts the task lost', { timeout: 20_000 }, async () => {
+    const done = (await client.createTask({ type: 'lost-at-report', payload: { fail: false } })).task.task_id;
+    const failed = (await client.createTask({ type: 'lost-at-report', payload: { fail: true } })).task.task_id;
+    const worker = createWorker({
+      url, key: h.key, acceptTypes: ['lost-at-report'], concurrency: 2, pollMs: 20, handleSignals: false, leaseTtlSeconds: 60,
+      // Each job has its task canceled under it, then reports (before any renewal could tell it).
+      handler: async (job) => {
+        assert.equal((await client.cancelTask(job.task_id, 'not needed')).status, 'created');
+        if (job.payload?.['fail']) throw new Error('gave up');
+        return { artifacts: [{ kind: 'blob', uri: `blob:${job.task_id}` }] };
+      },
+    });
+    try {
+      for (const id of [done, failed]) assert.equal((await client.waitForTask(id, { timeoutMs: 10_000 })).status, 'canceled');
+      for (let i = 0; i < 50 && worker.stats.lost < 2; i++) await new Promise((r) => setTimeout(r, 100));
+    } finally {
+      await worker.stop();
+    }
+    assert.deepEqual(worker.stats, { completed: 0, failed: 0, released: 0, lost: 2 }, 'before: counted nowhere');
+  });
 });
