@@ -351,10 +351,13 @@ export function createWorker(options: WorkerOptions): Worker {
         // Renewed no more (stop() has nothing to give back either), and once the renewal on its way, if any, has been
         // answered: sent beside it, the release could commit first and the renewal land on the released lease, a 409
         // and a stale_lease_write anomaly on a task its worker had just given back in good order.
+        // stop() meanwhile waits for this release (h.ending) rather than giving the lease back itself.
         controller.abort(new Error('worker could not start it'));
         stopTimers(h);
-        await h.renewing?.catch(() => undefined);
-        await client.release(g.task_id, g, 'worker could not start it').then(() => void stats.released++, () => undefined);
+        await (h.ending = (async () => {
+          await h.renewing?.catch(() => undefined);
+          await client.release(g.task_id, g, 'worker could not start it').then(() => void stats.released++, () => undefined);
+        })());
         return;
       }
       // Stopped (the lease given back) or lost while the start was on its way: the task is another worker's to run.

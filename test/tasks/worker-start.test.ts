@@ -49,4 +49,33 @@ describe('worker SDK: a start that gets no answer', () => {
     assert.deepEqual(stale, []);
     assert.deepEqual(worker.stats, { completed: 1, failed: 0, released: 1, lost: 0 });
   });
+
+  test('stop() while that lease is being given back waits for the release: the task is queued again when stop() returns', { timeout: 20_000 }, async () => {
+    // The start is lost on the way; the release it leads to is held 1 s on its way, and stop() is called meanwhile.
+    let releasing!: () => void;
+    const released = new Promise<void>((r) => (releasing = r));
+    const proxy = await faultyProxy(url, (method, path) => {
+      if (method === 'POST' && path.endsWith('/start')) return 'lose request';
+      if (method === 'POST' && path.endsWith('/release')) {
+        releasing();
+        return { delayRequestMs: 1_000 };
+      }
+      return undefined;
+    });
+    const id = (await client.createTask({ type: 'start-lost-stop' })).task.task_id;
+    const worker = createWorker({
+      url: proxy.url, key: h.key, acceptTypes: ['start-lost-stop'], pollMs: 20, handleSignals: false, leaseTtlSeconds: 60,
+      handler: async () => assert.fail('the start got no answer: the job does not run'),
+    });
+    try {
+      await released;
+      await worker.stop();
+      const { task, receipts } = await client.task(id);
+      assert.deepEqual(receipts.map((r) => r.type).filter((t) => t.startsWith('lease.')), ['lease.granted', 'lease.released'], 'before: stop() returned with the release still on its way');
+      assert.equal(task.status, 'queued');
+    } finally {
+      proxy.close();
+    }
+    assert.deepEqual(worker.stats, { completed: 0, failed: 0, released: 1, lost: 0 });
+  });
 });
