@@ -17,7 +17,7 @@ import type { Tx } from '../store/types.js';
 import { sweepFailed, sweepWrite } from '../store/sweep-write.js';
 import { signJws, signJwsAsync } from './jws.js';
 import { KeyRing, ensureSigningKeysInTx, type KeyRotation } from './keys.js';
-import { Introspector, answer, effectiveState, judge, type InactiveReason, type Introspection } from './introspection.js';
+import { Introspector, answer, effectiveState, judge, type Introspection } from './introspection.js';
 import { Published } from './published.js';
 import { stampClaims, type StampClaims } from './token.js';
 import { checkMint } from './mint-input.js';

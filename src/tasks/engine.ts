@@ -6,41 +6,19 @@ import type { Ledger } from '../ledger/ledger.js';
 import { LEDGER_PRINCIPAL, type Principal, type Receipt } from '../ledger/types.js';
 import type { Tx } from '../store/types.js';
 import { sweepFailed, sweepWrite } from '../store/sweep-write.js';
-import { afterFailure, afterLeaseExpiry, canTransition, expiryJitterMs, hasCapabilities, retryDelayMs } from './policy.js';
-import { FINAL_STATUSES, type ClaimInput, type CompleteInput, type Created, type FailInput, type LeaseProof, type LeaseRow, type Grant, type LeaseRenewal, type LeaseState, type TaskCreateInput, type TaskRow, type TaskStatus } from './types.js';
+import { afterFailure, afterLeaseExpiry, expiryJitterMs, retryDelayMs } from './policy.js';
+import { FINAL_STATUSES, type ClaimInput, type CompleteInput, type Created, type FailInput, type LeaseProof, type LeaseRow, type Grant, type LeaseRenewal, type TaskCreateInput, type TaskRow } from './types.js';
 import { completion, progressed, released, renewed, started, workerOf, type Resent } from './receipts.js';
 import { createInTx, prepareCreate } from './create.js';
-import { addResentToken, mintToken, tokenMatches } from './tokens.js';
+import { tokenMatches } from './tokens.js';
+import { claimInTx, signedGrants, type LeaseStamps } from './claim.js';
+import { endLease, heartbeat, setTaskStatus } from './steps.js';
 
 export type { ClaimInput, CompleteInput, Created, FailInput, Grant, LeaseProof, TaskCreateInput };
-
-/** A lease's credential as its claim's write leaves it: `token()` signs it, once that write has committed. */
-export interface LeaseStamp {
-  stamp_id: string;
-  expires_at: string;
-  token(): Promise<string>;
-}
-
-/** Credentials minted for a lease and closed when it ends (src/stamps plugs in here). */
-export interface LeaseStamps {
-  mintForLease(tx: Tx, tenantId: string, task: TaskRow, lease: LeaseRow, worker: Principal, ttlSeconds: number): Promise<LeaseStamp>;
-  /** The stamp minted for a lease as its claim answered it, for that claim sent again (the same token, signed again). */
-  mintedForLease(tx: Tx, tenantId: string, stampId: string): Promise<LeaseStamp>;
-  tombstoneForLease(tx: Tx, tenantId: string, stampId: string, outcome: 'completed' | 'crashed' | 'timeout' | 'revoked', closedBy: 'subject' | 'gate' | 'operator', reason: string): Promise<void>;
-}
-
-/** A grant as the claim's write leaves it: its stamp, if any, not signed yet. */
-interface Granted {
-  grant: Grant;
-  stamp: LeaseStamp | undefined;
-}
+export type { LeaseStamp, LeaseStamps } from './claim.js';
 
 /** An outcome of a lease-bound write: the result, or a refusal whose anomaly must still be committed. */
 type Fenced<T> = { ok: true; value: T } | { ok: false; error: QuittanceError };
-
-const CLAIM_PAGE = 200;
-/** A claim scans at most this many queued tasks looking for ones the worker can take. */
-const CLAIM_SCAN_MAX = 4000;
 
 /**
  * The work queue of DESIGN §5. Every change is a receipt appended in the same transaction as the row change, so
@@ -106,91 +84,8 @@ export class TaskEngine {
     if (ttl < c.leaseTtlSecondsMin || ttl > c.leaseTtlSecondsMax) {
       throw new QuittanceError('QUITTANCE_ERR_VALIDATION', [`lease_ttl_seconds must be between ${c.leaseTtlSecondsMin} and ${c.leaseTtlSecondsMax}`]);
     }
-    const have = new Set(input.capabilities ?? []);
-    const types = input.accept_types;
-    const granted = await this.store.write(async (tx) => {
-      const now = this.now();
-      const claimed = input.claim_id === undefined ? [] : await tx.leasesOfClaim(tenantId, input.worker_id, input.claim_id);
-      if (claimed.length > 0) return this.claimedAgain(tx, claimed, now);
-      const grants: Granted[] = [];
-      let after: { priority: number; queue_seq: number } | undefined;
-      // Pages sized to the claim: a claim for one task reads a few rows, not a whole page of the queue.
-      const pageSize = Math.min(CLAIM_PAGE, Math.max(8, max * 2));
-      for (let scanned = 0; grants.length < max && scanned < CLAIM_SCAN_MAX;) {
-        const page = await tx.claimCandidates(tenantId, after, pageSize, { now, types, capabilities: [...have] });
-        scanned += page.length;
-        for (const task of page) {
-          if (grants.length === max) break;
-          if (task.next_eligible_at > now || (types && !types.includes(task.type)) || !hasCapabilities(task.capabilities, have)) continue;
-          grants.push(await this.grant(tx, task, input.worker_id, input.claim_id ?? null, ttl, now));
-        }
-        if (page.length < pageSize) break;
-        const last = page[page.length - 1]!;
-        after = { priority: last.priority, queue_seq: last.queue_seq };
-      }
-      return grants;
-    });
-    // Lease stamps are signed only now that the claim has committed (see LeaseStamp).
-    return Promise.all(granted.map(async ({ grant, stamp }) => {
-      if (!stamp) return grant;
-      return { ...grant, stamp: { stamp_id: stamp.stamp_id, token: await stamp.token(), expires_at: stamp.expires_at } };
-    }));
-  }
-
-  /**
-   * A claim sent again because its answer was lost: the leases it granted that are still active, each with a new
-   * lease token (only hashes are kept, so an earlier answer's token cannot be given again), and the lease stamp's
-   * token as the first answer had it. The earlier tokens keep working: the answer the worker waits for is not always
-   * the last one written (a resend can be written before the original it repeats, held up on its way, and that
-   * original's new token replacing the resend's left the worker with a token refused as LEASE_LOST). Leases that
-   * ended since are left out; nothing is granted and nothing is appended (a new token is not a ledger event: the
-   * lease, its holder and its term are those lease.granted recorded).
-   */
-  private async claimedAgain(tx: Tx, leases: LeaseRow[], now: number): Promise<Granted[]> {
-    const grants: Granted[] = [];
-    for (const lease of leases) {
-      if (lease.state !== 'active' || now >= lease.expires_at) continue;
-      const task = await tx.taskById(lease.tenant_id, lease.task_id);
-      if (!task || task.lease_id !== lease.lease_id) continue;
-      const token = addResentToken(lease);
-      await tx.updateLease(lease);
-      const stamp = this.stamps && lease.stamp_id ? await this.stamps.mintedForLease(tx, lease.tenant_id, lease.stamp_id) : undefined;
-      grants.push({ grant: this.grantOf(task, lease, token), stamp });
-    }
-    return grants;
-  }
-
-  private grantOf(task: TaskRow, lease: LeaseRow, token: string): Grant {
-    return {
-      task_id: task.task_id, type: task.type, lease_id: lease.lease_id, lease_token: token, payload: task.payload, payload_ref: task.payload_ref,
-      attempt: lease.attempt, expires_at: isoTime(lease.expires_at),
-    };
-  }
-
-  private async grant(tx: Tx, task: TaskRow, workerId: string, claimId: string | null, ttlSeconds: number, now: number): Promise<Granted> {
-    const leaseId = `lease_${this.ledger.ctx.newId()}`;
-    const { token, hash } = mintToken();
-    const worker: Principal = { kind: 'worker', id: workerId };
-    const expiresAt = now + ttlSeconds * 1000;
-    const r = await this.ledger.appendInTx(tx, task.tenant_id, {
-      type: 'lease.granted', from: LEDGER_PRINCIPAL, to: worker, task_id: task.task_id, lease_id: leaseId,
-      parents: [task.assigned_receipt_id],
-      body: { attempt: task.attempt, claim: task.claims + 1, ttl_seconds: ttlSeconds, expires_at: isoTime(expiresAt) },
-    }, { writer: 'tasks' });
-    const lease: LeaseRow = {
-      tenant_id: task.tenant_id, lease_id: leaseId, task_id: task.task_id, worker_id: workerId, token_hash: hash,
-      granted_receipt_id: r.receipt.receipt_id, attempt: task.attempt, state: 'active', granted_at: now, expires_at: expiresAt,
-      last_heartbeat_at: now, renewals: 0, stamp_id: null, ended_at: null, claim_id: claimId, resent_token_hashes: null,
-    };
-    await tx.insertLease(lease);
-    let stamp: LeaseStamp | undefined;
-    if (this.stamps) {
-      stamp = await this.stamps.mintForLease(tx, task.tenant_id, task, lease, worker, ttlSeconds);
-      lease.stamp_id = stamp.stamp_id;
-      await tx.updateLease(lease);
-    }
-    await this.setStatus(tx, task, 'leased', now, { claims: task.claims + 1, lease_id: leaseId });
-    return { grant: this.grantOf(task, lease, token), stamp };
+    const granted = await this.store.write((tx) => claimInTx(this.ledger, this.stamps, tx, tenantId, input, max, ttl, this.now()));
+    return signedGrants(granted);
   }
 
   // ── work under a lease ───────────────────────────────────────────────────────────────────────────────
@@ -255,8 +150,8 @@ export class TaskEngine {
   async start(tenantId: string, taskId: string, proof: LeaseProof): Promise<AppendResult> {
     return this.fenced(tenantId, taskId, proof, 'start', async (tx, task, lease, now) => {
       const r = await this.ledger.appendInTx(tx, tenantId, started(task, lease), { writer: 'tasks' });
-      if (task.status === 'leased') await this.setStatus(tx, task, 'running', now, {});
-      await this.heartbeat(tx, lease, now);
+      if (task.status === 'leased') await setTaskStatus(tx, task, 'running', now, {});
+      await heartbeat(tx, lease, now);
       return r;
     }, { writes: started });
   }
@@ -264,7 +159,7 @@ export class TaskEngine {
   async progress(tenantId: string, taskId: string, proof: LeaseProof & { progress?: Record<string, unknown> }): Promise<AppendResult> {
     return this.fenced(tenantId, taskId, proof, 'progress', async (tx, task, lease, now) => {
       const r = await this.ledger.appendInTx(tx, tenantId, progressed(task, lease, proof.progress), { writer: 'tasks' });
-      await this.heartbeat(tx, lease, now);
+      await heartbeat(tx, lease, now);
       return r;
     }, { writes: (task, lease) => progressed(task, lease, proof.progress) });
   }
@@ -299,12 +194,12 @@ export class TaskEngine {
     return this.fencedInTx(tx, tenantId, taskId, input, 'complete', async (task, lease, now) => {
       const r = await this.ledger.appendInTx(tx, tenantId, completion(task, lease, input), { writer: 'tasks' });
       if (r.status === 'not_discharged') {
-        await this.heartbeat(tx, lease, now);
+        await heartbeat(tx, lease, now);
         return r;
       }
-      await this.endLease(tx, lease, 'completed', now);
+      await endLease(tx, lease, 'completed', now);
       await this.tombstone(tx, lease, 'completed', 'gate', 'task completed');
-      await this.setStatus(tx, task, 'succeeded', now, { lease_id: null, outcome: { receipt_id: r.receipt.receipt_id } });
+      await setTaskStatus(tx, task, 'succeeded', now, { lease_id: null, outcome: { receipt_id: r.receipt.receipt_id } });
       return r;
     }, { ended: (ended, task, lease) => ended.hash === this.ledger.prepare(tenantId, completion(task, lease, input), { writer: 'tasks' }).hash });
   }
@@ -320,7 +215,7 @@ export class TaskEngine {
     return this.fenced(tenantId, taskId, input, 'fail', async (tx, task, lease, now) => {
       const decision = afterFailure(lease.attempt, task.max_attempts, input.retryable);
       const worker = workerOf(lease);
-      await this.endLease(tx, lease, decision.status === 'queued' ? 'retry' : 'failed', now);
+      await endLease(tx, lease, decision.status === 'queued' ? 'retry' : 'failed', now);
       await this.tombstone(tx, lease, 'crashed', 'gate', 'worker reported failure');
       if (decision.status === 'queued') {
         const retryAt = now + retryDelayMs(lease.attempt, task.retry_backoff_seconds, this.config.retryBackoffSecondsCap);
@@ -329,7 +224,7 @@ export class TaskEngine {
           parents: [lease.granted_receipt_id],
           body: { attempt: lease.attempt, next_attempt: decision.attempt, error: input.error, retry_at: isoTime(retryAt) },
         }, { writer: 'tasks' });
-        await this.setStatus(tx, task, 'queued', now, { attempt: decision.attempt, lease_id: null, next_eligible_at: retryAt });
+        await setTaskStatus(tx, task, 'queued', now, { attempt: decision.attempt, lease_id: null, next_eligible_at: retryAt });
         return r;
       }
       const r = await this.ledger.appendInTx(tx, tenantId, {
@@ -343,7 +238,7 @@ export class TaskEngine {
           body: { attempts: lease.attempt, max_attempts: task.max_attempts, error: input.error },
         });
       }
-      await this.setStatus(tx, task, 'failed', now, { lease_id: null, outcome: { receipt_id: r.receipt.receipt_id, error: input.error } });
+      await setTaskStatus(tx, task, 'failed', now, { lease_id: null, outcome: { receipt_id: r.receipt.receipt_id, error: input.error } });
       return r;
     }, { ended: sameFailure });
   }
@@ -351,10 +246,10 @@ export class TaskEngine {
   /** Graceful give-back (e.g. worker shutdown): requeued at once, no attempt burned. */
   async release(tenantId: string, taskId: string, proof: LeaseProof & { reason?: string }): Promise<AppendResult> {
     return this.fenced(tenantId, taskId, proof, 'release', async (tx, task, lease, now) => {
-      await this.endLease(tx, lease, 'released', now);
+      await endLease(tx, lease, 'released', now);
       await this.tombstone(tx, lease, 'revoked', 'subject', 'lease released');
       const r = await this.ledger.appendInTx(tx, tenantId, released(lease, proof.reason), { writer: 'tasks' });
-      await this.setStatus(tx, task, 'queued', now, { lease_id: null, next_eligible_at: now });
+      await setTaskStatus(tx, task, 'queued', now, { lease_id: null, next_eligible_at: now });
       return r;
     }, { ended: (ended, _task, lease) => ended.hash === this.ledger.prepare(tenantId, released(lease, proof.reason), { writer: 'tasks' }).hash });
   }
@@ -375,14 +270,14 @@ export class TaskEngine {
       const lease = task.lease_id ? await tx.leaseById(tenantId, task.lease_id) : undefined;
       if (lease && lease.state === 'active') {
         parents.push(lease.granted_receipt_id);
-        await this.endLease(tx, lease, 'canceled', now);
+        await endLease(tx, lease, 'canceled', now);
         await this.tombstone(tx, lease, 'revoked', 'operator', 'task canceled');
       }
       const r = await this.ledger.appendInTx(tx, tenantId, {
         type: 'task.canceled', from: by, to: task.assigned_to, task_id: taskId, parents,
         body: { ...(reason !== undefined && { reason }), status_before: task.status },
       }, { writer: 'tasks' });
-      await this.setStatus(tx, task, 'canceled', now, { lease_id: null, outcome: { receipt_id: r.receipt.receipt_id } });
+      await setTaskStatus(tx, task, 'canceled', now, { lease_id: null, outcome: { receipt_id: r.receipt.receipt_id } });
       return r;
     });
   }
@@ -418,7 +313,7 @@ export class TaskEngine {
   private async expireInTx(tx: Tx, lease: LeaseRow, now: number): Promise<void> {
     const tenantId = lease.tenant_id;
     const task = (await tx.taskById(tenantId, lease.task_id))!;
-    await this.endLease(tx, lease, 'expired', now);
+    await endLease(tx, lease, 'expired', now);
     const after = afterLeaseExpiry(task.lease_expiries, task.max_lease_expiries);
     const expired = await this.ledger.appendInTx(tx, tenantId, {
       type: 'lease.expired', from: LEDGER_PRINCIPAL, to: workerOf(lease), task_id: task.task_id, lease_id: lease.lease_id,
@@ -439,10 +334,10 @@ export class TaskEngine {
         to: task.created_by, parents: [expired.receipt.receipt_id], task_id: task.task_id,
         body: { lease_expiries: after.lease_expiries, max_lease_expiries: task.max_lease_expiries },
       });
-      await this.setStatus(tx, task, 'escalated', now, { lease_expiries: after.lease_expiries, lease_id: null, outcome: { receipt_id: esc.receipt.receipt_id } });
+      await setTaskStatus(tx, task, 'escalated', now, { lease_expiries: after.lease_expiries, lease_id: null, outcome: { receipt_id: esc.receipt.receipt_id } });
       return;
     }
-    await this.setStatus(tx, task, 'queued', now, {
+    await setTaskStatus(tx, task, 'queued', now, {
       lease_expiries: after.lease_expiries, lease_id: null,
       next_eligible_at: now + expiryJitterMs(this.config.expiryJitterMsMax, Math.random()),
     });
@@ -515,25 +410,6 @@ export class TaskEngine {
   }
 
   // ── small steps ──────────────────────────────────────────────────────────────────────────────────────
-
-  private async setStatus(tx: Tx, task: TaskRow, status: TaskStatus, now: number, changes: Partial<TaskRow>): Promise<void> {
-    if (status !== task.status && !canTransition(task.status, status)) {
-      throw new Error(`illegal task transition ${task.status} → ${status} for ${task.task_id}`);
-    }
-    Object.assign(task, changes, { status, updated_at: isoTime(now) });
-    await tx.updateTask(task);
-  }
-
-  private async heartbeat(tx: Tx, lease: LeaseRow, now: number): Promise<void> {
-    lease.last_heartbeat_at = now;
-    await tx.updateLease(lease);
-  }
-
-  private async endLease(tx: Tx, lease: LeaseRow, state: LeaseState, now: number): Promise<void> {
-    lease.state = state;
-    lease.ended_at = now;
-    await tx.updateLease(lease);
-  }
 
   private async tombstone(tx: Tx, lease: LeaseRow, outcome: 'completed' | 'crashed' | 'timeout' | 'revoked', closedBy: 'subject' | 'gate' | 'operator', reason: string): Promise<void> {
     if (this.stamps && lease.stamp_id) await this.stamps.tombstoneForLease(tx, lease.tenant_id, lease.stamp_id, outcome, closedBy, reason);

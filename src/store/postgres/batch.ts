@@ -1,6 +1,6 @@
 import pg, { type PoolClient, type QueryResult, type QueryResultRow } from 'pg';
 import { CommitOutcomeUnknown } from '../group-commit.js';
-import { QuittanceError, isQuittanceError } from '../../errors.js';
+import { isQuittanceError } from '../../errors.js';
 import { GENESIS_HASH } from '../../ledger/types.js';
 import type { ChainHead } from '../types.js';
 import { assertStorable, inlineParams, literal, readableParams, tuple } from './values.js';
