@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { QuittanceClient, type AppendAnswer, type Completion, type LeaseGrant } from './client.js';
-import { QuittanceClientError, isRefusal } from './http.js';
-import { UNSTORABLE_CHARACTERS, atMostCharacters } from '../text.js';
-import { firstRenewalDelayMs, nextLeaseTtl, nextRenewalDelayMs } from './lease-timing.js';
+import { QuittanceClient, type Completion, type LeaseGrant } from './client.js';
+import { isRefusal } from './http.js';
+import { firstRenewalDelayMs, nextLeaseTtl } from './lease-timing.js';
+import { HeldLeases, leaseLost, type Held } from './held-leases.js';
 
 export { nextLeaseTtl };
 
@@ -66,29 +65,6 @@ export interface Worker {
   readonly stats: { completed: number; failed: number; released: number; lost: number };
 }
 
-interface Held {
-  grant: LeaseGrant;
-  controller: AbortController;
-  /** The next renewal (undefined once the lease may be renewed no more). */
-  renewTimer?: NodeJS.Timeout;
-  /** Aborts the job when the lease runs out on this machine's clock. */
-  expiryTimer?: NodeJS.Timeout;
-  /** On this machine's clock: when the lease runs out unless a renewal arrives (asked + TTL, for the claim or the last renewal). */
-  heldUntil: number;
-  /** The renewal last sent: a completion or failure report waits for it (see ending). */
-  renewing?: Promise<unknown>;
-  /** Renewals the server has answered (the claim is renewal 0): the next one sent is this plus one. */
-  renewals: number;
-  /** The renewal not answered yet (no answer, a 5xx, a 408 or 429): when it was first sent, and the wait before it is sent again. */
-  unanswered?: { askedAt: number; backoffMs: number };
-  /** The completion or failure report on its way, if one is: stop() lets it end the lease rather than release it. */
-  ending?: Promise<unknown>;
-  /** Whether that report is on its way now: renewals wait. */
-  reporting?: boolean;
-  /** Set once a completion or failure report has been answered: the lease is over, nothing to give back. */
-  ended?: true;
-}
-
 /** Every worker's listener for SIGTERM and SIGINT (see createWorker): any other listener is the program's own. */
 const workerSignalListeners = new Set<(signal: 'SIGTERM' | 'SIGINT') => void>();
 /** Workers still stopping on a signal: the last of them to stop ends the process. */
@@ -97,20 +73,6 @@ const programListeners = (signal: 'SIGTERM' | 'SIGINT') => process.listeners(sig
 
 /** Most tasks one claim may ask for (POST /v1/leases/claim, max_tasks ≤ 100): a claim for more is a 400. */
 const CLAIM_MAX_TASKS = 100;
-/** The longest error POST /v1/tasks/{id}/fail takes, in characters (code points). */
-const FAIL_ERROR_MAX = 8192;
-
-/**
- * The error text a failure reports, as the server takes it: at most 8192 characters, no U+0000, no unpaired
- * surrogate. A message the route refuses (a stack or a response body quoted in it, bytes read as text) made the
- * failure report itself a 400: the task stayed leased until its lease ran out, counted as a crash, not a failure.
- */
-function failureText(e: unknown): string {
-  const text = (e instanceof Error ? e.message : String(e))
-    .replace(UNSTORABLE_CHARACTERS, '\uFFFD');
-  return atMostCharacters(text, FAIL_ERROR_MAX);
-}
-
 /**
  * A worker: claims in batches (sending a claim again, by its claim_id, until it is answered), renews each lease at about a third of its TTL, completes with the artifacts the
  * handler returns (sending the completion again until it arrives), fails (retryable unless the error says
@@ -125,224 +87,26 @@ export function createWorker(options: WorkerOptions): Worker {
   const ttlMax = options.leaseTtlMaxSeconds ?? Infinity;
   if (!(ttlMax >= ttl)) throw new RangeError(`leaseTtlMaxSeconds must be at least leaseTtlSeconds (${ttl}), not ${options.leaseTtlMaxSeconds}`);
   const workerId = options.workerId ?? `worker-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
-  const held = new Map<string, Held>();
-  const stats = { completed: 0, failed: 0, released: 0, lost: 0 };
   const report = options.onError ?? (() => undefined);
+  const leases = new HeldLeases(client, ttl, ttlMax, report);
+  const { held, stats } = leases;
   let stopping = false;
   let releaseOnStop = true;
   /** The refusal of a claim that stopped the worker (see Worker.done). */
   let refused: { error: unknown } | undefined;
-  let wake: (() => void) | undefined;
-
-  const leaseLost = (e: unknown) => e instanceof QuittanceClientError && e.code === 'QUITTANCE_ERR_LEASE_LOST';
-  /** The server will renew this lease no more (its renewal count or lifetime is spent): it ends at its expiry. */
-  const renewalsSpent = (e: unknown) => e instanceof QuittanceClientError
-    && (e.code === 'QUITTANCE_ERR_LEASE_RENEWAL_LIMIT' || e.code === 'QUITTANCE_ERR_LEASE_LIFETIME_LIMIT');
-
-  /**
-   * Whether renewals carry their number: a server from before `renewal` refuses it as an unknown property (a 400), and
-   * renewals go without it until a server answers one with its `status` (which such a server does not send): the
-   * server upgraded meanwhile, or another node behind the same address. Left unnumbered for good, a worker that once
-   * met an old node renewed twice on every lost answer for as long as it ran.
-   */
-  let numbered = true;
-  const renewalUnknown = (e: unknown) => e instanceof QuittanceClientError && e.code === 'QUITTANCE_ERR_VALIDATION'
-    && /renewal|additional propert/.test(e.message);
-
-  const stopTimers = (h: Held) => {
-    clearTimeout(h.renewTimer);
-    clearTimeout(h.expiryTimer);
-  };
-
-  const finish = (g: LeaseGrant) => {
-    const h = held.get(g.lease_id);
-    if (h) stopTimers(h);
-    held.delete(g.lease_id);
-    wake?.();
-  };
-
-  /**
-   * Sends a report that ends the lease (completion, failure), once the renewal on its way, if any, has been answered:
-   * sent beside it, the report could commit first, and the renewal then reached an ended lease, a 409 and a
-   * stale_lease_write anomaly on a task its worker had just finished. Renewals due meanwhile wait (scheduleRenewal).
-   */
-  const ending = <T>(h: Held, send: () => Promise<T>): Promise<T> => {
-    const sent = (async () => {
-      await h.renewing?.catch(() => undefined);
-      h.reporting = true;
-      try {
-        return await send();
-      } finally {
-        h.reporting = false;
-      }
-    })();
-    h.ending = sent;
-    return sent;
-  };
-
-  /**
-   * Reports the task failed: retryable unless the error says `retryable: false` (PermanentError). A report that may
-   * not have arrived (no answer, a 5xx, a 408 or 429) is sent again, with backoff, while the lease is held, as a
-   * completion is (a resend of one that arrived answers the stored one): dropped, it left the task leased and idle
-   * until its lease ran out (up to a whole TTL), then run again as a lease expiry, a step towards escalation.
-   */
-  const fail = async (h: Held, e: unknown) => {
-    const { grant: g, controller: { signal } } = h;
-    const retryable = !(e && typeof e === 'object' && (e as { retryable?: unknown }).retryable === false);
-    const text = failureText(e);
-    for (let backoffMs = 100; !signal.aborted; backoffMs = Math.min(backoffMs * 2, 5000)) {
-      try {
-        await ending(h, () => client.fail(g.task_id, g, text, retryable));
-        h.ended = true;
-        stats.failed++;
-        return;
-      } catch (e2) {
-        // The lease was lost meanwhile (canceled, expired): the task is counted lost, as a lease lost under the job is.
-        if (leaseLost(e2)) return lose(h, 'lease lost');
-        report(e2, { task_id: g.task_id, phase: 'fail' });
-        if (isRefusal(e2)) return;
-        await sleep(backoffMs, undefined, { signal }).catch(() => undefined);
-      }
-    }
-  };
-
-  /**
-   * Delivers the handler's result. One that may not have arrived (no answer, a 5xx, a 408 or 429) is sent again, with backoff,
-   * for as long as the lease is held: failing the task instead would burn an attempt on work that succeeded, and a
-   * completion that did arrive answers the stored one when resent. Once the lease has run out (the server is
-   * unreachable and renewals failed too) it stops: the lease expires and the task is requeued, attempt untouched.
-   * One the server refuses (4xx), or stores without closing anything (202: neither artifacts nor delivery_proof),
-   * is the handler's fault: the task fails, as it would if the handler had thrown.
-   */
-  const deliver = async (h: Held, completion: Completion) => {
-    const { grant: g, controller: { signal } } = h;
-    // Until the lease is lost: armExpiry aborts the signal when it runs out here.
-    for (let backoffMs = 100; !signal.aborted; backoffMs = Math.min(backoffMs * 2, 5000)) {
-      let answer: AppendAnswer;
-      try {
-        answer = await ending(h, () => client.complete(g.task_id, g, completion));
-      } catch (e) {
-        if (leaseLost(e)) return lose(h, 'lease lost');
-        // Only a refusal fails the task (isRefusal: not a 408 or 429, which burned attempts on work that succeeded).
-        if (isRefusal(e)) return fail(h, e);
-        report(e, { task_id: g.task_id, phase: 'complete' });
-        // Cut short if the lease is lost or the worker stops (and no listener left behind on the signal).
-        await sleep(backoffMs, undefined, { signal }).catch(() => undefined);
-        continue;
-      }
-      if (answer.status === 'not_discharged') return fail(h, new Error('the handler returned neither artifacts nor delivery_proof: its completion closes nothing (LOCATABILITY_MISSING)'));
-      h.ended = true;
-      stats.completed++;
-      return;
-    }
-  };
-
-  /**
-   * Records the job's progress. A report that may not have arrived (no answer, a 5xx, a 408 or 429) is sent again, with
-   * backoff, while the lease is held (a report that did arrive answers the stored one). Thrown at the job, a lost answer
-   * failed the task as the job's own error: an attempt burned and the retry's backoff waited for work that was going
-   * well. A refusal (a 4xx, the lease lost) is thrown at the job, as is any error once the lease is lost or the
-   * worker stops.
-   */
-  const progress = async (h: Held, p: Record<string, unknown>) => {
-    const { grant: g, controller: { signal } } = h;
-    for (let backoffMs = 100; ; backoffMs = Math.min(backoffMs * 2, 5000)) {
-      try {
-        await client.progress(g.task_id, g, p);
-        return;
-      } catch (e) {
-        if (isRefusal(e) || signal.aborted) throw e;
-        report(e, { task_id: g.task_id, phase: 'progress' });
-        await sleep(backoffMs, undefined, { signal }).catch(() => undefined);
-        if (signal.aborted) throw e;
-      }
-    }
-  };
-
-  /** Still held and running: not finished, released, lost or stopped (an answer arriving after that changes nothing). */
-  const live = (h: Held) => held.get(h.grant.lease_id) === h && !h.controller.signal.aborted;
-
-  /** The lease is gone (expired, canceled, or run out here): the job is told through its signal and counted lost. */
-  const lose = (h: Held, why: string) => {
-    if (!live(h)) return;
-    stopTimers(h);
-    stats.lost++;
-    h.controller.abort(new Error(why));
-  };
-
-  /**
-   * Renews `h`'s lease a third of `current` from now (or `delayMs`), asking `current`; then schedules the next one. A
-   * renewal that got no answer (none, a 5xx, a 408 or 429) may have arrived: it is sent again soon, with backoff, with the
-   * same number and TTL, for as long as the lease is held, and the server renews once. Left for the next one a third
-   * later, a renewal lost now and then left the lease to run out; sent again without its number, it renewed twice and
-   * spent the lease's renewals and lifetime twice as fast.
-   */
-  const scheduleRenewal = (h: Held, current: number, delayMs = Math.max(1000, (current * 1000) / 3)) => {
-    h.renewTimer = setTimeout(() => {
-      // A completion or failure report on its way may end the lease first (see ending): ask again a third later.
-      if (h.reporting) return scheduleRenewal(h, current);
-      const renewal = h.renewals + 1;
-      // A renewal sent again: the lease runs from when it was first sent (the server renewed then, if it got it).
-      const asked = h.unanswered?.askedAt ?? Date.now();
-      const sentNumbered = numbered;
-      (h.renewing = client.renew(h.grant, current, sentNumbered ? renewal : undefined)).then((answer) => {
-        // Finished while the renewal was on its way: renewing on would write to a lease that has ended.
-        if (!live(h)) return;
-        if (!sentNumbered && answer.status !== undefined) numbered = true;
-        // The server's count: an unnumbered renewal sent again may have renewed twice, and a number counted here from
-        // one instead would be taken for the last renewal resent (renewing nothing) or refused as out of order.
-        h.renewals = typeof answer.renewals === 'number' ? answer.renewals : renewal;
-        h.unanswered = undefined;
-        h.heldUntil = asked + current * 1000;
-        armExpiry(h);
-        const next = nextLeaseTtl(ttl, current, answer, ttlMax);
-        if (next !== undefined) scheduleRenewal(h, next, nextRenewalDelayMs(next, h.heldUntil - Date.now()));
-      }, (e: unknown) => {
-        // No more renewals of a lease that is gone: a handler deaf to the signal would otherwise have each one
-        // refused, filed as a stale_lease_write anomaly and counted lost again, for as long as it ran.
-        if (leaseLost(e)) return lose(h, 'lease lost');
-        if (!live(h)) return;
-        // A server from before `renewal`: renew as it takes it, at once (the refusal renewed nothing), unnumbered from now on.
-        if (sentNumbered && renewalUnknown(e)) {
-          numbered = false;
-          return scheduleRenewal(h, current, 0);
-        }
-        report(e, { task_id: h.grant.task_id, phase: 'renew' });
-        if (!isRefusal(e)) {
-          // The same renewal again, asking the same TTL (armExpiry stops this once the lease has run out here).
-          const backoffMs = h.unanswered?.backoffMs ?? 100;
-          h.unanswered = { askedAt: asked, backoffMs: Math.min(backoffMs * 2, 5000) };
-          return scheduleRenewal(h, current, backoffMs);
-        }
-        // Refused: nothing was renewed.
-        h.unanswered = undefined;
-        // Limits spent: the lease ends at its expiry (armExpiry tells the job then); asking again changes nothing.
-        if (!renewalsSpent(e)) scheduleRenewal(h, current);
-      });
-    }, delayMs);
-  };
-
-  /**
-   * A lease that runs out on this machine's clock (no renewal arrived: the server unreachable, the limits spent) is
-   * lost: the task goes to another worker, so the job is told to stop rather than run on beside it.
-   */
-  const armExpiry = (h: Held) => {
-    clearTimeout(h.expiryTimer);
-    h.expiryTimer = setTimeout(() => lose(h, 'lease ran out'), Math.max(0, h.heldUntil - Date.now()));
-  };
 
   const run = async (g: LeaseGrant, claimedAt: number) => {
     const controller = new AbortController();
     const h: Held = { grant: g, controller, heldUntil: claimedAt + ttl * 1000, renewals: 0 };
-    scheduleRenewal(h, ttl, firstRenewalDelayMs(ttl, h.heldUntil - Date.now()));
-    armExpiry(h);
+    leases.scheduleRenewal(h, ttl, firstRenewalDelayMs(ttl, h.heldUntil - Date.now()));
+    leases.armExpiry(h);
     held.set(g.lease_id, h);
     try {
       try {
         await client.start(g.task_id, g);
       } catch (e) {
-        if (leaseLost(e)) return lose(h, 'lease lost');
-        if (isRefusal(e)) return void (await fail(h, e));
+        if (leaseLost(e)) return leases.lose(h, 'lease lost');
+        if (isRefusal(e)) return void (await leases.fail(h, e));
         // Given back by stop() (or lost) while the start was on its way: nothing left to give back.
         if (controller.signal.aborted) return;
         // Nothing ran: give the task back rather than fail it (if this cannot reach the server either, the lease
@@ -353,7 +117,7 @@ export function createWorker(options: WorkerOptions): Worker {
         // and a stale_lease_write anomaly on a task its worker had just given back in good order.
         // stop() meanwhile waits for this release (h.ending) rather than giving the lease back itself.
         controller.abort(new Error('worker could not start it'));
-        stopTimers(h);
+        leases.stopTimers(h);
         await (h.ending = (async () => {
           await h.renewing?.catch(() => undefined);
           await client.release(g.task_id, g, 'worker could not start it').then(() => void stats.released++, () => undefined);
@@ -367,17 +131,17 @@ export function createWorker(options: WorkerOptions): Worker {
         completion = await options.handler({
           task_id: g.task_id, type: g.type, payload: g.payload, payload_ref: g.payload_ref, attempt: g.attempt,
           ...(g.stamp && { stamp: g.stamp }), signal: controller.signal,
-          progress: (p) => progress(h, p),
+          progress: (p) => leases.progress(h, p),
         });
       } catch (e) {
         // A handler's error, or one of its progress reports'.
-        if (leaseLost(e)) lose(h, 'lease lost');
-        else if (!controller.signal.aborted) await fail(h, e);
+        if (leaseLost(e)) leases.lose(h, 'lease lost');
+        else if (!controller.signal.aborted) await leases.fail(h, e);
         return;
       }
-      await deliver(h, completion);
+      await leases.deliver(h, completion);
     } finally {
-      finish(g);
+      leases.finish(g);
     }
   };
 
@@ -393,7 +157,7 @@ export function createWorker(options: WorkerOptions): Worker {
     while (!stopping) {
       const free = concurrency - held.size;
       if (free <= 0) {
-        await new Promise<void>((r) => (wake = r));
+        await new Promise<void>((r) => (leases.wake = r));
         continue;
       }
       let grants: LeaseGrant[] = [];
@@ -425,7 +189,7 @@ export function createWorker(options: WorkerOptions): Worker {
           if (!stopping) {
             await new Promise<void>((r) => {
               const t = setTimeout(r, backoffMs);
-              wake = () => (clearTimeout(t), r());
+              leases.wake = () => (clearTimeout(t), r());
             });
           }
           // Stopped (while the claim was on its way, or meanwhile): sent once more, so that what it granted is
@@ -445,7 +209,7 @@ export function createWorker(options: WorkerOptions): Worker {
       if (grants.length === 0) {
         await new Promise<void>((r) => {
           const t = setTimeout(r, idle);
-          wake = () => (clearTimeout(t), r());
+          leases.wake = () => (clearTimeout(t), r());
         });
         idle = Math.min(idle * 2, 1000);
       } else idle = options.pollMs ?? 200;
@@ -460,7 +224,7 @@ export function createWorker(options: WorkerOptions): Worker {
         // Ended by its report: nothing to give back either.
         const lost = h.controller.signal.aborted || h.ended === true;
         h.controller.abort(new Error('worker stopping'));
-        stopTimers(h);
+        leases.stopTimers(h);
         if (lost) return void held.delete(h.grant.lease_id);
         // A renewal on its way would reach the released lease after the release: a 409 and a stale_lease_write.
         await h.renewing?.catch(() => undefined);
@@ -473,7 +237,7 @@ export function createWorker(options: WorkerOptions): Worker {
         held.delete(h.grant.lease_id);
       }));
     }
-    while (held.size > 0) await new Promise<void>((r) => (wake = r));
+    while (held.size > 0) await new Promise<void>((r) => (leases.wake = r));
     if (refused) throw refused.error;
   };
 
@@ -510,7 +274,7 @@ export function createWorker(options: WorkerOptions): Worker {
     async stop(opts = {}) {
       releaseOnStop = opts.release ?? true;
       stopping = true;
-      wake?.();
+      leases.wake?.();
       // A worker a refused claim stopped has stopped: done says why, stop() does not throw it again.
       await done.catch(() => undefined);
     },
