@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { AppendAnswer, Completion, LeaseGrant, QuittanceClient } from './client.js';
 import { QuittanceClientError, isRefusal } from './http.js';
 import { UNSTORABLE_CHARACTERS, atMostCharacters } from '../text.js';
-import { nextLeaseTtl, nextRenewalDelayMs } from './lease-timing.js';
+import { RESEND_FIRST_MS, nextLeaseTtl, nextRenewalDelayMs, nextResendMs } from './lease-timing.js';
 
 export interface Held {
   grant: LeaseGrant;
@@ -116,7 +116,7 @@ export class HeldLeases {
     const { grant: g, controller: { signal } } = h;
     const retryable = !(e && typeof e === 'object' && (e as { retryable?: unknown }).retryable === false);
     const text = failureText(e);
-    for (let backoffMs = 100; !signal.aborted; backoffMs = Math.min(backoffMs * 2, 5000)) {
+    for (let backoffMs = RESEND_FIRST_MS; !signal.aborted; backoffMs = nextResendMs(backoffMs)) {
       try {
         await this.ending(h, () => this.client.fail(g.task_id, g, text, retryable));
         h.ended = true;
@@ -143,7 +143,7 @@ export class HeldLeases {
   async deliver(h: Held, completion: Completion) {
     const { grant: g, controller: { signal } } = h;
     // Until the lease is lost: armExpiry aborts the signal when it runs out here.
-    for (let backoffMs = 100; !signal.aborted; backoffMs = Math.min(backoffMs * 2, 5000)) {
+    for (let backoffMs = RESEND_FIRST_MS; !signal.aborted; backoffMs = nextResendMs(backoffMs)) {
       let answer: AppendAnswer;
       try {
         answer = await this.ending(h, () => this.client.complete(g.task_id, g, completion));
@@ -172,7 +172,7 @@ export class HeldLeases {
    */
   async progress(h: Held, p: Record<string, unknown>) {
     const { grant: g, controller: { signal } } = h;
-    for (let backoffMs = 100; ; backoffMs = Math.min(backoffMs * 2, 5000)) {
+    for (let backoffMs = RESEND_FIRST_MS; ; backoffMs = nextResendMs(backoffMs)) {
       try {
         await this.client.progress(g.task_id, g, p);
         return;
@@ -238,8 +238,8 @@ export class HeldLeases {
         this.report(e, { task_id: h.grant.task_id, phase: 'renew' });
         if (!isRefusal(e)) {
           // The same renewal again, asking the same TTL (armExpiry stops this once the lease has run out here).
-          const backoffMs = h.unanswered?.backoffMs ?? 100;
-          h.unanswered = { askedAt: asked, backoffMs: Math.min(backoffMs * 2, 5000) };
+          const backoffMs = h.unanswered?.backoffMs ?? RESEND_FIRST_MS;
+          h.unanswered = { askedAt: asked, backoffMs: nextResendMs(backoffMs) };
           return this.scheduleRenewal(h, current, backoffMs);
         }
         // Refused: nothing was renewed.

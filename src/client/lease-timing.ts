@@ -1,4 +1,4 @@
-/** When the SDK worker renews a lease, and for how long (src/client/worker.ts). */
+/** When the SDK worker renews a lease, and for how long, and how it spaces resends (src/client/worker.ts, held-leases.ts). */
 import type { LeaseRenewal } from './client.js';
 
 /**
@@ -42,3 +42,10 @@ export function firstRenewalDelayMs(ttl: number, leftMs: number): number {
 export function nextRenewalDelayMs(next: number, leftMs: number): number {
   return Math.min(Math.max(1000, (next * 1000) / 3), Math.max(0, (leftMs * 2) / 3));
 }
+
+/**
+ * Resends of a request whose answer may have been lost (no answer, a 5xx, a 408 or 429): the first after 100 ms, each
+ * wait twice the last, at most 5 s. One schedule for claims, renewals, progress, completions and failure reports.
+ */
+export const RESEND_FIRST_MS = 100;
+export const nextResendMs = (ms: number) => Math.min(ms * 2, 5000);

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { QuittanceClient, type Completion, type LeaseGrant } from './client.js';
 import { isRefusal } from './http.js';
-import { firstRenewalDelayMs, nextLeaseTtl } from './lease-timing.js';
+import { RESEND_FIRST_MS, firstRenewalDelayMs, nextLeaseTtl, nextResendMs } from './lease-timing.js';
 import { HeldLeases, leaseLost, type Held } from './held-leases.js';
 
 export { nextLeaseTtl };
@@ -174,7 +174,7 @@ export function createWorker(options: WorkerOptions): Worker {
       // A claim that may have been granted with its answer lost (no answer, a 5xx, a 408 or 429) is sent again as it
       // was: its claim_id gets the leases it granted, with new tokens. A new claim instead left them to run out (a
       // whole TTL each, counted as a lease expiry, a step towards escalation).
-      for (let backoffMs = 100; ; backoffMs = Math.min(backoffMs * 2, 5000)) {
+      for (let backoffMs = RESEND_FIRST_MS; ; backoffMs = nextResendMs(backoffMs)) {
         try {
           grants = await client.claim(ask);
           break;
