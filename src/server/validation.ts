@@ -1,6 +1,6 @@
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifySchemaValidationError } from 'fastify';
 import { QuittanceError } from '../errors.js';
 import { locate } from '../ledger/strict-json.js';
 import { quotedShort } from './errors.js';
@@ -17,9 +17,40 @@ export function installValidation(app: FastifyInstance): void {
   const body = addFormats(new Ajv2020({ allErrors: false, strict: false, coerceTypes: false, removeAdditional: false, useDefaults: true }));
   const text = addFormats(new Ajv2020({ allErrors: false, strict: false, coerceTypes: 'array', removeAdditional: false, useDefaults: true }));
   app.setValidatorCompiler(({ schema, httpPart }) => {
-    const ajv = httpPart === 'body' ? body : text;
-    return ajv.compile(schema);
+    if (httpPart === 'body') return body.compile(schema);
+    return decimalIntegersOnly(schema as TextSchema, text.compile(schema));
   });
+}
+
+type TextSchema = { properties?: Record<string, { type?: unknown }> };
+type TextValidator = ((data: unknown) => boolean) & { errors?: FastifySchemaValidationError[] | null | undefined };
+
+/** An integer as a query string or path segment writes it: decimal digits, an optional minus sign before them. */
+const DECIMAL_INTEGER = /^-?[0-9]+$/;
+
+/**
+ * Ajv's coercion reads text as JavaScript's Number() does, so `limit=0x10`, `limit=1e1`, `limit=%202` (a leading
+ * space) and `limit=0b11` were served as pages of 16, 10, 2 and 3. An integer of a query string or path is its
+ * decimal digits and nothing else: other text is refused, as any other text that is not an integer is.
+ */
+function decimalIntegersOnly(schema: TextSchema, validate: TextValidator): TextValidator {
+  const integers = Object.entries(schema.properties ?? {}).filter(([, p]) => p.type === 'integer').map(([name]) => name);
+  if (integers.length === 0) return validate;
+  const checked: TextValidator = (data) => {
+    if (typeof data === 'object' && data !== null) {
+      for (const name of integers) {
+        const v = (data as Record<string, unknown>)[name];
+        if (typeof v === 'string' && !DECIMAL_INTEGER.test(v)) {
+          checked.errors = [{ instancePath: `/${name}`, schemaPath: `#/properties/${name}/type`, keyword: 'type', params: { type: 'integer' }, message: 'must be an integer in decimal digits' }];
+          return false;
+        }
+      }
+    }
+    const ok = validate(data);
+    checked.errors = validate.errors;
+    return ok;
+  };
+  return checked;
 }
 
 /**
