@@ -20,7 +20,14 @@ export function installValidation(app: FastifyInstance): void {
     if (httpPart === 'body') return body.compile(schema);
     return decimalIntegersOnly(schema as TextSchema, text.compile(schema));
   });
+  // A route that takes no query parameters says so: `?limit=5` on /v1/ledger/verify, or a typo on
+  // /v1/receipts/{id}, was silently ignored there, while the list routes refused a parameter they do not take.
+  app.addHook('onRoute', (route) => {
+    if (route.schema?.querystring === undefined) route.schema = { ...route.schema, querystring: NO_QUERY };
+  });
 }
+
+const NO_QUERY = { type: 'object', additionalProperties: false, properties: {} } as const;
 
 type TextSchema = { properties?: Record<string, { type?: unknown }> };
 type TextValidator = ((data: unknown) => boolean) & { errors?: FastifySchemaValidationError[] | null | undefined };

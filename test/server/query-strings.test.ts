@@ -5,6 +5,7 @@
  */
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { harness, type Harness } from '../helpers.js';
 
 type Param = { name: string; in: string };
@@ -50,5 +51,32 @@ describe('query strings', () => {
     const zero = await h.req('GET', '/v1/tasks?limit=0');
     assert.equal(zero.status, 400);
     assert.ok(zero.json.message.includes('querystring/limit must be >= 1'), zero.json.message);
+  });
+
+  test('a parameter a route does not take is a 400 naming it, on every route', async () => {
+    const urls = Object.entries(spec.paths).filter(([, ops]) => ops['get'] !== undefined).map(([path]) => concrete(path));
+    urls.push('/openapi.json');
+    for (const url of urls) {
+      for (const method of ['GET', 'HEAD']) {
+        const r = await h.app.inject({ method: method as 'GET', url: `${url}?bogus=1`, headers: { authorization: `Bearer ${h.key}` } });
+        assert.equal(r.statusCode, 400, `${method} ${url}?bogus=1: ${r.body}`);
+        if (method === 'GET') {
+          assert.equal(r.json().code, 'QUITTANCE_ERR_VALIDATION');
+          assert.ok(r.json().message.includes('querystring has an unknown property "bogus"'), r.json().message);
+        }
+      }
+    }
+    for (const url of ['/v1/ledger/verify', '/v1/health', '/v1/schemas', '/.well-known/jwks.json', '/v1/stamps/status']) assert.ok(urls.includes(url), url);
+    // Nothing written by a write that names a parameter it does not take.
+    const w = await h.req('POST', '/v1/tasks?dry_run=1', { task_id: 'q1', type: 'build' });
+    assert.equal(w.status, 400);
+    assert.ok(w.json.message.includes('querystring has an unknown property "dry_run"'), w.json.message);
+    const blob = await h.app.inject({ method: 'POST', url: '/v1/evidence?name=x', headers: { authorization: `Bearer ${h.key}`, 'content-type': 'text/plain' }, payload: 'bytes' });
+    assert.equal(blob.statusCode, 400, blob.body);
+    assert.equal((await h.req('GET', `/v1/evidence/sha256:${createHash('sha256').update('bytes').digest('hex')}`)).status, 404);
+    assert.equal((await h.req('GET', '/v1/tasks/q1')).status, 404);
+    assert.deepEqual((await h.req('GET', '/v1/receipts')).json.receipts, []);
+    // Routes that take parameters still take them.
+    assert.equal((await h.req('GET', '/v1/tasks?limit=2')).status, 200);
   });
 });
