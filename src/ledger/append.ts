@@ -3,7 +3,7 @@ import { isoTime, type Clock } from '../clock.js';
 import type { AppendLookup, ReceiptRef, Tx } from '../store/types.js';
 import type { TaskRow } from '../tasks/types.js';
 import { chainHash, contentHash, receiptTexts, type ReceiptTexts } from './hashing.js';
-import { canTerminate, legalTerminators, receiptTypeSpec, type ReceiptTypeSpec } from './registry.js';
+import { canTerminate, legalTerminators, receiptTypeSpec, type AnomalyKind, type ReceiptTypeSpec } from './registry.js';
 import type { PreparedReceipt } from './normalize.js';
 import { LEDGER_PRINCIPAL, type Receipt, type ReceiptContent } from './types.js';
 
@@ -203,7 +203,7 @@ export async function appendAnomaly(
   tx: Tx,
   ctx: AppendContext,
   tenantId: string,
-  kind: string,
+  kind: AnomalyKind,
   fields: { to?: ReceiptContent['to']; parents?: string[]; body?: Record<string, unknown>; task_id?: string | undefined; stamp_id?: string | undefined; lease_id?: string | undefined; session_id?: string | undefined },
 ): Promise<Receipt> {
   const content: ReceiptContent = {

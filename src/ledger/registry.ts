@@ -68,8 +68,11 @@ export const RECEIPT_TYPES: Readonly<Record<string, ReceiptTypeSpec>> = Object.f
   'system.anomaly': T({ role: 'event', writer: 'ledger', description: 'Something is wrong and someone should look. Never discharges anything.' }),
 });
 
-/** Anomaly kinds (an open set; each one documented here). */
-export const ANOMALY_KINDS: Readonly<Record<string, string>> = Object.freeze({
+/**
+ * Anomaly kinds (an open set; each one documented here). Only the ledger writes anomalies (appendAnomaly takes one of
+ * these), so these are all the kinds there are: GET /v1/anomalies?kind= takes one of them.
+ */
+const KINDS = {
   success_without_locatability: 'A success terminator had neither artifacts nor delivery_proof; its parent obligations stay open.',
   missing_tombstone: "A stamp's TTL passed with no tombstone: ambiguous, flagged for investigation.",
   repeated_lease_expiry: 'A task lost its lease more than max_lease_expiries times and was escalated.',
@@ -80,7 +83,9 @@ export const ANOMALY_KINDS: Readonly<Record<string, string>> = Object.freeze({
   action_after_revocation: 'An action was reported in an automation session after it was revoked.',
   chain_break: "A tenant's hash chain does not verify.",
   evidence_corrupt: 'Evidence failed verification on read (bytes missing, or not the size or digest that was put); reads of it are refused until the bytes are put again.',
-});
+} as const;
+export type AnomalyKind = keyof typeof KINDS;
+export const ANOMALY_KINDS: Readonly<Record<string, string>> = Object.freeze({ ...KINDS });
 
 export function receiptTypeSpec(type: string): ReceiptTypeSpec | undefined {
   return Object.prototype.hasOwnProperty.call(RECEIPT_TYPES, type) ? RECEIPT_TYPES[type] : undefined;

@@ -33,6 +33,17 @@ for (const backend of BACKENDS) {
         assert.equal(typo.status, 400);
         assert.ok(typo.json.message.includes('querystring/type must be one of "task.assigned", '), typo.json.message);
         assert.equal((await h.req('GET', '/v1/receipts?type=system.anomaly')).status, 200);
+        // Anomaly kinds are the ledger's own (only it writes anomalies): a misspelt or empty kind answered an empty
+        // page, as if there were no such anomalies.
+        for (const kind of ['bogus', 'stale_lease_writes', '']) {
+          const r = await h.req('GET', `/v1/anomalies?kind=${kind}`);
+          assert.equal(r.status, 400, `kind=${kind}: ${JSON.stringify(r.json)}`);
+          assert.ok(r.json.message.includes('querystring/kind must be one of "success_without_locatability", '), r.json.message);
+          assert.ok(r.json.message.includes('"evidence_corrupt"'), r.json.message);
+        }
+        assert.equal((await h.req('GET', '/v1/anomalies?kind=stale_lease_write')).status, 200);
+        const kindParam = (await h.req('GET', '/openapi.json', undefined, null)).json.paths['/v1/anomalies'].get.parameters.find((p: { name: string }) => p.name === 'kind');
+        assert.ok(kindParam.schema.enum.includes('missing_tombstone'), 'OpenAPI lists the anomaly kinds');
         const spec = (await h.req('GET', '/openapi.json', undefined, null)).json;
         const typeParam = spec.paths['/v1/receipts'].get.parameters.find((p: { name: string }) => p.name === 'type');
         assert.ok(typeParam.schema.enum.includes('task.progress'), 'OpenAPI lists the receipt types');
@@ -45,7 +56,7 @@ for (const backend of BACKENDS) {
         }
         // A filter no stored value can match (an empty one, from an unset variable; one longer than any id) is a 400,
         // not an empty page that reads as "the task has no receipts".
-        for (const [url, where] of [['/v1/receipts?task_id=', 'querystring/task_id'], [`/v1/receipts?task_id=${'t'.repeat(257)}`, 'querystring/task_id'], ['/v1/tasks?type=', 'querystring/type'], ['/v1/anomalies?kind=', 'querystring/kind']]) {
+        for (const [url, where] of [['/v1/receipts?task_id=', 'querystring/task_id'], [`/v1/receipts?task_id=${'t'.repeat(257)}`, 'querystring/task_id'], ['/v1/tasks?type=', 'querystring/type']]) {
           const r = await h.req('GET', url!);
           assert.equal(r.status, 400, `${url}: ${JSON.stringify(r.json)}`);
           assert.ok(r.json.message.includes(`${where} must NOT have`), r.json.message);

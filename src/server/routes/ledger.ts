@@ -1,13 +1,14 @@
 import type { FastifyInstance } from 'fastify';
 import type { Services } from '../services.js';
 import { pageQuery } from '../schemas.js';
+import { ANOMALY_KINDS } from '../../ledger/registry.js';
 
 export async function ledgerRoutes(app: FastifyInstance, s: Services): Promise<void> {
   app.get<{ Querystring: { kind?: string; cursor?: string; limit?: number } }>('/v1/anomalies', {
     config: { scope: 'read' },
     schema: {
       tags: ['ledger'], summary: 'system.anomaly receipts, oldest first',
-      querystring: { type: 'object', additionalProperties: false, properties: { kind: { type: 'string', minLength: 1 }, ...pageQuery(s.config.obligations) } },
+      querystring: { type: 'object', additionalProperties: false, properties: { kind: { enum: Object.keys(ANOMALY_KINDS), description: 'An anomaly kind (a misspelt one is a 400, not an empty page)' }, ...pageQuery(s.config.obligations) } },
     },
   }, async (request) => {
     const page = await s.ledger.anomalies(request.caller.tenant_id, request.query);
