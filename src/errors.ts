@@ -90,7 +90,7 @@ export const ERRORS = {
   QUITTANCE_ERR_TENANT_NOT_FOUND: { status: 404, message: 'Tenant %s does not exist' },
   QUITTANCE_ERR_INVALID_TENANT_NAME: {
     status: 400,
-    message: 'Tenant name %s must not begin or end with whitespace, nor be empty: " acme" would be a tenant apart from "acme"',
+    message: 'Tenant name %s must not begin or end with whitespace, nor be empty, nor hold a control character or line break: " acme" would be a tenant apart from "acme", and a name is shown on one line',
   },
 
   // ── credentials ──
@@ -98,6 +98,7 @@ export const ERRORS = {
   QUITTANCE_ERR_FORBIDDEN: { status: 403, message: 'This API key lacks the %s scope' },
   QUITTANCE_ERR_INVALID_SCOPE: { status: 400, message: 'Unknown scope %s (scopes: read, write, admin)' },
   QUITTANCE_ERR_API_KEY_NOT_FOUND: { status: 404, message: 'API key %s does not exist' },
+  QUITTANCE_ERR_INVALID_KEY_LABEL: { status: 400, message: 'Key label %s must not hold a control character or line break: a label is shown on one line' },
 
   // ── tasks and leases ──
   QUITTANCE_ERR_TASK_NOT_FOUND: { status: 404, message: 'Task %s does not exist' },

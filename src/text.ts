@@ -23,3 +23,15 @@ export function atMostCharacters(s: string, max: number): string {
   const chars = Array.from(s);
   return chars.length <= max ? s : `${chars.slice(0, max - 1).join('')}…`;
 }
+
+/** Characters JSON.stringify leaves as they are that still break a line or drive a terminal: DEL, C1, U+2028/9. */
+const UNESCAPED_CONTROLS = /[\u007f-\u009f\u2028\u2029]/g;
+
+/**
+ * `s` as a JSON string literal that is one line of inert text: JSON.stringify escapes C0 controls (a newline, an
+ * escape) but writes DEL, the C1 controls (U+009B starts a terminal control sequence) and the Unicode line and
+ * paragraph separators as they are; these are written as \uXXXX escapes too. Still valid JSON, meaning the same.
+ */
+export function quotedOneLine(s: string): string {
+  return JSON.stringify(s).replace(UNESCAPED_CONTROLS, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}

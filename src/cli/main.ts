@@ -5,11 +5,12 @@ import { QuittanceError } from '../errors.js';
 import { createServices, startServer, type Services } from '../server/index.js';
 import { postgresLedgerExists, redactDatabaseUrl } from '../store/postgres/index.js';
 import { SQLITE_FILE_NAME, sqliteFileFor } from '../store/sqlite/index.js';
-import { checkTenantName, parseScopes, type Scope } from '../tenants/keys.js';
+import { checkKeyLabel, checkTenantName, parseScopes, type Scope } from '../tenants/keys.js';
 import { processIo, progress, type CliIo } from './io.js';
 import { runGitState } from './git-state.js';
 import { runKeysRotate } from '../stamps/cli.js';
 import { runValidate } from './validate.js';
+import { quotedOneLine } from '../text.js';
 import { WorkspaceRoots } from '../workspace/roots.js';
 
 /** pino's levels (Fastify's logger), quietest last: any other QUITTANCE_LOG_LEVEL would fail the start after the store opened. */
@@ -307,7 +308,10 @@ async function keyCreate(argv: string[], io: CliIo): Promise<number> {
     return 2;
   }
   let scopes: Scope[] = [];
-  const bad = badArgument(io, () => (scopes = parseScopes(values.scopes!)));
+  const bad = badArgument(io, () => {
+    scopes = parseScopes(values.scopes!);
+    checkKeyLabel(values.label ?? null);
+  });
   if (bad !== undefined) return bad;
   // "," or " " parses to no scope at all: such a key would be refused (403) on every route.
   if (scopes.length === 0) {
@@ -343,7 +347,7 @@ async function keyList(argv: string[], io: CliIo): Promise<number> {
       for (const k of keys) {
         const state = k.revoked_at === null ? 'active' : `revoked ${k.revoked_at}`;
         // The label is quoted (JSON) so that whatever it holds, a key stays one line.
-        const label = k.label === null ? '' : `  label ${JSON.stringify(k.label)}`;
+        const label = k.label === null ? '' : `  label ${quotedOneLine(k.label)}`;
         io.stdout.write(`${k.key_id}  ${k.scopes.join(',').padEnd(16)}  created ${k.created_at}  ${state.padEnd(32)}${label}`.trimEnd() + '\n');
       }
       if (keys.length === 0) io.stdout.write(`tenant "${tenantName}" has no API keys\n`);

@@ -3,6 +3,7 @@ import { QuittanceError } from '../errors.js';
 import { isoTime, type Clock } from '../clock.js';
 import { randomToken } from '../ids.js';
 import { Bounded } from '../bounded.js';
+import { quotedOneLine } from '../text.js';
 import type { ApiKeyInfo, ApiKeyRevocation, ApiKeyRow, Store, TenantRow } from '../store/types.js';
 
 export const SCOPES = ['read', 'write', 'admin'] as const;
@@ -28,11 +29,24 @@ export function parseScopes(text: string | readonly string[]): Scope[] {
 }
 
 /**
+ * Control characters (C0, DEL, C1: a newline, a bell, a terminal escape) and the Unicode line and paragraph
+ * separators: none belongs in a name or label that is printed on one line of a listing or a message.
+ */
+const CONTROL_OR_LINE_BREAK = /[\p{Cc}\u2028\u2029]/u;
+
+/**
  * A new tenant's name: not empty, and no whitespace at either end, which no listing shows and no one types back
- * (`tenant create " acme"` made a tenant apart from "acme"). Names stored before this rule are still found as they are.
+ * (`tenant create " acme"` made a tenant apart from "acme"), and no control character or line break (an "a\nb"
+ * tenant printed as two lines, "\u001b[2J" cleared the terminal of whoever listed it). Names stored before this
+ * rule are still found as they are.
  */
 export function checkTenantName(name: string): void {
-  if (name === '' || name.trim() !== name) throw new QuittanceError('QUITTANCE_ERR_INVALID_TENANT_NAME', [JSON.stringify(name)]);
+  if (name === '' || name.trim() !== name || CONTROL_OR_LINE_BREAK.test(name)) throw new QuittanceError('QUITTANCE_ERR_INVALID_TENANT_NAME', [quotedOneLine(name)]);
+}
+
+/** A new API key's label: free text, but one line of it (see CONTROL_OR_LINE_BREAK). */
+export function checkKeyLabel(label: string | null): void {
+  if (label !== null && CONTROL_OR_LINE_BREAK.test(label)) throw new QuittanceError('QUITTANCE_ERR_INVALID_KEY_LABEL', [quotedOneLine(label)]);
 }
 
 /** `admin` may do anything; otherwise the key must hold the scope. */
@@ -87,12 +101,13 @@ export class Tenants {
 
   async tenantByName(name: string): Promise<TenantRow> {
     const t = await this.store.tenantByName(name);
-    if (!t) throw new QuittanceError('QUITTANCE_ERR_TENANT_NOT_FOUND', [JSON.stringify(name)]);
+    if (!t) throw new QuittanceError('QUITTANCE_ERR_TENANT_NOT_FOUND', [quotedOneLine(name)]);
     return t;
   }
 
   /** Creates a key and returns it in full: the only time the secret is ever visible. */
   async createKey(tenantId: string, scopes: readonly Scope[], label: string | null = null): Promise<{ api_key: string; key_id: string }> {
+    checkKeyLabel(label);
     const keyId = newKeyId();
     const secret = randomToken(24);
     const row: ApiKeyRow = {

@@ -14,6 +14,8 @@ import { BIN, cli } from '../e2e.js';
 import { QuittanceError } from '../../src/errors.js';
 
 const BAD_NAMES = [' acme', 'acme ', '\tacme', 'acme\n', '\u00a0acme', ' '];
+/** A control character or line break inside a name or label: printed, it breaks the line or drives the terminal. */
+const CONTROL_TEXTS = ['ac\nme', 'ac\u0007me', 'ac\u001b[2Jme', 'ac\rme', 'ac\u007fme', 'ac\u009bme', 'ac\u2028me', 'ac\tme'];
 
 describe('CLI arguments', () => {
   test('key create --scopes with an unknown scope exits 2, as an empty --scopes does, and makes no key', async () => {
@@ -25,6 +27,13 @@ describe('CLI arguments', () => {
         assert.equal(r.code, 2, `--scopes ${scopes}: ${r.stderr}`);
         assert.equal(r.stdout, '');
         assert.match(r.stderr, /^quittance: QUITTANCE_ERR_INVALID_SCOPE: Unknown scope "(bogus|root)" \(scopes: read, write, admin\)\n$/);
+      }
+      for (const label of ['line one\nline two', 'bell\u0007', 'esc\u001b[2J']) {
+        const r = await cli(['key', 'create', '--tenant', 'acme', '--scopes', 'read', '--label', label, '--data', tmp.dir, '--json']);
+        assert.equal(r.code, 2, `--label ${JSON.stringify(label)}: ${r.stderr}`);
+        assert.equal(r.stdout, '');
+        assert.match(r.stderr, /^quittance: QUITTANCE_ERR_INVALID_KEY_LABEL: Key label ".*" must not hold a control character or line break/);
+        assert.doesNotMatch(r.stderr.slice(0, -1), /\p{Cc}/u, 'the message shows the label escaped, on one line');
       }
       const keys = JSON.parse((await cli(['key', 'list', '--tenant', 'acme', '--data', tmp.dir, '--json'])).stdout) as unknown[];
       assert.equal(keys.length, 1, 'only the key made with the tenant');
@@ -86,6 +95,14 @@ describe('CLI arguments', () => {
         assert.match(r.stderr, /^quittance: QUITTANCE_ERR_INVALID_TENANT_NAME: Tenant name ".*" must not begin or end with whitespace/);
         assert.equal(existsSync(join(tmp.dir, 'quittance.db')), false, 'no ledger was created');
       }
+      for (const name of CONTROL_TEXTS) {
+        const r = await cli(['tenant', 'create', name, '--data', tmp.dir]);
+        assert.equal(r.code, 2, `${JSON.stringify(name)}: ${r.stdout}${r.stderr}`);
+        assert.equal(r.stdout, '');
+        assert.match(r.stderr, /^quittance: QUITTANCE_ERR_INVALID_TENANT_NAME: Tenant name ".*" must not .*control character/);
+        assert.doesNotMatch(r.stderr.slice(0, -1), /[\p{Cc}\u2028\u2029]/u, 'the message shows the name escaped, on one line');
+        assert.equal(existsSync(join(tmp.dir, 'quittance.db')), false, 'no ledger was created');
+      }
       assert.equal((await cli(['tenant', 'create', 'acme corp', '--data', tmp.dir])).code, 0, 'whitespace inside a name is fine');
       assert.equal((await cli(['tenant', 'create', ' acme corp', '--data', tmp.dir])).code, 2);
     } finally {
@@ -109,8 +126,25 @@ for (const backend of BACKENDS) {
           });
         }
         await assert.rejects(h.services.tenants.createTenant(''), /nor be empty/);
+        for (const name of CONTROL_TEXTS) {
+          await assert.rejects(h.services.tenants.createTenant(name), (e: unknown) => e instanceof QuittanceError && e.code === 'QUITTANCE_ERR_INVALID_TENANT_NAME', JSON.stringify(name));
+        }
         assert.equal((await h.services.store.listTenants()).length, before);
-        assert.equal((await h.services.tenants.createTenant('acme')).name, 'acme');
+        const acme = await h.services.tenants.createTenant('acme');
+        assert.equal(acme.name, 'acme');
+        assert.equal((await h.services.tenants.createTenant('Ünïcode — ok ✓')).name, 'Ünïcode — ok ✓');
+        // A key label is free text on one line.
+        for (const label of CONTROL_TEXTS) {
+          await assert.rejects(h.services.tenants.createKey(acme.tenant_id, ['read'], label), (e: unknown) => {
+            assert.ok(e instanceof QuittanceError);
+            assert.equal(e.code as string, 'QUITTANCE_ERR_INVALID_KEY_LABEL');
+            assert.equal(e.statusCode, 400);
+            return true;
+          }, JSON.stringify(label));
+        }
+        assert.deepEqual(await h.services.tenants.listKeys(acme.tenant_id), []);
+        await h.services.tenants.createKey(acme.tenant_id, ['read'], 'ci runner — eu-west ✓');
+        assert.equal((await h.services.tenants.listKeys(acme.tenant_id))[0]!.label, 'ci runner — eu-west ✓');
       } finally {
         await h.close();
       }

