@@ -1,6 +1,8 @@
 import { Http, isRefusal, type HttpOptions } from './http.js';
 import type { Principal, Receipt, ReceiptInput, Artifact, DeliveryProof } from '../ledger/types.js';
 import type { Grant, LeaseRenewal, TaskCreateInput } from '../tasks/types.js';
+import type { StampView } from '../stamps/types.js';
+import type { Investigation } from '../stamps/stamps.js';
 import type { EventAnswer, EventBatchItem, EventInput, OrphanState, OrphanView, SessionAnswer, SessionDag, SessionOpenInput } from './sessions.js';
 import type {
   AutomationAnswer, AutomationEndAnswer, AutomationSessionView, CapabilityAnswer, CapabilityEventView, CapabilityMatrixRow, CapabilityView,
@@ -83,8 +85,12 @@ export class QuittanceClient {
   async receipts(filter: { type?: string; task_id?: string; principal_kind?: string; principal_id?: string; since?: string; cursor?: string | null; limit?: number } = {}) {
     return (await this.http.call<{ receipts: Receipt[]; cursor: string | null }>('GET', `/v1/receipts${q(filter)}`)).body;
   }
-  async ack(id: string, from?: Principal): Promise<AppendAnswer> {
-    return (await this.http.call<AppendAnswer>('POST', `/v1/receipts/${enc(id)}/ack`, from ? { from } : {})).body;
+  /**
+   * Acknowledges a receipt (a receipt.acknowledged). `from` is who acknowledges (the API key when not given), `body`
+   * what the acknowledgement says (the route takes both; only `from` reached it before).
+   */
+  async ack(id: string, from?: Principal, body?: Record<string, unknown>): Promise<AppendAnswer> {
+    return (await this.http.call<AppendAnswer>('POST', `/v1/receipts/${enc(id)}/ack`, { ...(from && { from }), ...(body && { body }) })).body;
   }
   async openObligations(filter: { principal_kind?: string; principal_id?: string; cursor?: string | null; limit?: number } = {}) {
     return (await this.http.call<{ open_obligations: Receipt[]; cursor: string | null }>('GET', `/v1/obligations/open${q(filter)}`)).body;
@@ -203,6 +209,16 @@ export class QuittanceClient {
   }
   async orphans(filter: { state?: OrphanState; cursor?: string | null; limit?: number } = {}): Promise<{ orphans: OrphanView[]; cursor: string | null }> {
     return (await this.http.call<{ orphans: OrphanView[]; cursor: string | null }>('GET', `/v1/orphans${q(filter)}`)).body;
+  }
+
+  // ── stamps (what an operator reads; runtimes mint and close them) ──
+  /** A stamp (state active | tombstoned | ambiguous, outcome, generation) and a page of its receipts. */
+  async stamp(id: string, page: { cursor?: string | null; limit?: number } = {}): Promise<{ stamp: StampView; history: Receipt[]; cursor: string | null }> {
+    return (await this.http.call<{ stamp: StampView; history: Receipt[]; cursor: string | null }>('GET', `/v1/stamps/${enc(id)}${q(page)}`)).body;
+  }
+  /** Ambiguous stamps (TTL passed, no tombstone) with their last known events: what someone should look into. */
+  async investigations(page: { cursor?: string | null; limit?: number } = {}): Promise<{ investigations: Investigation[]; cursor: string | null }> {
+    return (await this.http.call<{ investigations: Investigation[]; cursor: string | null }>('GET', `/v1/investigations${q(page)}`)).body;
   }
 
   // ── capabilities ──

@@ -13,3 +13,5 @@ export type { Job, Worker, WorkerOptions } from './worker.js';
 export { StampGate } from '../stamps/gate.js';
 export type { StampGateOptions, GateDecision, GateReason, GatePrincipal } from '../stamps/gate.js';
 export type { StampClaims } from '../stamps/token.js';
+export type { StampView } from '../stamps/types.js';
+export type { Investigation } from '../stamps/stamps.js';
