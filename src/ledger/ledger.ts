@@ -18,6 +18,12 @@ export interface Page<T> {
   cursor: string | null;
 }
 
+/** An open obligation (a row of the projection) whose receipt is not in the database. */
+export interface MissingObligation {
+  receipt_id: string;
+  seq: number;
+}
+
 export interface ReceiptQuery {
   type?: string | undefined;
   task_id?: string | undefined;
@@ -194,34 +200,47 @@ export class Ledger {
 
   /**
    * The unbucketed obligations view: open obligations, oldest first, and a cursor. Serving them stamps
-   * delivered_at the first time (telemetry only; nothing reads it to decide anything).
+   * delivered_at the first time (telemetry only; nothing reads it to decide anything). `missing`: see openPage.
    */
-  async openObligations(tenantId: string, q: OpenObligationsQuery): Promise<Page<Receipt>> {
-    const limit = this.pageSize(q.limit);
-    const items = await this.store.openObligations(tenantId, this.openFilter(q, limit));
-    const undelivered = items.filter((r) => r.delivered_at === undefined);
-    const stored = await this.markFirstDeliveries(tenantId, undelivered.map((r) => r.receipt_id), q.peek);
-    for (const r of undelivered) r.delivered_at = stored.get(r.receipt_id)!;
-    return { items, cursor: nextCursor(items, limit, (x) => x.seq) };
+  async openObligations(tenantId: string, q: OpenObligationsQuery): Promise<Page<Receipt> & { missing: MissingObligation[] }> {
+    const page = await this.openPage(tenantId, q);
+    return { items: page.texts.map((t) => JSON.parse(t) as Receipt), cursor: page.cursor, missing: page.missing };
   }
 
   /**
    * The same page as openObligations, already as the JSON text of `{open_obligations, cursor}`. Where the store
    * keeps receipts as JSON (SQLite), the stored text goes out as it is: no decoding and encoding again.
    */
-  async openObligationsJson(tenantId: string, q: OpenObligationsQuery): Promise<string> {
-    if (!this.store.openObligationsText) {
-      const page = await this.openObligations(tenantId, q);
-      return JSON.stringify({ open_obligations: page.items, cursor: page.cursor });
-    }
+  async openObligationsJson(tenantId: string, q: OpenObligationsQuery): Promise<{ json: string; missing: MissingObligation[] }> {
+    const page = await this.openPage(tenantId, q);
+    return { json: `{"open_obligations":[${page.texts.join(',')}],"cursor":${JSON.stringify(page.cursor)}}`, missing: page.missing };
+  }
+
+  /**
+   * A page of open obligations as JSON texts. An obligation whose receipt is not there (a damaged database: a row
+   * deleted or restored apart from the projection, which `quittance verify` reports) is left out of the page and
+   * listed in `missing`, for the caller to report; the page serves the rest, and its cursor still moves past it
+   * (computed from every row the projection gave), so paging reaches the obligations after it.
+   */
+  private async openPage(tenantId: string, q: OpenObligationsQuery): Promise<{ texts: string[]; cursor: string | null; missing: MissingObligation[] }> {
     const limit = this.pageSize(q.limit);
+    if (!this.store.openObligationsText) {
+      const items = await this.store.openObligations(tenantId, this.openFilter(q, limit));
+      const undelivered = items.filter((r) => r.delivered_at === undefined);
+      const stored = await this.markFirstDeliveries(tenantId, undelivered.map((r) => r.receipt_id), q.peek);
+      for (const r of undelivered) r.delivered_at = stored.get(r.receipt_id)!;
+      return { texts: items.map((r) => JSON.stringify(r)), cursor: nextCursor(items, limit, (x) => x.seq), missing: [] };
+    }
     const rows = await this.store.openObligationsText(tenantId, this.openFilter(q, limit));
-    const stored = await this.markFirstDeliveries(tenantId, rows.filter((r) => !r.delivered).map((r) => r.receipt_id), q.peek);
-    const texts = rows.map((r) => (r.delivered ? r.json
+    const stored = await this.markFirstDeliveries(tenantId, rows.filter((r) => !r.delivered && r.json !== null).map((r) => r.receipt_id), q.peek);
+    const texts: string[] = [];
+    const missing: MissingObligation[] = [];
+    for (const r of rows) {
+      if (r.json === null) missing.push({ receipt_id: r.receipt_id, seq: r.seq });
       // delivered_at is a receipt's last key, so a first delivery appends it to the stored text.
-      : `${r.json.slice(0, -1)},"delivered_at":${JSON.stringify(stored.get(r.receipt_id)!)}}`));
-    const cursor = nextCursor(rows, limit, (x) => x.seq);
-    return `{"open_obligations":[${texts.join(',')}],"cursor":${JSON.stringify(cursor)}}`;
+      else texts.push(r.delivered ? r.json : `${r.json.slice(0, -1)},"delivered_at":${JSON.stringify(stored.get(r.receipt_id)!)}}`);
+    }
+    return { texts, cursor: nextCursor(rows, limit, (x) => x.seq), missing };
   }
 
   private openFilter(q: OpenObligationsQuery, limit: number) {

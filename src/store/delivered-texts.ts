@@ -32,7 +32,9 @@ export class DeliveredTexts {
     return refs.map(({ seq, receipt_id }, i) => {
       const json = kept[i];
       if (json !== undefined) return { seq, receipt_id, delivered: true, json };
-      const r = bySeq.get(seq)!;
+      const r = bySeq.get(seq);
+      // The projection lists it but its receipt is gone (a damaged database): the ledger reports it.
+      if (r === undefined || r.json === null) return { seq, receipt_id, delivered: false, json: null };
       if (r.delivered) this.set(tenantId, seq, r.json);
       return { seq, receipt_id, delivered: r.delivered, json: r.json };
     });

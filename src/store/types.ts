@@ -65,7 +65,8 @@ export interface ReceiptText {
   seq: number;
   receipt_id: string;
   delivered: boolean;
-  json: string;
+  /** Null for an open obligation whose receipt is not there (a damaged database; `quittance verify` reports it). */
+  json: string | null;
 }
 
 export interface ReceiptRef {
@@ -370,6 +371,8 @@ export interface Store {
   /**
    * Optional: the same page with each receipt as the JSON text of its Receipt (exactly JSON.stringify of what
    * openObligations returns), for serving it without decoding and re-encoding. Ledger falls back without it.
+   * Unlike openObligations (which leaves such rows out), it gives every row of the projection, an obligation whose
+   * receipt is missing with `json: null`, so the ledger can page past it and report it.
    */
   openObligationsText?(tenantId: string, filter: OpenObligationFilter): Promise<ReceiptText[]>;
   obligationState(tenantId: string, receiptId: string): Promise<ObligationState | undefined>;

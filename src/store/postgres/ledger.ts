@@ -339,7 +339,7 @@ export class PgLedgerReads {
   }
 
   async openObligations(tenantId: string, f: OpenObligationFilter): Promise<Receipt[]> {
-    return (await this.openObligationsText(tenantId, f)).map((r) => jsonToReceipt(r.json));
+    return (await this.openObligationsText(tenantId, f)).flatMap((r) => (r.json === null ? [] : [jsonToReceipt(r.json)]));
   }
 
   /**

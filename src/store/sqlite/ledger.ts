@@ -198,7 +198,7 @@ export class SqliteLedgerReads {
   }
 
   openObligations(tenantId: string, f: OpenObligationFilter): Receipt[] {
-    return this.openObligationsText(tenantId, f).map((r) => jsonToReceipt(r.json));
+    return this.openObligationsText(tenantId, f).flatMap((r) => (r.json === null ? [] : [jsonToReceipt(r.json)]));
   }
 
   openObligationsText(tenantId: string, f: OpenObligationFilter): ReceiptText[] {
@@ -209,9 +209,9 @@ export class SqliteLedgerReads {
     // delivered_at being set once, and an obligation closed meanwhile is served as open, as it would have been by
     // a request a moment earlier.
     const { kept, missing } = this.delivered.lookup(tenantId, rows);
-    const read = missing.map((seq) => {
-      const r = this.textBySeq.get(tenantId, seq)!;
-      return { seq, delivered: Boolean(r.delivered), json: r.json };
+    const read = missing.flatMap((seq) => {
+      const r = this.textBySeq.get(tenantId, seq);
+      return r === undefined ? [] : [{ seq, delivered: Boolean(r.delivered), json: r.json }];
     });
     return this.delivered.assemble(tenantId, rows, kept, read);
   }
