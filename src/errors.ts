@@ -33,6 +33,10 @@ export const ERRORS = {
   },
   QUITTANCE_ERR_REQUEST_TOO_LARGE: { status: 413, message: `Request body is over this route's limit of %s bytes. ${CONTRACTS_NOT_CHAT}` },
   QUITTANCE_ERR_INVALID_CURSOR: { status: 400, message: 'Cursor is not one this server issued' },
+  QUITTANCE_ERR_CURSOR_MISMATCH: {
+    status: 400,
+    message: 'Cursor was given out by another list, or by this one with other filters, than %s: a cursor continues the listing it came from (the same path and filters; limit may change). Start again without a cursor',
+  },
   QUITTANCE_ERR_ROUTE_NOT_FOUND: { status: 404, message: 'No route %s' },
   QUITTANCE_ERR_METHOD_NOT_ALLOWED: { status: 405, message: '%s is not a method of %s; it takes %s (the Allow header)' },
   QUITTANCE_ERR_BAD_URL: { status: 400, message: 'URL path %s is not valid percent-encoded UTF-8' },

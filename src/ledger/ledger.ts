@@ -209,11 +209,12 @@ export class Ledger {
 
   /**
    * The same page as openObligations, already as the JSON text of `{open_obligations, cursor}`. Where the store
-   * keeps receipts as JSON (SQLite), the stored text goes out as it is: no decoding and encoding again.
+   * keeps receipts as JSON (SQLite), the stored text goes out as it is: no decoding and encoding again. The cursor
+   * goes out as `cursorOut` makes it (the HTTP layer binds it to the listing).
    */
-  async openObligationsJson(tenantId: string, q: OpenObligationsQuery): Promise<{ json: string; missing: MissingObligation[] }> {
+  async openObligationsJson(tenantId: string, q: OpenObligationsQuery, cursorOut: (c: string | null) => string | null = (c) => c): Promise<{ json: string; missing: MissingObligation[] }> {
     const page = await this.openPage(tenantId, q);
-    return { json: `{"open_obligations":[${page.texts.join(',')}],"cursor":${JSON.stringify(page.cursor)}}`, missing: page.missing };
+    return { json: `{"open_obligations":[${page.texts.join(',')}],"cursor":${JSON.stringify(cursorOut(page.cursor))}}`, missing: page.missing };
   }
 
   /**

@@ -5,6 +5,7 @@ import type { Services } from './services.js';
 import { frameworkErrors, installErrorHandling } from './errors.js';
 import { installStrictJson } from './json.js';
 import { installAuth } from './auth.js';
+import { installCursorBinding } from './cursors.js';
 import { installContentEncodingRefusal, installNulRefusal, installValidation } from './validation.js';
 import { receiptRoutes } from './routes/receipts.js';
 import { obligationRoutes } from './routes/obligations.js';
@@ -49,6 +50,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   installErrorHandling(app, (err) => services.store.unreachable(err));
   installStrictJson(app, services.config.limits.jsonDepthMax);
   installAuth(app, services.tenants);
+  installCursorBinding(app);
   installNulRefusal(app);
   installContentEncodingRefusal(app);
   await app.register(swagger, {

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Services } from '../services.js';
 import { pageQuery } from '../schemas.js';
+import { CURSOR_TAG_LENGTH } from '../cursors.js';
 import type { DeclareInput, ObservationInput, PlaneReportInput } from '../../capabilities/engine.js';
 import { capabilityView, eventView, matrixRow } from '../../capabilities/views.js';
 import {
@@ -22,7 +23,7 @@ const REF_MAX_CHARS = 512;
 // The matrix cursor is base64url("ref:" + the last ref as UTF-8): up to 4 bytes a character, so a page ending on a
 // long non-ASCII ref (300 CJK characters) needs more than 1024 characters; a smaller bound refused the cursor the
 // server had just handed out, and the matrix could not be paged past that capability.
-const MATRIX_CURSOR_MAX_CHARS = Math.ceil(((4 + 4 * REF_MAX_CHARS) * 4) / 3);
+const MATRIX_CURSOR_MAX_CHARS = Math.ceil(((4 + 4 * REF_MAX_CHARS) * 4) / 3) + CURSOR_TAG_LENGTH;
 const evidenceRefs = { type: 'array', uniqueItems: true, maxItems: 16, items: { type: 'string', maxLength: 256, pattern: EVIDENCE_REF_PATTERN } } as const;
 const refParams = {
   type: 'object', required: ['ref'],

@@ -3,6 +3,7 @@ import type { Services } from '../services.js';
 import type { Principal } from '../../ledger/types.js';
 import { pageQuery, principalQuery } from '../schemas.js';
 import { principalFilter } from './query.js';
+import { boundCursor } from '../cursors.js';
 
 type OpenQuery = { principal_kind?: Principal['kind']; principal_id?: string; cursor?: string; limit?: number };
 
@@ -15,7 +16,7 @@ export async function obligationRoutes(app: FastifyInstance, s: Services): Promi
   const open = async (request: FastifyRequest<{ Querystring: OpenQuery }>, reply: FastifyReply) => {
     const q = request.query;
     const peek = request.method === 'HEAD';
-    const page = await s.ledger.openObligationsJson(request.caller.tenant_id, { principal: principalFilter(q), cursor: q.cursor, limit: q.limit, peek });
+    const page = await s.ledger.openObligationsJson(request.caller.tenant_id, { principal: principalFilter(q), cursor: q.cursor, limit: q.limit, peek }, (c) => boundCursor(request, c));
     // The page serves what is there; an obligation whose receipt is gone is damage for the operator, not the caller.
     if (page.missing.length > 0) {
       request.log.error({ tenant_id: request.caller.tenant_id, missing: page.missing }, 'open obligations whose receipts are missing were left out of the page: the database is damaged (run quittance verify)');
@@ -23,13 +24,14 @@ export async function obligationRoutes(app: FastifyInstance, s: Services): Promi
     return reply.type('application/json; charset=utf-8').send(page.json);
   };
 
+  // One list under two paths: a cursor of either pages the other.
   app.get<{ Querystring: OpenQuery }>('/v1/obligations/open', {
-    config: { scope: 'read' },
+    config: { scope: 'read', list: 'open-obligations' },
     schema: { tags: ['obligations'], summary: 'Open obligations, oldest first (exactly {open_obligations, cursor})', querystring },
   }, async (request, reply) => open(request, reply));
 
   app.get<{ Querystring: OpenQuery }>('/v1/bootstrap', {
-    config: { scope: 'read' },
+    config: { scope: 'read', list: 'open-obligations' },
     schema: { tags: ['obligations'], summary: 'Deprecated alias of GET /v1/obligations/open', deprecated: true, querystring },
   }, async (request, reply) => {
     void reply.header('Deprecation', 'true').header('Link', '</v1/obligations/open>; rel="successor-version"');
