@@ -38,7 +38,7 @@ export const ERRORS = {
     message: 'Cursor was given out by another list, or by this one with other filters, than %s: a cursor continues the listing it came from (the same path and filters; limit may change). Start again without a cursor',
   },
   QUITTANCE_ERR_ROUTE_NOT_FOUND: { status: 404, message: 'No route %s' },
-  QUITTANCE_ERR_METHOD_NOT_ALLOWED: { status: 405, message: '%s is not a method of %s; it takes %s (the Allow header)' },
+  QUITTANCE_ERR_METHOD_NOT_ALLOWED: { status: 405, message: 'Method %s is not allowed on %s (allowed: %s)' },
   QUITTANCE_ERR_BAD_URL: { status: 400, message: 'URL path %s is not valid percent-encoded UTF-8' },
   QUITTANCE_ERR_PATH_PARAMETER_TOO_LONG: { status: 414, message: 'A path parameter of %s is over %s characters' },
 
@@ -222,7 +222,7 @@ export const ERRORS = {
 export type ErrorCode = keyof typeof ERRORS;
 
 const REASONS: Record<number, string> = {
-  400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 409: 'Conflict', 413: 'Payload Too Large',
+  400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed', 409: 'Conflict', 413: 'Payload Too Large',
   414: 'URI Too Long', 415: 'Unsupported Media Type', 422: 'Unprocessable Entity', 429: 'Too Many Requests', 500: 'Internal Server Error',
   503: 'Service Unavailable',
 };

@@ -19,7 +19,7 @@ export function installErrorHandling(app: FastifyInstance, unreachable: (err: un
     // §15.5.6), not a 404 that reads as if the resource were not there.
     const allowed = paths.methodsOf(path);
     if (allowed.length > 0) {
-      const q = new QuittanceError('QUITTANCE_ERR_METHOD_NOT_ALLOWED', [request.method, atMostCharacters(path, 201), allowed.join(', ')]);
+      const q = new QuittanceError('QUITTANCE_ERR_METHOD_NOT_ALLOWED', [request.method, JSON.stringify(atMostCharacters(path, 201)), allowed.join(', ')]);
       void reply.status(405).header('allow', allowed.join(', ')).send(q.toJSON());
       return;
     }
