@@ -196,6 +196,10 @@ export const ERRORS = {
     status: 503,
     message: "The ledger's database cannot be reached now (%s). Retry: a write sent again with the same content answers what the first one stored, if it was stored",
   },
+  QUITTANCE_ERR_SERVER_CLOSING: {
+    status: 503,
+    message: 'This server is shutting down and did nothing with the request: send it again (to another server, or to this one once it is back)',
+  },
 
   // ── contracts ──
   QUITTANCE_ERR_CONTRACT_INVALID: { status: 422, message: 'Contract document is invalid: %s' },

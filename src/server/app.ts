@@ -2,7 +2,7 @@ import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions
 import swagger from '@fastify/swagger';
 import { withResponses } from './openapi.js';
 import type { Services } from './services.js';
-import { frameworkErrors, installErrorHandling } from './errors.js';
+import { frameworkErrors, installClosingRefusal, installErrorHandling } from './errors.js';
 import { installStrictJson } from './json.js';
 import { installAuth } from './auth.js';
 import { installCursorBinding } from './cursors.js';
@@ -41,11 +41,13 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
     // One compact line per notable event, not two per request.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: services.config.limits.httpBodyMaxBytes,
-    return503OnClosing: true,
+    // Answered by installClosingRefusal, with the coded body.
+    return503OnClosing: false,
     forceCloseConnections: 'idle',
     frameworkErrors: frameworkErrors(MAX_PARAM_LENGTH),
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
   });
+  installClosingRefusal(app);
   installValidation(app);
   installErrorHandling(app, (err) => services.store.unreachable(err));
   installStrictJson(app, services.config.limits.jsonDepthMax);

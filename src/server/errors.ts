@@ -55,6 +55,25 @@ function routePaths(app: FastifyInstance): { methodsOf(path: string): string[] }
   };
 }
 
+/**
+ * Requests that reach the server while it closes (pipelined, or on a keep-alive connection busy with an in-flight
+ * request) are answered 503 with the coded body. Fastify's own return503OnClosing answered them with a body of its
+ * own, {error, message, statusCode} without a code, which the client read as a bare HTTP_ERROR. The refusal is the
+ * first onRequest hook: it runs before authentication and before anything is read or written.
+ */
+export function installClosingRefusal(app: FastifyInstance): void {
+  let closing = false;
+  app.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
+  app.addHook('onRequest', (_request, reply, done) => {
+    if (!closing) return done();
+    const q = new QuittanceError('QUITTANCE_ERR_SERVER_CLOSING');
+    void reply.status(q.statusCode).header('connection', 'close').send(q.toJSON());
+  });
+}
+
 /** The path of a request as an error message may show it: without the query, and cut short when it is long. */
 function shownPath(request: FastifyRequest): string {
   const path = request.url.split('?')[0]!;
