@@ -69,6 +69,9 @@ export const receiptInputSchema: JsonSchema = (() => {
  */
 export const NOT_DOT_SEGMENT = '^(?!\\.\\.?$)';
 
+/** What a list route's `cursor` is, as the OpenAPI document says it. */
+export const CURSOR_DESCRIPTION = 'The cursor of the previous page of this listing: the same path and filters (limit may change). Another listing\'s cursor is 400 QUITTANCE_ERR_CURSOR_MISMATCH';
+
 /**
  * `cursor` and `limit` of a list route. `limit` goes up to the configured largest page (a larger one is a 400, so
  * the caller learns the bound instead of silently getting fewer per page); the OpenAPI document shows the bound
@@ -76,7 +79,7 @@ export const NOT_DOT_SEGMENT = '^(?!\\.\\.?$)';
  */
 export function pageQuery(page: { pageSizeDefault: number; pageSizeMax: number }, defaultSize = page.pageSizeDefault) {
   return {
-    cursor: { type: 'string', maxLength: 64 },
+    cursor: { type: 'string', maxLength: 64, description: CURSOR_DESCRIPTION },
     limit: { type: 'integer', minimum: 1, maximum: page.pageSizeMax, description: `Page size: ${Math.min(defaultSize, page.pageSizeMax)} when not given, at most ${page.pageSizeMax}` },
   } as const;
 }

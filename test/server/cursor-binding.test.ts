@@ -8,7 +8,7 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { harness, agent, worker, type Harness } from '../helpers.js';
 
-type Param = { name: string; in: string };
+type Param = { name: string; in: string; description?: string };
 type Spec = { paths: Record<string, Record<string, { parameters?: Param[] }>> };
 
 describe('cursors are bound to their listing', () => {
@@ -76,6 +76,8 @@ describe('cursors are bound to their listing', () => {
     const checked: string[] = [];
     for (const [path, ops] of Object.entries(spec.paths)) {
       if (!ops['get']?.parameters?.some((p) => p.in === 'query' && p.name === 'cursor') || path === '/v1/receipts') continue;
+      const param = ops['get']!.parameters!.find((p) => p.in === 'query' && p.name === 'cursor')!;
+      assert.match(param.description ?? '', /QUITTANCE_ERR_CURSOR_MISMATCH/, `${path}: the OpenAPI document says what a cursor is`);
       const url = path.replace('{ref}', encodeURIComponent('urn:srcos:capability:x@1')).replace(/\{[^}]+\}/g, 'x');
       mismatch(await h.req('GET', `${url}?cursor=${foreign}`), url);
       checked.push(path);

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Services } from '../services.js';
-import { pageQuery } from '../schemas.js';
+import { CURSOR_DESCRIPTION, pageQuery } from '../schemas.js';
 import { CURSOR_TAG_LENGTH } from '../cursors.js';
 import type { DeclareInput, ObservationInput, PlaneReportInput } from '../../capabilities/engine.js';
 import { capabilityView, eventView, matrixRow } from '../../capabilities/views.js';
@@ -55,7 +55,7 @@ export async function capabilityRoutes(app: FastifyInstance, s: Services): Promi
     config: { scope: 'read' },
     schema: {
       tags: ['capabilities'], summary: 'The capability matrix: every capability, its effective state and what each plane said',
-      querystring: { type: 'object', additionalProperties: false, properties: { state: { enum: [...EFFECTIVE_STATES] }, cursor: { type: 'string', maxLength: MATRIX_CURSOR_MAX_CHARS }, limit: pageQuery(s.config.obligations).limit } },
+      querystring: { type: 'object', additionalProperties: false, properties: { state: { enum: [...EFFECTIVE_STATES] }, cursor: { type: 'string', maxLength: MATRIX_CURSOR_MAX_CHARS, description: CURSOR_DESCRIPTION }, limit: pageQuery(s.config.obligations).limit } },
     },
   }, async (request) => {
     const page = await s.capabilities.list(request.caller.tenant_id, request.query);
