@@ -35,3 +35,12 @@ const UNESCAPED_CONTROLS = /[\u007f-\u009f\u2028\u2029]/g;
 export function quotedOneLine(s: string): string {
   return JSON.stringify(s).replace(UNESCAPED_CONTROLS, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
+
+/**
+ * `s` as it is when it holds no control character or line break (see quotedOneLine), else quoted and escaped: for
+ * names printed bare in a line of output (quittance verify), which a name stored before such names were refused
+ * could otherwise split into a forged line of its own or fill with terminal control sequences.
+ */
+export function shownOneLine(s: string): string {
+  return /[\p{Cc}\u2028\u2029]/u.test(s) ? quotedOneLine(s) : s;
+}

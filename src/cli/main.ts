@@ -10,7 +10,7 @@ import { processIo, progress, type CliIo } from './io.js';
 import { runGitState } from './git-state.js';
 import { runKeysRotate } from '../stamps/cli.js';
 import { runValidate } from './validate.js';
-import { quotedOneLine } from '../text.js';
+import { quotedOneLine, shownOneLine } from '../text.js';
 import { WorkspaceRoots } from '../workspace/roots.js';
 
 /** pino's levels (Fastify's logger), quietest last: any other QUITTANCE_LOG_LEVEL would fail the start after the store opened. */
@@ -373,7 +373,7 @@ async function keyRevoke(argv: string[], io: CliIo): Promise<number> {
     if (values.json) {
       io.stdout.write(JSON.stringify({ key_id: key.key_id, tenant_id: key.tenant_id, revoked_at: key.revoked_at, already_revoked: !revokedNow }) + '\n');
     } else {
-      const name = (await s.store.tenantById(key.tenant_id))?.name ?? key.tenant_id;
+      const name = shownOneLine((await s.store.tenantById(key.tenant_id))?.name ?? key.tenant_id);
       io.stdout.write(revokedNow
         ? `Revoked key ${key.key_id} of tenant "${name}" at ${key.revoked_at}; running servers refuse it within their key cache time.\n`
         : `Key ${key.key_id} of tenant "${name}" was already revoked at ${key.revoked_at}; nothing changed.\n`);
@@ -394,7 +394,7 @@ async function verify(argv: string[], io: CliIo): Promise<number> {
   return withLedger(values, io, async (s) => {
     const results = [];
     const check = async (tenantId: string, label: string) => {
-      const bar = progress(io, `verifying ${label}`);
+      const bar = progress(io, `verifying ${shownOneLine(label)}`);
       const r = await s.ledger.verify(tenantId, (done, total) => bar.update(done, total), { offline: true });
       bar.end();
       return r;
@@ -415,8 +415,8 @@ async function verify(argv: string[], io: CliIo): Promise<number> {
       for (const r of results) {
         const at = r.first_bad_seq !== undefined ? `first bad seq ${r.first_bad_seq}: ` : '';
         io.stdout.write(r.ok
-          ? `ok    ${r.tenant}: ${r.receipts} receipts, head seq ${r.head_seq}\n`
-          : `BROKEN ${r.tenant ?? '(no tenants row)'} (${r.tenant_id}): ${at}${r.reason}\n`);
+          ? `ok    ${shownOneLine(r.tenant!)}: ${r.receipts} receipts, head seq ${r.head_seq}\n`
+          : `BROKEN ${r.tenant === null ? '(no tenants row)' : shownOneLine(r.tenant)} (${r.tenant_id}): ${at}${r.reason}\n`);
       }
       if (results.length === 0) io.stdout.write('no tenants\n');
     }
