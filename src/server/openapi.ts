@@ -12,7 +12,7 @@ import { errorSchema, inlineContractSchema } from './schemas.js';
 
 type Schema = Record<string, unknown>;
 interface Response { description: string; content?: Record<string, { schema: Schema }> }
-interface Operation { responses?: Record<string, Response> }
+interface Operation { responses?: Record<string, Response>; security?: unknown[] }
 
 const ref = (name: keyof typeof COMPONENT_SOURCES | 'Error') => ({ $ref: `#/components/schemas/${name}` });
 const str = { type: 'string' };
@@ -227,7 +227,10 @@ const SUCCESS: Record<string, Record<string, Response>> = {
   'POST /v1/workspace/git-state': { 201: json('Git workspace state recorded', obj({ receipt: ref('Receipt'), document: view('The GitWorkspaceState document') })) },
 };
 
-const ERROR = { description: 'A coded error', content: { 'application/json': { schema: ref('Error') } } };
+const error = (description: string) => ({ description, content: { 'application/json': { schema: ref('Error') } } });
+const REFUSED_KEYED = error('Refused: bad input, no key or a key without the scope, not found, a conflict; the code says which');
+const REFUSED_PUBLIC = error('Refused: bad input, not found; the code says which');
+const NOT_ANSWERED = error('Not answered: 503 QUITTANCE_ERR_STORE_UNAVAILABLE or QUITTANCE_ERR_SERVER_CLOSING may be sent again; 500 is a bug');
 
 /**
  * The document's operations with their responses filled in: each route's successes and a coded error for 4xx and
@@ -242,7 +245,9 @@ export function withResponses<D extends { paths?: Record<string, Record<string, 
         missing.push(`${method.toUpperCase()} ${path}`);
         continue;
       }
-      op.responses = { ...success, '4XX': ERROR, '5XX': ERROR };
+      // A public route (security: []) takes no key, so no 401 or 403 for want of one.
+      const keyed = op.security === undefined || op.security.length > 0;
+      op.responses = { ...success, '4XX': keyed ? REFUSED_KEYED : REFUSED_PUBLIC, '5XX': NOT_ANSWERED };
     }
   }
   if (missing.length > 0) throw new Error(`src/server/openapi.ts describes no responses of ${missing.join(', ')}`);
