@@ -39,6 +39,9 @@ export const ERRORS = {
   },
   QUITTANCE_ERR_ROUTE_NOT_FOUND: { status: 404, message: 'No route %s' },
   QUITTANCE_ERR_METHOD_NOT_ALLOWED: { status: 405, message: 'Method %s is not allowed on %s (allowed: %s)' },
+  QUITTANCE_ERR_MALFORMED_REQUEST: { status: 400, message: 'Request is not valid HTTP/1.1 (%s); the connection is closed' },
+  QUITTANCE_ERR_HEADERS_TOO_LARGE: { status: 431, message: "Request headers are over the server's size limit; the connection is closed" },
+  QUITTANCE_ERR_REQUEST_TIMEOUT: { status: 408, message: 'The request was not received in time; the connection is closed. Send it again' },
   QUITTANCE_ERR_BAD_URL: { status: 400, message: 'URL path %s is not valid percent-encoded UTF-8' },
   QUITTANCE_ERR_PATH_PARAMETER_TOO_LONG: { status: 414, message: 'A path parameter of %s is over %s characters' },
 
@@ -226,8 +229,8 @@ export const ERRORS = {
 export type ErrorCode = keyof typeof ERRORS;
 
 const REASONS: Record<number, string> = {
-  400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed', 409: 'Conflict', 413: 'Payload Too Large',
-  414: 'URI Too Long', 415: 'Unsupported Media Type', 422: 'Unprocessable Entity', 429: 'Too Many Requests', 500: 'Internal Server Error',
+  400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed', 408: 'Request Timeout', 409: 'Conflict', 413: 'Payload Too Large',
+  414: 'URI Too Long', 415: 'Unsupported Media Type', 422: 'Unprocessable Entity', 429: 'Too Many Requests', 431: 'Request Header Fields Too Large', 500: 'Internal Server Error',
   503: 'Service Unavailable',
 };
 

@@ -2,7 +2,7 @@ import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions
 import swagger from '@fastify/swagger';
 import { withResponses } from './openapi.js';
 import type { Services } from './services.js';
-import { frameworkErrors, installClosingRefusal, installErrorHandling } from './errors.js';
+import { clientErrors, frameworkErrors, installClosingRefusal, installErrorHandling } from './errors.js';
 import { installStrictJson } from './json.js';
 import { installAuth } from './auth.js';
 import { installCursorBinding } from './cursors.js';
@@ -45,6 +45,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
     return503OnClosing: false,
     forceCloseConnections: 'idle',
     frameworkErrors: frameworkErrors(MAX_PARAM_LENGTH),
+    clientErrorHandler: clientErrors,
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
   });
   installClosingRefusal(app);

@@ -1,3 +1,4 @@
+import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { QuittanceError, reasonPhrase } from '../errors.js';
 import { atMostCharacters } from '../text.js';
@@ -92,6 +93,23 @@ export function frameworkErrors(maxParamLength: number) {
         : toQuittanceError(err);
     send(q, err, request, reply);
   };
+}
+
+/**
+ * Fastify's `clientErrorHandler`: what Node's HTTP parser refuses before there is a request (a header line that is
+ * not a header, headers over the size limit, a request not received in time). Fastify's own handler answered these
+ * with {error, message, statusCode} and no code; they get the coded body too, and the connection is closed.
+ */
+export function clientErrors(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const q = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? new QuittanceError('QUITTANCE_ERR_REQUEST_TIMEOUT')
+    : err.code === 'HPE_HEADER_OVERFLOW' ? new QuittanceError('QUITTANCE_ERR_HEADERS_TOO_LARGE')
+      : new QuittanceError('QUITTANCE_ERR_MALFORMED_REQUEST', [err.code ?? 'unparsable']);
+  const body = JSON.stringify(q.toJSON());
+  if (socket.writable) {
+    socket.write(`HTTP/1.1 ${q.statusCode} ${reasonPhrase(q.statusCode)}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  }
+  socket.destroy(err);
 }
 
 /** Answers with the coded error; a 5xx is a bug or an outage, so the original error is logged. */
