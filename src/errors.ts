@@ -39,7 +39,7 @@ export const ERRORS = {
   },
   QUITTANCE_ERR_ROUTE_NOT_FOUND: { status: 404, message: 'No route %s' },
   QUITTANCE_ERR_METHOD_NOT_ALLOWED: { status: 405, message: 'Method %s is not allowed on %s (allowed: %s)' },
-  QUITTANCE_ERR_MALFORMED_REQUEST: { status: 400, message: 'Request is not valid HTTP/1.1 (%s); the connection is closed' },
+  QUITTANCE_ERR_MALFORMED_REQUEST: { status: 400, message: 'Request is malformed: %s' },
   QUITTANCE_ERR_HEADERS_TOO_LARGE: { status: 431, message: "Request headers are over the server's size limit; the connection is closed" },
   QUITTANCE_ERR_REQUEST_TIMEOUT: { status: 408, message: 'The request was not received in time; the connection is closed. Send it again' },
   QUITTANCE_ERR_BAD_URL: { status: 400, message: 'URL path %s is not valid percent-encoded UTF-8' },

@@ -104,7 +104,7 @@ export function clientErrors(err: NodeJS.ErrnoException, socket: Duplex): void {
   if (err.code === 'ECONNRESET' || socket.destroyed) return;
   const q = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? new QuittanceError('QUITTANCE_ERR_REQUEST_TIMEOUT')
     : err.code === 'HPE_HEADER_OVERFLOW' ? new QuittanceError('QUITTANCE_ERR_HEADERS_TOO_LARGE')
-      : new QuittanceError('QUITTANCE_ERR_MALFORMED_REQUEST', [err.code ?? 'unparsable']);
+      : new QuittanceError('QUITTANCE_ERR_MALFORMED_REQUEST', [`it is not valid HTTP/1.1 (${err.code ?? 'unparsable'}); the connection is closed`]);
   const body = JSON.stringify(q.toJSON());
   if (socket.writable) {
     socket.write(`HTTP/1.1 ${q.statusCode} ${reasonPhrase(q.statusCode)}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
@@ -178,8 +178,10 @@ export function toQuittanceError(err: unknown, bodyLimit?: number, contentType?:
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
       return new QuittanceError('QUITTANCE_ERR_INVALID_JSON', ['empty body'], { cause: err });
   }
+  // Any other refusal of the framework's (a body shorter or longer than its Content-Length, say) is about the
+  // request's form, not its schema: it read "Request does not match the schema: Bad Request: …".
   if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
-    return new QuittanceError('QUITTANCE_ERR_VALIDATION', [`${reasonPhrase(e.statusCode)}: ${e.message}`], { cause: err });
+    return new QuittanceError('QUITTANCE_ERR_MALFORMED_REQUEST', [e.message], { cause: err });
   }
   return new QuittanceError('QUITTANCE_ERR_INTERNAL', [], { cause: err });
 }

@@ -42,6 +42,17 @@ describe('requests the HTTP parser refuses', () => {
     coded(await raw('GET /v1/health HTTP/1.1\r\nHost: x\r\nNot a header\r\n\r\n'), 400, 'QUITTANCE_ERR_MALFORMED_REQUEST');
   });
 
+  test('a body that is not as long as its Content-Length: 400 QUITTANCE_ERR_MALFORMED_REQUEST, not a schema complaint', async () => {
+    const r = await h.app.inject({
+      method: 'POST', url: '/v1/tasks', payload: '{"type":"build"}',
+      headers: { authorization: `Bearer ${h.key}`, 'content-type': 'application/json', 'content-length': '5' },
+    });
+    assert.equal(r.statusCode, 400, r.body);
+    assert.equal(r.json().code, 'QUITTANCE_ERR_MALFORMED_REQUEST');
+    assert.equal(r.json().message, 'Request is malformed: Request body size did not match Content-Length');
+    assert.deepEqual((await h.req('GET', '/v1/tasks')).json.tasks, []);
+  });
+
   test('headers over the size limit: 431 QUITTANCE_ERR_HEADERS_TOO_LARGE', async () => {
     coded(await raw(`GET /v1/health HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(64 * 1024)}\r\n\r\n`), 431, 'QUITTANCE_ERR_HEADERS_TOO_LARGE');
   });
