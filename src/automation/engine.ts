@@ -60,11 +60,17 @@ function scopeOf(input: StartInput['controlledScope']): ControlledScope | null {
   return { windowRef: input.windowRef ?? null, tabRef: input.tabRef ?? null, urlOrigin: input.urlOrigin ?? null, workspaceRef: input.workspaceRef ?? null };
 }
 
+/**
+ * Is `input` (permissionScope and evidenceRefs already sorted sets) the start that made `row`? A policyDecisionRef
+ * left out cited the capability's decision, which may have changed since: only one that is given must match.
+ */
 function sameStart(row: AutomationSessionRow, input: StartInput, scope: ControlledScope | null): boolean {
   const d = row.document;
   return row.capability_ref === input.capabilityRef && d.transport === input.transport && d.origin === input.origin
     && JSON.stringify(d.permissionScope) === JSON.stringify(input.permissionScope)
-    && JSON.stringify(d.controlledScope ?? null) === JSON.stringify(scope);
+    && JSON.stringify(d.controlledScope ?? null) === JSON.stringify(scope)
+    && (input.policyDecisionRef === undefined || input.policyDecisionRef === d.policyDecisionRef)
+    && JSON.stringify(d.evidenceRefs) === JSON.stringify(input.evidenceRefs ?? []);
 }
 
 /**
@@ -87,7 +93,8 @@ export class AutomationEngine {
   start(tenantId: string, input: StartInput): Promise<StartResult> {
     const scope = scopeOf(input.controlledScope);
     const permissionScope = [...new Set(input.permissionScope)].sort();
-    const req: StartInput = { ...input, permissionScope };
+    const evidenceRefs = [...new Set(input.evidenceRefs ?? [])].sort();
+    const req: StartInput = { ...input, permissionScope, evidenceRefs };
     return this.ledger.store.write(async (tx): Promise<StartResult> => {
       const capability = await tx.capabilityForUpdate(tenantId, input.capabilityRef);
       if (!capability) throw new QuittanceError('QUITTANCE_ERR_CAPABILITY_NOT_FOUND', [input.capabilityRef]);
@@ -116,7 +123,7 @@ export class AutomationEngine {
         controlledScope: scope,
         terminalState: allowed ? 'active' : 'denied',
         policyDecisionRef: input.policyDecisionRef ?? capability.planes.policy?.policyDecisionRef ?? capability.record.policyDecisionRef,
-        evidenceRefs: [...new Set(input.evidenceRefs ?? [])].sort(),
+        evidenceRefs,
         causalRefs: [capability.record.id],
         startedAt: at,
       });

@@ -102,6 +102,25 @@ for (const backend of BACKENDS) {
       assert.equal(wider.json.code, 'QUITTANCE_ERR_AUTOMATION_SESSION_EXISTS');
     });
 
+    test('a start repeated with another policy decision or other evidence is refused (409), not answered as the stored session', async () => {
+      const evidence = ['sha256:' + 'c'.repeat(64), 'urn:srcos:evidence:e-1'];
+      const body = startBody({ policyDecisionRef: 'urn:srcos:decision:session-a', evidenceRefs: evidence });
+      assert.equal((await h.req('POST', sessionsPath, body)).status, 201);
+      const count = await h.services.store.countReceipts(h.tenantId);
+      // The very same start (evidence in another order is the same evidence): the stored session.
+      assert.equal((await h.req('POST', sessionsPath, { ...body, evidenceRefs: [...evidence].reverse() })).status, 200);
+      for (const changed of [
+        { policyDecisionRef: 'urn:srcos:decision:session-b' },
+        { evidenceRefs: ['sha256:' + 'd'.repeat(64)] },
+        { evidenceRefs: [] },
+      ]) {
+        const r = await h.req('POST', sessionsPath, { ...body, ...changed });
+        assert.equal(r.status, 409, JSON.stringify(changed));
+        assert.equal(r.json.code, 'QUITTANCE_ERR_AUTOMATION_SESSION_EXISTS');
+      }
+      assert.equal(await h.services.store.countReceipts(h.tenantId), count);
+    });
+
     test('actions within scope execute; outside scope they are denied and recorded, with no anomaly', async () => {
       const { session } = await start();
       const ok = await act(session.automationId, 'click');
