@@ -187,6 +187,9 @@ export class CapabilityEngine {
       const at = this.now();
       const splitBrain = input.claimedState === 'enabled' && row.effective_state !== 'enabled';
       let anomaly: Receipt | undefined;
+      // The anomaly names the record, and says only what the record says: a plane re-reporting in other words
+      // without changing the state moves the row's state_reason but not the record, and the same claim against
+      // the same record must come out as the same receipt (appendAnomaly answers an identical one).
       if (splitBrain) {
         anomaly = await appendAnomaly(tx, this.ledger.ctx, tenantId, 'capability_split_brain', {
           parents: [row.receipt_id],
@@ -196,7 +199,7 @@ export class CapabilityEngine {
             surface: { plane: input.plane, claimed_state: input.claimedState },
             ledger: {
               effective_state: row.effective_state,
-              state_reason: row.state_reason,
+              state_reason: row.record.stateReason ?? row.state_reason,
               capability_ledger_ref: row.record.id,
               receipt_id: row.receipt_id,
             },

@@ -79,6 +79,26 @@ for (const backend of BACKENDS) {
       assert.equal(nowTrue.json.splitBrain, false);
     });
 
+    test('a split-brain claim repeated after a plane re-reported without changing the state (the same record) raises no second anomaly', async () => {
+      const ref = 'urn:srcos:capability:reworded@1.0.0';
+      await declareSeed(h, ref);
+      await report(h, 'runtime', 'supported', ref);
+      await report(h, 'policy', 'supported', ref);
+      await report(h, 'server', 'unsupported', ref, { reason: 'API v3 lacks it' });
+      const claim = () => h.req('POST', `${capPath(ref)}/observations`, { plane: 'ui', claimedState: 'enabled' });
+      const first = await claim();
+      assert.equal(first.json.splitBrain, true);
+      // The server says it again in other words: still unsupported_by_server, so no new record.
+      const again = await report(h, 'server', 'unsupported', ref, { reason: 'API v3.1 lacks it too' });
+      assert.equal(again.json.changed, false);
+      assert.equal(again.json.capability.receiptId, first.json.anomaly.body.ledger.receipt_id);
+      const second = await claim();
+      assert.equal(second.json.splitBrain, true);
+      assert.equal(second.json.anomaly.receipt_id, first.json.anomaly.receipt_id);
+      const listed = await h.req('GET', '/v1/anomalies?kind=capability_split_brain&limit=1000');
+      assert.equal(listed.json.anomalies.filter((a: any) => a.body.capability_ref === ref).length, 1);
+    });
+
     test('every state change is one capability.ledger receipt carrying a valid CapabilityLedger record, chained to the last', async () => {
       const ref = 'urn:srcos:capability:chain@1.0.0';
       await declareSeed(h, ref, { sessionRef: 'urn:srcos:session:chain-1' });
