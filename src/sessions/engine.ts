@@ -78,6 +78,10 @@ export class Sessions {
    */
   async open(tenantId: string, input: SessionOpenInput): Promise<Answer> {
     const owner = soleOwner(input);
+    // As an event cannot be its own parent (events.ts): the session tree would hold a loop.
+    if (input.parent_session_id === input.session_id) {
+      throw new QuittanceError('QUITTANCE_ERR_VALIDATION', [`session ${input.session_id} names itself as its own parent (parent_session_id)`]);
+    }
     return this.ledger.store.write(async (tx) => {
       const now = this.clock.now();
       const existing = await tx.sessionById(tenantId, input.session_id);

@@ -140,6 +140,16 @@ for (const backend of BACKENDS) {
       assert.equal((await h.req('POST', '/v1/events', { event_id: 'e', event_class: 'plugin', payload_digest: 'md5:abc' })).status, 400);
     });
 
+    test('a session naming itself as its parent is refused (400), nothing written', async () => {
+      const before = await count(h);
+      const r = await h.req('POST', '/v1/sessions', { session_id: 'self-parent', owner: codex, parent_session_id: 'self-parent' });
+      assert.equal(r.status, 400);
+      assert.equal(r.json.code, 'QUITTANCE_ERR_VALIDATION');
+      assert.match(r.json.message, /its own parent/);
+      assert.equal(await count(h), before);
+      assert.equal((await h.req('GET', '/v1/sessions/self-parent')).status, 404);
+    });
+
     test('a session id of "." or ".." is refused, nothing written: /v1/sessions/../close would never reach it', async () => {
       const before = await count(h);
       for (const session_id of ['.', '..']) {
