@@ -55,6 +55,22 @@ function repeats(head: RuntimeInstallRow, manifestDigest: string, state: string)
 }
 
 /**
+ * Most UTF-8 bytes of runtimeRef and of targetRef. The pair names the chain and is indexed, with the tenant, as one
+ * key, which PostgreSQL holds only up to 2704 bytes: two refs of 1024 characters (the route's bound, which counts
+ * characters) of 4 bytes each were an index error there, a 500, while SQLite recorded them. 1024 bytes each fit.
+ */
+export const INSTALL_REF_MAX_BYTES = 1024;
+
+function assertRefBytes(field: 'runtimeRef' | 'targetRef', value: string): void {
+  const bytes = Buffer.byteLength(value, 'utf8');
+  if (bytes > INSTALL_REF_MAX_BYTES) {
+    throw new QuittanceError('QUITTANCE_ERR_VALIDATION', [
+      `body/${field} takes ${bytes} bytes as UTF-8, over the ${INSTALL_REF_MAX_BYTES} it may take (with the other ref it keys the install's chain)`,
+    ]);
+  }
+}
+
+/**
  * Runtime install receipts (DESIGN §8). Each runtime on a target has one chain: every change of state appends a
  * runtime.install receipt whose parent is the previous step's, carrying a valid RuntimeInstallReceipt that
  * points at the full manifest by digest. The manifest itself goes to the evidence store, never into a receipt
@@ -69,6 +85,8 @@ export class RuntimeInstalls {
 
   async record(tenantId: string, by: Principal, report: InstallReport): Promise<RecordedInstall> {
     const { manifest, ...step } = report;
+    assertRefBytes('runtimeRef', step.runtimeRef);
+    assertRefBytes('targetRef', step.targetRef);
     // Canonical JSON: the same manifest sent with other key order or spacing has the same digest.
     const bytes = Buffer.from(canonicalize(manifest), 'utf8');
     if (bytes.length > this.evidence.maxBytes) throw new QuittanceError('QUITTANCE_ERR_EVIDENCE_TOO_LARGE', [this.evidence.maxBytes]);

@@ -281,6 +281,43 @@ for (const backend of BACKENDS) {
       }
     });
 
+    test('runtimeRef and targetRef take at most 1024 bytes as UTF-8 each: at the limit recorded on both backends, over it a coded 400', async () => {
+      // Incompressible: a different CJK Extension B character (4 bytes) each time, so no backend can shrink the key it indexes.
+      let seed = 7;
+      const wide = (n: number) => Array.from({ length: n }, () => {
+        seed = (seed * 1103515245 + 12345) % 2147483648;
+        return String.fromCodePoint(0x20000 + (seed % 0xa6d0));
+      }).join('');
+      const ref = (prefix: string, bytes: number) => {
+        const chars = Math.floor((bytes - prefix.length) / 4);
+        return (prefix + wide(chars)).padEnd(bytes - 2 * chars, 'x'); // padEnd counts UTF-16 units: 2 per character here
+      };
+      const runtimeRef = ref('urn:srcos:runtime:', 1024);
+      const targetRef = ref('urn:srcos:target:', 1024);
+      assert.equal(Buffer.byteLength(runtimeRef), 1024);
+      assert.equal(Buffer.byteLength(targetRef), 1024);
+      const r = await a.post(install({ n: 1 }, { runtimeRef, targetRef }));
+      assert.equal(r.status, 201, JSON.stringify(r.json).slice(0, 300));
+      const again = await a.post(install({ n: 1 }, { runtimeRef, targetRef }));
+      assert.equal(again.status, 200);
+      assert.equal(again.json.receipt.receipt_id, r.json.receipt.receipt_id);
+
+      // 1024 characters, as the route's maxLength allows, but of 4 bytes each: PostgreSQL answered 500 (its index
+      // on runtime and target holds at most 2704 bytes), SQLite recorded it.
+      const before = await count();
+      for (const extra of [
+        { runtimeRef: `urn:srcos:runtime:${wide(1024 - 18)}` },
+        { targetRef: `urn:srcos:target:${wide(1024 - 17)}` },
+        { runtimeRef: runtimeRef + 'x' },
+      ]) {
+        const over = await a.post(install({ n: 2 }, extra));
+        assert.equal(over.status, 400, JSON.stringify(over.json).slice(0, 300));
+        assert.equal(over.json.code, 'QUITTANCE_ERR_VALIDATION');
+        assert.match(over.json.message, /bytes as UTF-8, over the 1024/);
+      }
+      assert.equal(await count(), before);
+    });
+
     test('installs are tenant-scoped', async () => {
       const first = await a.post(install({ scoped: true }, { targetRef: 'urn:srcos:target:scoped' }));
       const other = await a.newKey('someone-else');
