@@ -17,7 +17,7 @@ import type { Ledger } from '../ledger/ledger.js';
 import type { Principal, Receipt } from '../ledger/types.js';
 import type { Tx } from '../store/types.js';
 import { sweepFailed, sweepWrite } from '../store/sweep-write.js';
-import { eventFingerprint, eventKeys, rawEventDigest } from './events.js';
+import { assertWorkspaceRefBytes, eventFingerprint, eventKeys, rawEventDigest } from './events.js';
 import { assertOwnedBy, soleOwner } from './ownership.js';
 import {
   SESSION_KEYS, type EventInput, type OrphanState, type SessionCloseInput, type SessionEventRow, type SessionKey,
@@ -82,6 +82,7 @@ export class Sessions {
     if (input.parent_session_id === input.session_id) {
       throw new QuittanceError('QUITTANCE_ERR_VALIDATION', [`session ${input.session_id} names itself as its own parent (parent_session_id)`]);
     }
+    assertWorkspaceRefBytes('body/workspace_ref', input.workspace_ref);
     return this.ledger.store.write(async (tx) => {
       const now = this.clock.now();
       const existing = await tx.sessionById(tenantId, input.session_id);
@@ -116,6 +117,7 @@ export class Sessions {
    * A key already set to another value is refused: keys are evidence, and changing one would re-read history.
    */
   async update(tenantId: string, sessionId: string, input: SessionUpdateInput, by: Principal): Promise<Answer> {
+    assertWorkspaceRefBytes('body/workspace_ref', input.workspace_ref);
     return this.ledger.store.write(async (tx) => {
       const now = this.clock.now();
       const s = await this.sessionIn(tx, tenantId, sessionId);

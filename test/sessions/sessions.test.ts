@@ -140,6 +140,43 @@ for (const backend of BACKENDS) {
       assert.equal((await h.req('POST', '/v1/events', { event_id: 'e', event_class: 'plugin', payload_digest: 'md5:abc' })).status, 400);
     });
 
+    test('a workspace_ref takes at most 1536 bytes as UTF-8: at the limit, beside the longest ids, a session opens and finds its orphan on both backends; over it a coded 400', async () => {
+      // Incompressible: a different CJK Extension B character (4 bytes in UTF-8) each time.
+      let seed = 11;
+      const wide = (n: number) => Array.from({ length: n }, () => {
+        seed = (seed * 1103515245 + 12345) % 2147483648;
+        return String.fromCodePoint(0x20000 + (seed % 0xa6d0));
+      }).join('');
+      const prefix = 'urn:srcos:workspace:';
+      const chars = Math.floor((1536 - prefix.length) / 4);
+      const workspace_ref = (prefix + wide(chars)).padEnd(1536 - 2 * chars, 'x'); // padEnd counts UTF-16 units: 2 per character here
+      assert.equal(Buffer.byteLength(workspace_ref), 1536);
+      const session_id = wide(256);
+      const queued = await h.req('POST', '/v1/events', { event_id: wide(256), event_class: 'agent_lifecycle', correlation: { workspace_ref } });
+      assert.equal(queued.status, 202, JSON.stringify(queued.json).slice(0, 300));
+      const opened = await h.req('POST', '/v1/sessions', { session_id, owner: codex, workspace_ref, conversation_id: wide(256), task_ref: wide(256) });
+      assert.equal(opened.status, 201, JSON.stringify(opened.json).slice(0, 300));
+      assert.equal(opened.json.reconciliation.recovered.length, 1);
+
+      // 512 characters, as the route's maxLength allows, of 4 bytes each: PostgreSQL answered 500 (its index of open
+      // sessions by workspace_ref and session_id holds at most 2704 bytes), SQLite opened the session.
+      const over = `${prefix}${wide(512 - prefix.length)}`;
+      const before = await count(h);
+      const refused = [
+        await h.req('POST', '/v1/sessions', { session_id: wide(256), owner: codex, workspace_ref: over }),
+        await h.req('POST', '/v1/sessions', { session_id: 'ws-bytes', owner: codex, workspace_ref: workspace_ref + 'x' }),
+        await h.req('PATCH', `/v1/sessions/${encodeURIComponent(session_id)}`, { workspace_ref: over }),
+        await h.req('POST', '/v1/events', { event_id: wide(256), event_class: 'plugin', correlation: { workspace_ref: over } }),
+      ];
+      for (const r of refused) {
+        assert.equal(r.status, 400, JSON.stringify(r.json).slice(0, 300));
+        assert.equal(r.json.code, 'QUITTANCE_ERR_VALIDATION');
+        assert.match(r.json.message, /workspace_ref takes \d+ bytes as UTF-8, over the 1536/);
+      }
+      assert.equal(await count(h), before);
+      assert.equal((await h.req('GET', '/v1/sessions/ws-bytes')).status, 404);
+    });
+
     test('a session naming itself as its parent is refused (400), nothing written', async () => {
       const before = await count(h);
       const r = await h.req('POST', '/v1/sessions', { session_id: 'self-parent', owner: codex, parent_session_id: 'self-parent' });
