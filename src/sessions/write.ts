@@ -42,6 +42,13 @@ function sameList(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
+/**
+ * Most UTF-8 bytes of the session ids one orphan receipt lists: 32 ids of 256 ASCII characters, what
+ * sessions.orphanCandidatesListedMax lists by default. Listed twice (and in the anomaly of a quarantine), they take
+ * about a quarter of a 64 KiB receipt body, whatever the characters and whatever the configured number.
+ */
+export const ORPHAN_CANDIDATES_LISTED_MAX_BYTES = 32 * 256;
+
 export class SessionWrite {
   private readonly recovered: Recovery[] = [];
   private readonly ambiguous = new Map<string, StillQueued>();
@@ -59,12 +66,21 @@ export class SessionWrite {
    * any number of open sessions (every session of a busy workspace), and a receipt body has a size limit: with
    * all of them listed, the ledger refused its own orphan.queued (a well-formed event answered 413) and the sweep
    * failed on such an orphan's orphan.quarantined at every pass, so no orphan of its batch was quarantined. The
-   * orphan's row keeps them all (GET /v1/orphans).
+   * orphan's row keeps them all (GET /v1/orphans). Bounded in UTF-8 bytes as well as in number: 32 ids of 256
+   * characters of 4 bytes each, listed twice (the candidates and the document's refs), took the receipt over its
+   * limit just the same. The first candidate is always listed (one id takes at most 1 KiB).
    */
   private listed(candidates: readonly string[]): { listed: string[]; total: { candidates_total?: number } } {
     const max = this.ledger.config.sessions.orphanCandidatesListedMax;
-    if (candidates.length <= max) return { listed: [...candidates], total: {} };
-    return { listed: candidates.slice(0, max), total: { candidates_total: candidates.length } };
+    let n = 0;
+    let bytes = 0;
+    for (const c of candidates) {
+      bytes += Buffer.byteLength(c, 'utf8');
+      if (n >= max || (n > 0 && bytes > ORPHAN_CANDIDATES_LISTED_MAX_BYTES)) break;
+      n++;
+    }
+    if (n === candidates.length) return { listed: [...candidates], total: {} };
+    return { listed: candidates.slice(0, n), total: { candidates_total: candidates.length } };
   }
 
   reconciliation(): Reconciliation {

@@ -304,6 +304,29 @@ for (const backend of BACKENDS) {
       assert.equal(validateDocument(q.json.receipt.body.document).valid, true);
     });
 
+    test('with session ids of 4-byte characters too: queued, and quarantined, not refused as an oversized body', async () => {
+      const ws = 'urn:srcos:workspace:wide';
+      // 40 ids of 256 characters of 4 bytes each (1 KiB in UTF-8): 32 of them listed twice (the candidates and the document's refs) take 66 KB.
+      const wide = Array.from({ length: 40 }, (_, i) => `${String(i).padStart(2, '0')}`.padEnd(2 + 2 * 254, '\u{20000}'));
+      assert.equal(Buffer.byteLength(wide[0]!), 2 + 4 * 254);
+      await open(wide, ws);
+      const q = await h.req('POST', '/v1/events', { event_id: 'wide-1', event_class: 'plugin', correlation: { workspace_ref: ws } });
+      assert.equal(q.status, 202, JSON.stringify(q.json).slice(0, 300));
+      assert.equal(q.json.orphan.candidates.length, 40);
+      assert.equal(q.json.receipt.body.candidates_total, 40);
+      // As many as take the bytes of 32 ASCII ids of 256 characters: 8 of these.
+      assert.deepEqual(q.json.receipt.body.candidates, wide.slice(0, 8));
+      assert.equal(q.json.receipt.body.document.sessionResolution.candidateSessionRefs.length, 8);
+      assert.equal(validateDocument(q.json.receipt.body.document).valid, true);
+      const again = await h.req('POST', '/v1/events', { event_id: 'wide-1', event_class: 'plugin', correlation: { workspace_ref: ws } });
+      assert.equal(again.status, 200, JSON.stringify(again.json).slice(0, 300));
+      assert.equal(again.json.status, 'discarded_duplicate');
+      h.clock.advance(61_000);
+      assert.ok((await h.services.sessions.sweepOrphans()) >= 1);
+      const [o] = (await h.req('GET', '/v1/orphans?state=quarantined&limit=1000')).json.orphans.filter((x: any) => x.event_id === 'wide-1');
+      assert.ok(o, 'quarantined');
+    });
+
     test('gaining candidates while queued, it is still quarantined when its TTL passes', async () => {
       const ws = 'urn:srcos:workspace:later';
       const later = ids('later');
