@@ -57,12 +57,13 @@ export interface ObservationResult {
 }
 
 /**
- * What one plane's report may add to a CapabilityLedger record, in UTF-8 bytes: its evidenceRefs and reason, as
- * much as 16 refs of 256 ASCII characters and a reason of 1024. A record carries every negotiating plane's evidence
- * and, in its stateReason, their reasons, and must fit one receipt body (64 KiB): 11 planes at this budget do
- * (62 KB at most, with 4-byte characters in every other field). Counted in characters only, reports of 4-byte
- * characters were each accepted, and the next change of state, a policy block too, was a 413: the capability
- * stayed enabled and its automation sessions kept acting.
+ * What one plane's report may add to a CapabilityLedger record, in UTF-8 bytes of JSON (a character JSON escapes
+ * counts as its escape): its evidenceRefs and reason, as much as 16 refs of 256 ASCII characters and a reason of
+ * 1024. A record carries every negotiating plane's evidence and, in its stateReason, their reasons, and must fit one
+ * receipt body (64 KiB): 11 planes at this budget do (62 KB at most, with 4-byte characters in every other field).
+ * Counted in characters only, reports of 4-byte characters were each accepted, and the next change of state, a
+ * policy block too, was a 413: the capability stayed enabled and its automation sessions kept acting. Counted in
+ * UTF-8 without the escapes, reports of control characters did the same.
  */
 export const PLANE_REPORT_MAX_BYTES = 16 * 256 + 1024;
 
@@ -143,10 +144,12 @@ export class CapabilityEngine {
 
   /** A plane reports its status. Appends a record when the effective state changes. */
   reportPlane(tenantId: string, capabilityRef: string, plane: Plane, input: PlaneReportInput): Promise<ChangeResult> {
-    const bytes = [...input.evidenceRefs, input.reason ?? ''].reduce((n, x) => n + Buffer.byteLength(x, 'utf8'), 0);
+    // Counted as the record holds them, in its JSON: a control character is 1 byte in UTF-8 but 6 escaped (\u0001),
+    // and reports that fitted in UTF-8 made the record of the next change of state a 413 that refused that change.
+    const bytes = [...input.evidenceRefs, input.reason ?? ''].reduce((n, x) => n + Buffer.byteLength(JSON.stringify(x), 'utf8') - 2, 0);
     if (bytes > PLANE_REPORT_MAX_BYTES) {
       return Promise.reject(new QuittanceError('QUITTANCE_ERR_VALIDATION', [
-        `body/evidenceRefs and body/reason take ${bytes} bytes as UTF-8, over the ${PLANE_REPORT_MAX_BYTES} one plane report may take (every plane's evidence and reason go into one CapabilityLedger record)`,
+        `body/evidenceRefs and body/reason take ${bytes} bytes as UTF-8 JSON (escapes counted), over the ${PLANE_REPORT_MAX_BYTES} one plane report may take (every plane's evidence and reason go into one CapabilityLedger record)`,
       ]));
     }
     return this.ledger.store.write(async (tx) => {

@@ -227,6 +227,35 @@ for (const backend of BACKENDS) {
       assert.equal(blocked.json.receipt.body.document.effectiveState, 'blocked_by_policy');
     });
 
+    test("the budget counts a report as its record holds it: characters JSON escapes (control characters, quotes) count as escaped", async () => {
+      const planes = ['agent', 'config', 'plugin', 'runtime', 'schema', 'server', 'transport', 'ui', 'user', 'workspace'];
+      const ref = 'urn:srcos:capability:escaped-budget@1.0.0';
+      const E = capPath(ref);
+      const C = '\u0001'; // 1 byte in UTF-8, 6 in the JSON of a record (\u0001)
+      assert.equal((await h.req('POST', '/v1/capabilities', { capabilityRef: ref, declaredBy: ['config'], requiredPlanes: planes })).status, 201);
+      // Within 5120 bytes as UTF-8, but 30 KB once escaped: ten of them made the record of 'available' a 413,
+      // which refused the tenth plane's report (and, once enabled, would have refused a policy block).
+      const escaped = { status: 'supported', reason: C.repeat(1000), evidenceRefs: Array.from({ length: 16 }, (_, i) => `urn:ev:e${String(i).padStart(2, '0')}-`.padEnd(256, C)) };
+      const count = await h.services.store.countReceipts(h.tenantId);
+      const refused = await h.req('POST', `${E}/planes/runtime`, escaped);
+      assert.equal(refused.status, 400, JSON.stringify(refused.json).slice(0, 300));
+      assert.equal(refused.json.code, 'QUITTANCE_ERR_VALIDATION');
+      assert.match(refused.json.message, /over the 5120 one plane report may take/);
+      assert.equal(await h.services.store.countReceipts(h.tenantId), count);
+      // What fits the budget escaped, from every plane, fits every record: each change of state is recorded.
+      const fits = (p: string, status: string) => ({
+        status, reason: C.repeat(150), evidenceRefs: Array.from({ length: 16 }, (_, i) => `urn:ev:${p}-${i}-`.padEnd(40, C)),
+        ...(p === 'policy' && { policyDecisionRef: DECISION }),
+      });
+      for (const p of planes) assert.equal((await h.req('POST', `${E}/planes/${p}`, fits(p, 'degraded'))).status, 200, p);
+      const allowed = await h.req('POST', `${E}/planes/policy`, fits('policy', 'supported'));
+      assert.equal(allowed.status, 200, JSON.stringify(allowed.json).slice(0, 300));
+      assert.equal(allowed.json.capability.effectiveState, 'degraded');
+      const blocked = await h.req('POST', `${E}/planes/policy`, fits('policy', 'blocked'));
+      assert.equal(blocked.status, 200, JSON.stringify(blocked.json).slice(0, 300));
+      assert.equal(blocked.json.capability.effectiveState, 'blocked_by_policy');
+    });
+
     test('refusals are coded and write nothing', async () => {
       const ref = 'urn:srcos:capability:refusals@1.0.0';
       await declareSeed(h, ref);
