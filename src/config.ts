@@ -79,7 +79,7 @@ export const DEFAULTS = {
     /**
      * Most candidate sessions an orphan receipt lists (the first, in session_id order; the receipt then says how
      * many there were). At 256-character session ids, 32 of them take about a quarter of a 64 KiB receipt body;
-     * however many this says, a receipt lists no more than 8 KiB of ids as UTF-8 (fewer ids of wider characters).
+     * however many this says, a receipt lists no more than 8 KiB of ids in its JSON (fewer ids of wider characters).
      */
     orphanCandidatesListedMax: 32,
     /** Page size of GET /v1/orphans and of the DAG nodes in GET /v1/sessions/{id} when the caller names none. */

@@ -43,9 +43,10 @@ function sameList(a: readonly string[], b: readonly string[]): boolean {
 }
 
 /**
- * Most UTF-8 bytes of the session ids one orphan receipt lists: 32 ids of 256 ASCII characters, what
- * sessions.orphanCandidatesListedMax lists by default. Listed twice (and in the anomaly of a quarantine), they take
- * about a quarter of a 64 KiB receipt body, whatever the characters and whatever the configured number.
+ * Most bytes of the session ids one orphan receipt lists, counted as the receipt's JSON holds them (UTF-8, with a
+ * character JSON escapes counted as its escape: 6 bytes for a control character): 32 ids of 256 ASCII characters,
+ * what sessions.orphanCandidatesListedMax lists by default. Listed twice (and in the anomaly of a quarantine), they
+ * take about a quarter of a 64 KiB receipt body, whatever the characters and whatever the configured number.
  */
 export const ORPHAN_CANDIDATES_LISTED_MAX_BYTES = 32 * 256;
 
@@ -66,16 +67,16 @@ export class SessionWrite {
    * any number of open sessions (every session of a busy workspace), and a receipt body has a size limit: with
    * all of them listed, the ledger refused its own orphan.queued (a well-formed event answered 413) and the sweep
    * failed on such an orphan's orphan.quarantined at every pass, so no orphan of its batch was quarantined. The
-   * orphan's row keeps them all (GET /v1/orphans). Bounded in UTF-8 bytes as well as in number: 32 ids of 256
-   * characters of 4 bytes each, listed twice (the candidates and the document's refs), took the receipt over its
-   * limit just the same. The first candidate is always listed (one id takes at most 1 KiB).
+   * orphan's row keeps them all (GET /v1/orphans). Bounded in bytes as well as in number: 32 ids of 256 characters
+   * of 4 bytes each (or of control characters, 6 bytes each escaped), listed twice (the candidates and the
+   * document's refs), took the receipt over its limit just the same. The first candidate is always listed.
    */
   private listed(candidates: readonly string[]): { listed: string[]; total: { candidates_total?: number } } {
     const max = this.ledger.config.sessions.orphanCandidatesListedMax;
     let n = 0;
     let bytes = 0;
     for (const c of candidates) {
-      bytes += Buffer.byteLength(c, 'utf8');
+      bytes += Buffer.byteLength(JSON.stringify(c), 'utf8') - 2;
       if (n >= max || (n > 0 && bytes > ORPHAN_CANDIDATES_LISTED_MAX_BYTES)) break;
       n++;
     }

@@ -325,6 +325,14 @@ for (const backend of BACKENDS) {
       assert.ok((await h.services.sessions.sweepOrphans()) >= 1);
       const [o] = (await h.req('GET', '/v1/orphans?state=quarantined&limit=1000')).json.orphans.filter((x: any) => x.event_id === 'wide-1');
       assert.ok(o, 'quarantined');
+
+      // Ids of control characters: 1 byte each in UTF-8, 6 in a receipt's JSON (\u0001). Counted as the receipt holds them.
+      const ctl = Array.from({ length: 40 }, (_, i) => `c${String(i).padStart(2, '0')}`.padEnd(256, '\u0001'));
+      await open(ctl, 'urn:srcos:workspace:ctl');
+      const c = await h.req('POST', '/v1/events', { event_id: 'ctl-1', event_class: 'plugin', correlation: { workspace_ref: 'urn:srcos:workspace:ctl' } });
+      assert.equal(c.status, 202, JSON.stringify(c.json).slice(0, 300));
+      assert.equal(c.json.receipt.body.candidates_total, 40);
+      assert.deepEqual(c.json.receipt.body.candidates, ctl.slice(0, 5));
     });
 
     test('gaining candidates while queued, it is still quarantined when its TTL passes', async () => {
