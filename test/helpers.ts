@@ -7,7 +7,6 @@ import { ManualClock, type Clock } from '../src/clock.js';
 import type { ConfigInput } from '../src/config.js';
 import { buildApp, createServices, type Services } from '../src/server/index.js';
 import type { Principal } from '../src/ledger/types.js';
-import type { Store } from '../src/store/types.js';
 import { openTestPostgresStore } from './pg.js';
 import { ResponseChecker } from './openapi-responses.js';
 
@@ -55,8 +54,6 @@ export async function harness(options: { config?: ConfigInput; clock?: Clock; ba
   const store = options.backend === 'postgres' ? await openTestPostgresStore() : undefined;
   const services = createServices({ dataDir: tmp.dir, clock, ...(store && { store }), ...(options.config && { config: options.config }) });
   const app = await buildApp(services);
-  await app.ready();
-  const checker = (responseChecker ??= new ResponseChecker(app.swagger() as ConstructorParameters<typeof ResponseChecker>[0]));
   const newTenant = async (name: string, scopes: ('read' | 'write' | 'admin')[] = ['admin']) => {
     const t = await services.tenants.createTenant(name);
     const k = await services.tenants.createKey(t.tenant_id, scopes);
@@ -68,7 +65,9 @@ export async function harness(options: { config?: ConfigInput; clock?: Clock; ba
     if (payload !== undefined) headers['content-type'] = 'application/json';
     if (key !== null) headers['authorization'] = `Bearer ${key ?? a.key}`;
     const res = await app.inject({ method: method as 'GET', url, headers, ...(payload !== undefined && { payload }) });
-    // Every answer is held to what /openapi.json says the route answers (test/openapi-responses.ts).
+    // Every answer is held to what /openapi.json says the route answers (test/openapi-responses.ts). Built after the
+    // first request, which makes the app ready (a test may add a route of its own before that).
+    const checker = (responseChecker ??= new ResponseChecker(app.swagger() as ConstructorParameters<typeof ResponseChecker>[0]));
     const problem = checker.check(method, url, res.statusCode, res.headers['content-type'] as string | undefined, res.body);
     if (problem !== undefined) throw new Error(`undocumented answer: ${problem}`);
     let json: unknown;

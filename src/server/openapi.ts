@@ -97,8 +97,8 @@ const eventAnswer = {
 const capabilityAnswer = (optional: Record<string, Schema> = {}) => obj({ capability: view('The capability with its planes and CapabilityLedger record') }, { receipt: ref('Receipt'), ...optional });
 
 /**
- * Success answers by `METHOD /path` (OpenAPI path syntax). Every route is here: a route without an entry makes
- * the document fail to build, which the OpenAPI tests catch.
+ * Success answers by `METHOD /path` (OpenAPI path syntax). Every route is here: an operation without a success
+ * fails test/server/openapi-responses.test.ts.
  */
 const SUCCESS: Record<string, Record<string, Response>> = {
   // receipts (#2)
@@ -234,23 +234,18 @@ const NOT_ANSWERED = error('Not answered: 503 QUITTANCE_ERR_STORE_UNAVAILABLE or
 
 /**
  * The document's operations with their responses filled in: each route's successes and a coded error for 4xx and
- * 5xx. Throws for a route this module does not describe.
+ * 5xx. A route this module does not describe gets the errors only (test/server/openapi-responses.test.ts fails on
+ * an operation without a success, so none ships that way; a test's own ad-hoc route does not stop the document).
  */
 export function withResponses<D extends { paths?: Record<string, Record<string, Operation>>; components?: Record<string, unknown> }>(doc: D): D {
-  const missing: string[] = [];
   for (const [path, ops] of Object.entries(doc.paths ?? {})) {
     for (const [method, op] of Object.entries(ops)) {
       const success = SUCCESS[`${method.toUpperCase()} ${path}`];
-      if (!success) {
-        missing.push(`${method.toUpperCase()} ${path}`);
-        continue;
-      }
       // A public route (security: []) takes no key, so no 401 or 403 for want of one.
       const keyed = op.security === undefined || op.security.length > 0;
-      op.responses = { ...success, '4XX': keyed ? REFUSED_KEYED : REFUSED_PUBLIC, '5XX': NOT_ANSWERED };
+      op.responses = { ...(success ?? {}), '4XX': keyed ? REFUSED_KEYED : REFUSED_PUBLIC, '5XX': NOT_ANSWERED };
     }
   }
-  if (missing.length > 0) throw new Error(`src/server/openapi.ts describes no responses of ${missing.join(', ')}`);
   const existing = (doc.components?.['schemas'] ?? {}) as Record<string, unknown>;
   return { ...doc, components: { ...doc.components, schemas: { ...existing, ...components() } } };
 }

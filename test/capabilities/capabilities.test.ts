@@ -1,7 +1,7 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { BACKENDS, harness, type Harness } from '../helpers.js';
-import { CAP, DECISION, EVIDENCE, assertValidContracts, capPath, declareSeed, receiptsOfType, report } from './support.js';
+import { DECISION, EVIDENCE, assertValidContracts, capPath, declareSeed, receiptsOfType, report } from './support.js';
 
 for (const backend of BACKENDS) {
   describe(`[${backend}] capability negotiation over HTTP`, () => {
