@@ -3,10 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
 import type { FastifyInstance } from 'fastify';
-import { ManualClock, type Clock } from '../src/clock.js';
+import { ManualClock, systemClock, type Clock } from '../src/clock.js';
 import type { ConfigInput } from '../src/config.js';
 import { buildApp, createServices, type Services } from '../src/server/index.js';
 import type { Principal } from '../src/ledger/types.js';
+import { QuittanceClient } from '../src/client/client.js';
 import { openTestPostgresStore } from './pg.js';
 import { ResponseChecker } from './openapi-responses.js';
 
@@ -88,6 +89,16 @@ export async function harness(options: { config?: ConfigInput; clock?: Clock; ba
       tmp.cleanup();
     },
   };
+}
+
+/**
+ * A harness on the system clock listening on a free loopback port, and an SDK client of it: for tests of the SDK
+ * over real HTTP (timers, proxies, other processes). The caller closes `h`.
+ */
+export async function listeningHarness(): Promise<{ h: Harness; url: string; client: QuittanceClient }> {
+  const h = await harness({ clock: systemClock });
+  const url = await h.app.listen({ port: 0, host: '127.0.0.1' });
+  return { h, url, client: new QuittanceClient({ url, key: h.key }) };
 }
 
 export const agent: Principal = { kind: 'agent', id: 'planner' };

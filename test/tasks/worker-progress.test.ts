@@ -1,19 +1,14 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { harness, type Harness } from '../helpers.js';
+import { listeningHarness, type Harness } from '../helpers.js';
 import { faultyProxy, type Fault } from '../proxy.js';
-import { systemClock } from '../../src/clock.js';
 import { QuittanceClient, createWorker } from '../../src/client/index.js';
 
 describe('worker SDK: progress reports over a flaky network', () => {
   let h: Harness;
   let url: string;
   let client: QuittanceClient;
-  before(async () => {
-    h = await harness({ clock: systemClock });
-    url = await h.app.listen({ port: 0, host: '127.0.0.1' });
-    client = new QuittanceClient({ url, key: h.key });
-  });
+  before(async () => ({ h, url, client } = await listeningHarness()));
   after(() => h.close());
 
   test('a progress report that gets no answer is sent again, not thrown at the job: the task is done at its first attempt, one task.progress', { timeout: 20_000 }, async () => {

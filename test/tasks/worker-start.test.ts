@@ -1,19 +1,14 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { harness, type Harness } from '../helpers.js';
+import { listeningHarness, type Harness } from '../helpers.js';
 import { faultyProxy } from '../proxy.js';
-import { systemClock } from '../../src/clock.js';
 import { QuittanceClient, createWorker } from '../../src/client/index.js';
 
 describe('worker SDK: a start that gets no answer', () => {
   let h: Harness;
   let url: string;
   let client: QuittanceClient;
-  before(async () => {
-    h = await harness({ clock: systemClock });
-    url = await h.app.listen({ port: 0, host: '127.0.0.1' });
-    client = new QuittanceClient({ url, key: h.key });
-  });
+  before(async () => ({ h, url, client } = await listeningHarness()));
   after(() => h.close());
 
   test('gives the lease back once the renewal on its way is answered: no renewal lands on the released lease, and the task is done', { timeout: 20_000 }, async () => {

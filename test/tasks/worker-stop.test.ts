@@ -2,8 +2,7 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { harness, type Harness } from '../helpers.js';
-import { systemClock } from '../../src/clock.js';
+import { listeningHarness, type Harness } from '../helpers.js';
 import { ROOT } from '../e2e.js';
 import { QuittanceClient, createWorker } from '../../src/client/index.js';
 import { faultyProxy } from '../proxy.js';
@@ -33,11 +32,7 @@ describe('worker SDK: stopping', () => {
   let h: Harness;
   let url: string;
   let client: QuittanceClient;
-  before(async () => {
-    h = await harness({ clock: systemClock });
-    url = await h.app.listen({ port: 0, host: '127.0.0.1' });
-    client = new QuittanceClient({ url, key: h.key });
-  });
+  before(async () => ({ h, url, client } = await listeningHarness()));
   after(() => h.close());
 
   for (const workers of [1, 2]) test(`a worker process given SIGTERM releases its lease and ends then, though its job goes on${workers === 2 ? ' (two workers)' : ''}`, { timeout: 40_000 }, async () => {
