@@ -5,7 +5,7 @@ import { assertValidDocument } from '../contracts/validate.js';
 import type { RuntimeInstallReceipt } from '../contracts/types.js';
 import { canonicalize } from '../ledger/canonical.js';
 import type { Ledger } from '../ledger/ledger.js';
-import { LEDGER_PRINCIPAL, type Principal, type Receipt } from '../ledger/types.js';
+import { LEDGER_PRINCIPAL, type Principal, type Receipt, type ReceiptInput } from '../ledger/types.js';
 import type { Evidence } from '../evidence/evidence.js';
 import { sha256Digest } from '../evidence/digest.js';
 import type { StoredBlob } from '../evidence/types.js';
@@ -102,6 +102,11 @@ export class RuntimeInstalls {
     // An identical repeat is answered from a read: no write, no file, no transaction.
     if (repeat) return this.unchanged(repeat, blob, await store.receipt(tenantId, repeat.head_receipt_id));
 
+    // The receipt this step appends is checked (shape and size: a body over the limit is a 413) before the manifest
+    // is stored: a refused step leaves no bytes behind in the blob store, which is shared by every tenant and never
+    // swept. Only a head that moved in between (a concurrent step) can make the receipt differ from this one.
+    const newId = head?.install_id ?? this.newId();
+    this.ledger.prepare(tenantId, this.receiptInput(by, step, head, newId, blob).input, { writer: 'runtime' });
     await this.evidence.storeBlob(bytes);
     return store.write(async (tx) => {
       // The head may have moved since it was read: decide again, under the write.
@@ -109,7 +114,7 @@ export class RuntimeInstalls {
       if (current !== undefined && repeats(current, blob.digest, step.installState)) {
         return this.unchanged(current, blob, (await tx.receiptsByIds(tenantId, [current.head_receipt_id]))[0]);
       }
-      return this.append(tx, tenantId, by, step, current, blob);
+      return this.append(tx, tenantId, by, step, current, current?.install_id ?? newId, blob);
     });
   }
 
@@ -150,22 +155,32 @@ export class RuntimeInstalls {
     return assertValidDocument(doc, { schema: 'RuntimeInstallReceipt' });
   }
 
-  private async append(
-    tx: Tx, tenantId: string, by: Principal, step: InstallStep, previous: RuntimeInstallRow | undefined, blob: StoredBlob,
-  ): Promise<RecordedInstall> {
-    const installId = previous?.install_id ?? this.newId();
+  /** The runtime.install receipt a step appends after `previous` (the chain's head, if any), with its document. */
+  private receiptInput(
+    by: Principal, step: InstallStep, previous: RuntimeInstallRow | undefined, installId: string, blob: StoredBlob,
+  ): { document: RuntimeInstallReceipt; input: ReceiptInput } {
     const document = this.document(step, previous, installId, blob.digest);
-    await tx.recordEvidence(this.evidence.row(tenantId, blob, 'application/json'));
     const body: RuntimeInstallBody = { install_id: installId, document };
-    const { receipt } = await this.ledger.appendInTx(tx, tenantId, {
-      type: 'runtime.install',
-      from: by,
-      to: LEDGER_PRINCIPAL,
-      parents: previous ? [previous.head_receipt_id] : [],
-      body: body as unknown as Record<string, unknown>,
-      // The receipt points at its evidence: the manifest, in the evidence store.
-      artifacts: [{ kind: 'blob', uri: blob.digest, digest: blob.digest, size_bytes: blob.size_bytes, role: 'manifest' }],
-    }, { writer: 'runtime' });
+    return {
+      document,
+      input: {
+        type: 'runtime.install',
+        from: by,
+        to: LEDGER_PRINCIPAL,
+        parents: previous ? [previous.head_receipt_id] : [],
+        body: body as unknown as Record<string, unknown>,
+        // The receipt points at its evidence: the manifest, in the evidence store.
+        artifacts: [{ kind: 'blob', uri: blob.digest, digest: blob.digest, size_bytes: blob.size_bytes, role: 'manifest' }],
+      },
+    };
+  }
+
+  private async append(
+    tx: Tx, tenantId: string, by: Principal, step: InstallStep, previous: RuntimeInstallRow | undefined, installId: string, blob: StoredBlob,
+  ): Promise<RecordedInstall> {
+    const { document, input } = this.receiptInput(by, step, previous, installId, blob);
+    await tx.recordEvidence(this.evidence.row(tenantId, blob, 'application/json'));
+    const { receipt } = await this.ledger.appendInTx(tx, tenantId, input, { writer: 'runtime' });
     await tx.putRuntimeInstall({
       tenant_id: tenantId,
       install_id: installId,

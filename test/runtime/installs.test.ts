@@ -281,6 +281,19 @@ for (const backend of BACKENDS) {
       }
     });
 
+    test('a step whose receipt body is over the limit (413) leaves no manifest behind in the evidence store', async () => {
+      const receipts = await count();
+      const manifest = { unique: randomBytes(8).toString('hex') };
+      const many = Array.from({ length: 600 }, (_, i) => ({ ...artifacts[0], artifactRef: `urn:srcos:artifact:part-${i}.tar.zst` }));
+      const r = await a.post(install(manifest, { artifacts: many, targetRef: 'urn:srcos:target:too-many-artifacts' }));
+      assert.equal(r.status, 413, JSON.stringify(r.json).slice(0, 300));
+      assert.equal(r.json.code, 'QUITTANCE_ERR_BODY_TOO_LARGE');
+      assert.equal(await count(), receipts);
+      // Not the tenant's evidence, and not even bytes in the blob store: nothing was written.
+      assert.equal((await a.get(`/v1/evidence/${sha(canonicalize(manifest))}`)).status, 404);
+      assert.equal(await a.services.store.blobs.read(sha(canonicalize(manifest))), undefined);
+    });
+
     test('runtimeRef and targetRef take at most 1024 bytes as UTF-8 each: at the limit recorded on both backends, over it a coded 400', async () => {
       // Incompressible: a different CJK Extension B character (4 bytes) each time, so no backend can shrink the key it indexes.
       let seed = 7;
