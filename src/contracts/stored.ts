@@ -9,6 +9,7 @@ import { decodeCursor, nextCursor } from '../ledger/cursor.js';
 import { sha256Hex } from '../ledger/hashing.js';
 import type { Ledger, Page } from '../ledger/ledger.js';
 import { LEDGER_PRINCIPAL, type Principal, type Receipt } from '../ledger/types.js';
+import { CROSS_DOCUMENT_RULE, ownershipClaim } from './rules.js';
 import { assertValidDocument } from './validate.js';
 import type { SourceOsDocument } from './types.js';
 
@@ -80,6 +81,16 @@ export class StoredContracts {
         if (!receipt) throw new Error(`contract ${document.id} indexes receipt ${existing.receipt_id}, which does not exist`);
         return { status: 'duplicate' as const, contract: (receipt.body as unknown as ContractObjectBody).document, receipt };
       }
+      // A session has exactly one owner across the tenant's stored documents too (DESIGN §7, §9), not only within
+      // one document or a set validated together: the first stored claim of a session names its owner.
+      const claim = ownershipClaim(document.type, document);
+      const first = claim && await tx.sessionOwnerClaim(tenantId, claim.session, claim.owner);
+      if (claim && first && !first.same_owner) {
+        const message = `ambiguous session ownership: session ${claim.session} is claimed by ${claim.owner} here and by another owner in stored contract ${first.contract_id}; a session has exactly one owner`;
+        throw new QuittanceError('QUITTANCE_ERR_CONTRACT_INVALID', [`${claim.path}: ${message}`], {
+          details: { type: document.type, errors: [{ path: claim.path, keyword: CROSS_DOCUMENT_RULE.keyword, message }] },
+        });
+      }
       const r = await this.ledger.appendInTx(
         tx, tenantId,
         { type: 'contract.object', from: by, to: LEDGER_PRINCIPAL, body: body as unknown as Record<string, unknown> },
@@ -89,6 +100,7 @@ export class StoredContracts {
         tenant_id: tenantId, contract_id: document.id, type: document.type, content_hash: contentHash,
         receipt_id: r.receipt.receipt_id, seq: r.receipt.seq,
       });
+      if (claim && !first) await tx.insertSessionOwnerClaim({ tenant_id: tenantId, session_ref: claim.session, owner_ref: claim.owner, contract_id: document.id });
       return { status: 'created' as const, contract: document, receipt: r.receipt };
     });
   }

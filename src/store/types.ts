@@ -229,6 +229,21 @@ export interface ContractTx {
   contractById(tenantId: string, contractId: string): Promise<ContractRow | undefined>;
   /** A second row for the same tenant and contract id is a bug of the caller, who checked first in this write. */
   insertContract(row: ContractRow): Promise<void>;
+  /**
+   * The stored contract that first claimed the session (a sessionRef's one owner, DESIGN §7), and whether it named
+   * `ownerRef` as the owner; undefined when no stored contract claims it.
+   */
+  sessionOwnerClaim(tenantId: string, sessionRef: string, ownerRef: string): Promise<{ contract_id: string; same_owner: boolean } | undefined>;
+  /** Records the first claim of a session; the caller found none in this write. */
+  insertSessionOwnerClaim(row: SessionOwnerClaim): Promise<void>;
+}
+
+/** A stored contract's claim that `owner_ref` owns `session_ref`. */
+export interface SessionOwnerClaim {
+  tenant_id: string;
+  session_ref: string;
+  owner_ref: string;
+  contract_id: string;
 }
 
 /** Capabilities and their history (src/capabilities). The engine computes the effective state; these persist. */

@@ -2,6 +2,7 @@ import type { Pool, QueryResultRow } from 'pg';
 import type { ContractReads, ContractTx } from '../types.js';
 import type { ContractFilter, ContractRow, StoredContract } from '../../contracts/stored.js';
 import { CONTRACT_COLUMNS, CONTRACT_JOIN, CONTRACT_JOIN_COLUMNS, contractToRow, storedContract, type ContractJoinedRow } from '../codecs/contracts.js';
+import { sha256Hex } from '../../ledger/hashing.js';
 import { type PgBatch } from './batch.js';
 import { readableParams, tuple } from './values.js';
 import { receiptColumnsOf, rowToReceipt, type PgReceiptRow } from './rows.js';
@@ -16,6 +17,7 @@ function stored(j: JoinedRow): StoredContract {
 
 const SQL = {
   byId: `SELECT ${CONTRACT_COLUMNS} FROM contracts WHERE tenant_id = $1 AND contract_id = $2`,
+  claim: 'SELECT owner_hash, contract_id FROM contract_session_owners WHERE tenant_id = $1 AND session_hash = $2',
   joinedById: `SELECT ${JOINED} FROM ${CONTRACT_JOIN} WHERE c.tenant_id = $1 AND c.contract_id = $2`,
   all: `SELECT ${JOINED} FROM ${CONTRACT_JOIN} WHERE c.tenant_id = $1 AND c.seq > $2 ORDER BY c.seq LIMIT $3`,
   ofType: `SELECT ${JOINED} FROM ${CONTRACT_JOIN} WHERE c.tenant_id = $1 AND c.type = $2 AND c.seq > $3 ORDER BY c.seq LIMIT $4`,
@@ -28,6 +30,18 @@ const SQL = {
  */
 export function pgContractTx(b: PgBatch): ContractTx {
   return {
+    async sessionOwnerClaim(tenantId, sessionRef, ownerRef) {
+      await b.lockTenant(tenantId);
+      const c = (await b.read<{ owner_hash: string; contract_id: string }>('q_con_claim', SQL.claim, [tenantId, sha256Hex(sessionRef)]))[0];
+      return c && { contract_id: c.contract_id, same_owner: c.owner_hash === sha256Hex(ownerRef) };
+    },
+    async insertSessionOwnerClaim(r) {
+      await b.lockTenant(r.tenant_id);
+      // Hashes, not the refs: a sessionRef may be longer than an index entry holds, and either may hold U+0000.
+      b.buffer(`INSERT INTO contract_session_owners (tenant_id, session_hash, owner_hash, contract_id) VALUES ${tuple([r.tenant_id, sha256Hex(r.session_ref), sha256Hex(r.owner_ref), r.contract_id])}`, {
+        expectRows: 1, what: `recording the owner of session ${r.session_ref}`,
+      });
+    },
     async contractById(tenantId, contractId) {
       await b.lockTenant(tenantId);
       return (await b.read<ContractRow>('q_con_byId', SQL.byId, [tenantId, contractId]))[0];

@@ -16,7 +16,18 @@ function stored(j: JoinedRow): StoredContract {
 export function sqliteContractTx(db: Database): ContractTx {
   const byId = db.prepare<[string, string], ContractRow>(`SELECT ${CONTRACT_COLUMNS} FROM contracts WHERE tenant_id = ? AND contract_id = ?`);
   const insert = db.prepare(`INSERT INTO contracts (${CONTRACT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)`);
+  const claim = db.prepare<[string, string], { owner_ref: string; contract_id: string }>(
+    'SELECT owner_ref, contract_id FROM contract_session_owners WHERE tenant_id = ? AND session_ref = ?',
+  );
+  const insertClaim = db.prepare('INSERT INTO contract_session_owners (tenant_id, session_ref, owner_ref, contract_id) VALUES (?, ?, ?, ?)');
   return {
+    async sessionOwnerClaim(tenantId, sessionRef, ownerRef) {
+      const c = claim.get(tenantId, sessionRef);
+      return c && { contract_id: c.contract_id, same_owner: c.owner_ref === ownerRef };
+    },
+    async insertSessionOwnerClaim(r) {
+      insertClaim.run(r.tenant_id, r.session_ref, r.owner_ref, r.contract_id);
+    },
     async contractById(tenantId, contractId) {
       return byId.get(tenantId, contractId);
     },
