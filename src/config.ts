@@ -82,6 +82,12 @@ export const DEFAULTS = {
      * however many this says, a receipt lists no more than 8 KiB of ids in its JSON (fewer ids of wider characters).
      */
     orphanCandidatesListedMax: 32,
+    /**
+     * Most events, received before it, that may already descend from a new event (name it, or one of them, as their
+     * parent). A new event is checked for closing a loop by looking down through them; one with more is refused (400).
+     * Events that arrive after their parents have none, however deep their chain.
+     */
+    eventDescendantsCheckedMax: 10000,
     /** Page size of GET /v1/orphans and of the DAG nodes in GET /v1/sessions/{id} when the caller names none. */
     pageSizeDefault: 500,
     /** Largest page size a caller may ask for on those routes; a larger `limit` is a 400. */

@@ -19,6 +19,7 @@ import type { Tx } from '../store/types.js';
 import { sweepFailed, sweepWrite } from '../store/sweep-write.js';
 import { assertWorkspaceRefBytes, eventFingerprint, eventKeys, rawEventDigest } from './events.js';
 import { assertOwnedBy, soleOwner } from './ownership.js';
+import { assertNoParentLoop } from './lineage.js';
 import {
   SESSION_KEYS, type EventInput, type OrphanState, type SessionCloseInput, type SessionEventRow, type SessionKey,
   type SessionOpenInput, type SessionRow, type SessionUpdateInput,
@@ -258,6 +259,7 @@ export class Sessions {
         },
       };
     }
+    await assertNoParentLoop(tx, tenantId, e.event_id, keys.parent_id, this.config.eventDescendantsCheckedMax);
     const row = this.eventRow(tenantId, e, keys, fingerprint, raw, now);
     await tx.insertSessionEvent(row);
     const candidates = await w.candidatesFor(keys);

@@ -194,6 +194,8 @@ export interface SessionTx {
   /** Open sessions whose `key` equals `value`: the candidates that key points at. */
   openSessionsByKey(tenantId: string, key: SessionKey, value: string): Promise<SessionRow[]>;
   sessionEventById(tenantId: string, eventId: string): Promise<SessionEventRow | undefined>;
+  /** Ids of up to `limit` events received so far that name `parentId` as their parent (its children in the DAG). */
+  sessionEventChildren(tenantId: string, parentId: string, limit: number): Promise<string[]>;
   insertSessionEvent(row: SessionEventRow): Promise<void>;
   /** Writes the mutable part: deliveries, orphan_id and the DAG node fields. */
   updateSessionEvent(row: SessionEventRow): Promise<void>;

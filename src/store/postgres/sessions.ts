@@ -17,6 +17,7 @@ function perKey<K extends string>(keys: readonly K[], make: (column: K) => strin
 const SQL = {
   sessionById: `SELECT ${SESSION_COLUMNS} FROM sessions WHERE tenant_id = $1 AND session_id = $2`,
   eventById: `SELECT ${SESSION_EVENT_COLUMNS} FROM session_events WHERE tenant_id = $1 AND event_id = $2`,
+  eventChildren: 'SELECT event_id FROM session_events WHERE tenant_id = $1 AND parent_id = $2 LIMIT $3',
   orphanById: `SELECT ${ORPHAN_COLUMNS} FROM orphans WHERE tenant_id = $1 AND orphan_id = $2`,
   // SKIP LOCKED: a sweeper never waits for (or resolves a second time) an orphan another transaction is resolving.
   lockQueued: `SELECT ${ORPHAN_COLUMNS} FROM orphans WHERE tenant_id = $1 AND orphan_id = $2 AND state = 'queued' FOR UPDATE SKIP LOCKED`,
@@ -69,6 +70,10 @@ export function pgSessionTx(b: PgBatch): SessionTx {
     async sessionEventById(tenantId, eventId) {
       await b.lockTenant(tenantId);
       return (await read<SessionEventRow>('eventById', SQL.eventById, [tenantId, eventId]))[0];
+    },
+    async sessionEventChildren(tenantId, parentId, limit) {
+      await b.lockTenant(tenantId);
+      return (await read<{ event_id: string }>('eventChildren', SQL.eventChildren, [tenantId, parentId, limit])).map((r) => r.event_id);
     },
     async insertSessionEvent(row) {
       await b.lockTenant(row.tenant_id);

@@ -38,6 +38,7 @@ export function sqliteSessionTx(db: Database): SessionTx {
     openByKey: perKey(SESSION_KEY_COLUMNS, (c) =>
       db.prepare<[string, string], RawSession>(`SELECT ${SESSION_COLUMNS} FROM sessions INDEXED BY ${SESSION_KEY_INDEX[c]} WHERE tenant_id = ? AND ${c} = ? AND state = 'open' AND ${c} IS NOT NULL`)),
     eventById: db.prepare<[string, string], SessionEventRow>(`SELECT ${SESSION_EVENT_COLUMNS} FROM session_events WHERE tenant_id = ? AND event_id = ?`),
+    eventChildren: db.prepare<[string, string, number], { event_id: string }>('SELECT event_id FROM session_events WHERE tenant_id = ? AND parent_id = ? LIMIT ?'),
     insertEvent: db.prepare(`INSERT INTO session_events (${SESSION_EVENT_COLUMNS}) VALUES (${marks(SESSION_EVENT_COLUMNS)})`),
     updateEvent: db.prepare(
       `UPDATE session_events SET deliveries = ?, orphan_id = ?, node_session_id = ?, node_receipt_id = ?, node_seq = ?, attached_at = ?
@@ -73,6 +74,9 @@ export function sqliteSessionTx(db: Database): SessionTx {
     },
     async sessionEventById(tenantId, eventId) {
       return s.eventById.get(tenantId, eventId);
+    },
+    async sessionEventChildren(tenantId, parentId, limit) {
+      return s.eventChildren.all(tenantId, parentId, limit).map((r) => r.event_id);
     },
     async insertSessionEvent(row) {
       s.insertEvent.run(sessionEventToRow(row));
