@@ -65,25 +65,36 @@ export async function appendInTx(tx: Tx, prepared: PreparedReceipt, ctx: AppendC
   }
   if (!unlocatable) return { status: 'created', receipt };
 
-  const anomaly = await appendAnomaly(tx, ctx, tenantId, 'success_without_locatability', {
-    to: content.from,
-    parents: [receipt.receipt_id],
-    body: {
-      receipt_id: receipt.receipt_id,
-      receipt_type: receipt.type,
-      message: 'Success receipt has neither artifacts nor delivery_proof; its parent obligations stay open. Resend it with a locatable product.',
-      open_parents: content.parents,
-    },
-    task_id: content.task_id,
-  });
+  const anomaly = await appendAnomaly(tx, ctx, tenantId, 'success_without_locatability', locatabilityAnomaly(receipt));
   return { status: 'not_discharged', receipt, anomaly };
+}
+
+/** The success_without_locatability anomaly a success receipt without a locatable product raises. */
+function locatabilityAnomaly(r: Receipt): AnomalyFields {
+  return {
+    to: r.from,
+    parents: [r.receipt_id],
+    body: {
+      receipt_id: r.receipt_id,
+      receipt_type: r.type,
+      message: 'Success receipt has neither artifacts nor delivery_proof; its parent obligations stay open. Resend it with a locatable product.',
+      open_parents: r.parents,
+    },
+    task_id: r.task_id,
+  };
 }
 
 /** Rule 2: idempotency. Same content ⇒ same hash ⇒ the stored receipt, nothing new written. */
 async function storedAnswer(tx: Tx, content: ReceiptContent, hash: string, success: boolean | undefined): Promise<AppendResult | undefined> {
   const tenantId = content.tenant_id;
   const same = await tx.receiptByHash(tenantId, hash);
-  if (same) return { status: isUndischargedSuccess(same, success) ? 'not_discharged' : 'duplicate', receipt: same };
+  if (same && isUndischargedSuccess(same, success)) {
+    // Answered as the first time: the receipt and the anomaly it raised (its content, hence its hash, follows).
+    const a = anomalyContent(tenantId, 'success_without_locatability', locatabilityAnomaly(same));
+    const anomaly = await tx.receiptByHash(tenantId, contentHash(a));
+    return { status: 'not_discharged', receipt: same, ...(anomaly && { anomaly }) };
+  }
+  if (same) return { status: 'duplicate', receipt: same };
   if (content.idempotency_key !== undefined) {
     const byKey = await tx.receiptByIdempotencyKey(tenantId, content.idempotency_key);
     if (byKey) {
@@ -204,8 +215,19 @@ export async function appendAnomaly(
   ctx: AppendContext,
   tenantId: string,
   kind: AnomalyKind,
-  fields: { to?: ReceiptContent['to']; parents?: string[]; body?: Record<string, unknown>; task_id?: string | undefined; stamp_id?: string | undefined; lease_id?: string | undefined; session_id?: string | undefined },
+  fields: AnomalyFields,
 ): Promise<Receipt> {
+  const content = anomalyContent(tenantId, kind, fields);
+  const texts = receiptTexts(content);
+  const hash = contentHash(content, texts);
+  const same = await tx.receiptByHash(tenantId, hash);
+  if (same) return same;
+  return chainAndInsert(tx, content, hash, texts, false, ctx);
+}
+
+type AnomalyFields = { to?: ReceiptContent['to']; parents?: string[]; body?: Record<string, unknown>; task_id?: string | undefined; stamp_id?: string | undefined; lease_id?: string | undefined; session_id?: string | undefined };
+
+function anomalyContent(tenantId: string, kind: AnomalyKind, fields: AnomalyFields): ReceiptContent {
   const content: ReceiptContent = {
     tenant_id: tenantId,
     type: 'system.anomaly',
@@ -218,11 +240,7 @@ export async function appendAnomaly(
   if (fields.lease_id !== undefined) content.lease_id = fields.lease_id;
   if (fields.stamp_id !== undefined) content.stamp_id = fields.stamp_id;
   if (fields.session_id !== undefined) content.session_id = fields.session_id;
-  const texts = receiptTexts(content);
-  const hash = contentHash(content, texts);
-  const same = await tx.receiptByHash(tenantId, hash);
-  if (same) return same;
-  return chainAndInsert(tx, content, hash, texts, false, ctx);
+  return content;
 }
 
 /** Exposed for verification: the canonical text a stored receipt's hash covers. */
