@@ -4,7 +4,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { QuittanceError } from '../errors.js';
 import { createServices, startServer, type Services } from '../server/index.js';
 import { postgresLedgerExists, redactDatabaseUrl } from '../store/postgres/index.js';
-import { SQLITE_FILE_NAME, sqliteFileFor } from '../store/sqlite/index.js';
+import { SQLITE_FILE_NAME, sqliteFileFor, sqliteLedgerExists } from '../store/sqlite/index.js';
 import { checkKeyLabel, checkTenantName, parseScopes, type Scope } from '../tenants/keys.js';
 import { processIo, progress, type CliIo } from './io.js';
 import { runGitState } from './git-state.js';
@@ -271,7 +271,9 @@ async function withLedger(values: { data?: string | undefined; db?: string | und
 /** Where a ledger was looked for and not found, and which option names it; undefined when there is one. */
 async function missingLedger(where: Storage): Promise<string | undefined> {
   if ('dataDir' in where) {
-    return existsSync(sqliteFileFor({ dataDir: where.dataDir })) ? undefined : `${resolve(where.dataDir)} (no ${SQLITE_FILE_NAME}): check --data`;
+    const file = sqliteFileFor({ dataDir: where.dataDir });
+    if (!existsSync(file)) return `${resolve(where.dataDir)} (no ${SQLITE_FILE_NAME}): check --data`;
+    return sqliteLedgerExists(file) ? undefined : `${resolve(where.dataDir)} (${SQLITE_FILE_NAME} holds none): check --data`;
   }
   return (await postgresLedgerExists(where.databaseUrl)) ? undefined : `${redactDatabaseUrl(where.databaseUrl)} (no schema_migrations table on its search_path): check --db`;
 }

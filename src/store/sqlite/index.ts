@@ -1,5 +1,5 @@
 import BetterSqlite3, { type Database } from 'better-sqlite3';
-import { fsync, mkdirSync, open, openSync, fsyncSync, closeSync } from 'node:fs';
+import { existsSync, fsync, mkdirSync, open, openSync, fsyncSync, closeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { GroupCommitter } from '../group-commit.js';
 import type { ApiKeyInfo, ApiKeyRevocation, ApiKeyRow, ChainHead, ChainRow, ObligationState, OpenObligationFilter, ReceiptFilter, ReceiptText, Store, TenantRow, Tx } from '../types.js';
@@ -46,6 +46,21 @@ export const SQLITE_FILE_NAME = 'quittance.db';
 
 export function sqliteFileFor(options: SqliteStoreOptions): string {
   return options.file ?? join(options.dataDir ?? '.quittance', SQLITE_FILE_NAME);
+}
+
+/**
+ * Whether `file` holds a ledger: it exists and has the migrations table. An empty file is a database with no tables
+ * (SQLite reads it so), which opening the store would migrate into a new, empty ledger. Reads only: the file is
+ * opened without being created, and nothing is written to it. A file that is not a database throws.
+ */
+export function sqliteLedgerExists(file: string): boolean {
+  if (!existsSync(file)) return false;
+  const db = new BetterSqlite3(file, { fileMustExist: true });
+  try {
+    return db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'").get() !== undefined;
+  } finally {
+    db.close();
+  }
 }
 
 /*
