@@ -30,6 +30,13 @@ for (const backend of BACKENDS) {
 
       assert.equal(await h.services.store.countReceipts(h.tenantId), count);
       assert.equal((await h.req('GET', '/v1/anomalies?kind=success_without_locatability')).json.anomalies.length, 1);
+
+      // Sent twice in one batch: the second answers as the first, from the same transaction.
+      const twice = { ...done, body: { summary: 'twice' } };
+      const both = (await h.req('POST', '/v1/receipts/batch', { receipts: [twice, twice] })).json.results;
+      assert.deepEqual(both.map((r: { statusCode: number }) => r.statusCode), [202, 202]);
+      assert.ok(both[0].anomaly);
+      assert.deepEqual(both[1], both[0]);
       assert.equal((await h.req('GET', '/v1/ledger/verify')).json.ok, true);
     } finally {
       await h.close();
