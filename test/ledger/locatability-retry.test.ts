@@ -37,6 +37,12 @@ for (const backend of BACKENDS) {
       assert.deepEqual(both.map((r: { statusCode: number }) => r.statusCode), [202, 202]);
       assert.ok(both[0].anomaly);
       assert.deepEqual(both[1], both[0]);
+      // A success naming no task, and its parent given twice (parents are a set): its retry finds its anomaly too.
+      const ob2 = (await h.req('POST', '/v1/receipts', { type: 'task.assigned', from: agent, to: worker })).json.receipt.receipt_id;
+      const bare = { type: 'task.completed', from: { ...worker, instance_id: 'w1-a' }, to: agent, parents: [ob2, ob2], body: {} };
+      const bareFirst = await h.req('POST', '/v1/receipts', bare);
+      assert.ok(bareFirst.json.anomaly);
+      assert.deepEqual((await h.req('POST', '/v1/receipts', bare)).json.anomaly, bareFirst.json.anomaly);
       assert.equal((await h.req('GET', '/v1/ledger/verify')).json.ok, true);
     } finally {
       await h.close();
