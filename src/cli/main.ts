@@ -218,15 +218,19 @@ async function serve(argv: string[], io: CliIo): Promise<number> {
     return 2;
   }
   try {
-    // Tenant "default" and its key are two writes: a first start that stopped between them (killed, or the
-    // database gone) left a tenant no key opens, so a later start makes the key. A key, once made, is never
-    // deleted (revoked ones are listed), so an empty list means no key was ever printed.
+    // Tenant "default" and its key are made in one transaction, so another server starting on the same database
+    // sees both or neither. A database from before that (whose first start stopped between the two writes) may hold
+    // a "default" no key opens: a later start makes the key. A key, once made, is never deleted (revoked ones are
+    // listed), so an empty list means no key was ever printed.
     const tenants = await services.store.listTenants();
-    const tenant = tenants.length === 0 ? await services.tenants.createTenant('default') : tenants.find((t) => t.name === 'default');
-    if (tenant !== undefined && (await services.tenants.listKeys(tenant.tenant_id)).length === 0) {
-      const key = await services.tenants.createKey(tenant.tenant_id, ['admin'], 'created on first start');
-      const what = tenants.length === 0 ? 'Created tenant "default".' : 'Tenant "default" had no API key (its first start stopped before making one).';
-      io.stdout.write(`${what} Its admin API key (shown once, keep it):\n  ${key.api_key}\n`);
+    if (tenants.length === 0) {
+      const made = await services.tenants.createTenantWithKey('default', ['admin'], 'created on first start');
+      io.stdout.write(`Created tenant "default". Its admin API key (shown once, keep it):\n  ${made.api_key}\n`);
+    }
+    const keyless = tenants.find((t) => t.name === 'default');
+    if (keyless !== undefined && (await services.tenants.listKeys(keyless.tenant_id)).length === 0) {
+      const key = await services.tenants.createKey(keyless.tenant_id, ['admin'], 'created on first start');
+      io.stdout.write(`Tenant "default" had no API key (its first start stopped before making one). Its admin API key (shown once, keep it):\n  ${key.api_key}\n`);
     }
   } catch (e) {
     // Another server sharing the database created it first: it printed the key.
@@ -292,8 +296,7 @@ async function tenantCreate(argv: string[], io: CliIo): Promise<number> {
   const bad = badArgument(io, () => checkTenantName(name));
   if (bad !== undefined) return bad;
   return withLedger(values, io, async (s) => {
-    const tenant = await s.tenants.createTenant(name);
-    const key = await s.tenants.createKey(tenant.tenant_id, ['admin'], 'created with the tenant');
+    const { tenant, ...key } = await s.tenants.createTenantWithKey(name, ['admin'], 'created with the tenant');
     if (values.json) io.stdout.write(JSON.stringify({ tenant_id: tenant.tenant_id, api_key: key.api_key }) + '\n');
     else io.stdout.write(`Created tenant "${name}" (${tenant.tenant_id}). Admin API key (shown once):\n  ${key.api_key}\n`);
     return 0;

@@ -418,7 +418,8 @@ export interface Store {
   anyLeaseDue(now: number): Promise<boolean>;
 
   // ── tenants and keys (administrative, not on the hot path) ──
-  createTenant(row: TenantRow): Promise<void>;
+  /** Creates a tenant, and with `firstKey` its first API key in the same transaction (never one without the other). */
+  createTenant(row: TenantRow, firstKey?: ApiKeyRow): Promise<void>;
   tenantByName(name: string): Promise<TenantRow | undefined>;
   tenantById(tenantId: string): Promise<TenantRow | undefined>;
   listTenants(): Promise<TenantRow[]>;

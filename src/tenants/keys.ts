@@ -105,8 +105,27 @@ export class Tenants {
     return t;
   }
 
+  /**
+   * Creates a tenant and its first key in one transaction, and returns the key in full. Two writes instead, a start
+   * that stopped between them left a tenant no key opens, and a second server starting on the same database beside
+   * the first saw the tenant without a key and made one too: two "shown once" keys.
+   */
+  async createTenantWithKey(name: string, scopes: readonly Scope[], label: string | null = null): Promise<{ tenant: TenantRow; api_key: string; key_id: string }> {
+    checkTenantName(name);
+    const tenant: TenantRow = { tenant_id: `tnt_${randomToken(12)}`, name, created_at: isoTime(this.clock.now()) };
+    const key = this.newKey(tenant.tenant_id, scopes, label);
+    await this.store.createTenant(tenant, key.row);
+    return { tenant, api_key: key.api_key, key_id: key.row.key_id };
+  }
+
   /** Creates a key and returns it in full: the only time the secret is ever visible. */
   async createKey(tenantId: string, scopes: readonly Scope[], label: string | null = null): Promise<{ api_key: string; key_id: string }> {
+    const key = this.newKey(tenantId, scopes, label);
+    await this.store.createApiKey(key.row);
+    return { api_key: key.api_key, key_id: key.row.key_id };
+  }
+
+  private newKey(tenantId: string, scopes: readonly Scope[], label: string | null): { row: ApiKeyRow; api_key: string } {
     checkKeyLabel(label);
     const keyId = newKeyId();
     const secret = randomToken(24);
@@ -114,8 +133,7 @@ export class Tenants {
       key_id: keyId, tenant_id: tenantId, secret_hash: hashSecret(secret), scopes: [...scopes], label,
       created_at: isoTime(this.clock.now()), revoked_at: null,
     };
-    await this.store.createApiKey(row);
-    return { api_key: `qk_${keyId}.${secret}`, key_id: keyId };
+    return { row, api_key: `qk_${keyId}.${secret}` };
   }
 
   /** A tenant's keys, revoked ones included, oldest first. Never the secrets, nor their hashes. */

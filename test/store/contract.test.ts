@@ -107,6 +107,24 @@ for (const backend of BACKENDS) {
       assert.equal(await store.apiKeyById('m'.repeat(16)), undefined);
     });
 
+    test('a tenant and its first key are written together: both, or (the key refused) neither', async () => {
+      const at = '2026-03-01T00:00:00.000Z';
+      const tenant = { tenant_id: 'tnt_contract_first_1', name: 'first-key', created_at: at };
+      const key = { key_id: 'f'.repeat(16), tenant_id: tenant.tenant_id, secret_hash: 'e'.repeat(64), scopes: ['admin'], label: 'first', created_at: at, revoked_at: null };
+      await store.createTenant(tenant, key);
+      assert.deepEqual(await store.tenantById(tenant.tenant_id), tenant);
+      assert.deepEqual(await store.apiKeyById(key.key_id), key);
+      // A first key the store refuses (its id taken): the tenant is not created either, so no server can see it
+      // without a key and make one of its own (two keys each "shown once").
+      const other = { tenant_id: 'tnt_contract_first_2', name: 'first-key-2', created_at: at };
+      await assert.rejects(store.createTenant(other, { ...key, tenant_id: other.tenant_id }));
+      assert.equal(await store.tenantById(other.tenant_id), undefined);
+      assert.equal(await store.tenantByName('first-key-2'), undefined);
+      // Its name is free: created again with a key that fits, it is there with that key.
+      await store.createTenant(other, { ...key, key_id: 'g'.repeat(16), tenant_id: other.tenant_id });
+      assert.deepEqual((await store.listApiKeys(other.tenant_id)).map((k) => k.key_id), ['g'.repeat(16)]);
+    });
+
     test('API keys: listed per tenant without secret hashes, in created_at then byte order; revoked once, scoped by tenant', async () => {
       const mine = await newTenant(store, 'keys-mine');
       const theirs = await newTenant(store, 'keys-theirs');

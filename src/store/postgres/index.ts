@@ -224,9 +224,9 @@ export class PostgresStore implements Store {
     return this.taskReads.anyLeaseDue(now);
   }
 
-  async createTenant(row: TenantRow): Promise<void> {
+  async createTenant(row: TenantRow, firstKey?: ApiKeyRow): Promise<void> {
     await this.ready();
-    return this.tenants.createTenant(row);
+    return this.tenants.createTenant(row, firstKey);
   }
   async tenantByName(name: string): Promise<TenantRow | undefined> {
     await this.ready();

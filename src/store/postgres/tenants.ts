@@ -9,14 +9,17 @@ import type { ApiKeyInfo, ApiKeyRevocation, ApiKeyRow, TenantRow } from '../type
 export class PgTenants {
   constructor(private readonly pool: Pool) {}
 
-  async createTenant(row: TenantRow): Promise<void> {
+  async createTenant(row: TenantRow, firstKey?: ApiKeyRow): Promise<void> {
     assertStorable([row.tenant_id, row.name, row.created_at]);
+    if (firstKey) assertStorable(apiKeyValues(firstKey));
     try {
-      // The tenant and its chain head in one statement: appends then always find a head row to lock.
+      // The tenant, its chain head (appends then always find a head row to lock) and its first key, if any, in one
+      // statement: one transaction, so no other server sees the tenant without the key.
       await this.pool.query(
-        `WITH t AS (INSERT INTO tenants (tenant_id, name, created_at) VALUES ($1, $2, $3) RETURNING tenant_id)
+        `WITH t AS (INSERT INTO tenants (tenant_id, name, created_at) VALUES ($1, $2, $3) RETURNING tenant_id)${firstKey ? `,
+         k AS (INSERT INTO api_keys (${API_KEY_COLUMNS}) SELECT $5, tenant_id, $6, $7, $8, $9, $10 FROM t)` : ''}
          INSERT INTO chain_heads (tenant_id, seq, chain_hash) SELECT tenant_id, 0, $4 FROM t ON CONFLICT (tenant_id) DO NOTHING`,
-        [row.tenant_id, row.name, row.created_at, GENESIS_HASH],
+        [row.tenant_id, row.name, row.created_at, GENESIS_HASH, ...(firstKey ? apiKeyValues(firstKey).filter((_, i) => i !== 1) : [])],
       );
     } catch (e) {
       // Normalised at the store boundary: the same coded error on every backend.
@@ -43,11 +46,9 @@ export class PgTenants {
   }
 
   async createApiKey(row: ApiKeyRow): Promise<void> {
-    assertStorable([row.key_id, row.tenant_id, row.secret_hash, row.scopes.join(','), row.label, row.created_at, row.revoked_at]);
-    await this.pool.query(
-      `INSERT INTO api_keys (${API_KEY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-      [row.key_id, row.tenant_id, row.secret_hash, row.scopes.join(','), row.label, row.created_at, row.revoked_at],
-    );
+    const values = apiKeyValues(row);
+    assertStorable(values);
+    await this.pool.query(`INSERT INTO api_keys (${API_KEY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)`, values);
   }
 
   async apiKeyById(keyId: string): Promise<ApiKeyRow | undefined> {
@@ -88,4 +89,9 @@ export class PgTenants {
     const safe = readableParams(values);
     return safe ? (await this.pool.query<R>({ name, text, values: safe })).rows : [];
   }
+}
+
+/** An API key row as its columns take it, in API_KEY_COLUMNS order. */
+function apiKeyValues(row: ApiKeyRow): (string | null)[] {
+  return [row.key_id, row.tenant_id, row.secret_hash, row.scopes.join(','), row.label, row.created_at, row.revoked_at];
 }

@@ -267,8 +267,11 @@ export class SqliteStore implements Store {
    * fsynced, and never run on the writer while another write's transaction is open (they would commit or roll back
    * with it).
    */
-  async createTenant(row: TenantRow): Promise<void> {
-    return this.write(async () => this.tenants.createTenant(row));
+  async createTenant(row: TenantRow, firstKey?: ApiKeyRow): Promise<void> {
+    return this.write(async () => {
+      this.tenants.createTenant(row);
+      if (firstKey) this.tenants.createApiKey(firstKey);
+    });
   }
   async tenantByName(name: string): Promise<TenantRow | undefined> {
     return this.tenants.tenantByName(name);
