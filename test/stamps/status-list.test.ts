@@ -161,3 +161,25 @@ test("a tombstone written inside another engine's write (a lease's end) is in th
     await h.close();
   }
 });
+
+test('the generations of rotated stamps are listed in slot order on every backend', async () => {
+  const { harness, BACKENDS } = await import('../helpers.js');
+  for (const backend of BACKENDS) {
+    const h = await harness({ backend });
+    try {
+      // The first stamp lives longer than the second: SQLite read them by expiry (its index), so the second first.
+      const ids: string[] = [];
+      for (const ttl of [600, 60]) {
+        const m = await h.req('POST', '/v1/stamps', { subject: { kind: 'agent', id: 'a' }, task_ref: `order-${ttl}`, scope: ['read'], ttl_seconds: ttl });
+        assert.equal(m.status, 201, JSON.stringify(m.json));
+        assert.equal((await h.req('POST', `/v1/stamps/${m.json.stamp.stamp_id}/rotate`, {})).status, 201);
+        ids.push(m.json.stamp.stamp_id);
+      }
+      const jws = (await h.req('GET', '/v1/stamps/status')).json as string;
+      const payload = JSON.parse(Buffer.from(jws.split('.')[1]!, 'base64url').toString('utf8'));
+      assert.deepEqual(Object.keys(payload.generations), ids, backend);
+    } finally {
+      await h.close();
+    }
+  }
+});

@@ -112,7 +112,8 @@ export class SqliteStampReads implements StampReads {
       newestOfType: db.prepare(`SELECT ${RECEIPT_COLUMNS} FROM receipts WHERE tenant_id = ? AND stamp_id = ? AND type = ? ORDER BY seq DESC LIMIT CAST(? AS INTEGER)`),
       ambiguous: db.prepare(`SELECT ${STAMP_COLUMNS} FROM stamps WHERE tenant_id = ? AND state = 'ambiguous' AND anomaly_seq > ? ORDER BY anomaly_seq LIMIT CAST(? AS INTEGER)`),
       expired: db.prepare("SELECT tenant_id, stamp_id FROM stamps WHERE state = 'active' AND expires_ms <= ? ORDER BY expires_ms LIMIT CAST(? AS INTEGER)"),
-      live: db.prepare('SELECT stamp_id, status_idx, state, generation FROM stamps WHERE tenant_id = ? AND expires_ms > ?'),
+      // In slot order, as PostgreSQL's: a status list's generations come out alike from either backend.
+      live: db.prepare('SELECT stamp_id, status_idx, state, generation FROM stamps WHERE tenant_id = ? AND expires_ms > ? ORDER BY status_idx'),
       keys: db.prepare(`SELECT ${SIGNING_KEY_COLUMNS} FROM signing_keys WHERE role <> 'retired' OR verify_until_ms > ? ORDER BY created_at, kid`),
     };
   }
