@@ -105,6 +105,12 @@ export class StampGate {
   private timer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: StampGateOptions) {
+    // A bound that is not a number would weaken the rules it sets (NaN compares false: a list never stale, every
+    // list within the skew); refused here rather than found out at a check.
+    for (const name of ['refreshMs', 'maxStalenessMs', 'maxSkewMs', 'timeoutMs'] as const) {
+      const v = options[name];
+      if (v !== undefined && !(Number.isFinite(v) && v >= 0)) throw new RangeError(`StampGate ${name} must be a finite number of milliseconds, at least 0, not ${v}`);
+    }
     this.base = options.url.replace(/\/+$/, '');
     this.refreshMs = Math.min(options.refreshMs ?? 500, 1000);
     this.maxStalenessMs = options.maxStalenessMs ?? 5000;

@@ -276,3 +276,14 @@ describe('StampGate.decide: recording a decision whose answer is lost', () => {
     assert.deepEqual([d.allowed, d.event_receipt_id], [true, mine[0].receipt_id]);
   });
 });
+
+test('StampGate refuses a time bound that is not a finite number of milliseconds at least 0', () => {
+  const base = { url: 'http://127.0.0.1:1', apiKey: 'qk_x.y' };
+  for (const name of ['refreshMs', 'maxStalenessMs', 'maxSkewMs', 'timeoutMs'] as const) {
+    for (const bad of [Number.NaN, -1, Number.POSITIVE_INFINITY]) {
+      assert.throws(() => new StampGate({ ...base, [name]: bad }), (e: unknown) => e instanceof RangeError && e.message.includes(name), `${name} ${bad}`);
+    }
+    assert.doesNotThrow(() => new StampGate({ ...base, [name]: 0 }));
+  }
+  assert.doesNotThrow(() => new StampGate(base));
+});
