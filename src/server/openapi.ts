@@ -65,15 +65,20 @@ const appended = {
   202: json('Stored, but a success without artifacts or delivery_proof closes nothing (LOCATABILITY_MISSING, lenient mode)',
     obj({ status: { const: 'not_discharged' }, code: { const: 'LOCATABILITY_MISSING' }, message: str, receipt: ref('Receipt') }, { anomaly: ref('Receipt') })),
 };
-const appendItem = { oneOf: Object.values(appended).map((r) => withStatusCode(r.content!['application/json']!.schema)) };
 
-function withStatusCode(s: Schema): Schema {
-  const o = s as { required: string[]; properties: Schema };
-  return { ...s, required: ['statusCode', ...o.required], properties: { statusCode: int, ...o.properties } };
+/** A batch item answered as its single route would be: any of those bodies, with the status code it would have had. */
+function batchItem(answers: Record<string, Response>): Schema {
+  return {
+    oneOf: Object.values(answers).map((r) => {
+      const s = r.content!['application/json']!.schema as { required: string[]; properties: Schema };
+      return { ...s, required: ['statusCode', ...s.required], properties: { statusCode: int, ...s.properties } };
+    }),
+  };
 }
 
 const taskWrite = written('Task created', () => ({ task: ref('Task'), receipt: ref('Receipt') }));
-const leaseWrite = (what: string) => receiptWrite(what);
+/** A completion, alone or in a batch: a success without a locatable product is stored and closes nothing (202). */
+const completed = { ...receiptWrite('task.completed appended'), 202: appended[202] };
 const stampAnswer = (what: string) => written(what, () => ({ stamp: ref('Stamp'), token: { type: 'string', description: 'Compact JWS (EdDSA)' }, receipt: ref('Receipt') }));
 
 const introspection = obj({ active: bool }, {
@@ -103,7 +108,7 @@ const capabilityAnswer = (optional: Record<string, Schema> = {}) => obj({ capabi
 const SUCCESS: Record<string, Record<string, Response>> = {
   // receipts (#2)
   'POST /v1/receipts': appended,
-  'POST /v1/receipts/batch': { 200: json('One result per receipt, in order; the batch is one transaction', results(appendItem)) },
+  'POST /v1/receipts/batch': { 200: json('One result per receipt, in order; the batch is one transaction', results(batchItem(appended))) },
   'GET /v1/receipts': { 200: json('Receipts, oldest first', page('receipts', ref('Receipt'))) },
   'GET /v1/receipts/{id}': { 200: json('The receipt', obj({ receipt: ref('Receipt') })) },
   'POST /v1/receipts/{id}/ack': receiptWrite('receipt.acknowledged appended'),
@@ -123,7 +128,7 @@ const SUCCESS: Record<string, Record<string, Response>> = {
 
   // tasks and leases (#3)
   'POST /v1/tasks': taskWrite,
-  'POST /v1/tasks/batch': { 200: json('One result per task, in order', results({ oneOf: Object.values(taskWrite).map((r) => withStatusCode(r.content!['application/json']!.schema)) })) },
+  'POST /v1/tasks/batch': { 200: json('One result per task, in order', results(batchItem(taskWrite))) },
   'GET /v1/tasks': { 200: json('Tasks in queue order', page('tasks', ref('Task'))) },
   'GET /v1/tasks/{id}': { 200: json('The task and a page of its receipts (its trace)', page('receipts', ref('Receipt'), { task: ref('Task') })) },
   'POST /v1/tasks/{id}/cancel': receiptWrite('task.canceled appended'),
@@ -133,17 +138,14 @@ const SUCCESS: Record<string, Record<string, Response>> = {
       { status: { enum: ['renewed', 'duplicate'] }, lease_id: str, expires_at: time, renewals: int, renewals_left: int, renewable_until: time, lease_ttl_seconds_max: int },
     )),
   },
-  'POST /v1/tasks/{id}/start': leaseWrite('task.started appended'),
-  'POST /v1/tasks/{id}/progress': leaseWrite('task.progress appended'),
-  'POST /v1/tasks/{id}/complete': {
-    ...leaseWrite('task.completed appended'),
-    202: appended[202],
-  },
+  'POST /v1/tasks/{id}/start': receiptWrite('task.started appended'),
+  'POST /v1/tasks/{id}/progress': receiptWrite('task.progress appended'),
+  'POST /v1/tasks/{id}/complete': completed,
   'POST /v1/tasks/complete-batch': {
-    200: json('One result per completion, in order', results({ oneOf: Object.values({ ...leaseWrite('task.completed appended'), 202: appended[202] }).map((r) => withStatusCode(r.content!['application/json']!.schema)) })),
+    200: json('One result per completion, in order', results(batchItem(completed))),
   },
-  'POST /v1/tasks/{id}/fail': leaseWrite('task.failed appended (and the retry or the end it leads to)'),
-  'POST /v1/tasks/{id}/release': leaseWrite('lease.released appended; the task is queued again, no attempt spent'),
+  'POST /v1/tasks/{id}/fail': receiptWrite('task.failed appended (and the retry or the end it leads to)'),
+  'POST /v1/tasks/{id}/release': receiptWrite('lease.released appended; the task is queued again, no attempt spent'),
 
   // stamps (#4)
   'GET /.well-known/jwks.json': { 200: json('Public keys that verify stamp tokens and status lists', obj({ keys: array({ type: 'object', required: ['kty', 'crv', 'x', 'kid', 'alg', 'use'] }) })) },
